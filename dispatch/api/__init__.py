@@ -1,0 +1,63 @@
+"""The HTTP API under /api/v1 (../shared/CONTRACT.md): JSON in, JSON out, JSON errors.
+
+Feature packages add their own API blueprints under the same prefix; this one holds what is
+shared: CSRF for browser-session callers, the OpenAPI document, landlords, patrols, ``me``.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from flask_login import current_user
+
+from dispatch.auth import bearer_token
+from dispatch.auth.access import roles_required
+from dispatch.extensions import csrf, db
+from dispatch.landlords import landlord_json, list_landlords
+from dispatch.patrols import list_patrols, patrol_json
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+@bp.before_request
+def _csrf_for_browser_sessions() -> None:
+    """A browser using its session cookie must send the CSRF token; a bearer token need not."""
+    if request.method in ("GET", "HEAD", "OPTIONS") or bearer_token():
+        return
+    csrf.protect()
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 description of this API."""
+    from dispatch.api.openapi import document
+
+    return jsonify(document())
+
+
+@bp.get("/me")
+@roles_required("admin", "operator", "patrol", "landlord")
+def me():
+    """Who the caller is: id, e-mail, role and landlord code."""
+    return jsonify(
+        {
+            "id": current_user.id,
+            "email": current_user.email,
+            "role": current_user.role,
+            "landlord": current_user.landlord.code if current_user.landlord else None,
+        }
+    )
+
+
+@bp.get("/landlords")
+@roles_required("operator", "patrol")
+def landlords():
+    """Every landlord with its on-call numbers."""
+    return jsonify([landlord_json(x) for x in list_landlords(db.session)])
+
+
+@bp.get("/patrols")
+@roles_required("operator", "patrol")
+def patrols():
+    """Every patrol with status and last position."""
+    return jsonify([patrol_json(p) for p in list_patrols(db.session)])

@@ -1,0 +1,164 @@
+"""Authentication as plain functions: users, log-in with attempt limits, bearer tokens.
+
+Session and values in, values out. Views and the CLI call these; they commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dispatch.audit import record
+from dispatch.auth.passwords import hash_password, needs_rehash, verify_password
+from dispatch.models import ROLES, ApiToken, AuditEvent, Landlord, User, utcnow
+
+TOKEN_PREFIX = "dsp_"  # noqa: S105 (a prefix, not a secret)
+
+
+class AuthError(ValueError):
+    """A request the auth layer refuses, with a message fit to show to an administrator."""
+
+
+def normalise_email(email: str) -> str:
+    """E-mail addresses are compared and stored trimmed and lower-case."""
+    return email.strip().lower()
+
+
+def upsert_user(
+    session: Session,
+    *,
+    email: str,
+    role: str,
+    landlord: Landlord | None = None,
+    name: str | None = None,
+    password: str | None = None,
+) -> User:
+    """Create the user, or update role, landlord, name and password of the existing one."""
+    if role not in ROLES:
+        raise AuthError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+    if role == "landlord" and landlord is None:
+        raise AuthError("a landlord user needs --landlord CODE")
+    if role != "landlord" and landlord is not None:
+        raise AuthError("only landlord users belong to a landlord")
+    email = normalise_email(email)
+    if "@" not in email or email.startswith("@") or email.endswith("@"):
+        raise AuthError(f"not an e-mail address: {email!r}")
+    user = session.scalar(select(User).where(User.email == email))
+    if user is None:
+        user = User(email=email, role=role, name=name or "")
+        session.add(user)
+    user.role = role
+    user.landlord = landlord
+    if name is not None:
+        user.name = name
+    if password is not None:
+        user.password_hash = hash_password(password)
+    session.flush()
+    return user
+
+
+@dataclass
+class LoginResult:
+    """What a log-in attempt came to: the user, or why not (``invalid`` or ``locked``)."""
+
+    user: User | None
+    reason: str | None = None
+
+
+def _recent_failures(session: Session, since: datetime, **where) -> int:
+    query = select(func.count(AuditEvent.id)).where(
+        AuditEvent.action == "login.failed", AuditEvent.at >= since
+    )
+    for column, value in where.items():
+        query = query.where(getattr(AuditEvent, column) == value)
+    return session.scalar(query) or 0
+
+
+def authenticate(
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    ip: str | None,
+    max_per_account: int = 5,
+    max_per_address: int = 20,
+    window: timedelta = timedelta(minutes=15),
+    roles: tuple[str, ...] | None = None,
+) -> LoginResult:
+    """Check a log-in, limit failures per account and per address, and audit the outcome.
+
+    Failures are counted from the audit log, so the limit holds across web processes and
+    restarts. A locked account answers the same whether or not the password was right.
+    """
+    email = normalise_email(email)
+    since = utcnow() - window
+    if _recent_failures(session, since, subject=email) >= max_per_account or (
+        ip and _recent_failures(session, since, ip=ip) >= max_per_address
+    ):
+        record(session, "login.locked", subject=email, ip=ip)
+        return LoginResult(None, "locked")
+    user = session.scalar(select(User).where(User.email == email))
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.active or (roles and user.role not in roles):
+        record(session, "login.failed", subject=email, ip=ip, user_id=user.id if user else None)
+        return LoginResult(None, "invalid")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    record(session, "login.succeeded", subject=email, ip=ip, user_id=user.id)
+    return LoginResult(user)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(
+    session: Session,
+    user: User,
+    *,
+    kind: str = "api",
+    label: str = "",
+    expires_at: datetime | None = None,
+) -> str:
+    """Issue a bearer token for ``user``; return it (only its hash is stored)."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(
+            user=user, token_hash=_digest(token), kind=kind, label=label, expires_at=expires_at
+        )
+    )
+    session.flush()
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    """The active user a bearer token belongs to, or None if unknown, revoked or expired."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    if row is None or row.revoked_at is not None:
+        return None
+    now = utcnow()
+    if row.expires_at is not None and row.expires_at <= now:
+        return None
+    if not row.user.active:
+        return None
+    # Write at most once a minute: a tablet's every event must not turn into an UPDATE.
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+        row.last_used_at = now
+    return row.user
+
+
+def revoke_token(session: Session, token: str) -> bool:
+    """Revoke a token; True if it existed and was live."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = utcnow()
+    return True

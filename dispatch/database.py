@@ -1,0 +1,37 @@
+"""Database set-up: SQLite tuned for one machine (WAL, foreign keys), PostgreSQL as it is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from dispatch.extensions import db, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """Turn on WAL (readers never wait for the importer) and foreign keys, on SQLite only."""
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def init_app(app: Flask) -> None:
+    """Bind SQLAlchemy and Alembic (through Flask-Migrate, which gives ``dispatch db``)."""
+    import dispatch.models  # noqa: F401  (registers every table on the metadata)
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "pool_size": 10})
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)

@@ -1,0 +1,57 @@
+"""The shared data model. Every module (dispatch, tenant portal, housing queue) uses these."""
+
+from dispatch.models.audit import AuditEvent
+from dispatch.models.base import Base, UTCDateTime, utcnow
+from dispatch.models.incidents import (
+    CATEGORIES,
+    JOB_STATUSES,
+    OUTCOMES,
+    Call,
+    Complaint,
+    IncidentReport,
+    Job,
+    JobEvent,
+)
+from dispatch.models.landlords import Landlord, OncallNumber
+from dispatch.models.patrols import PATROL_STATUSES, Patrol, PatrolPosition
+from dispatch.models.people import Agreement, AgreementObject, AgreementParty, Person
+from dispatch.models.register import (
+    OBJECT_TYPES,
+    Entrance,
+    Property,
+    RegisterImport,
+    RentalObject,
+)
+from dispatch.models.users import ROLES, ApiToken, User
+
+__all__ = [
+    "CATEGORIES",
+    "JOB_STATUSES",
+    "OBJECT_TYPES",
+    "OUTCOMES",
+    "PATROL_STATUSES",
+    "ROLES",
+    "Agreement",
+    "AgreementObject",
+    "AgreementParty",
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "Call",
+    "Complaint",
+    "Entrance",
+    "IncidentReport",
+    "Job",
+    "JobEvent",
+    "Landlord",
+    "OncallNumber",
+    "Patrol",
+    "PatrolPosition",
+    "Person",
+    "Property",
+    "RegisterImport",
+    "RentalObject",
+    "User",
+    "UTCDateTime",
+    "utcnow",
+]

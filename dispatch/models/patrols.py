@@ -1,0 +1,42 @@
+"""Patrol cars, their status and where they were last seen."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dispatch.models.base import Base, utcnow
+
+PATROL_STATUSES = ("off_duty", "available", "busy")
+
+
+class Patrol(Base):
+    """A patrol car, known by its call sign; its last reported position and status."""
+
+    __tablename__ = "patrols"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sign: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(20), default="off_duty")
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    accuracy_m: Mapped[float | None]
+    position_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PatrolPosition(Base):
+    """A position report from a tablet; kept for the retention period like the jobs."""
+
+    __tablename__ = "patrol_positions"
+    __table_args__ = (Index("ix_patrol_positions_patrol_at", "patrol_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patrol_id: Mapped[int] = mapped_column(ForeignKey("patrols.id", ondelete="CASCADE"))
+    lat: Mapped[float]
+    lon: Mapped[float]
+    accuracy_m: Mapped[float | None]
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

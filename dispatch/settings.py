@@ -1,0 +1,95 @@
+"""Settings read from the environment (12-factor), each with a default that works on one machine.
+
+One flat module with small parse helpers, so that every knob the product has is listed here
+and nowhere else. Names and defaults follow ../shared/CONTRACT.md.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    """Return the variable, or the default when it is unset or empty."""
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def env_int(name: str, default: int) -> int:
+    """Return the variable as an integer; a malformed value is a start-up error, not a guess."""
+    raw = env_str(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """Return the variable as a boolean (1/true/yes/on)."""
+    raw = env_str(name)
+    if raw is None:
+        return default
+    return raw.lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key(instance_path: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in the instance folder.
+
+    Keeping it on disk means sessions survive a restart on one machine without any set-up;
+    several machines must share SECRET_KEY through the environment.
+    """
+    key = env_str("SECRET_KEY")
+    if key:
+        return key
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def load(instance_path: Path) -> dict:
+    """Build the Flask config mapping from the environment."""
+    database_url = env_str("DATABASE_URL") or f"sqlite:///{instance_path / 'dispatch.db'}"
+    # Heroku-style URLs say postgres://; SQLAlchemy wants a driver name.
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+    base_url = env_str("BASE_URL", "http://localhost:5000")
+    return {
+        "SECRET_KEY": _secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": env_str("REDIS_URL"),
+        "SMTP_URL": env_str("SMTP_URL"),
+        "MAIL_FROM": env_str("MAIL_FROM", "Störningsjouren <noreply@storningsjour.example>"),
+        "OUTBOX_DIR": str(instance_path / "outbox"),
+        "BASE_URL": base_url.rstrip("/"),
+        "DISPATCH_TZ": env_str("DISPATCH_TZ", "Europe/Stockholm"),
+        "REPORT_RETENTION_DAYS": env_int("REPORT_RETENTION_DAYS", 90),
+        "SESSION_COOKIE_SECURE": base_url.startswith("https://"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": base_url.startswith("https://"),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "BABEL_DEFAULT_LOCALE": "sv",
+        "BABEL_DEFAULT_TIMEZONE": env_str("DISPATCH_TZ", "Europe/Stockholm"),
+        "LANGUAGES": ["sv", "en", "fi"],
+        "LOGIN_MAX_FAILURES_PER_ACCOUNT": env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5),
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20),
+        "LOGIN_FAILURE_WINDOW_MINUTES": env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15),
+        "SOCKETIO_ASYNC_MODE": env_str("SOCKETIO_ASYNC_MODE", "threading"),
+        "GEOCODER": env_str("GEOCODER"),  # e.g. "nominatim"; unset: no geocoding on import
+        "LOG_LEVEL": env_str("LOG_LEVEL", "INFO"),
+        "LOG_FORMAT": env_str("LOG_FORMAT", "text" if sys.stderr.isatty() else "json"),
+        "WTF_CSRF_TIME_LIMIT": None,  # tied to the session; an operator's shift outlasts an hour
+    }

@@ -1,0 +1,54 @@
+"""Socket.IO connection handling shared by every namespace: who is connecting, in what role.
+
+A client authenticates with ``auth: {token}`` (tablets, integrations) or its browser session.
+Each namespace admits only its roles; the feature packages add their event handlers.
+"""
+
+from __future__ import annotations
+
+from flask import session as flask_session
+from flask_login import current_user
+from flask_socketio import ConnectionRefusedError, join_room
+
+from dispatch.auth.access import has_role
+from dispatch.auth.service import user_for_token
+from dispatch.extensions import db, socketio
+
+NAMESPACE_ROLES = {"/console": ("operator",), "/field": ("patrol",)}
+
+
+def authenticate_socket(auth: dict | None):
+    """The user behind a connection: the bearer token in ``auth``, else the browser session."""
+    token = (auth or {}).get("token") if isinstance(auth, dict) else None
+    if token:
+        user = user_for_token(db.session, str(token))
+        db.session.commit()
+        return user
+    return current_user if current_user.is_authenticated else None
+
+
+def _connect_handler(namespace: str):
+    roles = NAMESPACE_ROLES[namespace]
+
+    def on_connect(auth=None):
+        user = authenticate_socket(auth)
+        if user is None:
+            raise ConnectionRefusedError("unauthorized")
+        if not has_role(user, *roles):
+            raise ConnectionRefusedError("forbidden")
+        flask_session["socket_user_id"] = user.id
+        join_room(f"user:{user.id}")
+        if namespace == "/console":
+            join_room("operators")
+        return True
+
+    return on_connect
+
+
+def register() -> None:
+    """Register the connect handlers once per process (handlers live on the SocketIO object)."""
+    if getattr(socketio, "_dispatch_registered", False):
+        return
+    for namespace in NAMESPACE_ROLES:
+        socketio.on_event("connect", _connect_handler(namespace), namespace=namespace)
+    socketio._dispatch_registered = True

@@ -1,0 +1,27 @@
+"""Template helpers: translated names for roles and statuses, phone formatting."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from dispatch.phones import display_phone
+
+ROLE_NAMES = {
+    "admin": _l("Administrator"),
+    "operator": _l("Operator"),
+    "patrol": _l("Patrol"),
+    "landlord": _l("Landlord contact"),
+}
+PATROL_STATUS_NAMES = {
+    "off_duty": _l("Off duty"),
+    "available": _l("Available"),
+    "busy": _l("Busy"),
+}
+
+
+def init_app(app: Flask) -> None:
+    """Register the filters and globals."""
+    app.add_template_filter(display_phone, "phone")
+    app.add_template_global(ROLE_NAMES, "role_names")
+    app.add_template_global(PATROL_STATUS_NAMES, "patrol_status_names")
