@@ -13,18 +13,34 @@ from dispatch.extensions import db, migrate
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
 
 
+def _is_sqlite(dbapi_connection) -> bool:
+    return type(dbapi_connection).__module__.startswith("sqlite3")
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    """Turn on WAL (readers never wait for the importer) and foreign keys, on SQLite only."""
-    module = type(dbapi_connection).__module__
-    if not module.startswith("sqlite3"):
+    """Turn on WAL (readers never wait for the importer) and foreign keys, on SQLite only.
+
+    The driver's own transaction handling is switched off and SQLAlchemy emits BEGIN itself
+    (see ``_sqlite_begin``): pysqlite's implicit transactions break SAVEPOINT, which nested
+    transactions and the test suite's roll-back-each-test rely on.
+    """
+    if not _is_sqlite(dbapi_connection):
         return
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection) -> None:
+    """Start SQLite transactions explicitly (pairs with ``isolation_level = None`` above)."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN")
 
 
 def init_app(app: Flask) -> None:

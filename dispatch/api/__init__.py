@@ -6,11 +6,12 @@ shared: CSRF for browser-session callers, the OpenAPI document, landlords, patro
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 
 from dispatch.auth import bearer_token
 from dispatch.auth.access import roles_required
+from dispatch.errors import ApiError
 from dispatch.extensions import csrf, db
 from dispatch.landlords import landlord_json, list_landlords
 from dispatch.patrols import list_patrols, patrol_json
@@ -47,6 +48,19 @@ def me():
             "landlord": current_user.landlord.code if current_user.landlord else None,
         }
     )
+
+
+@bp.post("/me/locale")
+@roles_required("admin", "operator", "patrol", "landlord")
+def set_locale():
+    """Store the caller's language (``sv``, ``en`` or ``fi``) on the account."""
+    languages = current_app.config["LANGUAGES"]
+    locale = (request.get_json(silent=True) or {}).get("locale")
+    if locale not in languages:
+        raise ApiError(400, "invalid_locale", f"locale must be one of {', '.join(languages)}")
+    current_user.locale = locale
+    db.session.commit()
+    return jsonify({"locale": locale})
 
 
 @bp.get("/landlords")

@@ -1,0 +1,182 @@
+"""Shared fixtures: an app on a migrated test database, a transaction rolled back per test,
+callable factories for the objects tests need, and a logged-in client helper.
+
+The database is SQLite by default; set ``TEST_DATABASE_URL`` to a PostgreSQL server URL and
+the same suite runs there (a fresh database is created and dropped around the run).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from dispatch import create_app
+from dispatch.extensions import db
+
+
+def _fresh_database_url(tmp_path_factory, name: str) -> tuple[str, callable]:
+    """A new, empty database: a SQLite file, or a new database on the PostgreSQL server."""
+    server = os.environ.get("TEST_DATABASE_URL")
+    if not server:
+        path = tmp_path_factory.mktemp(name) / "test.db"
+        return f"sqlite:///{path}", lambda: None
+    url = sa.engine.make_url(server.replace("postgresql://", "postgresql+psycopg://", 1))
+    db_name = f"dispatch_{name}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{db_name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url.set(database=db_name).render_as_string(hide_password=False), drop
+
+
+def make_app(database_url: str, instance: Path, **overrides):
+    """An app for tests: given database, private instance folder, quick password checks."""
+    os.environ["DISPATCH_INSTANCE"] = str(instance)
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "LOG_FORMAT": "text",
+        "SERVER_NAME": None,
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    """One app for the run, on a database built by the migrations (which tests them too)."""
+    url, drop = _fresh_database_url(tmp_path_factory, "suite")
+    application = make_app(url, tmp_path_factory.mktemp("instance"))
+    with application.app_context():
+        upgrade()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    drop()
+
+
+class _TestSession(sa.orm.scoped_session):
+    """The per-test session; ``remove()`` (called at every app-context teardown) keeps it."""
+
+    def remove(self) -> None:
+        self.registry().expire_all()
+
+
+@pytest.fixture(autouse=True)
+def db_session(app):
+    """Run each test inside a transaction that is rolled back afterwards.
+
+    Code under test may commit: its commits end SAVEPOINTs inside the outer transaction.
+    """
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        # A plain Session bound to the connection (Flask-SQLAlchemy's own would pick the engine
+        # by table and bypass the outer transaction), shared by the test and the requests it
+        # makes, and kept open across their app-context teardowns.
+        factory = sa.orm.sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+        db.session = _TestSession(factory)
+        try:
+            yield db.session
+        finally:
+            db.session.registry().close()
+            db.session = original
+            if outer.is_active:
+                outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def create_landlord(db_session):
+    """Factory: ``create_landlord(code="ACME", oncall_numbers=[...], contacts=[...])``."""
+    from dispatch.landlords import upsert_landlord
+
+    def factory(code="ACME", name="Acme Bostäder", oncall_numbers=(), contacts=()):
+        landlord = upsert_landlord(
+            db_session, code=code, name=name, oncall_numbers=oncall_numbers, contacts=contacts
+        )
+        db_session.flush()
+        return landlord
+
+    return factory
+
+
+@pytest.fixture
+def create_user(db_session):
+    """Factory: ``create_user(role="operator", email=..., password=..., landlord=...)``."""
+    from dispatch.auth.service import upsert_user
+
+    counter = iter(range(1, 1_000_000))
+
+    def factory(role="operator", email=None, password="correct horse battery", landlord=None):
+        email = email or f"{role}{next(counter)}@example.se"
+        return upsert_user(db_session, email=email, role=role, landlord=landlord,
+                           password=password)
+
+    return factory
+
+
+@pytest.fixture
+def create_token(db_session, create_user):
+    """Factory: a bearer token for a new user of ``role`` (returns ``(token, user)``)."""
+    from dispatch.auth.service import create_token as issue
+
+    def factory(role="operator", landlord=None, **kwargs):
+        user = create_user(role=role, landlord=landlord)
+        return issue(db_session, user, **kwargs), user
+
+    return factory
+
+
+class AuthActions:
+    """Log a test client in and out through the real form, CSRF token included."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def csrf_token(self, path="/login") -> str:
+        import re
+
+        page = self._client.get(path).get_data(as_text=True)
+        match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
+            r'name="csrf-token" content="([^"]+)"', page
+        )
+        assert match, "no CSRF token on the page"
+        return match.group(1)
+
+    def login(self, email, password="correct horse battery", follow_redirects=False, **env):
+        token = self.csrf_token()
+        return self._client.post(
+            "/login",
+            data={"email": email, "password": password, "csrf_token": token},
+            follow_redirects=follow_redirects,
+            **env,
+        )
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
