@@ -58,6 +58,13 @@ def app(tmp_path_factory):
     """One app for the run, on a database built by the migrations (which tests them too)."""
     url, drop = _fresh_database_url(tmp_path_factory, "suite")
     application = make_app(url, tmp_path_factory.mktemp("instance"))
+
+    def explode():
+        raise RuntimeError("secret internals")
+
+    # For the error-handling tests: a page and an API route that crash.
+    application.add_url_rule("/boom", "boom", explode)
+    application.add_url_rule("/api/v1/boom", "api_boom", explode)
     with application.app_context():
         upgrade()
     yield application

@@ -91,6 +91,17 @@ def document() -> dict:
                     "responses": {"200": _list_of("Patrol", "Patrols"), **_ERRORS},
                 }
             },
+            "/me/locale": {
+                "post": {
+                    "summary": "Store the caller's language",
+                    "requestBody": {"content": {"application/json": {"schema": {
+                        "type": "object",
+                        "properties": {"locale": {"type": "string", "enum": ["sv", "en", "fi"]}},
+                        "required": ["locale"]}}}},
+                    "responses": {"200": {"description": "Stored"},
+                                  "400": {"$ref": "#/components/responses/Error"}, **_ERRORS},
+                }
+            },
             "/me": {
                 "get": {
                     "summary": "The caller",

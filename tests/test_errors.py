@@ -1,0 +1,53 @@
+"""Errors: JSON under /api/, HTML pages in the user's language elsewhere, never a trace."""
+
+import pytest
+
+
+def test_unknown_api_path_answers_the_contract_error_shape(client):
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.get_json() == {
+        "error": {"code": "not_found", "message": response.get_json()["error"]["message"]}
+    }
+
+
+def test_unknown_page_shows_a_swedish_error_page(client):
+    response = client.get("/finns-inte")
+    assert response.status_code == 404
+    assert "Sidan finns inte" in response.get_data(as_text=True)
+
+
+@pytest.fixture
+def boom(app):
+    # The /boom routes are added by conftest's app fixture, before the first request.
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    yield
+    app.config["PROPAGATE_EXCEPTIONS"] = None
+
+
+def test_a_crash_in_the_api_gives_json_500_without_the_trace(client, boom, caplog):
+    response = client.get("/api/v1/boom")
+    body = response.get_json()
+    assert response.status_code == 500 and body["error"]["code"] == "internal_error"
+    assert "secret internals" not in response.get_data(as_text=True)
+    assert "secret internals" in caplog.text  # but the log has it
+
+
+def test_a_crash_on_a_page_gives_an_html_500_with_the_request_id(client, boom):
+    response = client.get("/boom", headers={"X-Request-Id": "abc123"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Något gick fel" in page and "abc123" in page and "secret internals" not in page
+
+
+def test_health_check_reports_the_database_reachable(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_openapi_document_describes_the_served_endpoints(client, app):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.")
+    served = {r.rule.removeprefix("/api/v1") for r in app.url_map.iter_rules()
+              if r.rule.startswith("/api/v1/") and r.rule != "/api/v1/openapi.json"
+              and "boom" not in r.rule}
+    assert served <= set(doc["paths"])
