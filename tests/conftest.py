@@ -140,8 +140,7 @@ def create_user(db_session):
 
     def factory(role="operator", email=None, password="correct horse battery", landlord=None):
         email = email or f"{role}{next(counter)}@example.se"
-        return upsert_user(db_session, email=email, role=role, landlord=landlord,
-                           password=password)
+        return upsert_user(db_session, email=email, role=role, landlord=landlord, password=password)
 
     return factory
 

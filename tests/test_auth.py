@@ -149,7 +149,10 @@ def test_bearer_token_authenticates_api_calls(client, create_token):
     response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
     assert response.get_json() == {
-        "id": user.id, "email": user.email, "role": "operator", "landlord": None
+        "id": user.id,
+        "email": user.email,
+        "role": "operator",
+        "landlord": None,
     }
 
 
@@ -168,7 +171,10 @@ def test_revoked_or_expired_or_unknown_token_is_refused(db_session, create_user,
     assert user_for_token(db_session, live) == user
     for token in (expired, revoked, "dsp_made-up", "not-even-ours"):
         assert user_for_token(db_session, token) is None
-        assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+        assert (
+            client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code
+            == 401
+        )
 
 
 def test_only_the_token_hash_is_stored(db_session, create_user):
@@ -208,8 +214,9 @@ def test_browser_session_must_send_csrf_on_api_writes(auth, client, create_user)
     refused = client.post("/api/v1/me/locale", json={"locale": "fi"})
     assert refused.status_code == 400
     assert refused.get_json()["error"]["code"] == "csrf_failed"
-    accepted = client.post("/api/v1/me/locale", json={"locale": "fi"},
-                           headers={"X-CSRFToken": auth.csrf_token("/")})
+    accepted = client.post(
+        "/api/v1/me/locale", json={"locale": "fi"}, headers={"X-CSRFToken": auth.csrf_token("/")}
+    )
     assert accepted.status_code == 200 and user.locale == "fi"
 
 
@@ -219,7 +226,10 @@ def test_bearer_token_writes_need_no_csrf_and_bad_input_gets_json_error(client, 
     bad = client.post("/api/v1/me/locale", json={"locale": "de"}, headers=headers)
     assert bad.status_code == 400
     assert bad.get_json()["error"] == {
-        "code": "invalid_locale", "message": "locale must be one of sv, en, fi"
+        "code": "invalid_locale",
+        "message": "locale must be one of sv, en, fi",
     }
-    assert client.post("/api/v1/me/locale", json={"locale": "en"}, headers=headers).status_code == 200
+    assert (
+        client.post("/api/v1/me/locale", json={"locale": "en"}, headers=headers).status_code == 200
+    )
     assert user.locale == "en"

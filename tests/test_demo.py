@@ -24,8 +24,9 @@ def test_demo_fills_an_empty_database_with_every_kind_of_thing(runner, db_sessio
 def test_demo_uses_only_test_personnummer_and_fictional_phone_numbers(runner, db_session):
     runner.invoke(args=["demo"])
     fictional = {normalise_phone(n) for n in fictional_phone_numbers()}
-    personnummer = set(db_session.scalars(select(Person.personnummer).where(
-        Person.personnummer.is_not(None))))
+    personnummer = set(
+        db_session.scalars(select(Person.personnummer).where(Person.personnummer.is_not(None)))
+    )
     phones = set(db_session.scalars(select(Person.phone).where(Person.phone.is_not(None))))
     assert personnummer and personnummer <= set(TEST_PERSONNUMMER)
     assert phones and phones <= fictional
@@ -34,12 +35,18 @@ def test_demo_uses_only_test_personnummer_and_fictional_phone_numbers(runner, db
 def test_demo_addresses_lie_in_the_stockholm_area_with_lagenhetsnummer(runner, db_session):
     runner.invoke(args=["demo"])
     lat_min, lat_max, lon_min, lon_max = db_session.execute(
-        select(func.min(Entrance.lat), func.max(Entrance.lat),
-               func.min(Entrance.lon), func.max(Entrance.lon))).one()
+        select(
+            func.min(Entrance.lat),
+            func.max(Entrance.lat),
+            func.min(Entrance.lon),
+            func.max(Entrance.lon),
+        )
+    ).one()
     assert 59.2 < lat_min and lat_max < 59.45 and 17.85 < lon_min and lon_max < 18.25
     flats = db_session.scalars(select(RentalObject).limit(50)).all()
-    assert all(len(o.lagenhetsnummer) == 4 and o.floor == int(o.lagenhetsnummer[:2]) - 10
-               for o in flats)
+    assert all(
+        len(o.lagenhetsnummer) == 4 and o.floor == int(o.lagenhetsnummer[:2]) - 10 for o in flats
+    )
 
 
 def test_demo_refuses_a_database_that_has_data(runner, create_landlord):

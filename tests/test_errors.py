@@ -47,7 +47,11 @@ def test_health_check_reports_the_database_reachable(client):
 def test_openapi_document_describes_the_served_endpoints(client, app):
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.")
-    served = {r.rule.removeprefix("/api/v1") for r in app.url_map.iter_rules()
-              if r.rule.startswith("/api/v1/") and r.rule != "/api/v1/openapi.json"
-              and "boom" not in r.rule}
+    served = {
+        r.rule.removeprefix("/api/v1")
+        for r in app.url_map.iter_rules()
+        if r.rule.startswith("/api/v1/")
+        and r.rule != "/api/v1/openapi.json"
+        and "boom" not in r.rule
+    }
     assert served <= set(doc["paths"])
