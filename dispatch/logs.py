@@ -53,6 +53,8 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
     root.setLevel(level)
+    # Alembic announces its plugins at INFO on every start; that is noise, not news.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def init_app(app: Flask) -> None:

@@ -56,7 +56,9 @@ def init_app(app: Flask) -> None:
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         message_queue=app.config["REDIS_URL"],
-        cors_allowed_origins=[app.config["BASE_URL"]],
+        # Same origin by default (browsers on our pages; python clients send their URL's
+        # origin); more can be listed in CORS_ALLOWED_ORIGINS.
+        cors_allowed_origins=app.config["CORS_ALLOWED_ORIGINS"] or None,
         logger=False,
         engineio_logger=False,
     )

@@ -106,6 +106,52 @@ def db_session(app):
             connection.close()
 
 
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """The Procfile's web process (gunicorn, gevent) on its own fresh, migrated database,
+    with one user of every role (password ``correct horse battery``)."""
+    from tests.servers import LiveServer
+
+    url, drop = _fresh_database_url(tmp_path_factory, "live")
+    server = LiveServer(url, tmp_path_factory.mktemp("live-instance")).start()
+    server.cli("create-landlord", "--code", "ACME", "--name", "Acme Bostäder",
+               "--oncall-number", "08-46 500 401")
+    for role in ("admin", "operator", "patrol", "landlord"):
+        extra = ["--landlord", "ACME"] if role == "landlord" else []
+        server.cli("create-user", "--role", role, "--email", f"{role}@live.example.se",
+                   "--password", "correct horse battery", *extra)
+    yield server
+    server.stop()
+    drop()
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (its own browser download cannot work here)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context (no cookies) and page, closed after the test."""
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()

@@ -1,0 +1,15 @@
+"""The production entry point: ``gunicorn --worker-class gevent dispatch.wsgi:app``.
+
+gevent, not threading: each tablet and console holds a websocket all night, and a greenlet per
+connection costs kilobytes where a thread costs a stack and a scheduler slot. eventlet is
+deprecated. gunicorn's gevent worker monkey-patches the standard library before this module is
+imported; Flask-SocketIO then serves websockets through simple-websocket.
+"""
+
+import os
+
+os.environ.setdefault("SOCKETIO_ASYNC_MODE", "gevent")
+
+from dispatch import create_app  # noqa: E402  (the async mode must be chosen first)
+
+app = create_app()
