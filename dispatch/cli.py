@@ -172,6 +172,7 @@ def _not_yet(name: str, issue: int):
 def init_app(app: Flask) -> None:
     """Attach the commands to the app's CLI (so ``flask --app dispatch`` has them too)."""
     from dispatch.demo import demo_command
+    from imports.cli import import_register_command
     from dispatch.scheduler import purge_reports_command, scheduler_command
 
     for command in (
@@ -182,7 +183,7 @@ def init_app(app: Flask) -> None:
         demo_command,
         scheduler_command,
         purge_reports_command,
-        _not_yet("import-register", 3),
+        import_register_command,
         _not_yet("send-morning-reports", 6),
     ):
         app.cli.add_command(command)

@@ -21,6 +21,9 @@ class Landlord(Base):
     country: Mapped[str] = mapped_column(String(2), default="SE")
     # A landlord may ask for a mail also on mornings after a night without reports.
     quiet_night_mail: Mapped[bool] = mapped_column(default=False)
+    # Bumped by every accepted register import, so that caches (the address search) know to
+    # reload without a restart.
+    register_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     oncall_numbers: Mapped[list[OncallNumber]] = relationship(

@@ -47,7 +47,8 @@ class Agreement(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     landlord_id: Mapped[int] = mapped_column(ForeignKey("landlords.id", ondelete="CASCADE"))
-    avtalsnummer: Mapped[str] = mapped_column(String(40))
+    # None when the register gives tenants but no agreement number.
+    avtalsnummer: Mapped[str | None] = mapped_column(String(40))
     starts_on: Mapped[date | None] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)
     notice_given_on: Mapped[date | None] = mapped_column(Date)

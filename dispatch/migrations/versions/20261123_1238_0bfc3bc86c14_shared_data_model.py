@@ -1,8 +1,8 @@
 """shared data model
 
-Revision ID: 0abb706dd734
+Revision ID: 0bfc3bc86c14
 Revises: 
-Create Date: 2026-11-23 12:21:45.150015
+Create Date: 2026-11-23 12:38:59.159180
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0abb706dd734'
+revision = '0bfc3bc86c14'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -24,6 +24,7 @@ def upgrade():
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('country', sa.String(length=2), nullable=False),
     sa.Column('quiet_night_mail', sa.Boolean(), nullable=False),
+    sa.Column('register_version', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_landlords')),
     sa.UniqueConstraint('code', name=op.f('uq_landlords_code'))
@@ -44,7 +45,7 @@ def upgrade():
     op.create_table('agreements',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('landlord_id', sa.Integer(), nullable=False),
-    sa.Column('avtalsnummer', sa.String(length=40), nullable=False),
+    sa.Column('avtalsnummer', sa.String(length=40), nullable=True),
     sa.Column('starts_on', sa.Date(), nullable=True),
     sa.Column('ends_on', sa.Date(), nullable=True),
     sa.Column('notice_given_on', sa.Date(), nullable=True),
