@@ -50,6 +50,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     realtime.init_app(app)
 
+    from dispatch.admin import bp as admin_bp
     from dispatch.api import bp as api_bp
     from dispatch.callcenter import bp as callcenter_bp
     from dispatch.field import bp as field_bp
@@ -57,6 +58,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from dispatch.views import bp as main_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(callcenter_bp)
     app.register_blueprint(field_bp)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 
 from dispatch.phones import display_phone
@@ -20,8 +21,25 @@ PATROL_STATUS_NAMES = {
 }
 
 
+IMPORT_STATUS_NAMES = {
+    "running": _l("Running"),
+    "accepted": _l("Imported"),
+    "unchanged": _l("Unchanged: the same file as last time"),
+    "rejected": _l("Rejected: nothing was changed"),
+}
+
+
+def localtime(value) -> str:
+    """A UTC time shown in the service's time zone (DISPATCH_TZ), to the minute."""
+    if value is None:
+        return ""
+    return format_datetime(value, "yyyy-MM-dd HH:mm")
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and globals."""
     app.add_template_filter(display_phone, "phone")
+    app.add_template_filter(localtime, "localtime")
+    app.add_template_global(IMPORT_STATUS_NAMES, "import_status_names")
     app.add_template_global(ROLE_NAMES, "role_names")
     app.add_template_global(PATROL_STATUS_NAMES, "patrol_status_names")

@@ -85,11 +85,15 @@ class LiveServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"web process exited: {self.log.read_text()[-2000:]}")
             try:
-                return requests.get(f"{self.url}/healthz", timeout=1).ok
-            except requests.ConnectionError:
+                return requests.get(f"{self.url}/healthz", timeout=5).ok
+            except requests.RequestException:
                 return False
 
-        wait_until(up, timeout=30)
+        try:
+            wait_until(up, timeout=60)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
