@@ -7,11 +7,11 @@ city and a user of every role. Random but reproducible (fixed seed).
 
 from __future__ import annotations
 
+import csv
 import json
 import random
 import secrets
 from datetime import date, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import click
@@ -31,20 +31,9 @@ from dispatch.demo_data import (
 )
 from dispatch.extensions import db
 from dispatch.landlords import upsert_landlord
-from dispatch.models import (
-    Agreement,
-    AgreementObject,
-    AgreementParty,
-    Entrance,
-    Landlord,
-    Person,
-    Property,
-    RentalObject,
-    utcnow,
-)
+from dispatch.models import Landlord, Person, RentalObject, utcnow
 from dispatch.patrols import upsert_patrol
-from dispatch.phones import normalise_phone
-from imports.normalise import address_key
+from imports.service import import_register
 
 LANDLORDS = [
     ("STHLMHEM", "Stockholmshem Demo AB", "08-46 500 401", 0),
@@ -67,12 +56,71 @@ def _entrances_for(landlord_index: int, rng: random.Random):
                 yield street, number, letter, postnummer, ort, round(lat, 6), round(lon, 6)
 
 
-def build_demo(session: Session, *, seed: int = 3) -> dict:
-    """Create the demo data; return the log-ins (e-mail → password) to print once."""
+REGISTER_COLUMNS = [
+    "objektsnummer", "objektstyp", "gatuadress", "postnummer", "ort", "fastighetsbeteckning",
+    "lagenhetsnummer", "portkod", "lat", "lon", "rum", "yta", "hyra", "avtalsnummer",
+    "kundnummer", "hyresgast_namn", "hyresgast_telefon", "hyresgast_epost", "avtal_fran",
+]
+
+
+def demo_register_rows(landlord_index: int, rng: random.Random, phones: list[str]):
+    """A landlord's register as the file rows a landlord would send (register-format.md)."""
+    today = date.today()
+    kundnummer = 100000 * (landlord_index + 1)
+    prop_number = 0
+    for street, number, letter, postnummer, ort, lat, lon in _entrances_for(landlord_index, rng):
+        if letter in ("", "A"):
+            prop_number += 1
+            designation = f"{ort} {landlord_index + 1}{prop_number:03d}:{rng.randint(1, 40)}"
+            door_code = f"{rng.randint(1000, 9999)}" if rng.random() < 0.8 else ""
+        address = f"{street} {number}{letter}"
+        for floor in range(rng.randint(3, 6)):
+            for position in range(1, rng.randint(2, 4) + 1):
+                lgh = f"{10 + floor:02d}{position:02d}"
+                row = {
+                    "objektsnummer": f"{landlord_index + 1}{prop_number:03d}-{letter or '0'}-{lgh}",
+                    "objektstyp": "lägenhet", "gatuadress": address,
+                    "postnummer": f"{postnummer[:3]} {postnummer[3:]}", "ort": ort,
+                    "fastighetsbeteckning": designation, "lagenhetsnummer": lgh,
+                    "portkod": door_code,
+                    # Only the first flat of an entrance carries coordinates: the importer
+                    # gives the others those of the same address, as it must for real files.
+                    "lat": f"{lat}".replace(".", ",") if floor == 0 and position == 1 else "",
+                    "lon": f"{lon}".replace(".", ",") if floor == 0 and position == 1 else "",
+                    "rum": rng.choice([1, 1, 2, 2, 2, 3, 3, 4]),
+                    "yta": f"{rng.randint(28, 110)},{rng.randint(0, 9)}",
+                    "hyra": rng.randint(55, 160) * 100,
+                }
+                if rng.random() >= 0.05:  # 5 % vacant
+                    kundnummer += 1
+                    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+                    row.update({
+                        "avtalsnummer": f"A{kundnummer}", "kundnummer": str(kundnummer),
+                        "hyresgast_namn": f"{first} {last}",
+                        "hyresgast_telefon": phones.pop() if phones else "",
+                        "hyresgast_epost": f"{first}.{last}.{kundnummer}@example.se".lower(),
+                        "avtal_fran": (today - timedelta(days=rng.randint(30, 6000))).isoformat(),
+                    })
+                yield row
+
+
+def write_register(path: Path, rows) -> int:
+    """Write rows as a semicolon CSV in UTF-8 with BOM, as Excel exports it; return the count."""
+    count = 0
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=REGISTER_COLUMNS, delimiter=";")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row)
+            count += 1
+    return count
+
+
+def build_demo(session: Session, folder: Path, *, seed: int = 3) -> dict:
+    """Create the demo data through the register importer; return the log-ins to print once."""
     rng = random.Random(seed)
     phones = [n for n in fictional_phone_numbers() if n not in {x[2] for x in LANDLORDS}]
     rng.shuffle(phones)
-    personnummer = list(TEST_PERSONNUMMER)
     logins: dict[str, tuple[str, str]] = {}
 
     def add_user(email: str, role: str, landlord: Landlord | None, name: str) -> None:
@@ -86,75 +134,23 @@ def build_demo(session: Session, *, seed: int = 3) -> dict:
     add_user("operator@demo.storningsjour.se", "operator", None, "Olle Operatör")
     add_user("patrol@demo.storningsjour.se", "patrol", None, "Petra Patrull")
 
-    today = date.today()
-    kundnummer = 100000
+    folder.mkdir(parents=True, exist_ok=True)
     for index, (code, name, oncall, _) in enumerate(LANDLORDS):
         landlord = upsert_landlord(session, code=code, name=name, oncall_numbers=[oncall])
         lower = code.lower()
         add_user(f"kontakt@{lower}.demo.se", "landlord", landlord, f"Kontakt {name}")
         add_user(f"forvaltare@{lower}.demo.se", "landlord", landlord, f"Förvaltare {name}")
-        prop_number = 0
-        for street, number, letter, postnummer, ort, lat, lon in _entrances_for(index, rng):
-            if letter in ("", "A"):
-                prop_number += 1
-                prop = Property(
-                    landlord_id=landlord.id,
-                    designation=f"{ort} {index + 1}{prop_number:03d}:{rng.randint(1, 40)}",
-                )
-                session.add(prop)
-            entrance = Entrance(
-                landlord_id=landlord.id,
-                real_property=prop,
-                street=street,
-                street_number=number,
-                street_letter=letter,
-                postnummer=postnummer,
-                ort=ort,
-                address_key=address_key(street, number, letter, postnummer),
-                lat=lat,
-                lon=lon,
-                position_source="file",
-                door_code=f"{rng.randint(1000, 9999)}" if rng.random() < 0.8 else None,
-            )
-            session.add(entrance)
-            floors = rng.randint(3, 6)
-            per_floor = rng.randint(2, 4)
-            for floor in range(floors):
-                for position in range(1, per_floor + 1):
-                    lgh = f"{10 + floor:02d}{position:02d}"
-                    obj = RentalObject(
-                        landlord_id=landlord.id,
-                        entrance=entrance,
-                        objektsnummer=f"{index + 1}{prop_number:03d}-{letter or '0'}-{lgh}",
-                        object_type="lägenhet",
-                        lagenhetsnummer=lgh,
-                        floor=floor,
-                        rooms=Decimal(rng.choice([1, 1, 2, 2, 2, 3, 3, 4])),
-                        area_m2=Decimal(rng.randint(28, 110)),
-                        rent_sek=Decimal(rng.randint(55, 160) * 100),
-                    )
-                    session.add(obj)
-                    if rng.random() < 0.05:
-                        continue  # vacant
-                    kundnummer += 1
-                    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-                    tenant = Person(
-                        landlord_id=landlord.id,
-                        name=f"{first} {last}",
-                        phone=normalise_phone(phones.pop()) if phones else None,
-                        email=f"{first}.{last}.{kundnummer}@example.se".lower(),
-                        kundnummer=str(kundnummer),
-                        personnummer=personnummer.pop() if personnummer else None,
-                    )
-                    agreement = Agreement(
-                        landlord_id=landlord.id,
-                        avtalsnummer=f"A{kundnummer}",
-                        starts_on=today - timedelta(days=rng.randint(30, 6000)),
-                    )
-                    agreement.objects.append(AgreementObject(rental_object=obj))
-                    agreement.parties.append(AgreementParty(person=tenant, position=1))
-                    session.add(agreement)
-        session.flush()
+        path = folder / f"register-{lower}.csv"
+        write_register(path, demo_register_rows(index, rng, phones))
+        summary = import_register(session, landlord, path, actor="demo")
+        if summary.status != "accepted":
+            raise RuntimeError(f"demo register rejected: {summary.message}")
+
+    # Personnummer are not in the register file; a few tenants get Skatteverket's test numbers
+    # so that the field is seen in use.
+    tenants = session.scalars(select(Person).order_by(Person.id).limit(len(TEST_PERSONNUMMER)))
+    for person, number in zip(tenants, TEST_PERSONNUMMER, strict=False):
+        person.personnummer = number
 
     now = utcnow()
     for call_sign, area, lat, lon in PATROL_POSITIONS:
@@ -172,7 +168,7 @@ def demo_command() -> None:
         raise click.ClickException(
             "the database already has landlords; demo fills only an empty one"
         )
-    logins = build_demo(db.session)
+    logins = build_demo(db.session, Path(current_app.instance_path) / "demo")
     db.session.commit()
     objects = db.session.scalar(select(func.count(RentalObject.id)))
     click.echo(
