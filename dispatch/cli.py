@@ -172,8 +172,8 @@ def _not_yet(name: str, issue: int):
 def init_app(app: Flask) -> None:
     """Attach the commands to the app's CLI (so ``flask --app dispatch`` has them too)."""
     from dispatch.demo import demo_command
-    from imports.cli import import_register_command
     from dispatch.scheduler import purge_reports_command, scheduler_command
+    from imports.cli import import_register_command
 
     for command in (
         run_command,

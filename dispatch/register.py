@@ -56,7 +56,7 @@ def tenants_by_phone(
         .join(AgreementObject, AgreementObject.agreement_id == Agreement.id)
         .join(RentalObject, RentalObject.id == AgreementObject.object_id)
         .join(Entrance, Entrance.id == RentalObject.entrance_id)
-        .where(or_(Person.phone == number, Person.phone2 == number))
+        .where(Person.phone == number)
         .where(RentalObject.retired_at.is_(None))
         .where(or_(Agreement.starts_on.is_(None), Agreement.starts_on <= on))
         .where(or_(Agreement.ends_on.is_(None), Agreement.ends_on >= on))

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import Numeric, bindparam, text
 from sqlalchemy.orm import Session
 
 from dispatch.models import Landlord, utcnow
@@ -97,8 +97,14 @@ def sweref_to_wgs84(points: list[tuple[float, float]]) -> list[tuple[float, floa
 class Applier:
     """Applies one opened file to one landlord's register in the session's transaction."""
 
-    def __init__(self, session: Session, landlord: Landlord, *, geocoder: Geocoder | None = None,
-                 today: date | None = None):
+    def __init__(
+        self,
+        session: Session,
+        landlord: Landlord,
+        *,
+        geocoder: Geocoder | None = None,
+        today: date | None = None,
+    ):
         self.session = session
         self.landlord = landlord
         self.geocoder = geocoder
@@ -111,43 +117,76 @@ class Applier:
     def _load(self) -> None:
         lid = self.landlord.id
         q = self.session.execute
+        # objektsnummer → (id, row digest, retired, entrance id)
         self.objects = {
-            r[0]: (r[1], r[2], r[3] is not None)
-            for r in q(text("SELECT objektsnummer, id, row_hash, retired_at FROM objects "
-                            "WHERE landlord_id = :l"), {"l": lid})
+            r[0]: (r[1], r[2], r[3] is not None, r[4])
+            for r in q(
+                text(
+                    "SELECT objektsnummer, id, row_hash, retired_at, entrance_id "
+                    "FROM objects WHERE landlord_id = :l"
+                ),
+                {"l": lid},
+            )
         }
         self.active_before = sum(1 for v in self.objects.values() if not v[2])
         # address_key → [id, lat, lon, position_source, door_code]
         self.entrances = {
             r[0]: [r[1], r[2], r[3], r[4], r[5]]
-            for r in q(text("SELECT address_key, id, lat, lon, position_source, door_code "
-                            "FROM entrances WHERE landlord_id = :l"), {"l": lid})
+            for r in q(
+                text(
+                    "SELECT address_key, id, lat, lon, position_source, door_code "
+                    "FROM entrances WHERE landlord_id = :l"
+                ),
+                {"l": lid},
+            )
         }
-        self.properties = dict(q(text("SELECT designation, id FROM properties "
-                                      "WHERE landlord_id = :l"), {"l": lid}).all())
-        self.agreements = dict(q(text("SELECT avtalsnummer, id FROM agreements WHERE "
-                                      "landlord_id = :l AND avtalsnummer IS NOT NULL"),
-                                 {"l": lid}).all())
-        self.people = dict(q(text("SELECT kundnummer, id FROM people WHERE landlord_id = :l "
-                                  "AND kundnummer IS NOT NULL"), {"l": lid}).all())
+        self.properties = dict(
+            q(
+                text("SELECT designation, id FROM properties WHERE landlord_id = :l"), {"l": lid}
+            ).all()
+        )
+        self.agreements = dict(
+            q(
+                text(
+                    "SELECT avtalsnummer, id FROM agreements WHERE "
+                    "landlord_id = :l AND avtalsnummer IS NOT NULL"
+                ),
+                {"l": lid},
+            ).all()
+        )
+        self.people = dict(
+            q(
+                text(
+                    "SELECT kundnummer, id FROM people WHERE landlord_id = :l "
+                    "AND kundnummer IS NOT NULL"
+                ),
+                {"l": lid},
+            ).all()
+        )
 
     # -- the run ----------------------------------------------------------------------
-    def run(self, table: Table, *, force: bool = False, progress: Progress | None = None) -> Outcome:
+    def run(
+        self, table: Table, *, force: bool = False, progress: Progress | None = None
+    ) -> Outcome:
         """Apply the whole file; raise Rejected (the caller rolls back) if a rule is broken."""
         parser = RowParser(table.header)
         if parser.missing:
-            raise Rejected("missing_columns",
-                           "required column(s) missing: " + ", ".join(parser.missing))
+            raise Rejected(
+                "missing_columns", "required column(s) missing: " + ", ".join(parser.missing)
+            )
         out = self.outcome
         if parser.unknown:
             out.warnings.append("unknown columns ignored: " + ", ".join(parser.unknown))
         if parser.duplicate_columns:
-            out.warnings.append("repeated columns, first one used: "
-                                + ", ".join(parser.duplicate_columns))
+            out.warnings.append(
+                "repeated columns, first one used: " + ", ".join(parser.duplicate_columns)
+            )
         self.bulk.lock(self.landlord.id)
         self._load()
-        self.ids = {t: _Ids(self.bulk, t) for t in ("entrances", "properties", "objects",
-                                                    "people", "agreements")}
+        self.ids = {
+            t: _Ids(self.bulk, t)
+            for t in ("entrances", "properties", "objects", "people", "agreements")
+        }
         self.seen: dict[str, int] = {}
         self.bad: set[str] = set()
         self.rows_per_entrance: dict[int, int] = {}
@@ -156,21 +195,32 @@ class Applier:
         self.agreements_with_parties: set[int] = set()
         chunk: list[Row] = []
         last_report = 0.0
+        objects, seen, per_entrance = self.objects, self.seen, self.rows_per_entrance
         for line, values in table.rows:
             out.rows_total += 1
+            number = parser.objektsnummer(values)
+            first = seen.get(number)
+            if first is not None:
+                out.errors.append(
+                    (line, "objektsnummer", f"duplicate objektsnummer, first on line {first}")
+                )
+                continue
+            digest = parser.digest(values)
+            existing = objects.get(number)
+            if existing is not None and existing[1] == digest and not existing[2]:
+                # The same row as last time: nothing to parse, nothing to write.
+                seen[number] = line
+                out.unchanged += 1
+                per_entrance[existing[3]] = per_entrance.get(existing[3], 0) + 1
+                continue
             try:
-                row = parser.parse(line, values)
+                row = parser.parse(line, values, digest)
             except RowError as exc:
                 out.errors.append((line, exc.column, exc.reason))
                 # A bad row still says its object is in the register: don't retire it.
-                self.bad.add(parser.objektsnummer(values))
+                self.bad.add(number)
                 continue
-            first = self.seen.get(row.objektsnummer)
-            if first is not None:
-                out.errors.append((line, "objektsnummer",
-                                   f"duplicate objektsnummer, first on line {first}"))
-                continue
-            self.seen[row.objektsnummer] = line
+            seen[number] = line
             chunk.append(row)
             if len(chunk) >= CHUNK_ROWS:
                 self._apply_chunk(chunk)
@@ -188,11 +238,17 @@ class Applier:
                 f"{out.skipped} of {out.rows_total} rows have errors "
                 f"({out.skipped / out.rows_total:.1%}, more than {MAX_BAD_SHARE:.0%})",
             )
-        retire = [oid for number, (oid, _h, retired) in self.objects.items()
-                  if not retired and number not in self.seen and number not in self.bad]
+        retire = [
+            oid
+            for number, (oid, _h, retired, _e) in self.objects.items()
+            if not retired and number not in self.seen and number not in self.bad
+        ]
         out.retired = len(retire)
-        if (not force and self.active_before
-                and out.retired > MAX_RETIRED_SHARE * self.active_before):
+        if (
+            not force
+            and self.active_before
+            and out.retired > MAX_RETIRED_SHARE * self.active_before
+        ):
             raise Rejected(
                 "too_many_retired",
                 f"the file would retire {out.retired} of {self.active_before} objects "
@@ -225,42 +281,105 @@ class Applier:
             if existing is None:
                 oid = self.ids["objects"].next()
                 new_objects.append(row)
-                self.objects[row.objektsnummer] = (oid, row.digest, False)
+                self.objects[row.objektsnummer] = (oid, row.digest, False, entrance_id)
                 row.object_id, row.entrance_id = oid, entrance_id
                 self.outcome.added += 1
-            elif existing[1] == row.digest and not existing[2]:
-                self.outcome.unchanged += 1
             else:
                 row.object_id, row.entrance_id = existing[0], entrance_id
                 changed.append(row)
-                self.objects[row.objektsnummer] = (existing[0], row.digest, False)
+                self.objects[row.objektsnummer] = (existing[0], row.digest, False, entrance_id)
                 self.outcome.changed += 1
         self.bulk.insert("properties", ("id", "landlord_id", "designation"), new_properties)
         self.bulk.insert(
             "entrances",
-            ("id", "landlord_id", "property_id", "street", "street_number", "street_letter",
-             "postnummer", "ort", "address_key", "lat", "lon", "position_source", "door_code"),
+            (
+                "id",
+                "landlord_id",
+                "property_id",
+                "street",
+                "street_number",
+                "street_letter",
+                "postnummer",
+                "ort",
+                "address_key",
+                "lat",
+                "lon",
+                "position_source",
+                "door_code",
+            ),
             new_entrances,
         )
-        now = self.now
+        for pending in new_entrances:
+            # Inserted now: a later chunk or _finish_entrances must UPDATE, not edit the list.
+            del self.entrances[pending[8]][5:]
+        now = self.bulk.timestamp(self.now)
         self.bulk.insert(
             "objects",
-            ("id", "landlord_id", "entrance_id", "objektsnummer", "object_type",
-             "lagenhetsnummer", "floor", "rooms", "area_m2", "rent_sek", "row_hash",
-             "retired_at", "created_at", "updated_at"),
-            [(r.object_id, self.landlord.id, r.entrance_id, r.objektsnummer, r.object_type,
-              r.lagenhetsnummer, r.floor, r.rooms, r.area_m2, r.rent_sek, r.digest, None,
-              now, now) for r in new_objects],
+            (
+                "id",
+                "landlord_id",
+                "entrance_id",
+                "objektsnummer",
+                "object_type",
+                "lagenhetsnummer",
+                "floor",
+                "rooms",
+                "area_m2",
+                "rent_sek",
+                "row_hash",
+                "retired_at",
+                "created_at",
+                "updated_at",
+            ),
+            [
+                (
+                    r.object_id,
+                    self.landlord.id,
+                    r.entrance_id,
+                    r.objektsnummer,
+                    r.object_type,
+                    r.lagenhetsnummer,
+                    r.floor,
+                    r.rooms,
+                    r.area_m2,
+                    r.rent_sek,
+                    r.digest,
+                    None,
+                    now,
+                    now,
+                )
+                for r in new_objects
+            ],
         )
         if changed:
             self.session.execute(
-                text("UPDATE objects SET entrance_id = :e, object_type = :t, "
-                     "lagenhetsnummer = :lgh, floor = :f, rooms = :rooms, area_m2 = :area, "
-                     "rent_sek = :rent, row_hash = :h, retired_at = NULL, updated_at = :now "
-                     "WHERE id = :id"),
-                [{"e": r.entrance_id, "t": r.object_type, "lgh": r.lagenhetsnummer, "f": r.floor,
-                  "rooms": r.rooms, "area": r.area_m2, "rent": r.rent_sek, "h": r.digest,
-                  "now": now, "id": r.object_id} for r in changed],
+                text(
+                    "UPDATE objects SET entrance_id = :e, object_type = :t, "
+                    "lagenhetsnummer = :lgh, floor = :f, rooms = :rooms, area_m2 = :area, "
+                    "rent_sek = :rent, row_hash = :h, retired_at = NULL, updated_at = :now "
+                    "WHERE id = :id"
+                )
+                # Typed, so that SQLite's driver gets numbers, not Decimals it cannot bind.
+                .bindparams(
+                    bindparam("rooms", type_=Numeric(4, 1)),
+                    bindparam("area", type_=Numeric(8, 2)),
+                    bindparam("rent", type_=Numeric(10, 2)),
+                ),
+                [
+                    {
+                        "e": r.entrance_id,
+                        "t": r.object_type,
+                        "lgh": r.lagenhetsnummer,
+                        "f": r.floor,
+                        "rooms": r.rooms,
+                        "area": r.area_m2,
+                        "rent": r.rent_sek,
+                        "h": r.digest,
+                        "now": now,
+                        "id": r.object_id,
+                    }
+                    for r in changed
+                ],
             )
         self._agreements(new_objects, changed)
 
@@ -268,13 +387,15 @@ class Applier:
         pending = [r for r in rows if r.lat is None and r.sweref is not None]
         if not pending:
             return
-        for row, (lat, lon) in zip(pending, sweref_to_wgs84([r.sweref for r in pending]),
-                                   strict=True):
+        for row, (lat, lon) in zip(
+            pending, sweref_to_wgs84([r.sweref for r in pending]), strict=True
+        ):
             if in_area(lat, lon):
                 row.lat, row.lon = round(lat, 7), round(lon, 7)
             else:
-                self.outcome.errors.append((row.line, "sweref_n",
-                                            "SWEREF coordinates outside Sweden and Finland"))
+                self.outcome.errors.append(
+                    (row.line, "sweref_n", "SWEREF coordinates outside Sweden and Finland")
+                )
                 self.bad.add(row.objektsnummer)
                 row.line = -row.line  # marks the row as dropped
                 row.sweref = None
@@ -286,9 +407,23 @@ class Applier:
             property_id = self._property(row.designation, new_properties)
             eid = self.ids["entrances"].next()
             source = "file" if row.lat is not None else None
-            new_entrances.append([eid, self.landlord.id, property_id, row.street,
-                                  row.street_number, row.street_letter, row.postnummer, row.ort,
-                                  key, row.lat, row.lon, source, row.door_code])
+            new_entrances.append(
+                [
+                    eid,
+                    self.landlord.id,
+                    property_id,
+                    row.street,
+                    row.street_number,
+                    row.street_letter,
+                    row.postnummer,
+                    row.ort,
+                    key,
+                    row.lat,
+                    row.lon,
+                    source,
+                    row.door_code,
+                ]
+            )
             self.entrances[key] = [eid, row.lat, row.lon, source, row.door_code, new_entrances[-1]]
             return eid
         eid = entrance[0]
@@ -305,10 +440,18 @@ class Applier:
         if len(entrance) > 5:  # inserted in this run: correct the pending insert instead
             pending = entrance[5]
             pending[9], pending[10], pending[11], pending[12] = (
-                entrance[1], entrance[2], entrance[3], entrance[4])
+                entrance[1],
+                entrance[2],
+                entrance[3],
+                entrance[4],
+            )
         else:
-            self.entrance_updates[entrance[0]] = (entrance[1], entrance[2], entrance[3],
-                                                  entrance[4])
+            self.entrance_updates[entrance[0]] = (
+                entrance[1],
+                entrance[2],
+                entrance[3],
+                entrance[4],
+            )
 
     def _property(self, designation: str | None, new_properties: list) -> int | None:
         if designation is None:
@@ -322,25 +465,38 @@ class Applier:
 
     # -- agreements and tenants ---------------------------------------------------------
     def _agreements(self, new_objects: list[Row], changed: list[Row]) -> None:
-        lid, now = self.landlord.id, self.now
+        lid, now = self.landlord.id, self.bulk.timestamp(self.now)
         current: dict[int, list[tuple[int, str | None]]] = {}
         parties: dict[int, dict[int, int]] = {}
         if changed:
             ids = [r.object_id for r in changed]
             rows = self.session.execute(
-                text("SELECT ao.object_id, a.id, a.avtalsnummer FROM agreement_objects ao "
-                     "JOIN agreements a ON a.id = ao.agreement_id "
-                     "WHERE ao.object_id IN :ids AND a.ends_on IS NULL")
-                .bindparams(bindparam("ids", expanding=True)), {"ids": ids})
+                text(
+                    "SELECT ao.object_id, a.id, a.avtalsnummer FROM agreement_objects ao "
+                    "JOIN agreements a ON a.id = ao.agreement_id "
+                    "WHERE ao.object_id IN :ids AND a.ends_on IS NULL"
+                ).bindparams(bindparam("ids", expanding=True)),
+                {"ids": ids},
+            )
             for object_id, agreement_id, number in rows:
                 current.setdefault(object_id, []).append((agreement_id, number))
-            agreement_ids = [a for links in current.values() for a, _ in links]
-            if agreement_ids:
-                for agreement_id, person_id, position in self.session.execute(
-                    text("SELECT agreement_id, person_id, position FROM agreement_parties "
-                         "WHERE agreement_id IN :ids")
-                    .bindparams(bindparam("ids", expanding=True)), {"ids": agreement_ids}):
-                    parties.setdefault(agreement_id, {})[position] = person_id
+        # The tenants of the agreements these rows name (also one that gains an object), so
+        # that a tenant without kundnummer stays the same person.
+        agreement_ids = {a for links in current.values() for a, _ in links}
+        agreement_ids.update(
+            self.agreements[r.avtalsnummer]
+            for r in (*new_objects, *changed)
+            if r.avtalsnummer in self.agreements
+        )
+        if agreement_ids:
+            for agreement_id, person_id, position in self.session.execute(
+                text(
+                    "SELECT agreement_id, person_id, position FROM agreement_parties "
+                    "WHERE agreement_id IN :ids"
+                ).bindparams(bindparam("ids", expanding=True)),
+                {"ids": sorted(agreement_ids)},
+            ):
+                parties.setdefault(agreement_id, {})[position] = person_id
         new_agreements, links, new_people, new_parties = [], [], [], []
         ended, replaced_parties = [], []
         for row in (*new_objects, *changed):
@@ -354,18 +510,22 @@ class Applier:
                 ended += [a for a, _ in links_now if a != agreement_id]
                 self.session.execute(
                     text("UPDATE agreements SET starts_on = :s WHERE id = :id"),
-                    {"s": row.starts_on, "id": agreement_id})
-                replaced_parties.append(agreement_id)
-                self.agreements_with_parties.discard(agreement_id)
+                    {"s": row.starts_on, "id": agreement_id},
+                )
+                if agreement_id not in self.agreements_with_parties:
+                    replaced_parties.append(agreement_id)
             else:
                 ended += [a for a, _ in links_now]
                 agreement_id = self.agreements.get(row.avtalsnummer) if row.avtalsnummer else None
                 if agreement_id is None:
                     agreement_id = self.ids["agreements"].next()
-                    new_agreements.append((agreement_id, lid, row.avtalsnummer, row.starts_on,
-                                           None, None, now))
+                    new_agreements.append(
+                        (agreement_id, lid, row.avtalsnummer, row.starts_on, None, None, now)
+                    )
                     if row.avtalsnummer:
                         self.agreements[row.avtalsnummer] = agreement_id
+                elif agreement_id not in self.agreements_with_parties:
+                    replaced_parties.append(agreement_id)  # an agreement that gains an object
                 links.append((agreement_id, row.object_id))
             if agreement_id in self.agreements_with_parties:
                 continue  # an agreement covering several objects: its first row named the tenants
@@ -376,8 +536,19 @@ class Applier:
                 person_id = self.people.get(kundnummer) if kundnummer else before.get(position)
                 if person_id is None:
                     person_id = self.ids["people"].next()
-                    new_people.append((person_id, lid, tenant.name, tenant.phone, None,
-                                       tenant.email, kundnummer, None, now, now))
+                    new_people.append(
+                        (
+                            person_id,
+                            lid,
+                            tenant.name,
+                            tenant.phone,
+                            tenant.email,
+                            kundnummer,
+                            None,
+                            now,
+                            now,
+                        )
+                    )
                     if kundnummer:
                         self.people[kundnummer] = person_id
                 else:
@@ -385,43 +556,76 @@ class Applier:
                 new_parties.append((agreement_id, person_id, position))
         if ended:
             self.session.execute(
-                text("UPDATE agreements SET ends_on = :d WHERE id IN :ids AND ends_on IS NULL")
-                .bindparams(bindparam("ids", expanding=True)),
-                {"d": self.today - timedelta(days=1), "ids": sorted(set(ended))})
+                text(
+                    "UPDATE agreements SET ends_on = :d WHERE id IN :ids AND ends_on IS NULL"
+                ).bindparams(bindparam("ids", expanding=True)),
+                {"d": self.today - timedelta(days=1), "ids": sorted(set(ended))},
+            )
         if replaced_parties:
             self.session.execute(
-                text("DELETE FROM agreement_parties WHERE agreement_id IN :ids")
-                .bindparams(bindparam("ids", expanding=True)), {"ids": replaced_parties})
-        self.bulk.insert("agreements", ("id", "landlord_id", "avtalsnummer", "starts_on",
-                                        "ends_on", "notice_given_on", "created_at"),
-                         new_agreements)
-        self.bulk.insert("people", ("id", "landlord_id", "name", "phone", "phone2", "email",
-                                    "kundnummer", "personnummer", "created_at", "updated_at"),
-                         new_people)
+                text("DELETE FROM agreement_parties WHERE agreement_id IN :ids").bindparams(
+                    bindparam("ids", expanding=True)
+                ),
+                {"ids": replaced_parties},
+            )
+        self.bulk.insert(
+            "agreements",
+            (
+                "id",
+                "landlord_id",
+                "avtalsnummer",
+                "starts_on",
+                "ends_on",
+                "notice_given_on",
+                "created_at",
+            ),
+            new_agreements,
+        )
+        self.bulk.insert(
+            "people",
+            (
+                "id",
+                "landlord_id",
+                "name",
+                "phone",
+                "email",
+                "kundnummer",
+                "personnummer",
+                "created_at",
+                "updated_at",
+            ),
+            new_people,
+        )
         self.bulk.insert("agreement_objects", ("agreement_id", "object_id"), links)
-        self.bulk.insert("agreement_parties", ("agreement_id", "person_id", "position"),
-                         new_parties)
+        self.bulk.insert(
+            "agreement_parties", ("agreement_id", "person_id", "position"), new_parties
+        )
 
     # -- the end of the run -------------------------------------------------------------
     def _retire(self, ids: list[int]) -> None:
         for start in range(0, len(ids), 5000):
             self.session.execute(
-                text("UPDATE objects SET retired_at = :now, updated_at = :now WHERE id IN :ids")
-                .bindparams(bindparam("ids", expanding=True)),
-                {"now": self.now, "ids": ids[start:start + 5000]})
+                text(
+                    "UPDATE objects SET retired_at = :now, updated_at = :now WHERE id IN :ids"
+                ).bindparams(bindparam("ids", expanding=True)),
+                {"now": self.now, "ids": ids[start : start + 5000]},
+            )
 
     def _finish_entrances(self) -> None:
         """Place entrances no row gave coordinates: ask the geocoder, else flag them."""
-        unplaced = [e for e in self.entrances.values()
-                    if e[1] is None and e[0] in self.rows_per_entrance]
+        unplaced = [
+            e for e in self.entrances.values() if e[1] is None and e[0] in self.rows_per_entrance
+        ]
         if not unplaced:
             return
         if self.geocoder is not None:
             rows = self.session.execute(
-                text("SELECT id, street, street_number, street_letter, postnummer, ort "
-                     "FROM entrances WHERE id IN :ids")
-                .bindparams(bindparam("ids", expanding=True)),
-                {"ids": [e[0] for e in unplaced if len(e) <= 5]}).all()
+                text(
+                    "SELECT id, street, street_number, street_letter, postnummer, ort "
+                    "FROM entrances WHERE id IN :ids"
+                ).bindparams(bindparam("ids", expanding=True)),
+                {"ids": [e[0] for e in unplaced if len(e) <= 5]},
+            ).all()
             pending = {e[5][0]: e[5] for e in unplaced if len(e) > 5}
             addresses = {r[0]: (r[1], r[2], r[3], r[4], r[5]) for r in rows}
             addresses.update({eid: (p[3], p[4], p[5], p[6], p[7]) for eid, p in pending.items()})
@@ -436,19 +640,30 @@ class Applier:
                     entrance = by_id[eid]
                     entrance[1], entrance[2], entrance[3] = point[0], point[1], "geocoder"
                     self._touch_entrance(entrance)
-        self.outcome.not_placed = sum(self.rows_per_entrance[e[0]] for e in unplaced
-                                      if e[1] is None)
+        self.outcome.not_placed = sum(
+            self.rows_per_entrance[e[0]] for e in unplaced if e[1] is None
+        )
 
     def _flush_updates(self) -> None:
         if self.entrance_updates:
             self.session.execute(
-                text("UPDATE entrances SET lat = :lat, lon = :lon, position_source = :src, "
-                     "door_code = :code WHERE id = :id"),
-                [{"lat": v[0], "lon": v[1], "src": v[2], "code": v[3], "id": k}
-                 for k, v in self.entrance_updates.items()])
+                text(
+                    "UPDATE entrances SET lat = :lat, lon = :lon, position_source = :src, "
+                    "door_code = :code WHERE id = :id"
+                ),
+                [
+                    {"lat": v[0], "lon": v[1], "src": v[2], "code": v[3], "id": k}
+                    for k, v in self.entrance_updates.items()
+                ],
+            )
         if self.person_updates:
             self.session.execute(
-                text("UPDATE people SET name = :n, phone = :p, email = :e, updated_at = :now "
-                     "WHERE id = :id"),
-                [{"n": v[0], "p": v[1], "e": v[2], "now": self.now, "id": k}
-                 for k, v in self.person_updates.items()])
+                text(
+                    "UPDATE people SET name = :n, phone = :p, email = :e, updated_at = :now "
+                    "WHERE id = :id"
+                ),
+                [
+                    {"n": v[0], "p": v[1], "e": v[2], "now": self.now, "id": k}
+                    for k, v in self.person_updates.items()
+                ],
+            )

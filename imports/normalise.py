@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _STREET_RE = re.compile(
     r"^\s*(?P<street>.*?[^\d\s])\s*(?P<number>\d{1,5})\s*(?P<letter>[A-Za-zÅÄÖåäö](?![A-Za-zÅÄÖåäö]))?"
@@ -11,6 +12,7 @@ _STREET_RE = re.compile(
 )
 
 
+@lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Lower-case, strip diacritics (å→a, ö→o, é→e) and squeeze spaces: a comparison key."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())

@@ -40,6 +40,7 @@ class Table:
     rows: Iterator[tuple[int, list[str]]]
     size: int
     position: callable
+    close: callable = lambda: None  # releases the file even when the rows were never read
 
 
 def detect_encoding(path: Path) -> str:
@@ -107,7 +108,11 @@ def _open_csv(path: Path, size: int) -> Table:
     if not first.strip():
         raw.close()
         raise StructureError("the file has no rows")
-    delimiter = detect_delimiter(first)
+    try:
+        delimiter = detect_delimiter(first)
+    except StructureError:
+        raw.close()
+        raise
     header = next(csv.reader([first], delimiter=delimiter))
     reader = csv.reader(text, delimiter=delimiter)
 
@@ -120,14 +125,16 @@ def _open_csv(path: Path, size: int) -> Table:
         finally:
             raw.close()
 
-    return Table("csv", encoding, delimiter, header, rows(), size, raw.tell)
+    return Table("csv", encoding, delimiter, header, rows(), size, raw.tell, raw.close)
 
 
 def _cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        return (
+            value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        )
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
@@ -168,4 +175,4 @@ def _open_xlsx(path: Path, size: int) -> Table:
         finally:
             workbook.close()
 
-    return Table("xlsx", None, None, header, rows(), total, lambda: state["done"])
+    return Table("xlsx", None, None, header, rows(), total, lambda: state["done"], workbook.close)

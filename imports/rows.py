@@ -35,9 +35,8 @@ OBJECT_TYPES = {
     "allmant utrymme": "allmänt utrymme", "allmant_utrymme": "allmänt utrymme",
 }
 
-# Sweden and Finland, as two boxes: catches swapped or mistyped coordinates, which is
-# what a register's bad coordinates are in practice.
-AREAS = ((55.0, 69.2, 10.5, 24.3), (59.5, 70.2, 19.0, 31.7))
+# Sweden and Finland as two boxes (see in_area): that catches swapped or mistyped
+# coordinates, which is what a register's bad coordinates are in practice.
 
 _LGH = re.compile(r"^\d{4}$")
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
@@ -50,7 +49,8 @@ def canonical_column(name: str) -> str:
 
 def in_area(lat: float, lon: float) -> bool:
     """Whether a WGS84 point lies in Sweden or Finland (coarsely)."""
-    return any(a <= lat <= b and c <= lon <= d for a, b, c, d in AREAS)
+    return (55.0 <= lat <= 69.2 and 10.5 <= lon <= 24.3) or (
+        59.5 <= lat <= 70.2 and 19.0 <= lon <= 31.7)
 
 
 @dataclass(slots=True)
@@ -141,6 +141,17 @@ class RowParser:
                 self.unknown.append(str(name).strip())
         self.missing = [c for c in REQUIRED if c not in self.index]
         self._getters = {c: self._getter(c) for c in KNOWN}
+        # The known columns' positions in canonical order: the digest of a row does not change
+        # when an export reorders its columns or adds ones we do not read.
+        self._digest_positions = [self.index[c] for c in KNOWN if c in self.index]
+        self._digest_width = max(self._digest_positions, default=-1) + 1
+
+    def digest(self, values: list[str]) -> str:
+        """A digest of the row's known values as written: equal digests, equal objects."""
+        if len(values) < self._digest_width:
+            values = values + [""] * (self._digest_width - len(values))
+        text = "\x1f".join([values[i].strip() for i in self._digest_positions])
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
     def _getter(self, column: str):
         position = self.index.get(column)
@@ -156,7 +167,7 @@ class RowParser:
         """The row's objektsnummer as written, even when the rest of the row is bad."""
         return self._getters["objektsnummer"](values)
 
-    def parse(self, line: int, values: list[str]) -> Row:
+    def parse(self, line: int, values: list[str], digest: str | None = None) -> Row:
         """Parse one row; raise RowError for the first bad value."""
         g = self._getters
         objektsnummer = g["objektsnummer"](values)
@@ -247,16 +258,8 @@ class RowParser:
         avtalsnummer = g["avtalsnummer"](values) or None
         kundnummer = g["kundnummer"](values) or None
 
-        digest = hashlib.blake2b(
-            "\x1f".join(map(str, (
-                object_type, street, number, letter, postnummer, ort, designation, lgh, floor,
-                door_code, lat, lon, sweref, rooms, area, rent, avtalsnummer, kundnummer,
-                starts_on, *[(t.name, t.phone, t.email) for t in tenants],
-            ))).encode(),
-            digest_size=16,
-        ).hexdigest()
         return Row(
             line, objektsnummer, object_type, street, number, letter, postnummer, ort,
             designation, lgh, floor, door_code, lat, lon, sweref, rooms, area, rent,
-            avtalsnummer, kundnummer, tenants, starts_on, digest,
+            avtalsnummer, kundnummer, tenants, starts_on, digest or self.digest(values),
         )

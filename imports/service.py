@@ -84,7 +84,7 @@ def import_register(
     progress: Progress | None = None,
 ) -> Summary:
     """Import ``path`` as ``landlord``'s whole register; the caller commits."""
-    started = time.monotonic()
+    started, started_at = time.monotonic(), utcnow()
     path = Path(path)
     filename = filename or path.name
     sha = file_sha256(path)
@@ -100,7 +100,11 @@ def import_register(
         # On a rejection the counts say what the file would have done: that is the help.
         outcome = applier.outcome
         try:
-            applier.run(open_table(path), force=force, progress=progress)
+            table = open_table(path)
+            try:
+                applier.run(table, force=force, progress=progress)
+            finally:
+                table.close()  # a file rejected before its rows were read is open still
         except (StructureError, Rejected) as exc:
             savepoint.rollback()
             summary.status = "rejected"
@@ -122,7 +126,8 @@ def import_register(
         dry_run=dry_run, rows_total=summary.rows, added=summary.added, changed=summary.changed,
         retired=summary.retired, unchanged=summary.unchanged, skipped=summary.skipped,
         not_placed=summary.not_placed, message=summary.message, warnings=summary.warnings,
-        error_report=outcome.error_csv() if outcome.errors else None, finished_at=utcnow(),
+        error_report=outcome.error_csv() if outcome.errors else None, started_at=started_at,
+        finished_at=utcnow(),
     )
     session.add(row)
     session.flush()

@@ -23,7 +23,6 @@ class Person(Base):
     __table_args__ = (
         UniqueConstraint("landlord_id", "kundnummer"),
         Index("ix_people_phone", "phone"),
-        Index("ix_people_phone2", "phone2"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -31,7 +30,6 @@ class Person(Base):
     landlord_id: Mapped[int | None] = mapped_column(ForeignKey("landlords.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(20))  # E.164
-    phone2: Mapped[str | None] = mapped_column(String(20))  # E.164
     email: Mapped[str | None] = mapped_column(String(254))
     kundnummer: Mapped[str | None] = mapped_column(String(40))  # used instead of personnummer
     personnummer: Mapped[str | None] = mapped_column(String(12))  # 12 digits, YYYYMMDDNNNC
@@ -70,6 +68,8 @@ class AgreementObject(Base):
     """An object covered by an agreement."""
 
     __tablename__ = "agreement_objects"
+    # A link table needs no rowid: on SQLite that saves a B-tree per insert.
+    __table_args__ = {"sqlite_with_rowid": False}
 
     agreement_id: Mapped[int] = mapped_column(
         ForeignKey("agreements.id", ondelete="CASCADE"), primary_key=True
@@ -85,6 +85,7 @@ class AgreementParty(Base):
     """A tenant on an agreement; position 1 is the one whose kundnummer invoices show."""
 
     __tablename__ = "agreement_parties"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     agreement_id: Mapped[int] = mapped_column(
         ForeignKey("agreements.id", ondelete="CASCADE"), primary_key=True

@@ -1,8 +1,8 @@
 """shared data model
 
-Revision ID: 0bfc3bc86c14
+Revision ID: 79ee9479cb0b
 Revises: 
-Create Date: 2026-11-23 12:38:59.159180
+Create Date: 2026-11-23 12:46:41.184169
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0bfc3bc86c14'
+revision = '79ee9479cb0b'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -93,7 +93,6 @@ def upgrade():
     sa.Column('landlord_id', sa.Integer(), nullable=True),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('phone', sa.String(length=20), nullable=True),
-    sa.Column('phone2', sa.String(length=20), nullable=True),
     sa.Column('email', sa.String(length=254), nullable=True),
     sa.Column('kundnummer', sa.String(length=40), nullable=True),
     sa.Column('personnummer', sa.String(length=12), nullable=True),
@@ -105,7 +104,6 @@ def upgrade():
     )
     with op.batch_alter_table('people', schema=None) as batch_op:
         batch_op.create_index('ix_people_phone', ['phone'], unique=False)
-        batch_op.create_index('ix_people_phone2', ['phone2'], unique=False)
 
     op.create_table('properties',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -140,7 +138,8 @@ def upgrade():
     sa.Column('position', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['agreement_id'], ['agreements.id'], name=op.f('fk_agreement_parties_agreement_id_agreements'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], name=op.f('fk_agreement_parties_person_id_people'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('agreement_id', 'person_id', name=op.f('pk_agreement_parties'))
+    sa.PrimaryKeyConstraint('agreement_id', 'person_id', name=op.f('pk_agreement_parties')),
+    sqlite_with_rowid=False
     )
     with op.batch_alter_table('agreement_parties', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_agreement_parties_person_id'), ['person_id'], unique=False)
@@ -255,7 +254,8 @@ def upgrade():
     sa.Column('object_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['agreement_id'], ['agreements.id'], name=op.f('fk_agreement_objects_agreement_id_agreements'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['object_id'], ['objects.id'], name=op.f('fk_agreement_objects_object_id_objects'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('agreement_id', 'object_id', name=op.f('pk_agreement_objects'))
+    sa.PrimaryKeyConstraint('agreement_id', 'object_id', name=op.f('pk_agreement_objects')),
+    sqlite_with_rowid=False
     )
     with op.batch_alter_table('agreement_objects', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_agreement_objects_object_id'), ['object_id'], unique=False)
@@ -426,7 +426,6 @@ def downgrade():
     op.drop_table('users')
     op.drop_table('properties')
     with op.batch_alter_table('people', schema=None) as batch_op:
-        batch_op.drop_index('ix_people_phone2')
         batch_op.drop_index('ix_people_phone')
 
     op.drop_table('people')
