@@ -53,6 +53,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from dispatch.admin import bp as admin_bp
     from dispatch.api import bp as api_bp
     from dispatch.callcenter import bp as callcenter_bp
+    from dispatch.callcenter.api import bp as callcenter_api_bp
     from dispatch.field import bp as field_bp
     from dispatch.reports import bp as reports_bp
     from dispatch.views import bp as main_bp
@@ -61,6 +62,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(callcenter_bp)
+    app.register_blueprint(callcenter_api_bp)
     app.register_blueprint(field_bp)
     app.register_blueprint(reports_bp)
 

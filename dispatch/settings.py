@@ -90,6 +90,10 @@ def load(instance_path: Path) -> dict:
         "CORS_ALLOWED_ORIGINS": [o for o in (env_str("CORS_ALLOWED_ORIGINS") or "").split() if o],
         "SOCKETIO_ASYNC_MODE": env_str("SOCKETIO_ASYNC_MODE", "threading"),
         "GEOCODER": env_str("GEOCODER"),  # e.g. "nominatim"; unset: no geocoding on import
+        # Patrols whose last position is older than this are not recommended.
+        "PATROL_POSITION_MAX_AGE_S": env_int("PATROL_POSITION_MAX_AGE_S", 300),
+        # An assigned job not acknowledged by the tablet within this turns into an alarm.
+        "ACK_ALARM_AFTER_S": env_int("ACK_ALARM_AFTER_S", 60),
         "LOG_LEVEL": env_str("LOG_LEVEL", "INFO"),
         "LOG_FORMAT": env_str("LOG_FORMAT", "text" if sys.stderr.isatty() else "json"),
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session; an operator's shift outlasts an hour

@@ -27,6 +27,18 @@ def authenticate_socket(auth: dict | None):
     return current_user if current_user.is_authenticated else None
 
 
+def _patrol_for(auth):
+    """The patrol car a tablet says it is (its call sign, chosen at the start of a shift)."""
+    from sqlalchemy import select
+
+    from dispatch.models import Patrol
+
+    call_sign = (auth or {}).get("call_sign") if isinstance(auth, dict) else None
+    if not call_sign:
+        return None
+    return db.session.scalar(select(Patrol).where(Patrol.call_sign == str(call_sign)))
+
+
 def _connect_handler(namespace: str):
     roles = NAMESPACE_ROLES[namespace]
 
@@ -40,6 +52,12 @@ def _connect_handler(namespace: str):
         join_room(f"user:{user.id}")
         if namespace == "/console":
             join_room("operators")
+        elif namespace == "/field":
+            patrol = _patrol_for(auth)
+            if patrol is None:
+                raise ConnectionRefusedError("unknown patrol: give auth.call_sign")
+            flask_session["patrol_id"] = patrol.id
+            join_room(f"patrol:{patrol.id}")
         return True
 
     return on_connect

@@ -62,6 +62,12 @@ def app(tmp_path_factory):
     def explode():
         raise RuntimeError("secret internals")
 
+    @application.before_request
+    def _settle_test_setup():
+        # Requests share the test's session; what the test set up is committed into the
+        # outer transaction first, so that a request that rolls back undoes only its own work.
+        db.session.commit()
+
     # For the error-handling tests: a page and an API route that crash.
     application.add_url_rule("/boom", "boom", explode)
     application.add_url_rule("/api/v1/boom", "api_boom", explode)
@@ -199,6 +205,33 @@ def create_token(db_session, create_user):
     def factory(role="operator", landlord=None, **kwargs):
         user = create_user(role=role, landlord=landlord)
         return issue(db_session, user, **kwargs), user
+
+    return factory
+
+
+REGISTER_COLUMNS = ["objektsnummer", "gatuadress", "postnummer", "ort", "lagenhetsnummer",
+                    "portkod", "lat", "lon", "avtalsnummer", "kundnummer", "hyresgast_namn",
+                    "hyresgast_telefon"]
+
+
+@pytest.fixture
+def build_register(db_session, tmp_path):
+    """Factory: import ``rows`` (dicts of register columns) as ``landlord``'s register."""
+    import csv
+
+    from imports.service import import_register
+
+    counter = iter(range(1, 1000))
+
+    def factory(landlord, rows):
+        path = tmp_path / f"register-{landlord.code}-{next(counter)}.csv"
+        with path.open("w", encoding="utf-8", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=REGISTER_COLUMNS, delimiter=";")
+            writer.writeheader()
+            writer.writerows(rows)
+        summary = import_register(db_session, landlord, path, actor="test")
+        assert summary.status == "accepted", summary
+        return summary
 
     return factory
 

@@ -3,6 +3,7 @@
 import pytest
 
 from dispatch.extensions import socketio
+from dispatch.patrols import upsert_patrol
 from dispatch.realtime import publish
 
 
@@ -10,8 +11,10 @@ from dispatch.realtime import publish
 def connect(app, client):
     clients = []
 
-    def factory(namespace, token=None):
+    def factory(namespace, token=None, call_sign=None):
         auth = {"token": token} if token else None
+        if call_sign:
+            auth = {**(auth or {}), "call_sign": call_sign}
         ws = socketio.test_client(app, namespace=namespace, auth=auth, flask_test_client=client)
         clients.append(ws)
         return ws
@@ -31,11 +34,16 @@ def test_console_admits_an_operator_token_and_refuses_others(connect, create_tok
     assert not connect("/console").is_connected("/console")
 
 
-def test_field_admits_a_patrol_and_not_an_operator(connect, create_token):
+def test_field_admits_a_patrol_with_its_call_sign_and_not_an_operator(
+    connect, create_token, db_session
+):
+    upsert_patrol(db_session, call_sign="Jour 11", name="Jour 11")
     patrol, _ = create_token(role="patrol")
     operator, _ = create_token(role="operator")
-    assert connect("/field", patrol).is_connected("/field")
-    assert not connect("/field", operator).is_connected("/field")
+    assert connect("/field", patrol, "Jour 11").is_connected("/field")
+    assert not connect("/field", patrol).is_connected("/field")  # which car?
+    assert not connect("/field", patrol, "Jour 99").is_connected("/field")
+    assert not connect("/field", operator, "Jour 11").is_connected("/field")
 
 
 def test_console_admits_a_logged_in_browser_session(connect, auth, create_user):
@@ -47,7 +55,8 @@ def test_console_admits_a_logged_in_browser_session(connect, auth, create_user):
 def test_published_event_reaches_consoles_only_after_commit(connect, create_token, db_session):
     operator, _ = create_token(role="operator")
     first, second = connect("/console", operator), connect("/console", operator)
-    tablet = connect("/field", create_token(role="patrol")[0])
+    upsert_patrol(db_session, call_sign="Jour 11", name="Jour 11")
+    tablet = connect("/field", create_token(role="patrol")[0], "Jour 11")
     publish(db_session, "patrol.updated", {"patrol_id": 7}, namespace="/console")
     assert first.get_received("/console") == []
     db_session.commit()
@@ -70,11 +79,12 @@ def test_published_event_is_dropped_when_the_transaction_rolls_back(
     assert console.get_received("/console") == []
 
 
-def test_event_to_a_room_reaches_only_that_user(connect, create_token, db_session):
-    token_a, user_a = create_token(role="patrol")
-    token_b, _ = create_token(role="patrol")
-    a, b = connect("/field", token_a), connect("/field", token_b)
-    publish(db_session, "job.assigned", {"job_id": 3}, namespace="/field", to=f"user:{user_a.id}")
+def test_event_to_a_patrol_reaches_only_that_car(connect, create_token, db_session):
+    car_a = upsert_patrol(db_session, call_sign="Jour 11", name="Jour 11")
+    upsert_patrol(db_session, call_sign="Jour 12", name="Jour 12")
+    a = connect("/field", create_token(role="patrol")[0], "Jour 11")
+    b = connect("/field", create_token(role="patrol")[0], "Jour 12")
+    publish(db_session, "job.assigned", {"job_id": 3}, namespace="/field", to=f"patrol:{car_a.id}")
     db_session.commit()
     assert [e["name"] for e in a.get_received("/field")] == ["job.assigned"]
     assert b.get_received("/field") == []

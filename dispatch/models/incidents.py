@@ -14,6 +14,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.models.base import Base, utcnow
+from dispatch.models.register import Entrance, RentalObject
 
 CATEGORIES = ("music", "party", "shouting", "fight_threat", "dog", "smoke", "alarm", "other")
 JOB_STATUSES = ("queued", "assigned", "accepted", "en_route", "on_site", "done", "cancelled")
@@ -65,6 +66,8 @@ class Complaint(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     job: Mapped[Job | None] = relationship(back_populates="complaint", uselist=False)
+    entrance: Mapped[Entrance | None] = relationship()
+    rental_object: Mapped[RentalObject | None] = relationship(foreign_keys=[object_id])
 
 
 class Job(Base):

@@ -1,8 +1,8 @@
 """shared data model
 
-Revision ID: 79ee9479cb0b
+Revision ID: 59a278dc372d
 Revises: 
-Create Date: 2026-11-23 12:46:41.184169
+Create Date: 2026-11-23 12:50:51.108546
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '79ee9479cb0b'
+revision = '59a278dc372d'
 down_revision = None
 branch_labels = None
 depends_on = None

@@ -1,0 +1,169 @@
+"""The call centre's HTTP API (../shared/CONTRACT.md): calls, address search, complaints,
+dispatch, jobs. Thin: parse, check access, call the domain, commit, answer."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, current_app, jsonify, request
+from flask_login import current_user
+
+from dispatch.auth.access import roles_required
+from dispatch.calls import incoming_call
+from dispatch.dispatching import (
+    DispatchError,
+    NewComplaint,
+    PatrolPositions,
+    assign,
+    create_complaint,
+    dispatch_nearest,
+    distance_m,
+    job_json,
+)
+from dispatch.errors import ApiError
+from dispatch.extensions import csrf, db
+from dispatch.landlords import get_landlord
+from dispatch.models import Call, Job, Patrol
+from dispatch.search import address_search
+
+bp = Blueprint("callcenter_api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+@bp.before_request
+def _csrf_for_browser_sessions() -> None:
+    from dispatch.api import _csrf_for_browser_sessions as check
+
+    check()
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "the request body must be a JSON object")
+    return body
+
+
+def _max_age() -> timedelta:
+    return timedelta(seconds=current_app.config["PATROL_POSITION_MAX_AGE_S"])
+
+
+@bp.post("/calls")
+@roles_required("operator")
+def calls():
+    """The telephony webhook: a call rings; the consoles get the screen pop."""
+    body = _body()
+    dialled = body.get("dialled_number")
+    if not isinstance(dialled, str) or not dialled.strip():
+        raise ApiError(400, "dialled_number_required", "dialled_number is required")
+    caller = body.get("caller_number")
+    if caller is not None and not isinstance(caller, str):
+        raise ApiError(400, "invalid_caller_number", "caller_number must be a string")
+    _call, pop = incoming_call(db.session, dialled, caller)
+    db.session.commit()
+    return jsonify(pop), 201
+
+
+@bp.get("/addresses/search")
+@roles_required("operator", "patrol")
+def search():
+    """Search the registers; best first, with scores."""
+    q = (request.args.get("q") or "").strip()
+    landlord = request.args.get("landlord") or None
+    try:
+        limit = min(max(int(request.args.get("limit", 5)), 1), 50)
+    except ValueError:
+        raise ApiError(400, "invalid_limit", "limit must be a whole number") from None
+    if landlord and get_landlord(db.session, landlord) is None:
+        raise ApiError(404, "unknown_landlord", f"no landlord with code {landlord!r}")
+    if len(q) < 2:
+        return jsonify([])
+    hits = address_search.search(db.session, q, landlord=landlord.upper() if landlord else None,
+                                 limit=limit)
+    return jsonify([h.as_json() for h in hits])
+
+
+def _int_or_none(body: dict, key: str) -> int | None:
+    value = body.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ApiError(400, f"invalid_{key}", f"{key} must be a whole number")
+    return value
+
+
+@bp.post("/complaints")
+@roles_required("operator")
+def complaints():
+    """Log a complaint; answer with the job and the nearest available patrols."""
+    body = _body()
+    landlord = get_landlord(db.session, str(body.get("landlord") or ""))
+    if landlord is None:
+        raise ApiError(400, "unknown_landlord", "landlord must be a known landlord code")
+    caller = body.get("caller") or {}
+    if not isinstance(caller, dict):
+        raise ApiError(400, "invalid_caller", "caller must be an object {name, phone}")
+    call_id = _int_or_none(body, "call_id")
+    call = db.session.get(Call, call_id) if call_id else None
+    data = NewComplaint(
+        landlord=landlord, category=str(body.get("category") or ""),
+        description=str(body.get("description") or ""),
+        priority=_int_or_none(body, "priority") or 2,
+        object_id=_int_or_none(body, "object_id"), entrance_id=_int_or_none(body, "entrance_id"),
+        caller_name=caller.get("name"), caller_phone=caller.get("phone"),
+        disturbed_party=body.get("disturbed_party"),
+        suspected_object_id=_int_or_none(body, "suspected_object_id"),
+        suspected_source=body.get("suspected_source"),
+        call_id=call.id if call else None,
+        call_received_at=call.received_at if call else None,
+    )
+    try:
+        job = create_complaint(db.session, data, user_id=current_user.id)
+    except DispatchError as exc:
+        db.session.rollback()
+        raise ApiError(400, exc.code, exc.message) from None
+    recommended = []
+    if job.complaint.lat is not None:
+        recommended = PatrolPositions.available(db.session, max_age=_max_age()).nearest(
+            job.complaint.lat, job.complaint.lon, limit=3)
+    db.session.commit()
+    return jsonify({"complaint_id": job.complaint_id, "job_id": job.id,
+                    "recommended": [c.as_json() for c in recommended]}), 201
+
+
+@bp.post("/jobs/<int:job_id>/dispatch")
+@roles_required("operator")
+def dispatch_job(job_id: int):
+    """Send the job to the given patrol, or ({}) to the nearest available one."""
+    job = db.session.get(Job, job_id)
+    if job is None:
+        raise ApiError(404, "not_found", f"no job {job_id}")
+    body = _body()
+    patrol_id = _int_or_none(body, "patrol_id")
+    try:
+        if patrol_id is None:
+            job, best = dispatch_nearest(db.session, job, user_id=current_user.id,
+                                         max_age=_max_age())
+            distance = best.distance_m if best else None
+        else:
+            patrol = db.session.get(Patrol, patrol_id)
+            if patrol is None:
+                raise ApiError(400, "unknown_patrol", f"no patrol {patrol_id}")
+            distance = distance_m(job.complaint, patrol)
+            assign(db.session, job, patrol, user_id=current_user.id, distance_m=distance)
+    except DispatchError as exc:
+        db.session.rollback()
+        raise ApiError(409, exc.code, exc.message) from None
+    db.session.commit()
+    return jsonify({"job_id": job.id, "patrol_id": job.patrol_id, "status": job.status,
+                    "distance_m": round(distance) if distance is not None else None})
+
+
+@bp.get("/jobs/<int:job_id>")
+@roles_required("operator")
+def get_job(job_id: int):
+    """One job with its status history."""
+    job = db.session.get(Job, job_id)
+    if job is None:
+        raise ApiError(404, "not_found", f"no job {job_id}")
+    return jsonify(job_json(job))
