@@ -56,6 +56,47 @@ _ERRORS = {
 }
 
 
+HIT = {
+    "type": "object",
+    "properties": {
+        "object_id": {"type": ["integer", "null"]},
+        "objektsnummer": {"type": ["string", "null"]},
+        "entrance_id": {"type": "integer"},
+        "landlord": {"type": "string"},
+        "address": {"type": "string"},
+        "postnummer": {"type": "string"},
+        "ort": {"type": "string"},
+        "lagenhetsnummer": {"type": ["string", "null"]},
+        "floor": {"type": ["integer", "null"]},
+        "lat": {"type": ["number", "null"]},
+        "lon": {"type": ["number", "null"]},
+        "score": {"type": "number"},
+    },
+}
+
+JOB = {"type": "object", "properties": {
+    "job_id": {"type": "integer"}, "status": {"type": "string", "enum": [
+        "queued", "assigned", "accepted", "en_route", "on_site", "done", "cancelled"]},
+    "patrol_id": {"type": ["integer", "null"]}, "address": {"type": "string"},
+    "history": {"type": "array", "items": {"type": "object"}}}}
+
+
+def _json_body(properties: dict, required: list[str]) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "properties": properties, "required": required}}}}
+
+
+def _ok(description: str, schema: dict | None = None) -> dict:
+    answer = {"description": description}
+    if schema is not None:
+        answer["content"] = {"application/json": {"schema": schema}}
+    return answer
+
+
+_BAD = {"400": {"$ref": "#/components/responses/Error"}}
+_ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+
+
 def document() -> dict:
     """Build the document."""
     return {
@@ -68,7 +109,8 @@ def document() -> dict:
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "session": {"type": "apiKey", "in": "cookie", "name": "session"},
             },
-            "schemas": {"Error": ERROR, "Landlord": LANDLORD, "Patrol": PATROL},
+            "schemas": {"Error": ERROR, "Landlord": LANDLORD, "Patrol": PATROL, "Hit": HIT,
+                        "Job": JOB},
             "responses": {
                 "Error": {
                     "description": "An error",
@@ -102,6 +144,44 @@ def document() -> dict:
                                   "400": {"$ref": "#/components/responses/Error"}, **_ERRORS},
                 }
             },
+            "/calls": {"post": {
+                "summary": "The telephony webhook: screen pop on the consoles",
+                "requestBody": _json_body({"dialled_number": {"type": "string"},
+                                           "caller_number": {"type": ["string", "null"]}},
+                                          ["dialled_number"]),
+                "responses": {"201": _ok("The screen pop: landlord and matching tenants"),
+                              **_BAD, **_ERRORS}}},
+            "/addresses/search": {"get": {
+                "summary": "Search the registers, best first",
+                "parameters": [
+                    {"name": "q", "in": "query", "required": True, "schema": {"type": "string"}},
+                    {"name": "landlord", "in": "query", "schema": {"type": "string"}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "default": 5}},
+                ],
+                "responses": {"200": _list_of("Hit", "Candidates"), **_BAD, **_ERRORS}}},
+            "/complaints": {"post": {
+                "summary": "Log a complaint; answers the job and the nearest patrols",
+                "requestBody": _json_body({
+                    "landlord": {"type": "string"}, "object_id": {"type": "integer"},
+                    "entrance_id": {"type": "integer"}, "category": {"type": "string"},
+                    "description": {"type": "string"}, "priority": {"type": "integer"},
+                    "caller": {"type": "object"}, "call_id": {"type": "integer"},
+                    "disturbed_party": {"type": "string"},
+                    "suspected_object_id": {"type": "integer"},
+                    "suspected_source": {"type": "string"}}, ["landlord", "category"]),
+                "responses": {"201": _ok("complaint_id, job_id, recommended"), **_BAD,
+                              **_ERRORS}}},
+            "/jobs/{id}/dispatch": {"post": {
+                "summary": "Send the job to a patrol ({patrol_id}) or the nearest ({})",
+                "parameters": _ID,
+                "requestBody": _json_body({"patrol_id": {"type": "integer"}}, []),
+                "responses": {"200": _ok("job_id, patrol_id, distance_m"),
+                              "404": {"$ref": "#/components/responses/Error"},
+                              "409": {"$ref": "#/components/responses/Error"}, **_ERRORS}}},
+            "/jobs/{id}": {"get": {
+                "summary": "A job with its status history", "parameters": _ID,
+                "responses": {"200": _ok("The job", {"$ref": "#/components/schemas/Job"}),
+                              "404": {"$ref": "#/components/responses/Error"}, **_ERRORS}}},
             "/me": {
                 "get": {
                     "summary": "The caller",
