@@ -60,6 +60,7 @@ def tenants_by_phone(
         .where(RentalObject.retired_at.is_(None))
         .where(or_(Agreement.starts_on.is_(None), Agreement.starts_on <= on))
         .where(or_(Agreement.ends_on.is_(None), Agreement.ends_on >= on))
+        .where(or_(AgreementObject.ends_on.is_(None), AgreementObject.ends_on >= on))
         .order_by(Person.name, RentalObject.objektsnummer)
     )
     if landlord_id is not None:

@@ -474,7 +474,7 @@ class Applier:
                 text(
                     "SELECT ao.object_id, a.id, a.avtalsnummer FROM agreement_objects ao "
                     "JOIN agreements a ON a.id = ao.agreement_id "
-                    "WHERE ao.object_id IN :ids AND a.ends_on IS NULL"
+                    "WHERE ao.object_id IN :ids AND a.ends_on IS NULL AND ao.ends_on IS NULL"
                 ).bindparams(bindparam("ids", expanding=True)),
                 {"ids": ids},
             )
@@ -498,16 +498,17 @@ class Applier:
             ):
                 parties.setdefault(agreement_id, {})[position] = person_id
         new_agreements, links, new_people, new_parties = [], [], [], []
-        ended, replaced_parties = [], []
+        # (agreement, object) pairs the register no longer shows; and links to re-open.
+        left, relinked, replaced_parties = [], [], []
         for row in (*new_objects, *changed):
             links_now = current.get(row.object_id, [])
             if not row.tenants and row.avtalsnummer is None:
-                ended += [a for a, _ in links_now]
+                left += [(a, row.object_id) for a, _ in links_now]
                 continue
             same = [a for a, number in links_now if number == row.avtalsnummer]
             if same:
                 agreement_id = same[0]
-                ended += [a for a, _ in links_now if a != agreement_id]
+                left += [(a, row.object_id) for a, _ in links_now if a != agreement_id]
                 self.session.execute(
                     text("UPDATE agreements SET starts_on = :s WHERE id = :id"),
                     {"s": row.starts_on, "id": agreement_id},
@@ -515,7 +516,7 @@ class Applier:
                 if agreement_id not in self.agreements_with_parties:
                     replaced_parties.append(agreement_id)
             else:
-                ended += [a for a, _ in links_now]
+                left += [(a, row.object_id) for a, _ in links_now]
                 agreement_id = self.agreements.get(row.avtalsnummer) if row.avtalsnummer else None
                 if agreement_id is None:
                     agreement_id = self.ids["agreements"].next()
@@ -524,8 +525,12 @@ class Applier:
                     )
                     if row.avtalsnummer:
                         self.agreements[row.avtalsnummer] = agreement_id
-                elif agreement_id not in self.agreements_with_parties:
-                    replaced_parties.append(agreement_id)  # an agreement that gains an object
+                else:
+                    # An existing agreement gains the object (maybe again: an old, ended link
+                    # of the same pair gives way to the new one).
+                    relinked.append((agreement_id, row.object_id))
+                    if agreement_id not in self.agreements_with_parties:
+                        replaced_parties.append(agreement_id)
                 links.append((agreement_id, row.object_id))
             if agreement_id in self.agreements_with_parties:
                 continue  # an agreement covering several objects: its first row named the tenants
@@ -554,12 +559,26 @@ class Applier:
                 else:
                     self.person_updates[person_id] = (tenant.name, tenant.phone, tenant.email)
                 new_parties.append((agreement_id, person_id, position))
-        if ended:
+        if left:
+            yesterday = self.today - timedelta(days=1)
+            self.session.execute(
+                text("UPDATE agreement_objects SET ends_on = :d WHERE agreement_id = :a "
+                     "AND object_id = :o AND ends_on IS NULL"),
+                [{"d": yesterday, "a": a, "o": o} for a, o in sorted(set(left))],
+            )
+            # An agreement ends when the register shows it on no object any more.
             self.session.execute(
                 text(
-                    "UPDATE agreements SET ends_on = :d WHERE id IN :ids AND ends_on IS NULL"
+                    "UPDATE agreements SET ends_on = :d WHERE id IN :ids AND ends_on IS NULL "
+                    "AND NOT EXISTS (SELECT 1 FROM agreement_objects ao "
+                    "WHERE ao.agreement_id = agreements.id AND ao.ends_on IS NULL)"
                 ).bindparams(bindparam("ids", expanding=True)),
-                {"d": self.today - timedelta(days=1), "ids": sorted(set(ended))},
+                {"d": yesterday, "ids": sorted({a for a, _ in left})},
+            )
+        if relinked:
+            self.session.execute(
+                text("DELETE FROM agreement_objects WHERE agreement_id = :a AND object_id = :o"),
+                [{"a": a, "o": o} for a, o in relinked],
             )
         if replaced_parties:
             self.session.execute(
@@ -596,7 +615,8 @@ class Applier:
             ),
             new_people,
         )
-        self.bulk.insert("agreement_objects", ("agreement_id", "object_id"), links)
+        self.bulk.insert("agreement_objects", ("agreement_id", "object_id", "ends_on"),
+                         [(a, o, None) for a, o in links])
         self.bulk.insert(
             "agreement_parties", ("agreement_id", "person_id", "position"), new_parties
         )

@@ -88,6 +88,16 @@ class _TestSession(sa.orm.scoped_session):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_search_index():
+    """The address search caches indexes per process, keyed by register version; every test
+    starts from a rolled-back database, so it starts from an empty cache too."""
+    from dispatch.search import address_search
+
+    address_search._indexes.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def db_session(app):
     """Run each test inside a transaction that is rolled back afterwards.
 

@@ -130,3 +130,31 @@ def test_an_object_added_to_an_existing_agreement_shares_its_tenants(
     assert _popped(db_session, landlord, "070-111 22 33") == [
         ("Anna Lindqvist", "1234-01-0001"), ("Anna Lindqvist", "1234-01-0002")]
     assert len(db_session.scalars(select(Person).where(Person.name == "Bo Lindqvist")).all()) == 1
+
+
+def test_an_object_moved_to_another_agreement_leaves_the_first_one_in_force_for_the_rest(
+        db_session, create_landlord, tmp_path):
+    landlord = create_landlord()
+    tenants = {"avtalsnummer": "A00001", "kundnummer": "K00001",
+               "hyresgast_namn": "Anna Lindqvist", "hyresgast_telefon": "070-111 22 33"}
+    rows = [register_row(1, **tenants),
+            register_row(2, objektstyp="förråd", lagenhetsnummer=None, **tenants),
+            *[register_row(i) for i in range(3, 11)]]
+    assert_accepted(run_import(db_session, landlord, write_register(tmp_path, rows)))
+    rows[1] = register_row(2, objektstyp="förråd", lagenhetsnummer=None, avtalsnummer="B1",
+                           kundnummer="K77777", hyresgast_namn="Cecilia Berg",
+                           hyresgast_telefon="070-222 33 44")
+
+    assert_accepted(run_import(db_session, landlord, write_register(tmp_path, rows, name="b")))
+
+    assert _popped(db_session, landlord, "070-111 22 33") == [("Anna Lindqvist", "1234-01-0001")]
+    assert _popped(db_session, landlord, "070-222 33 44") == [("Cecilia Berg", "1234-01-0002")]
+    first = db_session.scalar(select(Agreement).where(Agreement.avtalsnummer == "A00001"))
+    assert first.ends_on is None
+
+    # The last object leaves too: now the agreement has ended.
+    rows[0] = register_row(1, avtalsnummer="C1", kundnummer="K88888")
+    assert_accepted(run_import(db_session, landlord, write_register(tmp_path, rows, name="c")))
+    db_session.refresh(first)
+    assert first.ends_on == date.today() - timedelta(days=1)
+    assert _popped(db_session, landlord, "070-111 22 33") == []

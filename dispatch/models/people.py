@@ -78,6 +78,10 @@ class AgreementObject(Base):
         ForeignKey("objects.id", ondelete="CASCADE"), primary_key=True, index=True
     )
 
+    # The day the object left the agreement (the register moved it to another one); the
+    # agreement itself ends when its last object has left.
+    ends_on: Mapped[date | None] = mapped_column(Date)
+
     rental_object: Mapped[RentalObject] = relationship()
 
 

@@ -1,8 +1,8 @@
 """shared data model
 
-Revision ID: 59a278dc372d
+Revision ID: 1a39c14070f2
 Revises: 
-Create Date: 2026-11-23 12:50:51.108546
+Create Date: 2026-11-23 12:54:02.178471
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '59a278dc372d'
+revision = '1a39c14070f2'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -252,6 +252,7 @@ def upgrade():
     op.create_table('agreement_objects',
     sa.Column('agreement_id', sa.Integer(), nullable=False),
     sa.Column('object_id', sa.Integer(), nullable=False),
+    sa.Column('ends_on', sa.Date(), nullable=True),
     sa.ForeignKeyConstraint(['agreement_id'], ['agreements.id'], name=op.f('fk_agreement_objects_agreement_id_agreements'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['object_id'], ['objects.id'], name=op.f('fk_agreement_objects_object_id_objects'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('agreement_id', 'object_id', name=op.f('pk_agreement_objects')),
