@@ -295,3 +295,9 @@ def job_for_tablet(job: Job) -> dict:
         "lat": c.lat, "lon": c.lon, "suspected_source": c.suspected_source,
         "disturbed_party": c.disturbed_party, "assigned_at": _iso(job.dispatched_at),
     }
+
+
+def open_jobs(session: Session) -> list[Job]:
+    """Jobs not yet done, oldest first."""
+    return list(session.scalars(
+        select(Job).where(Job.status.in_(ACTIVE_STATUSES)).order_by(Job.created_at, Job.id)))

@@ -167,3 +167,66 @@ def get_job(job_id: int):
     if job is None:
         raise ApiError(404, "not_found", f"no job {job_id}")
     return jsonify(job_json(job))
+
+
+@bp.get("/objects/<int:object_id>")
+@roles_required("operator")
+def get_object(object_id: int):
+    """The object view: address, flat, tenants, door code, neighbours, premise history."""
+    from dispatch.models import RentalObject
+    from dispatch.premises import object_view
+
+    obj = db.session.get(RentalObject, object_id)
+    if obj is None:
+        raise ApiError(404, "not_found", f"no object {object_id}")
+    return jsonify(object_view(db.session, obj,
+                               retention_days=current_app.config["REPORT_RETENTION_DAYS"]))
+
+
+@bp.get("/entrances/<int:entrance_id>")
+@roles_required("operator")
+def get_entrance(entrance_id: int):
+    """An address with its objects, to choose the flat."""
+    from dispatch.models import Entrance
+    from dispatch.premises import entrance_view
+
+    entrance = db.session.get(Entrance, entrance_id)
+    if entrance is None:
+        raise ApiError(404, "not_found", f"no entrance {entrance_id}")
+    return jsonify(entrance_view(db.session, entrance))
+
+
+@bp.get("/board")
+@roles_required("operator")
+def board():
+    """The live board's starting state: open jobs and every patrol (then /console events)."""
+    from dispatch.dispatching import open_jobs
+    from dispatch.patrols import list_patrols, patrol_json
+
+    return jsonify({
+        "jobs": [job_json(j) for j in open_jobs(db.session)],
+        "patrols": [patrol_json(p) for p in list_patrols(db.session)],
+        "ack_alarm_after_s": current_app.config["ACK_ALARM_AFTER_S"],
+    })
+
+
+@bp.get("/figures/call-to-dispatch")
+@roles_required("operator")
+def figures():
+    """Call-to-dispatch seconds per job and the share within 60 s, for one night."""
+    from datetime import date
+
+    from dispatch.figures import call_to_dispatch
+
+    raw = request.args.get("night")
+    try:
+        night = date.fromisoformat(raw) if raw else None
+    except ValueError:
+        raise ApiError(400, "invalid_night", "night must be YYYY-MM-DD") from None
+    if night is None:
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        now = datetime.now(ZoneInfo(current_app.config["DISPATCH_TZ"]))
+        night = (now - timedelta(hours=12)).date()
+    return jsonify(call_to_dispatch(db.session, night, current_app.config["DISPATCH_TZ"]))
