@@ -94,6 +94,9 @@ def load(instance_path: Path) -> dict:
         "PATROL_POSITION_MAX_AGE_S": env_int("PATROL_POSITION_MAX_AGE_S", 300),
         # An assigned job not acknowledged by the tablet within this turns into an alarm.
         "ACK_ALARM_AFTER_S": env_int("ACK_ALARM_AFTER_S", 60),
+        # Map tiles for the console's map; empty: no tiles (markers on a blank map).
+        "MAP_TILE_URL": env_str("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
+        "MAP_ATTRIBUTION": env_str("MAP_ATTRIBUTION", "© OpenStreetMap"),
         "LOG_LEVEL": env_str("LOG_LEVEL", "INFO"),
         "LOG_FORMAT": env_str("LOG_FORMAT", "text" if sys.stderr.isatty() else "json"),
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session; an operator's shift outlasts an hour
