@@ -15,6 +15,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch import delivery
 from dispatch.geo import haversine_m
 from dispatch.models import (
     CATEGORIES,
@@ -196,8 +197,9 @@ def assign(session: Session, job: Job, patrol: Patrol, *, user_id: int | None,
     if previous is not None:
         job.events.append(JobEvent(kind="reassigned", at=now, patrol_id=previous.id,
                                    user_id=user_id, details={"to": patrol.id}))
-        publish(session, "job.revoked", {"job_id": job.id}, namespace="/field",
-                to=f"patrol:{previous.id}")
+        delivery.supersede(session, patrol_id=previous.id, job_id=job.id)
+        delivery.enqueue(session, patrol_id=previous.id, job=job, event="job.revoked",
+                         payload={"job_id": job.id})
     job.patrol_id = patrol.id
     job.status = "assigned"
     job.dispatched_at = now
@@ -206,8 +208,8 @@ def assign(session: Session, job: Job, patrol: Patrol, *, user_id: int | None,
                                details={"distance_m": round(distance_m)} if distance_m else None))
     patrol.status = "busy"
     session.flush()
-    publish(session, "job.assigned", job_for_tablet(job), namespace="/field",
-            to=f"patrol:{patrol.id}")
+    delivery.enqueue(session, patrol_id=patrol.id, job=job, event="job.assigned",
+                     payload=job_for_tablet(job))
     publish(session, "job.updated", job_json(job), namespace="/console")
     publish(session, "patrol.updated", patrol_json(patrol), namespace="/console")
     if previous is not None:
@@ -301,3 +303,80 @@ def open_jobs(session: Session) -> list[Job]:
     """Jobs not yet done, oldest first."""
     return list(session.scalars(
         select(Job).where(Job.status.in_(ACTIVE_STATUSES)).order_by(Job.created_at, Job.id)))
+
+
+# -- the patrol's side ----------------------------------------------------------------------
+
+_ORDER = {"queued": -1, "assigned": 0, "accepted": 1, "en_route": 2, "on_site": 3, "done": 4}
+
+
+def record_status(session: Session, job: Job, *, patrol_id: int, status: str,
+                  at: datetime | None = None, event_id: str | None = None) -> bool:
+    """A status the tablet reports (accepted, en_route, on_site, done); True if it changed
+    anything. Idempotent: the same ``event_id`` again, or a status the job is already past
+    (a replay arriving late), changes nothing."""
+    if status not in PATROL_STATUS_STEPS:
+        raise DispatchError("invalid_status",
+                            f"status must be one of {', '.join(PATROL_STATUS_STEPS)}")
+    if job.patrol_id != patrol_id:
+        raise DispatchError("not_your_job", f"job {job.id} is not assigned to this patrol")
+    if event_id is not None and session.scalar(
+            select(JobEvent.id).where(JobEvent.job_id == job.id,
+                                      JobEvent.client_event_id == event_id)):
+        return False
+    if job.status == "cancelled" or _ORDER[status] <= _ORDER.get(job.status, -1):
+        return False
+    now = utcnow()
+    when = min(at, now) if at is not None else now  # a tablet clock ahead is not believed
+    job.status = status
+    if job.acknowledged_at is None:
+        job.acknowledged_at = now
+    if status == "on_site" and job.arrived_at is None:
+        job.arrived_at = when
+    if status == "done":
+        job.finished_at = when
+    job.events.append(JobEvent(kind=status, at=when, patrol_id=patrol_id,
+                               client_event_id=event_id, details={"received_at": now.isoformat()}))
+    session.flush()
+    publish(session, "job.updated", job_json(job), namespace="/console")
+    if status == "done":
+        patrol = session.get(Patrol, patrol_id)
+        if patrol is not None:
+            release_patrol(session, patrol)
+    return True
+
+
+def set_patrol_status(session: Session, patrol: Patrol, status: str) -> Patrol:
+    """The car goes on duty (available) or off duty; a free car is offered the queue."""
+    if status not in ("available", "off_duty"):
+        raise DispatchError("invalid_status", "status must be available or off_duty")
+    if status == "off_duty":
+        busy = session.scalar(select(Job.id).where(Job.patrol_id == patrol.id,
+                                                   Job.status.in_(ACTIVE_STATUSES)).limit(1))
+        if busy is not None:
+            raise DispatchError("has_job", "finish or hand over the current job first")
+        patrol.status = "off_duty"
+        session.flush()
+        publish(session, "patrol.updated", patrol_json(patrol), namespace="/console")
+        return patrol
+    release_patrol(session, patrol)
+    return patrol
+
+
+def update_position(session: Session, patrol: Patrol, *, lat: float, lon: float,
+                    accuracy_m: float | None = None, at: datetime | None = None) -> Patrol:
+    """A position report from the car's tablet."""
+    from dispatch.models import PatrolPosition
+
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise DispatchError("invalid_position", "lat/lon out of range")
+    now = utcnow()
+    when = min(at, now) if at is not None else now
+    if patrol.position_at is not None and when < patrol.position_at:
+        return patrol  # an old report arriving after a newer one
+    patrol.lat, patrol.lon, patrol.accuracy_m, patrol.position_at = lat, lon, accuracy_m, when
+    session.add(PatrolPosition(patrol_id=patrol.id, lat=lat, lon=lon, accuracy_m=accuracy_m,
+                               at=when))
+    session.flush()
+    publish(session, "patrol.updated", patrol_json(patrol), namespace="/console")
+    return patrol

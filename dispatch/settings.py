@@ -94,6 +94,8 @@ def load(instance_path: Path) -> dict:
         "PATROL_POSITION_MAX_AGE_S": env_int("PATROL_POSITION_MAX_AGE_S", 300),
         # An assigned job not acknowledged by the tablet within this turns into an alarm.
         "ACK_ALARM_AFTER_S": env_int("ACK_ALARM_AFTER_S", 60),
+        # Unacknowledged messages to tablets are sent again this often.
+        "DELIVERY_RESEND_S": env_int("DELIVERY_RESEND_S", 10),
         # Map tiles for the console's map; empty: no tiles (markers on a blank map).
         "MAP_TILE_URL": env_str("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
         "MAP_ATTRIBUTION": env_str("MAP_ATTRIBUTION", "© OpenStreetMap"),

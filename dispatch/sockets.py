@@ -58,6 +58,9 @@ def _connect_handler(namespace: str):
                 raise ConnectionRefusedError("unknown patrol: give auth.call_sign")
             flask_session["patrol_id"] = patrol.id
             join_room(f"patrol:{patrol.id}")
+            from dispatch.field.events import on_connected
+
+            on_connected(patrol.id)
         return True
 
     return on_connect
@@ -69,4 +72,6 @@ def register() -> None:
         return
     for namespace in NAMESPACE_ROLES:
         socketio.on_event("connect", _connect_handler(namespace), namespace=namespace)
+    import dispatch.field.events  # noqa: F401  (registers the /field handlers)
+
     socketio._dispatch_registered = True

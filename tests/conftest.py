@@ -48,6 +48,8 @@ def make_app(database_url: str, instance: Path, **overrides):
         "SECRET_KEY": "test-secret-key",
         "LOG_FORMAT": "text",
         "SERVER_NAME": None,
+        # No background re-send thread in-process: tests call resend_due() themselves.
+        "DELIVERY_RESEND_S": 0,
     }
     config.update(overrides)
     return create_app(config)

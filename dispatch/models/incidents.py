@@ -140,3 +140,21 @@ class IncidentReport(Base):
     released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Delivery(Base):
+    """The outbox of messages to tablets: written with the change it announces, emitted after
+    commit, re-sent until the tablet acknowledges it. Socket.IO alone delivers at most once."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_patrol_pending", "patrol_id", "acked_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patrol_id: Mapped[int] = mapped_column(ForeignKey("patrols.id", ondelete="CASCADE"))
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(30))  # job.assigned, job.revoked
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    sent_count: Mapped[int] = mapped_column(default=0)
+    last_sent_at: Mapped[datetime | None]
+    acked_at: Mapped[datetime | None]

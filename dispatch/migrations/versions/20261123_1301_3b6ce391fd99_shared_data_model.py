@@ -1,8 +1,8 @@
 """shared data model
 
-Revision ID: 1a39c14070f2
+Revision ID: 3b6ce391fd99
 Revises: 
-Create Date: 2026-11-23 12:54:02.178471
+Create Date: 2026-11-23 13:01:23.904138
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '1a39c14070f2'
+revision = '3b6ce391fd99'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -316,6 +316,25 @@ def upgrade():
         batch_op.create_index('ix_jobs_patrol', ['patrol_id'], unique=False)
         batch_op.create_index('ix_jobs_status', ['status'], unique=False)
 
+    op.create_table('deliveries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('patrol_id', sa.Integer(), nullable=False),
+    sa.Column('job_id', sa.Integer(), nullable=False),
+    sa.Column('event', sa.String(length=30), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sent_count', sa.Integer(), nullable=False),
+    sa.Column('last_sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('acked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['job_id'], ['jobs.id'], name=op.f('fk_deliveries_job_id_jobs'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['patrol_id'], ['patrols.id'], name=op.f('fk_deliveries_patrol_id_patrols'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_deliveries'))
+    )
+    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_deliveries_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_deliveries_job_id'), ['job_id'], unique=False)
+        batch_op.create_index('ix_deliveries_patrol_pending', ['patrol_id', 'acked_at'], unique=False)
+
     op.create_table('incident_reports',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('job_id', sa.Integer(), nullable=False),
@@ -382,6 +401,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_incident_reports_created_at'))
 
     op.drop_table('incident_reports')
+    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.drop_index('ix_deliveries_patrol_pending')
+        batch_op.drop_index(batch_op.f('ix_deliveries_job_id'))
+        batch_op.drop_index(batch_op.f('ix_deliveries_created_at'))
+
+    op.drop_table('deliveries')
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.drop_index('ix_jobs_status')
         batch_op.drop_index('ix_jobs_patrol')
