@@ -159,6 +159,22 @@ def create_token_command(role, email, landlord_code, label) -> None:
     click.echo(token)
 
 
+@click.command("create-patrol")
+@click.option("--call-sign", required=True, help="The car's call sign, e.g. 'Jour 11'.")
+@click.option("--name", default=None, help="A longer name (default: the call sign).")
+@with_appcontext
+def create_patrol_command(call_sign, name) -> None:
+    """Add a patrol car (or rename it: the same call sign again changes it)."""
+    from dispatch.patrols import upsert_patrol
+
+    call_sign = call_sign.strip()
+    if not call_sign:
+        _fail("the call sign must not be empty", 2)
+    patrol = upsert_patrol(db.session, call_sign=call_sign, name=(name or call_sign).strip())
+    db.session.commit()
+    click.echo(f"patrol {patrol.id}: {patrol.call_sign} ({patrol.name})")
+
+
 def _not_yet(name: str, issue: int):
     @click.command(name, context_settings={"ignore_unknown_options": True})
     @click.argument("args", nargs=-1, type=click.UNPROCESSED)
@@ -180,6 +196,7 @@ def init_app(app: Flask) -> None:
         create_landlord_command,
         create_user_command,
         create_token_command,
+        create_patrol_command,
         demo_command,
         scheduler_command,
         purge_reports_command,
