@@ -115,54 +115,62 @@ class Applier:
 
     # -- loading what the register holds now -------------------------------------------
     def _load(self) -> None:
-        lid = self.landlord.id
-        q = self.session.execute
+        # Plain driver SQL with the (integer) landlord id inline: a million rows come back
+        # without per-row type processing. Agreements and people are looked up per chunk,
+        # only for the rows that need them (see _lookup_keys).
+        lid = int(self.landlord.id)
+        run = self.session.connection().exec_driver_sql
         # objektsnummer → (id, row digest, retired, entrance id)
         self.objects = {
-            r[0]: (r[1], r[2], r[3] is not None, r[4])
-            for r in q(
-                text(
-                    "SELECT objektsnummer, id, row_hash, retired_at, entrance_id "
-                    "FROM objects WHERE landlord_id = :l"
-                ),
-                {"l": lid},
+            r[0]: (r[1], r[2], bool(r[3]), r[4])
+            for r in run(
+                "SELECT objektsnummer, id, row_hash, retired_at IS NOT NULL, entrance_id "  # noqa: S608
+                f"FROM objects WHERE landlord_id = {lid}"
             )
         }
         self.active_before = sum(1 for v in self.objects.values() if not v[2])
         # address_key → [id, lat, lon, position_source, door_code]
         self.entrances = {
             r[0]: [r[1], r[2], r[3], r[4], r[5]]
-            for r in q(
-                text(
-                    "SELECT address_key, id, lat, lon, position_source, door_code "
-                    "FROM entrances WHERE landlord_id = :l"
-                ),
-                {"l": lid},
+            for r in run(
+                "SELECT address_key, id, lat, lon, position_source, door_code "  # noqa: S608
+                f"FROM entrances WHERE landlord_id = {lid}"
             )
         }
         self.properties = dict(
-            q(
-                text("SELECT designation, id FROM properties WHERE landlord_id = :l"), {"l": lid}
-            ).all()
+            run(f"SELECT designation, id FROM properties WHERE landlord_id = {lid}").all()  # noqa: S608
         )
-        self.agreements = dict(
-            q(
-                text(
-                    "SELECT avtalsnummer, id FROM agreements WHERE "
-                    "landlord_id = :l AND avtalsnummer IS NOT NULL"
-                ),
-                {"l": lid},
-            ).all()
-        )
-        self.people = dict(
-            q(
-                text(
-                    "SELECT kundnummer, id FROM people WHERE landlord_id = :l "
-                    "AND kundnummer IS NOT NULL"
-                ),
-                {"l": lid},
-            ).all()
-        )
+        # A landlord with no agreements and no people yet (a first import) needs no look-ups.
+        self.fresh = not run(
+            f"SELECT 1 FROM agreements WHERE landlord_id = {lid} UNION ALL "  # noqa: S608
+            f"SELECT 1 FROM people WHERE landlord_id = {lid} LIMIT 1"
+        ).first()
+        self.agreements: dict[str, int] = {}
+        self.people: dict[str, int] = {}
+        self._looked_up: set[tuple[str, str]] = set()
+
+    def _lookup_keys(self, rows: list[Row]) -> None:
+        """Load the ids of the agreements and tenants these rows name, if they exist."""
+        if self.fresh:
+            return
+        wanted = {"avtalsnummer": set(), "kundnummer": set()}
+        for row in rows:
+            for column in ("avtalsnummer", "kundnummer"):
+                value = getattr(row, column)
+                if value is not None and (column, value) not in self._looked_up:
+                    wanted[column].add(value)
+        for column, table, cache in (("avtalsnummer", "agreements", self.agreements),
+                                     ("kundnummer", "people", self.people)):
+            values = sorted(wanted[column])
+            self._looked_up.update((column, v) for v in values)
+            for start in range(0, len(values), 2000):
+                found = self.session.execute(
+                    text(f"SELECT {column}, id FROM {table} "  # noqa: S608 (our names)
+                         f"WHERE landlord_id = :l AND {column} IN :values")
+                    .bindparams(bindparam("values", expanding=True)),
+                    {"l": self.landlord.id, "values": values[start:start + 2000]},
+                )
+                cache.update(found.all())
 
     # -- the run ----------------------------------------------------------------------
     def run(
@@ -281,7 +289,6 @@ class Applier:
             if existing is None:
                 oid = self.ids["objects"].next()
                 new_objects.append(row)
-                self.objects[row.objektsnummer] = (oid, row.digest, False, entrance_id)
                 row.object_id, row.entrance_id = oid, entrance_id
                 self.outcome.added += 1
             else:
@@ -466,6 +473,7 @@ class Applier:
     # -- agreements and tenants ---------------------------------------------------------
     def _agreements(self, new_objects: list[Row], changed: list[Row]) -> None:
         lid, now = self.landlord.id, self.bulk.timestamp(self.now)
+        self._lookup_keys([*new_objects, *changed])
         current: dict[int, list[tuple[int, str | None]]] = {}
         parties: dict[int, dict[int, int]] = {}
         if changed:

@@ -1,0 +1,508 @@
+"""Benchmark: the register importer against raw ``sqlite3.executemany``.
+
+    .venv/bin/python bench/import_register.py [--rows 1000000] [--keep]
+
+Generates a realistic register of ``--rows`` rows (fixed seed; not timed), then runs each
+measured phase in its own child process, so that each phase's peak RSS is its own:
+
+* baseline  - stdlib ``sqlite3``: one plain table, one TEXT column per CSV column, in a fresh
+              database file with the app's PRAGMAs (journal_mode=WAL, synchronous=NORMAL).
+              Timed: opening the CSV, ``csv.reader`` over it and ``executemany`` of every row
+              in one transaction, through COMMIT.
+* first     - ``imports.service.import_register`` into a fresh, migrated SQLite database with
+              one landlord. Timed: ``import_register(...)`` + ``db.session.commit()``; building
+              the app, the schema and the landlord happen before the clock starts.
+* reimport  - the same database (a new process, as a monthly CLI import would be), a second
+              file with 1 % of rows changed (a tenant's phone number or the rent). Timed as
+              ``first``.
+
+The import phases import a copy of ``dispatch/`` and ``imports/`` taken at the start, so that
+edits to the tree during a run of several minutes cannot mix code versions.
+
+Goal (the issue): ours <= 3x the baseline's seconds for ``first`` and ``reimport``, and peak
+RSS <= 1 GB (1024 MiB) per phase. The exit status is 1 if a goal or a count check fails.
+
+Internal use: ``--phase baseline|first|reimport --db PATH --csv PATH`` runs one phase and
+prints one JSON line (seconds, peak RSS, counts) on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import resource
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SEED = 20240611
+RATIO_GOAL = 3.0
+RSS_GOAL_MB = 1024.0
+CHANGED_SHARE = 0.01
+LANDLORD_CODE = "BENCH"
+# The packages the import phases run. They are copied into the temporary directory at the
+# start and the phases import the copy, so that a tree being edited during a run of several
+# minutes cannot make the first import and the re-import measure different code.
+SNAPSHOT = ("dispatch", "imports")
+
+COLUMNS = [
+    "objektsnummer", "objektstyp", "gatuadress", "postnummer", "ort", "fastighetsbeteckning",
+    "lagenhetsnummer", "portkod", "lat", "lon", "rum", "yta", "hyra", "avtalsnummer",
+    "kundnummer", "hyresgast_namn", "hyresgast_telefon", "hyresgast_epost", "avtal_fran",
+    "hyresgast2_namn", "hyresgast2_telefon", "hyresgast2_epost",
+]
+COL = {name: i for i, name in enumerate(COLUMNS)}
+
+
+# -- generating a register ------------------------------------------------------------------
+
+STREET_FIRST = [
+    "Björk", "Ek", "Lind", "Gran", "Tall", "Asp", "Al", "Rönn", "Hassel", "Sälg", "Alm", "Ask",
+    "Lönn", "Hägg", "Syren", "Fläder", "Nypon", "Ljung", "Mossa", "Sjö", "Strand", "Berg",
+    "Dal", "Äng", "Åker", "Skogs", "Kvarn", "Kyrk", "Torg", "Bro", "Hamn", "Fyr", "Skepps",
+    "Sol", "Mån", "Stjärn", "Vind", "Regn", "Snö", "Is", "Vår", "Sommar", "Höst", "Vinter",
+    "Kungs", "Drottning", "Prins", "Greve", "Riddar", "Smed", "Snickar", "Murar", "Bagar",
+    "Fiskar", "Jägar", "Bonde", "Präst", "Skol", "Post", "Tull", "Malm", "Silver", "Guld",
+    "Koppar", "Järn", "Sten", "Flint", "Kalk", "Lera", "Sand", "Grus", "Ängs", "Hag", "Lund",
+]
+STREET_MIDDLE = [
+    "", "backs", "bergs", "dals", "hags", "holms", "lunds", "mosse", "näs", "sunds", "viks",
+    "ängs", "åkers", "bo", "by", "hems", "ås", "stens", "ekes", "torps", "gårds", "hults",
+    "fors", "kulle", "lids", "mark", "ryds", "sjö", "skogs", "strands", "tuna", "vallens",
+    "vreta", "ö", "berga", "höjds", "sätra", "löten", "hage", "gläntans",
+]
+STREET_SUFFIX = [
+    "vägen", "gatan", "gränd", "stigen", "backen", "allén", "torget", "plan", "slingan",
+    "liden", "gången", "vägen", "gatan",
+]
+ORTER = [
+    ("Stockholm", "1"), ("Solna", "17"), ("Sundbyberg", "17"), ("Nacka", "13"),
+    ("Huddinge", "14"), ("Täby", "18"), ("Järfälla", "17"), ("Sollentuna", "19"),
+    ("Haninge", "13"), ("Botkyrka", "14"), ("Lidingö", "18"), ("Danderyd", "18"),
+]
+DISTRICTS = ["Söder", "Kungsholmen", "Vasastaden", "Östermalm", "Norrmalm", "Bromma",
+             "Farsta", "Skärholmen", "Vällingby", "Spånga", "Hägersten", "Enskede"]
+FIRST_NAMES = [
+    "Anna", "Eva", "Maria", "Karin", "Sara", "Lena", "Emma", "Kerstin", "Ingrid", "Marie",
+    "Erik", "Lars", "Karl", "Anders", "Johan", "Per", "Nils", "Mikael", "Jan", "Hans",
+    "Åsa", "Örjan", "Björn", "Göran", "Märta", "Mohammed", "Ali", "Fatima", "Aino", "Mikko",
+    "Zeynep", "Ahmed", "Sofia", "Elin", "Oskar", "Linnéa", "Hugo", "Alice", "Liam", "Ella",
+]
+LAST_NAMES = [
+    "Andersson", "Johansson", "Karlsson", "Nilsson", "Eriksson", "Larsson", "Olsson",
+    "Persson", "Svensson", "Gustafsson", "Pettersson", "Jonsson", "Jansson", "Hansson",
+    "Bengtsson", "Jönsson", "Lindberg", "Jakobsson", "Magnusson", "Lindström", "Öberg",
+    "Åberg", "Hassan", "Ali", "Mohammed", "Virtanen", "Korhonen", "Yilmaz", "Nguyen",
+    "Ström", "Sandberg", "Forsberg", "Sjöberg", "Wallin", "Engström", "Eklund", "Danielsson",
+]
+MAIL_DOMAINS = ["example.se", "mail.example.com", "post.example.net", "exempel.se"]
+ASCII = str.maketrans({"å": "a", "ä": "a", "ö": "o", "é": "e", "Å": "a", "Ä": "a", "Ö": "o"})
+
+
+def _phone(rnd: random.Random) -> str:
+    """A Swedish number written the ways landlords type them."""
+    if rnd.random() < 0.8:  # mobile
+        prefix = rnd.choice(("70", "72", "73", "76", "79"))
+        rest = f"{rnd.randrange(10_000_000):07d}"
+        style = rnd.randrange(4)
+        if style == 0:
+            return f"0{prefix}-{rest[:3]} {rest[3:5]} {rest[5:]}"
+        if style == 1:
+            return f"+46{prefix}{rest}"
+        if style == 2:
+            return f"0{prefix}{rest}"
+        return f"0046 {prefix} {rest[:3]} {rest[3:]}"
+    rest = f"{rnd.randrange(10_000_000, 100_000_000):08d}"  # Stockholm 08 + 8 digits
+    style = rnd.randrange(3)
+    if style == 0:
+        return f"08-{rest[:3]} {rest[3:6]} {rest[6:]}"
+    if style == 1:
+        return f"+468{rest}"
+    return f"0046 8 {rest}"
+
+
+def _tenant(rnd: random.Random) -> tuple[str, str, str]:
+    first, last = rnd.choice(FIRST_NAMES), rnd.choice(LAST_NAMES)
+    phone = _phone(rnd) if rnd.random() < 0.95 else ""
+    email = ""
+    if rnd.random() < 0.85:
+        local = f"{first}.{last}".lower().translate(ASCII)
+        email = f"{local}{rnd.randrange(1000)}@{rnd.choice(MAIL_DOMAINS)}"
+    return f"{first} {last}", phone, email
+
+
+def _coordinate(value: float, rnd: random.Random) -> str:
+    text = f"{value:.6f}"
+    return text.replace(".", ",") if rnd.random() < 0.3 else text
+
+
+def _entrances(rnd: random.Random, count: int) -> list[dict]:
+    """``count`` distinct entrances on ~30,000+ distinct streets."""
+    streets = sorted({f + m + s for f in STREET_FIRST for m in STREET_MIDDLE
+                      for s in STREET_SUFFIX})
+    rnd.shuffle(streets)
+    street_info: dict[str, tuple[str, str, float, float]] = {}
+    seen: set[tuple[str, int, str]] = set()
+    result = []
+    while len(result) < count:
+        street = streets[rnd.randrange(len(streets))]
+        info = street_info.get(street)
+        if info is None:
+            ort, lead = rnd.choice(ORTER)
+            digits = lead + "".join(str(rnd.randrange(10)) for _ in range(5 - len(lead)))
+            info = (ort, f"{digits[:3]} {digits[3:]}",
+                    rnd.uniform(59.20, 59.45), rnd.uniform(17.80, 18.25))
+            street_info[street] = info
+        number = rnd.randrange(1, 160)
+        letter = rnd.choice("ABCD") if rnd.random() < 0.25 else ""
+        if (street, number, letter) in seen:
+            continue
+        seen.add((street, number, letter))
+        ort, postnummer, lat, lon = info
+        if not result or rnd.random() < 0.4:  # a property has one to a few entrances
+            designation = (f"{rnd.choice(DISTRICTS)} {rnd.randrange(1, 900)}:"
+                           f"{rnd.randrange(1, 60)}")
+        space = " " if letter and rnd.random() < 0.3 else ""
+        result.append({
+            "address": f"{street} {number}{space}{letter}",
+            "postnummer": postnummer if rnd.random() < 0.8 else postnummer.replace(" ", ""),
+            "ort": ort,
+            "property": designation,
+            "portkod": f"{rnd.randrange(10000):04d}" if rnd.random() < 0.9 else "",
+            # ~1 % of entrances have no coordinates at all: imported, "not on the map".
+            "lat": lat + rnd.uniform(-0.002, 0.002) if rnd.random() < 0.99 else None,
+            "lon": lon + rnd.uniform(-0.002, 0.002),
+        })
+    return result
+
+
+def generate(path: Path, rows: int, seed: int = SEED) -> None:
+    """Write a register of ``rows`` rows (UTF-8, ``;``): ~20 objects per entrance."""
+    rnd = random.Random(seed)
+    entrances = _entrances(rnd, max(1, rows // 20))
+    customer = 1_000_000
+    agreement = 5_000_000
+    first_day = date(1985, 1, 1).toordinal()
+    last_day = date(2025, 12, 1).toordinal()
+    written = 0
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, delimiter=";", lineterminator="\r\n")
+        writer.writerow(COLUMNS)
+        for number, entrance in enumerate(entrances, start=1):
+            # Spread the rows over the entrances: 20 each on average, 8 to 32.
+            remaining_entrances = len(entrances) - number + 1
+            want = (rows - written) // remaining_entrances
+            if remaining_entrances > 1:
+                want = max(1, min(rows - written, want + rnd.randrange(-12, 13)))
+            for k in range(want):
+                floor, position = divmod(k, 4)
+                kind = "lägenhet"
+                lgh = f"{10 + floor:02d}{position + 1:02d}"
+                if rnd.random() < 0.04:
+                    kind = rnd.choice(("lokal", "parkering", "förråd", "Lägenhet", "lgh"))
+                    if kind in ("parkering", "förråd"):
+                        lgh = ""
+                objektsnummer = f"{number:05d}-{k // 100:02d}-{lgh or f'X{k:03d}'}"
+                lat = lon = ""
+                if entrance["lat"] is not None and rnd.random() < 0.95:
+                    lat = _coordinate(entrance["lat"], rnd)
+                    lon = _coordinate(entrance["lon"], rnd)
+                rooms = str(rnd.randrange(1, 6))
+                area = int(rooms) * 22 + rnd.randrange(0, 200) / 10
+                rent = int(area * rnd.uniform(95, 140))
+                if kind in ("parkering", "förråd"):
+                    rooms, area, rent = "", rnd.randrange(20, 150) / 10, rnd.randrange(150, 1600)
+                values = [
+                    objektsnummer, kind, entrance["address"], entrance["postnummer"],
+                    entrance["ort"], entrance["property"], lgh, entrance["portkod"], lat, lon,
+                    rooms, f"{area:.1f}".replace(".", ","), str(rent),
+                    "", "", "", "", "", "", "", "", "",
+                ]
+                if kind != "förråd" and rnd.random() < 0.96:  # else vacant
+                    agreement += 1
+                    customer += 1
+                    name, phone, email = _tenant(rnd)
+                    start = date.fromordinal(rnd.randrange(first_day, last_day))
+                    values[COL["avtalsnummer"]] = f"H{agreement}"
+                    values[COL["kundnummer"]] = str(customer)
+                    values[COL["hyresgast_namn"]] = name
+                    values[COL["hyresgast_telefon"]] = phone
+                    values[COL["hyresgast_epost"]] = email
+                    values[COL["avtal_fran"]] = start.isoformat()
+                    if rnd.random() < 0.15:
+                        name2, phone2, email2 = _tenant(rnd)
+                        values[COL["hyresgast2_namn"]] = name2
+                        values[COL["hyresgast2_telefon"]] = phone2
+                        values[COL["hyresgast2_epost"]] = email2
+                writer.writerow(values)
+                written += 1
+
+
+def change_rows(source: Path, target: Path, share: float = CHANGED_SHARE,
+                seed: int = SEED + 1) -> int:
+    """Copy ``source`` to ``target`` with ``share`` of the rows changed: a tenant's phone
+    number (rows with a tenant phone) or the rent (+125 SEK). Returns how many rows changed."""
+    with source.open(encoding="utf-8", newline="") as f:
+        total = sum(1 for _ in f) - 1
+    rnd = random.Random(seed)
+    chosen = set(rnd.sample(range(total), round(total * share)))
+    with (source.open(encoding="utf-8", newline="") as src,
+          target.open("w", encoding="utf-8", newline="") as dst):
+        reader = csv.reader(src, delimiter=";")
+        writer = csv.writer(dst, delimiter=";", lineterminator="\r\n")
+        writer.writerow(next(reader))
+        for index, values in enumerate(reader):
+            if index in chosen:
+                if values[COL["hyresgast_telefon"]] and rnd.random() < 0.5:
+                    phone = values[COL["hyresgast_telefon"]]
+                    while phone == values[COL["hyresgast_telefon"]]:
+                        phone = _phone(rnd)
+                    values[COL["hyresgast_telefon"]] = phone
+                else:
+                    values[COL["hyra"]] = str(int(values[COL["hyra"]]) + 125)
+            writer.writerow(values)
+    return len(chosen)
+
+
+# -- the phases (each in its own process) ---------------------------------------------------
+
+def _peak_rss_mb() -> float:
+    # ru_maxrss is in KiB on Linux (bytes on macOS).
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def phase_baseline(db_path: Path, csv_path: Path) -> dict:
+    """Raw sqlite3: one plain table, csv.reader + executemany, one transaction."""
+    connection = sqlite3.connect(db_path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute(
+        "CREATE TABLE register (" + ", ".join(f"{c} TEXT" for c in COLUMNS) + ")"
+    )
+    started = time.perf_counter()
+    with csv_path.open(encoding="utf-8", newline="") as f:
+        reader = csv.reader(f, delimiter=";")
+        next(reader)
+        connection.execute("BEGIN")
+        connection.executemany(
+            f"INSERT INTO register VALUES ({', '.join('?' * len(COLUMNS))})",  # noqa: S608
+            reader,
+        )
+        connection.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    rows = connection.execute("SELECT count(*) FROM register").fetchone()[0]
+    connection.close()
+    return {"seconds": seconds, "rows": rows}
+
+
+def _app(db_path: Path, instance: Path):
+    os.environ["DISPATCH_INSTANCE"] = str(instance)
+    from dispatch import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
+                       "LOG_FORMAT": "text"})
+
+
+def phase_import(db_path: Path, csv_path: Path, first: bool) -> dict:
+    """import_register into the app's SQLite database; time import + commit."""
+    from flask_migrate import upgrade
+
+    from dispatch.extensions import db
+    from dispatch.landlords import get_landlord, upsert_landlord
+    from imports.service import import_register
+
+    app = _app(db_path, db_path.parent / "instance")
+    with app.app_context():
+        if first:
+            upgrade()
+            upsert_landlord(db.session, code=LANDLORD_CODE, name="Bench")
+            db.session.commit()
+        landlord = get_landlord(db.session, LANDLORD_CODE)
+        started = time.perf_counter()
+        summary = import_register(db.session, landlord, csv_path, actor="bench")
+        db.session.commit()
+        seconds = time.perf_counter() - started
+        counts = {k: getattr(summary, k) for k in (
+            "status", "rows", "added", "changed", "unchanged", "retired", "skipped",
+            "not_placed", "error_count")}
+        counts["errors"] = summary.errors[:5]
+        counts["message"] = summary.message
+        counts["module"] = sys.modules["imports.service"].__file__
+        db.session.remove()
+        db.engine.dispose()
+    return {"seconds": seconds, **counts}
+
+
+def run_phase(phase: str, db_path: Path, csv_path: Path) -> None:
+    if phase == "baseline":
+        result = phase_baseline(db_path, csv_path)
+    else:
+        result = phase_import(db_path, csv_path, first=phase == "first")
+    result["peak_rss_mb"] = _peak_rss_mb()
+    print(json.dumps(result), flush=True)
+
+
+def _child(phase: str, db_path: Path, csv_path: Path, code: Path) -> dict:
+    """Run one phase in a child process; if it crashes, the end of its traceback instead."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--phase", phase,
+               "--db", str(db_path), "--csv", str(csv_path)]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(code), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    done = subprocess.run(command, cwd=code, env=env, capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        # The exception line (SQLAlchemy appends its SQL and parameters after it).
+        error = next((line for line in lines if line[:1].isalpha() and "Error" in line
+                      and not line.startswith("Traceback")), lines[-1] if lines else "")
+        return {"crashed": True, "error": error.strip()[:400] or f"exit {done.returncode}",
+                "returncode": done.returncode}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# -- the report -----------------------------------------------------------------------------
+
+def _check_counts(name: str, result: dict, expected: dict) -> list[str]:
+    if result.get("crashed"):
+        return [f"{name}: crashed: {result['error']}"]
+    return [f"{name}: {key} = {result.get(key)!r}, expected {want!r}"
+            for key, want in expected.items() if result.get(key) != want]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Register importer benchmark against raw sqlite3.executemany.")
+    parser.add_argument("--rows", type=int, default=1_000_000,
+                        help="rows in the generated register (default 1,000,000)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the temporary directory (CSV files, databases, code copy)")
+    parser.add_argument("--phase", choices=("baseline", "first", "reimport"),
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.phase:
+        run_phase(args.phase, args.db, args.csv)
+        return 0
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-import-"))
+    try:
+        return _run(args.rows, workdir)
+    finally:
+        if args.keep:
+            print(f"\nfiles kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _snapshot(target: Path) -> str:
+    """Copy the packages the phases import to ``target``; return the commit they came from."""
+    for package in SNAPSHOT:
+        shutil.copytree(REPO / package, target / package,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, check=True,
+                                capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", *SNAPSHOT], cwd=REPO,
+                               check=True, capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown commit"
+    return commit + (" + uncommitted changes" if dirty else "")
+
+
+def _run(rows: int, workdir: Path) -> int:
+    first_csv, second_csv = workdir / "register.csv", workdir / "register-1pct.csv"
+    print(f"register importer benchmark: {rows:,} rows, Python {sys.version.split()[0]}, "
+          f"SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs, in {workdir}")
+    code = workdir / "code"
+    print(f"code: {_snapshot(code)}, copied to {code} for the import phases")
+    started = time.perf_counter()
+    generate(first_csv, rows)
+    changed = change_rows(first_csv, second_csv)
+    print(f"generated {first_csv.name} ({first_csv.stat().st_size / 1e6:.0f} MB) and "
+          f"{second_csv.name} ({changed:,} rows changed) in "
+          f"{time.perf_counter() - started:.1f} s (not measured)", flush=True)
+
+    app_db = workdir / "app.db"
+    results = {}
+    for phase, db_path, csv_path in (("baseline", workdir / "baseline.db", first_csv),
+                                     ("first", app_db, first_csv),
+                                     ("reimport", app_db, second_csv)):
+        print(f"phase {phase} ...", flush=True)
+        results[phase] = _child(phase, db_path, csv_path, code)
+    baseline, first, again = results["baseline"], results["first"], results["reimport"]
+
+    problems = _check_counts("baseline", baseline, {"rows": rows})
+    for name in ("first", "reimport"):
+        module = results[name].get("module")
+        if module and not module.startswith(str(code)):
+            problems.append(f"{name}: imported {module}, not the snapshot")
+    problems += _check_counts("first", first, {
+        "status": "accepted", "rows": rows, "added": rows, "changed": 0, "unchanged": 0,
+        "retired": 0, "skipped": 0})
+    problems += _check_counts("reimport", again, {
+        "status": "accepted", "rows": rows, "added": 0, "changed": changed,
+        "unchanged": rows - changed, "retired": 0, "skipped": 0})
+
+    base = None if baseline.get("crashed") else baseline["seconds"]
+    goal = f"<= {RATIO_GOAL:g}x, <= {RSS_GOAL_MB:.0f} MB"
+    header = (f"{'phase':<10} {'seconds':>9} {'x baseline':>10} {'peak RSS MB':>12}  "
+              f"{'goal':<22} result")
+    print()
+    print(header)
+    print("-" * len(header))
+    failed = bool(problems)
+    for name, result in results.items():
+        if result.get("crashed"):
+            failed = True
+            print(f"{name:<10} {'-':>9} {'-':>10} {'-':>12}  "
+                  f"{'(reference)' if name == 'baseline' else goal:<22} ERROR")
+            continue
+        ratio = result["seconds"] / base if base else float("nan")
+        if name == "baseline":
+            verdict, goal_text = "-", "(reference)"
+        else:
+            missed = [what for what, ok in (("time", ratio <= RATIO_GOAL),
+                                            ("memory", result["peak_rss_mb"] <= RSS_GOAL_MB))
+                      if not ok]
+            failed |= bool(missed)
+            verdict = f"FAIL ({', '.join(missed)})" if missed else "PASS"
+            goal_text = goal
+        print(f"{name:<10} {result['seconds']:>9.2f} {ratio:>10.2f} "
+              f"{result['peak_rss_mb']:>12.0f}  {goal_text:<22} {verdict}")
+    print()
+    print("baseline timed: open CSV + csv.reader + executemany into one TEXT table + COMMIT")
+    print("ours timed: import_register() + db.session.commit() "
+          "(app, schema and landlord set up before the clock starts)")
+    print("peak RSS: ru_maxrss of each phase's own child process (MB = MiB)")
+    for name, result in (("first", first), ("reimport", again)):
+        if result.get("crashed"):
+            print(f"{name}: CRASHED: {result['error']}")
+            continue
+        print(f"{name}: status {result['status']}, rows {result['rows']:,}, "
+              f"added {result['added']:,}, changed {result['changed']:,}, "
+              f"unchanged {result['unchanged']:,}, retired {result['retired']:,}, "
+              f"skipped {result['skipped']:,}, not on the map {result['not_placed']:,}")
+        if result.get("errors"):
+            print(f"  first errors: {result['errors']}")
+        if result.get("message"):
+            print(f"  message: {result['message']}")
+    if problems:
+        print("\nCHECKS FAILED:")
+        for problem in problems:
+            print(f"  {problem}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
