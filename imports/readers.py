@@ -163,6 +163,11 @@ def _open_xlsx(path: Path, size: int) -> Table:
         raise StructureError("the first sheet has no rows")
     total = max((sheet.max_row or 1) - line, 1)
     state = {"done": 0}
+    # Excel turns a postnummer typed as a number into one: Finland's 00100 becomes 100. A
+    # Swedish postnummer never starts with 0, so a short numeric cell can only have lost zeros.
+    from imports.rows import canonical_column
+
+    zip_at = next((i for i, h in enumerate(header) if canonical_column(h) == "postnummer"), None)
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         number = line
@@ -171,7 +176,11 @@ def _open_xlsx(path: Path, size: int) -> Table:
                 number += 1
                 state["done"] += 1
                 if values and any(v not in (None, "") for v in values):
-                    yield number, [_cell(v) for v in values]
+                    cells = [_cell(v) for v in values]
+                    if zip_at is not None and zip_at < len(values) and isinstance(
+                            values[zip_at], int | float) and len(cells[zip_at]) < 5:
+                        cells[zip_at] = cells[zip_at].zfill(5)
+                    yield number, cells
         finally:
             workbook.close()
 

@@ -362,3 +362,22 @@ def test_phone_numbers_are_stored_as_e164(db_session, create_landlord, tmp_path,
 
     phones = list(db_session.scalars(select(Person.phone).where(Person.landlord_id == landlord.id)))
     assert phones == [stored, stored]
+
+
+def test_a_finnish_postnummer_excel_stored_as_a_number_gets_its_leading_zeros_back(
+        db_session, create_landlord, tmp_path):
+    from openpyxl import Workbook
+
+    from dispatch.models import Entrance
+
+    landlord = create_landlord()
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["objektsnummer", "gatuadress", "postnummer", "ort", "lat", "lon"])
+    sheet.append(["FI-1", "Mannerheimintie 5", 100, "Helsinki", 60.1699, 24.9384])
+    sheet.append(["SE-1", "Götgatan 12", 11846, "Stockholm", 59.3121, 18.0713])
+    path = tmp_path / "fi.xlsx"
+    workbook.save(path)
+    assert_accepted(run_import(db_session, landlord, path))
+    codes = sorted(db_session.scalars(select(Entrance.postnummer)))
+    assert codes == ["00100", "11846"]
