@@ -131,11 +131,21 @@ def complaints():
                     "recommended": [c.as_json() for c in recommended]}), 201
 
 
+def _load_job(job_id: int) -> Job | None:
+    """A job with what dispatching it reads (complaint, entrance) in one query."""
+    from sqlalchemy.orm import joinedload
+
+    from dispatch.models import Complaint
+
+    return db.session.get(
+        Job, job_id, options=[joinedload(Job.complaint).joinedload(Complaint.entrance)])
+
+
 @bp.post("/jobs/<int:job_id>/dispatch")
 @roles_required("operator")
 def dispatch_job(job_id: int):
     """Send the job to the given patrol, or ({}) to the nearest available one."""
-    job = db.session.get(Job, job_id)
+    job = _load_job(job_id)
     if job is None:
         raise ApiError(404, "not_found", f"no job {job_id}")
     body = _body()

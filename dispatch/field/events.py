@@ -201,3 +201,9 @@ def job_report(data):
         raise DispatchError("unknown_job", "no such job")
     report = submit_report(db.session, job, patrol_id=_patrol_id(), data=data)
     return {"report_id": report.id}
+
+
+@socketio.on("ping", namespace=NS)
+def ping(data=None):
+    """A round trip the tablet can time to tell a live connection from a dead one."""
+    return {"ok": True}
