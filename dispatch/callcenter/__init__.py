@@ -7,3 +7,5 @@ the URL space is fixed.
 from flask import Blueprint
 
 bp = Blueprint("callcenter", __name__, url_prefix="/console")
+
+from dispatch.callcenter import routes  # noqa: E402,F401  (registers the views on bp)

@@ -1,0 +1,142 @@
+"""The operator console page. The page is one template and one script: everything it shows
+after loading comes from the JSON API (``callcenter/api.py``) and the ``/console`` socket.
+
+The words the script shows are translated here, on the server, and handed to it as JSON, so
+that the console speaks the operator's language without a second translation system in JS.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, render_template
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from dispatch.auth.access import roles_required
+from dispatch.callcenter import bp
+from dispatch.extensions import db
+from dispatch.landlords import list_landlords
+from dispatch.models import CATEGORIES
+from dispatch.templating import PATROL_STATUS_NAMES
+
+CATEGORY_NAMES = {
+    "music": _l("Music"),
+    "party": _l("Party"),
+    "shouting": _l("Shouting, quarrel"),
+    "fight_threat": _l("Fight or threat"),
+    "dog": _l("Dog"),
+    "smoke": _l("Smoke"),
+    "alarm": _l("Alarm"),
+    "other": _l("Other"),
+}
+PRIORITY_NAMES = {1: _l("1 – urgent"), 2: _l("2 – normal"), 3: _l("3 – low")}
+JOB_STATUS_NAMES = {
+    "queued": _l("Queued"),
+    "assigned": _l("Assigned"),
+    "accepted": _l("Accepted"),
+    "en_route": _l("En route"),
+    "on_site": _l("On site"),
+    "done": _l("Done"),
+    "cancelled": _l("Cancelled"),
+}
+NEIGHBOUR_NAMES = {"above": _l("Above"), "below": _l("Below"), "same_floor": _l("Same floor")}
+HISTORY_ROLE_NAMES = {
+    "complainant": _l("complained"),
+    "suspected_source": _l("suspected source"),
+    "same_entrance": _l("same entrance"),
+}
+# The API's stable error codes, said in the operator's language; other codes show the API's
+# own message.
+ERROR_MESSAGES = {
+    "invalid_category": _l("Choose a category."),
+    "invalid_priority": _l("Choose a priority."),
+    "address_required": _l("Choose the address first (search, then Enter)."),
+    "unknown_landlord": _l("Choose the landlord."),
+    "unknown_object": _l("That flat is not in this landlord's register."),
+    "unknown_entrance": _l("That address is not in this landlord's register."),
+    "invalid_phone": _l("The caller's phone number is not a phone number."),
+    "csrf_failed": _l("The page has expired: reload it (the draft is kept)."),
+}
+TEXTS = {
+    "connected": _l("Connected"),
+    "connecting": _l("Connecting…"),
+    "disconnected": _l("Disconnected – reconnecting…"),
+    "no_results": _l("No address found."),
+    "searching": _l("Searching…"),
+    "pick_hint": _l("↓ ↑ to choose, Enter to pick"),
+    "whole_entrance": _l("The whole entrance (stairwell, no flat)"),
+    "choose_flat": _l("Choose the flat at %(address)s"),
+    "score": _l("score"),
+    "flat": _l("flat"),
+    "floor": _l("floor"),
+    "no_tenants": _l("No tenant in the register"),
+    "no_neighbours": _l("No neighbours found."),
+    "no_history": _l("No earlier complaints."),
+    "door_code": _l("Door code"),
+    "none": _l("none"),
+    "unknown_caller": _l("Unknown number"),
+    "unknown_landlord": _l("Unknown on-call number"),
+    "no_tenant_match": _l("The number matches no tenant."),
+    "press_n": _l("Press N to start a complaint from this call"),
+    "logged": _l("Complaint logged: job %(job)s"),
+    "no_patrol": _l("No patrol is available: the job waits in the queue."),
+    "dispatched": _l("Job %(job)s sent to %(patrol)s"),
+    "still_queued": _l("No patrol is available: job %(job)s stays in the queue."),
+    "dispatch_failed": _l("Could not dispatch: %(message)s"),
+    "eta": _l("about %(min)s min"),
+    "dispatch_hint": _l("D = send to the nearest, 1–3 = choose, Esc = later"),
+    "no_jobs": _l("No open jobs."),
+    "no_patrols": _l("No patrols."),
+    "since_call": _l("call"),
+    "since_dispatch": _l("sent"),
+    "since_ack": _l("ack."),
+    "not_acknowledged": _l("Not acknowledged: job %(job)s at %(address)s (%(patrol)s)"),
+    "no_position": _l("no position"),
+    "tiles_failed": _l("Map tiles cannot be loaded: the markers are still right."),
+    "suspected": _l("%(relation)s: flat %(flat)s"),
+    "draft_restored": _l("Draft restored."),
+    "request_failed": _l("The server did not answer. Nothing was lost; try again."),
+    "selected_address": _l("Address"),
+    "mark": _l("mark as source"),
+    "no_call": _l("No call waiting."),
+    "object_placeholder": _l("Choose an address to see tenants, door code and neighbours."),
+    "objektsnummer": _l("Object no."),
+    "tenants_title": _l("Tenants"),
+    "neighbours_title": _l("Neighbours"),
+    "history_title": _l("Earlier complaints here"),
+    "dispatch_first": _l("Send (D)"),
+    "dispatch_this": _l("Send"),
+}
+
+
+def _strings(mapping: dict) -> dict:
+    return {str(key): str(value) for key, value in mapping.items()}
+
+
+@bp.get("/")
+@bp.get("")
+@roles_required("operator")
+def console():
+    """The operator console: screen pop, address search, complaint intake, live board, map."""
+    landlords = list_landlords(db.session)
+    config = {
+        "user_id": current_user.id,
+        "landlords": [{"id": x.id, "code": x.code, "name": x.name} for x in landlords],
+        "categories": list(CATEGORIES),
+        "tz": current_app.config["DISPATCH_TZ"],
+        "tile_url": current_app.config["MAP_TILE_URL"] or "",
+        "attribution": current_app.config["MAP_ATTRIBUTION"] or "",
+        "text": {
+            **_strings(TEXTS),
+            "categories": _strings(CATEGORY_NAMES),
+            "priorities": _strings(PRIORITY_NAMES),
+            "job_status": _strings(JOB_STATUS_NAMES),
+            "patrol_status": _strings(PATROL_STATUS_NAMES),
+            "neighbours": _strings(NEIGHBOUR_NAMES),
+            "history_roles": _strings(HISTORY_ROLE_NAMES),
+            "errors": _strings(ERROR_MESSAGES),
+        },
+    }
+    return render_template(
+        "callcenter/console.html", config=config, landlords=landlords,
+        categories=CATEGORY_NAMES, priorities=PRIORITY_NAMES, job_statuses=JOB_STATUS_NAMES,
+    )
