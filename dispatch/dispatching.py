@@ -29,7 +29,7 @@ from dispatch.models import (
     utcnow,
 )
 from dispatch.patrols import patrol_json
-from dispatch.phones import normalise_phone
+from dispatch.phones import display_phone, normalise_phone
 from dispatch.realtime import publish
 from dispatch.register import full_address
 
@@ -317,7 +317,8 @@ def job_for_tablet(job: Job, *, earlier_limit: int = 5, retention_days: int = 90
         "floor": flat.floor if flat is not None else None,
         "portkod": entrance.door_code if entrance else None, "category": c.category,
         "priority": c.priority, "description": c.description,
-        "caller": {"name": c.caller_name, "phone": c.caller_phone},
+        "caller": {"name": c.caller_name, "phone": c.caller_phone,
+                   "phone_display": display_phone(c.caller_phone) if c.caller_phone else None},
         "lat": c.lat, "lon": c.lon, "suspected_source": c.suspected_source,
         "suspected": suspected, "earlier": earlier,
         "disturbed_party": c.disturbed_party, "call_received_at": _iso(c.call_received_at),

@@ -81,6 +81,34 @@ JOB = {"type": "object", "properties": {
     "history": {"type": "array", "items": {"type": "object"}}}}
 
 
+_TIME = {"type": ["string", "null"], "format": "date-time"}
+REPORT_SUMMARY = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "status": {"type": "string", "enum": ["submitted", "released"]},
+    "night": {"type": "string", "format": "date"},
+    "landlord": {"type": "object", "properties": {"code": {"type": "string"},
+                                                  "name": {"type": "string"}}},
+    "property": {"type": ["string", "null"]}, "address": {"type": "string"},
+    "lagenhetsnummer": {"type": ["string", "null"]}, "category": {"type": "string"},
+    "outcome": {"type": ["string", "null"]}, "released_at": _TIME,
+    "call_received_at": _TIME},
+    "required": ["id", "status", "night", "landlord", "address", "category"]}
+REPORT = {"type": "object", "properties": {
+    **REPORT_SUMMARY["properties"],
+    "objektsnummer": {"type": ["string", "null"]}, "priority": {"type": "integer"},
+    "description": {"type": "string"}, "disturbed_party": {"type": ["string", "null"]},
+    "suspected_source": {"type": ["string", "null"]}, "patrol": {"type": ["string", "null"]},
+    "timeline": {"type": "array", "items": {"type": "object", "properties": {
+        "event": {"type": "string",
+                  "enum": ["call", "dispatched", "acknowledged", "arrived", "left"]},
+        "at": _TIME}}},
+    "observations": {"type": "string"}, "disturber_reached": {"type": ["boolean", "null"]},
+    "disturber_response": {"type": "string"}, "tenant_contacted": {"type": ["boolean", "null"]},
+    "actions": {"type": "string"}, "can_testify": {"type": ["boolean", "null"]},
+    "text": {"type": "string"}, "submitted_at": _TIME,
+    "revisions": {"type": "array", "items": {"type": "object"}}},
+    "required": REPORT_SUMMARY["required"] + ["timeline"]}
+
+
 def _json_body(properties: dict, required: list[str]) -> dict:
     return {"required": True, "content": {"application/json": {"schema": {
         "type": "object", "properties": properties, "required": required}}}}
@@ -110,7 +138,7 @@ def document() -> dict:
                 "session": {"type": "apiKey", "in": "cookie", "name": "session"},
             },
             "schemas": {"Error": ERROR, "Landlord": LANDLORD, "Patrol": PATROL, "Hit": HIT,
-                        "Job": JOB},
+                        "Job": JOB, "ReportSummary": REPORT_SUMMARY, "Report": REPORT},
             "responses": {
                 "Error": {
                     "description": "An error",
@@ -182,6 +210,60 @@ def document() -> dict:
                 "summary": "A job with its status history", "parameters": _ID,
                 "responses": {"200": _ok("The job", {"$ref": "#/components/schemas/Job"}),
                               "404": {"$ref": "#/components/responses/Error"}, **_ERRORS}}},
+            "/reports": {"get": {
+                "summary": "The reports of one morning's mail that the caller may read "
+                           "(a landlord's contact person: only its own, released ones)",
+                "parameters": [{"name": "date", "in": "query", "schema": {
+                    "type": "string", "format": "date"},
+                    "description": "The morning, YYYY-MM-DD (default: the latest)"}],
+                "responses": {"200": _list_of("ReportSummary", "Reports"), **_BAD,
+                              **_ERRORS}}},
+            "/reports/{id}": {"get": {
+                "summary": "One report; 404 for one the caller may not read, as for one that "
+                           "does not exist", "parameters": _ID,
+                "responses": {"200": _ok("The report", {"$ref": "#/components/schemas/Report"}),
+                              "404": {"$ref": "#/components/responses/Error"}, **_ERRORS}}},
+            "/reports/{id}/release": {"post": {
+                "summary": "An operator releases a reviewed report to the landlord "
+                           "(read-only from then on)", "parameters": _ID,
+                "responses": {"200": _ok("The released report",
+                                         {"$ref": "#/components/schemas/Report"}),
+                              "404": {"$ref": "#/components/responses/Error"}, **_ERRORS}}},
+            "/field/session": {
+                "post": {
+                    "summary": "A patrol tablet's shift log-in: a device token for the /field "
+                               "socket (same attempt limits as the web log-in)",
+                    "security": [],
+                    "requestBody": _json_body({"email": {"type": "string"},
+                                               "password": {"type": "string"},
+                                               "call_sign": {"type": "string"}},
+                                              ["email", "password", "call_sign"]),
+                    "responses": {"201": _ok("The token, its expiry, the user and the car"),
+                                  **_BAD, **_ERRORS},
+                },
+                "delete": {"summary": "End the shift: revoke this device token",
+                           "responses": {"204": {"description": "Revoked"}, **_ERRORS}},
+            },
+            "/field/patrols": {"get": {
+                "summary": "The cars' call signs for the tablet's log-in (public)",
+                "security": [], "responses": {"200": _ok("[{call_sign, name}]")}}},
+            "/objects/{id}": {"get": {
+                "summary": "The object view: address, flat, tenants, door code, neighbours, "
+                           "premise history", "parameters": _ID,
+                "responses": {"200": _ok("The object"),
+                              "404": {"$ref": "#/components/responses/Error"}, **_ERRORS}}},
+            "/entrances/{id}": {"get": {
+                "summary": "An address with its objects, to choose the flat", "parameters": _ID,
+                "responses": {"200": _ok("The entrance"),
+                              "404": {"$ref": "#/components/responses/Error"}, **_ERRORS}}},
+            "/board": {"get": {
+                "summary": "Open jobs and every patrol: the live board's starting state",
+                "responses": {"200": _ok("jobs, patrols, ack_alarm_after_s"), **_ERRORS}}},
+            "/figures/call-to-dispatch": {"get": {
+                "summary": "Seconds from call to dispatch per job, and the share within 60 s",
+                "parameters": [{"name": "night", "in": "query",
+                                "schema": {"type": "string", "format": "date"}}],
+                "responses": {"200": _ok("The night's figures"), **_BAD, **_ERRORS}}},
             "/me": {
                 "get": {
                     "summary": "The caller",

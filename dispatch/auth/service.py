@@ -162,3 +162,22 @@ def revoke_token(session: Session, token: str) -> bool:
         return False
     row.revoked_at = utcnow()
     return True
+
+
+def device_sessions(session: Session, *, limit: int = 200) -> list[ApiToken]:
+    """Tablets' shift log-ins (device tokens), newest first, with their users."""
+    return list(session.scalars(
+        select(ApiToken).where(ApiToken.kind == "device")
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc()).limit(limit)))
+
+
+def revoke_token_id(session: Session, token_id: int, *, kind: str | None = None
+                    ) -> ApiToken | None:
+    """Revoke a token by its id (an administrator ending a device session); the row, or None
+    if there is no such token (of that ``kind``). Revoking twice keeps the first time."""
+    row = session.get(ApiToken, token_id)
+    if row is None or (kind is not None and row.kind != kind):
+        return None
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    return row

@@ -1,0 +1,333 @@
+"""The patrol tablet's pages and HTTP endpoints: the offline-first app shell with its service
+worker and manifest, the shift log-in that issues a device token, the call-sign list, and the
+administrators' page of device sessions.
+
+Everything the app shows after loading comes from the ``/field`` socket (``events.py``) and is
+kept on the tablet; the shell itself holds no personal data, so it may be cached and served
+by the service worker with no network. The words the script shows are translated here and
+handed to it as JSON, like the operator console does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from dispatch.audit import record
+from dispatch.auth import bearer_token
+from dispatch.auth.access import roles_required
+from dispatch.auth.routes import client_ip
+from dispatch.auth.service import (
+    authenticate,
+    create_token,
+    device_sessions,
+    revoke_token,
+    revoke_token_id,
+    user_for_token,
+)
+from dispatch.errors import ApiError
+from dispatch.extensions import csrf, db
+from dispatch.field import bp
+from dispatch.models import OUTCOMES, Patrol, utcnow
+from dispatch.patrols import list_patrols
+
+# The tablet's JSON endpoints sit beside the rest of the API. The log-in is exempt from CSRF:
+# it sets no cookie (the token comes back in the body, which another site's page cannot read)
+# and it takes only JSON, which a cross-site form cannot send without a CORS pre-flight.
+api = Blueprint("field_api", __name__, url_prefix="/api/v1/field")
+csrf.exempt(api)
+# The device-session page belongs with the other administration pages.
+admin = Blueprint("field_admin", __name__, url_prefix="/admin")
+
+
+@bp.record_once
+def _register_siblings(state) -> None:
+    """Registering the field blueprint brings its API and admin blueprints along, so that the
+    app factory needs to know only ``dispatch.field.bp``."""
+    state.app.register_blueprint(api)
+    state.app.register_blueprint(admin)
+
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+# What the service worker keeps for a start with no network, besides the shell itself.
+ASSETS = ("field/app.js", "field/app.css", "vendor/socket.io.min.js", "field/icon.svg")
+
+CATEGORY_NAMES = {
+    "music": _l("Music"),
+    "party": _l("Party"),
+    "shouting": _l("Shouting, quarrel"),
+    "fight_threat": _l("Fight or threat"),
+    "dog": _l("Dog"),
+    "smoke": _l("Smoke"),
+    "alarm": _l("Alarm"),
+    "other": _l("Other"),
+}
+STEP_NAMES = {
+    "accepted": _l("Accepted"),
+    "en_route": _l("En route"),
+    "on_site": _l("On site"),
+    "done": _l("Done"),
+}
+OUTCOME_NAMES = {
+    "stopped": _l("The disturbance stopped"),
+    "not_stopped": _l("The disturbance did not stop"),
+    "police_called": _l("Police called"),
+    "no_disturbance": _l("No disturbance found"),
+}
+ROLE_NAMES = {
+    "complainant": _l("complained"),
+    "suspected_source": _l("suspected source"),
+    "same_entrance": _l("same entrance"),
+}
+# The socket's and this API's stable error codes, said in the patrol's language.
+ERROR_MESSAGES = {
+    "invalid_credentials": _l("Wrong e-mail address or password, or not a patrol account."),
+    "too_many_attempts": _l("Too many failed attempts. Wait a few minutes and try again."),
+    "unknown_call_sign": _l("Choose the car's call sign."),
+    "unauthorized": _l("Your shift log-in has ended or been revoked. Log in again."),
+    "forbidden": _l("This account is not a patrol account."),
+    "not_your_job": _l("The job has been moved to another car."),
+    "report_released": _l("The report has already been released and can no longer be changed."),
+    "has_job": _l("Finish or hand over the current job first."),
+}
+TEXTS = {
+    "connected": _l("Online"),
+    "connecting": _l("Connecting…"),
+    "offline": _l("Offline"),
+    "offline_help": _l("No network. Everything you do is kept on the tablet and sent when "
+                       "the network is back."),
+    "waiting": _l("Waiting to be sent:"),
+    "all_sent": _l("Everything is sent."),
+    "sending": _l("Sending…"),
+    "no_jobs": _l("No jobs right now."),
+    "job": _l("Job %(id)s"),
+    "urgent": _l("Urgent"),
+    "flat": _l("Flat %(n)s"),
+    "floor": _l("floor %(n)s"),
+    "door_code": _l("Door code"),
+    "no_door_code": _l("No door code in the register"),
+    "navigate": _l("Navigate"),
+    "disturbed": _l("Disturbed tenant"),
+    "call": _l("Call %(phone)s"),
+    "no_phone": _l("No phone number"),
+    "call_log": _l("Call attempts"),
+    "answered": _l("Answered"),
+    "no_answer": _l("No answer"),
+    "suspected": _l("Suspected source"),
+    "description": _l("What the caller said"),
+    "earlier": _l("Earlier complaints here"),
+    "no_earlier": _l("No earlier complaints."),
+    "received": _l("Received %(time)s"),
+    "revoked": _l("The job has been moved to another car."),
+    "close_job": _l("Remove from the tablet"),
+    "report": _l("Incident report"),
+    "report_draft_saved": _l("Draft saved on the tablet %(time)s"),
+    "report_queued": _l("The report is waiting to be sent."),
+    "report_sent": _l("The report is sent (%(time)s)."),
+    "report_failed": _l("The report was not accepted: %(message)s"),
+    "report_missing": _l("Write the report: the job is done but has no report yet."),
+    "outcome_required": _l("Choose the outcome."),
+    "status_queued": _l("Status %(status)s waiting to be sent"),
+    "not_sent": _l("not sent yet"),
+    "report_waiting": _l("Report for %(address)s"),
+    "duty_waiting": _l("Car status"),
+    "on_duty": _l("On duty"),
+    "off_duty": _l("Off duty"),
+    "go_on_duty": _l("Go on duty"),
+    "go_off_duty": _l("Go off duty"),
+    "busy": _l("Busy"),
+    "position_off": _l("Position is not shared: allow location for this page."),
+    "log_out": _l("Log out"),
+    "log_out_confirm": _l("End the shift on this tablet? Nothing waits to be sent."),
+    "log_out_pending": _l("Things are still waiting to be sent. Log out anyway? They will be "
+                          "lost."),
+    "choose": _l("Choose…"),
+    "yes": _l("Yes"),
+    "no": _l("No"),
+    "failed": _l("Not accepted: %(message)s"),
+    "login_failed": _l("Could not log in. Check the network and try again."),
+}
+
+
+def _strings(mapping: dict) -> dict:
+    return {str(key): str(value) for key, value in mapping.items()}
+
+
+def _file_digest(names) -> str:
+    """A short digest of static files, for cache names and ``?v=`` (recomputed on change)."""
+    stamps = tuple((name, (STATIC / name).stat().st_mtime_ns) for name in names)
+    return _digest_of(stamps)
+
+
+@lru_cache(maxsize=8)
+def _digest_of(stamps: tuple) -> str:
+    digest = hashlib.sha256()
+    for name, _mtime in stamps:
+        digest.update((STATIC / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _asset_urls() -> list[str]:
+    version = _file_digest(ASSETS)
+    return [url_for("static", filename=name, v=version) for name in ASSETS]
+
+
+def _no_cache(response: Response) -> Response:
+    # Always asked again when online; the service worker answers when there is no network.
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/")
+def shell():
+    """The app shell: one small page; the job data arrives over the socket."""
+    app_js, app_css, socket_js, icon = _asset_urls()
+    config = {
+        "outcomes": list(OUTCOMES),
+        "sw_url": url_for("field.service_worker"),
+        "scope": url_for("field.shell"),
+        "position_interval_s": 15,
+        "text": {
+            **_strings(TEXTS),
+            "categories": _strings(CATEGORY_NAMES),
+            "steps": _strings(STEP_NAMES),
+            "outcomes": _strings(OUTCOME_NAMES),
+            "roles": _strings(ROLE_NAMES),
+            "errors": _strings(ERROR_MESSAGES),
+        },
+    }
+    html = render_template("field/shell.html", config=config, app_js=app_js, app_css=app_css,
+                           socket_js=socket_js, icon=icon, outcome_names=OUTCOME_NAMES)
+    response = _no_cache(Response(html, mimetype="text/html"))
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The service worker, from inside /field/ so that its scope is the app."""
+    source = (STATIC / "field" / "sw.js").read_text(encoding="utf-8")
+    assets = _asset_urls()
+    version = _file_digest((*ASSETS, "field/sw.js"))
+    source = source.replace('"__VERSION__"', json.dumps(version)).replace(
+        '["__ASSETS__"]', json.dumps([url_for("field.shell"), *assets]))
+    response = _no_cache(Response(source, mimetype="text/javascript"))
+    response.headers["Service-Worker-Allowed"] = url_for("field.shell")
+    return response
+
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    """The web app manifest (installable on the tablet's home screen, full screen, dark)."""
+    body = (STATIC / "field" / "manifest.webmanifest").read_bytes()
+    return Response(body, mimetype="application/manifest+json")
+
+
+# -- the tablet's API ---------------------------------------------------------------------------
+
+def _patrol_json(patrol: Patrol) -> dict:
+    return {"patrol_id": patrol.id, "call_sign": patrol.call_sign, "name": patrol.name,
+            "status": patrol.status}
+
+
+@api.get("/patrols")
+def patrols():
+    """The cars' call signs, for the log-in form (public: names only, no status or position)."""
+    return jsonify([{"call_sign": p.call_sign, "name": p.name} for p in list_patrols(db.session)])
+
+
+@api.post("/session")
+def create_session():
+    """Start a shift on a tablet: check the patrol's log-in (with the web log-in's attempt
+    limits) and answer with a long-lived device token for the socket."""
+    body = request.get_json(silent=True)
+    if not request.is_json or not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "send a JSON object {email, password, call_sign}")
+    email, password, call_sign = (body.get(k) for k in ("email", "password", "call_sign"))
+    if not all(isinstance(v, str) and v.strip() for v in (email, password, call_sign)):
+        raise ApiError(400, "missing_fields", "email, password and call_sign are required")
+    patrol = db.session.scalar(select(Patrol).where(Patrol.call_sign == call_sign.strip()))
+    if patrol is None:
+        raise ApiError(400, "unknown_call_sign", f"no patrol car with call sign {call_sign!r}")
+    cfg = current_app.config
+    result = authenticate(
+        db.session, email, password, ip=client_ip(), roles=("patrol",),
+        max_per_account=cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"],
+        max_per_address=cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"],
+        window=timedelta(minutes=cfg["LOGIN_FAILURE_WINDOW_MINUTES"]),
+    )
+    if result.user is None:
+        db.session.commit()  # the failure is audited: that is what the attempt limit counts
+        if result.reason == "locked":
+            raise ApiError(429, "too_many_attempts", "too many failed attempts; wait and retry")
+        raise ApiError(401, "invalid_credentials",
+                       "wrong e-mail address or password, or not a patrol account")
+    expires_at = utcnow() + timedelta(days=cfg["FIELD_SESSION_DAYS"])
+    token = create_token(db.session, result.user, kind="device", label=patrol.call_sign,
+                         expires_at=expires_at)
+    record(db.session, "device.session_started", subject=result.user.email, ip=client_ip(),
+           user_id=result.user.id, details={"call_sign": patrol.call_sign})
+    db.session.commit()
+    return jsonify({"token": token, "expires_at": expires_at.isoformat(),
+                    "user": {"email": result.user.email, "name": result.user.name},
+                    "patrol": _patrol_json(patrol)}), 201
+
+
+@api.delete("/session")
+def end_session():
+    """End the shift on this tablet: the device token stops working at once."""
+    token = bearer_token()
+    user = user_for_token(db.session, token) if token else None
+    if user is None:
+        raise ApiError(401, "unauthorized", "send the device token as a bearer token")
+    revoke_token(db.session, token)
+    record(db.session, "device.session_ended", subject=user.email, ip=client_ip(),
+           user_id=user.id)
+    db.session.commit()
+    return "", 204
+
+
+# -- administrators: device sessions ------------------------------------------------------------
+
+@admin.get("/devices")
+@roles_required("admin")
+def devices():
+    """The tablets' shift log-ins: who, which car, when last used; revoke a lost tablet's."""
+    now = utcnow()
+    rows = device_sessions(db.session)
+    return render_template("field/devices.html", rows=rows, now=now)
+
+
+@admin.post("/devices/<int:token_id>/revoke")
+@roles_required("admin")
+def revoke_device(token_id: int):
+    """Revoke one device session: the tablet is refused at its next connection."""
+    row = revoke_token_id(db.session, token_id, kind="device")
+    if row is None:
+        abort(404)
+    record(db.session, "device.session_revoked", subject=row.user.email, ip=client_ip(),
+           user_id=current_user.id, details={"token_id": row.id, "call_sign": row.label})
+    db.session.commit()
+    flash(_("The session of %(call_sign)s (%(email)s) is revoked.", call_sign=row.label,
+            email=row.user.email), "info")
+    return redirect(url_for("field_admin.devices"))
