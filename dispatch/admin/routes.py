@@ -27,7 +27,7 @@ class ImportForm(FlaskForm):
                     _l("Only CSV and XLSX files can be imported.")),
     ])
     dry_run = BooleanField(_l("Dry run: only show what the import would do"))
-    force = BooleanField(_l("Import even if more than 20 % of the register would be retired"))
+    force = BooleanField(_l("Import even if more than a fifth of the register would be retired"))
     submit = SubmitField(_l("Import"))
 
 
