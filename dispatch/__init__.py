@@ -56,6 +56,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from dispatch.callcenter.api import bp as callcenter_api_bp
     from dispatch.field import bp as field_bp
     from dispatch.reports import bp as reports_bp
+    from dispatch.reports.api import bp as reports_api_bp
     from dispatch.views import bp as main_bp
 
     app.register_blueprint(main_bp)
@@ -65,6 +66,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(callcenter_api_bp)
     app.register_blueprint(field_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(reports_api_bp)
 
     from dispatch import cli
 

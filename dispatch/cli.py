@@ -188,7 +188,11 @@ def _not_yet(name: str, issue: int):
 def init_app(app: Flask) -> None:
     """Attach the commands to the app's CLI (so ``flask --app dispatch`` has them too)."""
     from dispatch.demo import demo_command
-    from dispatch.scheduler import purge_reports_command, scheduler_command
+    from dispatch.scheduler import (
+        purge_reports_command,
+        scheduler_command,
+        send_morning_reports_command,
+    )
     from imports.cli import import_register_command
 
     for command in (
@@ -201,6 +205,6 @@ def init_app(app: Flask) -> None:
         scheduler_command,
         purge_reports_command,
         import_register_command,
-        _not_yet("send-morning-reports", 6),
+        send_morning_reports_command,
     ):
         app.cli.add_command(command)

@@ -1,8 +1,13 @@
 """The scheduler process (``dispatch scheduler``): every timed job, listed in one place.
 
-Run exactly one. Jobs are idempotent, so a second scheduler by mistake does no harm beyond
-repeating work. Times are Europe/Stockholm (``DISPATCH_TZ``) wall-clock times; jobs are kept
-out of 02:00-03:00, the hour daylight saving repeats or skips.
+Run exactly one. Jobs are idempotent, so a second scheduler by mistake does no harm: the
+morning mail is claimed row by row and never goes twice. Times are Europe/Stockholm
+(``DISPATCH_TZ``) wall-clock times; jobs that run once a night are kept out of 02:00-03:00, the
+hour daylight saving repeats or skips.
+
+A scheduler that was down at 06:00 sends the morning mail when it starts, if it is still the
+same morning (until ``MORNING_MAIL_GRACE_S`` after 06:00): the job is started with its missed
+fire time, and APScheduler's misfire grace and coalescing run it once.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 import click
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -19,53 +25,108 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from dispatch.extensions import db
+from dispatch.reports.nights import MORNING_HOUR, PURGE_AT
 
 log = logging.getLogger("dispatch.scheduler")
 
 
-def purge_reports(app: Flask) -> dict:
-    """Delete what is past retention; return the counts."""
-    from dispatch.reports.retention import purge
-
+def _in_transaction(app: Flask, work: Callable[[], object]):
     with app.app_context():
         try:
-            result = purge(db.session, retention_days=app.config["REPORT_RETENTION_DAYS"])
-            db.session.commit()
+            return work()
         except Exception:
             db.session.rollback()
             raise
-        return {k: v for k, v in vars(result).items() if k != "cutoff"}
+        finally:
+            db.session.remove()
+
+
+def purge_reports(app: Flask) -> dict:
+    """Delete what is past retention (and old outbox files); return the counts."""
+    from dispatch.mail import purge_outbox
+    from dispatch.reports.nights import zone
+    from dispatch.reports.retention import purge
+
+    def work():
+        days = app.config["REPORT_RETENTION_DAYS"]
+        result = purge(db.session, retention_days=days, tz=zone(app.config["DISPATCH_TZ"]))
+        db.session.commit()
+        counts = {k: v for k, v in vars(result).items() if k != "cutoff"}
+        counts["outbox_files"] = purge_outbox(app.config["OUTBOX_DIR"],
+                                              older_than=timedelta(days=days))
+        return counts
+
+    return _in_transaction(app, work)
+
+
+def send_morning_reports(app: Flask, morning: date | None = None) -> dict:
+    """Plan and send the morning mail (the latest morning whose 06:00 has passed)."""
+    from dispatch.reports.morning import send_morning_reports as run
+
+    return _in_transaction(app, lambda: run(app, db.session, morning=morning).as_dict())
+
+
+def retry_morning_mail(app: Flask) -> dict:
+    """Send again the morning mails that failed and are due for another attempt."""
+    from dispatch.reports.morning import retry_failed
+
+    return _in_transaction(app, lambda: retry_failed(app, db.session).as_dict())
 
 
 @dataclass(frozen=True)
 class ScheduledJob:
-    """A job id, what it runs, and when (cron fields in ``DISPATCH_TZ``)."""
+    """A job id, what it runs, when (cron fields in ``DISPATCH_TZ``), and how late a missed
+    run may still start (``catch_up_s``: also on a scheduler's start; 0: skip it)."""
 
     id: str
     func: Callable[[Flask], object]
     cron: dict
+    catch_up_s: int = 0
 
 
 SCHEDULE: tuple[ScheduledJob, ...] = (
-    ScheduledJob("purge-reports", purge_reports, {"hour": 3, "minute": 30}),
+    # 06:00 local, every morning; until noon a scheduler that was down still sends it.
+    ScheduledJob("morning-mail", send_morning_reports, {"hour": MORNING_HOUR, "minute": 0},
+                 catch_up_s=6 * 3600),
+    # Failed mails are retried with a growing pause; this just looks for due ones.
+    ScheduledJob("morning-mail-retry", retry_morning_mail, {"minute": "5-55/10"}),
+    ScheduledJob("purge-reports", purge_reports,
+                 {"hour": PURGE_AT.hour, "minute": PURGE_AT.minute}, catch_up_s=3600),
 )
 
 
-def build_scheduler(app: Flask) -> BlockingScheduler:
-    """A blocking scheduler with every job in SCHEDULE, each logging its run and outcome."""
+def build_scheduler(app: Flask, now: datetime | None = None) -> BlockingScheduler:
+    """A blocking scheduler with every job in SCHEDULE, each logging its run and outcome.
+    A job with ``catch_up_s`` whose last fire time is less than that ago starts at once."""
     tz = app.config["DISPATCH_TZ"]
     scheduler = BlockingScheduler(timezone=tz)
     for job in SCHEDULE:
+        trigger = CronTrigger(timezone=tz, **job.cron)
+        start = (now or datetime.now(trigger.timezone)).astimezone(trigger.timezone)
+        first = missed_run(trigger, job.catch_up_s, start) or trigger.get_next_fire_time(
+            None, start)
         scheduler.add_job(
             _logged(app, job),
-            CronTrigger(timezone=tz, **job.cron),
+            trigger,
             id=job.id,
             name=job.id,
             coalesce=True,
             max_instances=1,
-            misfire_grace_time=3600,
+            misfire_grace_time=job.catch_up_s or 60,
+            next_run_time=first,
         )
     return scheduler
+
+
+def missed_run(trigger: CronTrigger, grace_s: int, now: datetime | None = None
+               ) -> datetime | None:
+    """The fire time within the last ``grace_s`` seconds, if there was one (the run a
+    scheduler that was down would have made)."""
+    if not grace_s:
+        return None
+    now = (now or datetime.now(trigger.timezone)).astimezone(trigger.timezone)
+    fire = trigger.get_next_fire_time(None, now - timedelta(seconds=grace_s))
+    return fire if fire is not None and fire <= now else None
 
 
 def _logged(app: Flask, job: ScheduledJob):
@@ -92,11 +153,12 @@ def _logged(app: Flask, job: ScheduledJob):
 @click.command("scheduler")
 @with_appcontext
 def scheduler_command() -> None:
-    """Run the scheduler process (report deletion; the morning mail comes with issue 6)."""
+    """Run the scheduler process (morning mail, its retries, report deletion)."""
     app = current_app._get_current_object()
     scheduler = build_scheduler(app)
     for job in scheduler.get_jobs():
-        log.info("scheduled", extra={"job": job.id, "trigger": str(job.trigger)})
+        log.info("scheduled", extra={"job": job.id, "trigger": str(job.trigger),
+                                     "next_run_time": str(job.next_run_time)})
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
@@ -109,3 +171,22 @@ def purge_reports_command() -> None:
     """Delete what is past retention (REPORT_RETENTION_DAYS, default 90), as nightly."""
     counts = purge_reports(current_app._get_current_object())
     click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+@click.command("send-morning-reports")
+@click.option("--date", "morning", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The morning (YYYY-MM-DD); default: the latest whose 06:00 has passed.")
+@with_appcontext
+def send_morning_reports_command(morning) -> None:
+    """Send the morning mail now, as the scheduler does at 06:00 (never a mail twice)."""
+    from dispatch.reports.morning import MorningError
+
+    try:
+        outcome = send_morning_reports(current_app._get_current_object(),
+                                       morning.date() if morning else None)
+    except MorningError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    click.echo(" ".join(f"{k}={v}" for k, v in outcome.items()))
+    if outcome["failed"]:
+        raise SystemExit(1)

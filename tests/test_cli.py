@@ -140,9 +140,3 @@ def test_create_token_refuses_a_role_the_user_does_not_have(runner, create_user)
     create_user(role="patrol", email="car@x.se")
     result = runner.invoke(args=["create-token", "--role", "admin", "--email", "car@x.se"])
     assert result.exit_code == 2 and "is a patrol user" in result.output
-
-
-def test_commands_of_later_issues_say_they_are_not_yet_available(runner):
-    result = runner.invoke(args=["send-morning-reports", "--date", "2026-01-01"])
-    assert result.exit_code == 2
-    assert "not yet available" in result.output

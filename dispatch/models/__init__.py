@@ -23,11 +23,19 @@ from dispatch.models.register import (
     RegisterImport,
     RentalObject,
 )
+from dispatch.models.reports import (
+    MAIL_STATUSES,
+    DeletedReport,
+    LoginCode,
+    MorningMail,
+    ReportRevision,
+)
 from dispatch.models.users import ROLES, ApiToken, User
 
 __all__ = [
     "CATEGORIES",
     "JOB_STATUSES",
+    "MAIL_STATUSES",
     "OBJECT_TYPES",
     "OUTCOMES",
     "PATROL_STATUSES",
@@ -40,12 +48,15 @@ __all__ = [
     "Base",
     "Call",
     "Complaint",
+    "DeletedReport",
     "Delivery",
     "Entrance",
     "IncidentReport",
     "Job",
     "JobEvent",
     "Landlord",
+    "LoginCode",
+    "MorningMail",
     "OncallNumber",
     "Patrol",
     "PatrolPosition",
@@ -53,6 +64,7 @@ __all__ = [
     "Property",
     "RegisterImport",
     "RentalObject",
+    "ReportRevision",
     "User",
     "UTCDateTime",
     "utcnow",

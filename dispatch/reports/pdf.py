@@ -1,0 +1,111 @@
+"""A report as PDF (fpdf2), for the landlord to keep and to show at the rent tribunal.
+
+DejaVu Sans (Debian's fonts-dejavu-core) has å, ä and ö and every other letter a Swedish or
+Finnish report may hold; without it the PDF falls back to a core font and Latin-1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+from fpdf import FPDF
+
+from dispatch.reports.labels import (
+    CATEGORY_NAMES,
+    FIELD_NAMES,
+    OUTCOME_NAMES,
+    TIMELINE_NAMES,
+    local,
+    yes_no,
+)
+
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+
+
+class _Pdf(FPDF):
+    def __init__(self, footer_text: str):
+        super().__init__(format="A4")
+        self.footer_text = footer_text
+        if (FONT_DIR / "DejaVuSans.ttf").exists():
+            self.add_font("body", "", str(FONT_DIR / "DejaVuSans.ttf"))
+            self.add_font("body", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+            self.body_family, self.has_unicode = "body", True
+        else:
+            self.body_family, self.has_unicode = "helvetica", False
+
+    def text_of(self, value) -> str:
+        text = "" if value is None else str(value)
+        return text if self.has_unicode else text.encode("latin-1", "replace").decode("latin-1")
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(self.body_family, "", 8)
+        self.cell(0, 5, self.text_of(f"{self.footer_text} · {self.page_no()}/{{nb}}"),
+                  align="C")
+
+
+def render(doc: dict, tz: ZoneInfo, *, printed_at: str) -> bytes:
+    """The report's PDF bytes (labels in the current language)."""
+    title = _("Incident report %(id)s", id=doc["id"])
+    pdf = _Pdf(f"Störningsjouren · {title} · {printed_at}")
+    pdf.set_title(title)
+    pdf.set_author("Störningsjouren")
+    pdf.set_creator("Störningsjouren")
+    pdf.alias_nb_pages()
+    pdf.set_auto_page_break(True, margin=16)
+    pdf.add_page()
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+
+    pdf.set_font(pdf.body_family, "B", 16)
+    pdf.multi_cell(width, 8, pdf.text_of(title), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(pdf.body_family, "", 11)
+    pdf.multi_cell(width, 6, pdf.text_of(f"{doc['landlord']['name']} · {doc['address']}"),
+                   new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+
+    def row(label, value) -> None:
+        if value in (None, ""):
+            return
+        pdf.set_font(pdf.body_family, "B", 10)
+        pdf.cell(55, 6, pdf.text_of(label))
+        pdf.set_font(pdf.body_family, "", 10)
+        pdf.multi_cell(width - 55, 6, pdf.text_of(value), new_x="LMARGIN", new_y="NEXT")
+
+    def heading(text) -> None:
+        pdf.ln(2)
+        pdf.set_font(pdf.body_family, "B", 12)
+        pdf.cell(0, 7, pdf.text_of(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_draw_color(180, 180, 180)
+        pdf.line(pdf.l_margin, pdf.get_y(), pdf.w - pdf.r_margin, pdf.get_y())
+        pdf.ln(1)
+
+    row(FIELD_NAMES["night"], doc["night"])
+    row(FIELD_NAMES["landlord"], f"{doc['landlord']['name']} ({doc['landlord']['code']})")
+    row(FIELD_NAMES["property"], doc["property"])
+    row(FIELD_NAMES["address"], doc["address"])
+    row(FIELD_NAMES["lagenhetsnummer"], doc["lagenhetsnummer"])
+    row(FIELD_NAMES["objektsnummer"], doc["objektsnummer"])
+    row(FIELD_NAMES["category"], CATEGORY_NAMES.get(doc["category"], doc["category"]))
+    row(FIELD_NAMES["description"], doc["description"])
+    row(FIELD_NAMES["disturbed_party"], doc["disturbed_party"])
+    row(FIELD_NAMES["suspected_source"], doc["suspected_source"])
+    row(FIELD_NAMES["patrol"], doc["patrol"])
+
+    heading(_("Time line"))
+    for step in doc["timeline"]:
+        row(TIMELINE_NAMES[step["event"]], local(step["at"], tz) or "–")
+
+    heading(_("The patrol's documentation"))
+    row(FIELD_NAMES["outcome"], OUTCOME_NAMES.get(doc["outcome"], doc["outcome"]))
+    row(FIELD_NAMES["observations"], doc["observations"])
+    row(FIELD_NAMES["disturber_reached"], yes_no(doc["disturber_reached"]))
+    row(FIELD_NAMES["disturber_response"], doc["disturber_response"])
+    row(FIELD_NAMES["tenant_contacted"], yes_no(doc["tenant_contacted"]))
+    row(FIELD_NAMES["actions"], doc["actions"])
+    row(FIELD_NAMES["can_testify"], yes_no(doc["can_testify"]))
+    row(FIELD_NAMES["text"], doc["text"])
+    pdf.ln(2)
+    row(FIELD_NAMES["released_at"], local(doc["released_at"], tz))
+    return bytes(pdf.output())
