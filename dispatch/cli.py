@@ -175,16 +175,6 @@ def create_patrol_command(call_sign, name) -> None:
     click.echo(f"patrol {patrol.id}: {patrol.call_sign} ({patrol.name})")
 
 
-def _not_yet(name: str, issue: int):
-    @click.command(name, context_settings={"ignore_unknown_options": True})
-    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-    def command(args) -> None:
-        _fail(f"'{name}' is not yet available (issue {issue})", 2)
-
-    command.help = f"Not yet available (issue {issue})."
-    return command
-
-
 def init_app(app: Flask) -> None:
     """Attach the commands to the app's CLI (so ``flask --app dispatch`` has them too)."""
     from dispatch.demo import demo_command

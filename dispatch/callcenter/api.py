@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import current_app, jsonify, request
 from flask_login import current_user
 
+from dispatch.api import api_blueprint
 from dispatch.auth.access import roles_required
 from dispatch.calls import incoming_call
 from dispatch.dispatching import (
@@ -21,20 +22,12 @@ from dispatch.dispatching import (
     job_json,
 )
 from dispatch.errors import ApiError
-from dispatch.extensions import csrf, db
+from dispatch.extensions import db
 from dispatch.landlords import get_landlord
 from dispatch.models import Call, Job, Patrol
 from dispatch.search import address_search
 
-bp = Blueprint("callcenter_api", __name__, url_prefix="/api/v1")
-csrf.exempt(bp)
-
-
-@bp.before_request
-def _csrf_for_browser_sessions() -> None:
-    from dispatch.api import _csrf_for_browser_sessions as check
-
-    check()
+bp = api_blueprint("callcenter_api", __name__)
 
 
 def _body() -> dict:

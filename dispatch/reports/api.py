@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import current_app, jsonify, request
 from flask_login import current_user
 
+from dispatch.api import api_blueprint
 from dispatch.auth.access import roles_required
 from dispatch.auth.routes import client_ip
 from dispatch.errors import ApiError
-from dispatch.extensions import csrf, db
+from dispatch.extensions import db
 from dispatch.models import IncidentReport
 from dispatch.reports.nights import latest_morning, zone
 from dispatch.reports.service import (
@@ -25,15 +26,7 @@ from dispatch.reports.service import (
     summary,
 )
 
-bp = Blueprint("reports_api", __name__, url_prefix="/api/v1")
-csrf.exempt(bp)
-
-
-@bp.before_request
-def _csrf_for_browser_sessions() -> None:
-    from dispatch.api import _csrf_for_browser_sessions as check
-
-    check()
+bp = api_blueprint("reports_api", __name__)
 
 
 def _tz():
