@@ -36,10 +36,18 @@ def localtime(value) -> str:
     return format_datetime(value, "yyyy-MM-dd HH:mm")
 
 
+def localtime_iso(value: str | None) -> str:
+    """An ISO 8601 string (as the JSON shapes carry times) shown like ``localtime``."""
+    from datetime import datetime
+
+    return localtime(datetime.fromisoformat(value)) if value else ""
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and globals."""
     app.add_template_filter(display_phone, "phone")
     app.add_template_filter(localtime, "localtime")
+    app.add_template_filter(localtime_iso, "localtime_iso")
     app.add_template_global(IMPORT_STATUS_NAMES, "import_status_names")
     app.add_template_global(ROLE_NAMES, "role_names")
     app.add_template_global(PATROL_STATUS_NAMES, "patrol_status_names")

@@ -108,3 +108,25 @@ def test_call_to_dispatch_figures_count_the_share_within_60_seconds(db_session, 
     assert (figures["within_60s"], figures["share_within_60s"]) == (1, 0.5)
     assert call_to_dispatch(db_session, night + timedelta(days=1),
                             "Europe/Stockholm")["jobs"] == []
+
+
+def test_the_figures_page_shows_the_nights_share_within_60_seconds(
+    auth, client, create_user, db_session, house
+):
+    from dispatch.landlords import get_landlord
+
+    create_user(role="operator", email="op@example.se")
+    auth.login("op@example.se")
+    patrol = Patrol(call_sign="P", name="P", status="available", lat=59.31, lon=18.07,
+                    position_at=utcnow())
+    db_session.add(patrol)
+    job = create_complaint(db_session, NewComplaint(
+        landlord=get_landlord(db_session, "ACME"), category="music",
+        object_id=house["1102G12"].id), user_id=None)
+    assign(db_session, job, patrol, user_id=None)
+    db_session.commit()
+    night = (datetime.now(ZoneInfo("Europe/Stockholm")) - timedelta(hours=12)).date()
+    page = client.get(f"/console/figures?night={night.isoformat()}").get_data(as_text=True)
+    assert "Samtal till utlarmning, natten" in page
+    assert 'id="dispatched">1<' in page and "1 (100.0 %)" in page
+    assert client.get("/console/figures?night=not-a-date").status_code == 404

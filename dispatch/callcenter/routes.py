@@ -140,3 +140,28 @@ def console():
         "callcenter/console.html", config=config, landlords=landlords,
         categories=CATEGORY_NAMES, priorities=PRIORITY_NAMES, job_statuses=JOB_STATUS_NAMES,
     )
+
+
+@bp.get("/figures")
+@roles_required("operator")
+def figures():
+    """Call-to-dispatch time per job and the share within 60 s, one night at a time."""
+    from datetime import date, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from flask import abort, request
+
+    from dispatch.figures import call_to_dispatch
+
+    tz = current_app.config["DISPATCH_TZ"]
+    raw = request.args.get("night")
+    if raw:
+        try:
+            night = date.fromisoformat(raw)
+        except ValueError:
+            abort(404)
+    else:
+        night = (datetime.now(ZoneInfo(tz)) - timedelta(hours=12)).date()
+    data = call_to_dispatch(db.session, night, tz)
+    return render_template("callcenter/figures.html", figures=data, night=night,
+                           previous=night - timedelta(days=1), next=night + timedelta(days=1))
