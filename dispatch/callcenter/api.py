@@ -130,8 +130,10 @@ def _load_job(job_id: int) -> Job | None:
 
     from dispatch.models import Complaint
 
-    return db.session.get(
-        Job, job_id, options=[joinedload(Job.complaint).joinedload(Complaint.entrance)])
+    complaint = joinedload(Job.complaint)
+    return db.session.get(Job, job_id, options=[
+        complaint.joinedload(Complaint.entrance), complaint.joinedload(Complaint.rental_object),
+        joinedload(Job.events)])
 
 
 @bp.post("/jobs/<int:job_id>/dispatch")
