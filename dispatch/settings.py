@@ -98,6 +98,8 @@ def load(instance_path: Path) -> dict:
         "DELIVERY_RESEND_S": env_int("DELIVERY_RESEND_S", 10),
         # A tablet's shift log-in (device token) lasts this long unless an admin revokes it.
         "FIELD_SESSION_DAYS": env_int("FIELD_SESSION_DAYS", 7),
+        # A connected tablet's token is checked again this often (revocation takes effect).
+        "TOKEN_RECHECK_S": env_int("TOKEN_RECHECK_S", 30),
         # Map tiles for the console's map; empty: no tiles (markers on a blank map).
         "MAP_TILE_URL": env_str("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
         "MAP_ATTRIBUTION": env_str("MAP_ATTRIBUTION", "© OpenStreetMap"),

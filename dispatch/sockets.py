@@ -6,12 +6,14 @@ Each namespace admits only its roles; the feature packages add their event handl
 
 from __future__ import annotations
 
+import time
+
 from flask import session as flask_session
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room
 
 from dispatch.auth.access import has_role
-from dispatch.auth.service import user_for_token
+from dispatch.auth.service import token_digest, user_for_token
 from dispatch.extensions import db, socketio
 
 NAMESPACE_ROLES = {"/console": ("operator",), "/field": ("patrol",)}
@@ -23,6 +25,11 @@ def authenticate_socket(auth: dict | None):
     if token:
         user = user_for_token(db.session, str(token))
         db.session.commit()
+        if user is not None:
+            # Rechecked now and then while the socket lives: a revoked tablet must not keep
+            # receiving jobs until its next reconnect (see field/events.py).
+            flask_session["token_digest"] = token_digest(str(token))
+            flask_session["token_checked"] = time.monotonic()
         return user
     return current_user if current_user.is_authenticated else None
 

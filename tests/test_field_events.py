@@ -257,3 +257,20 @@ def test_a_thousand_jobs_across_fifty_flapping_tablets_none_lost_none_shown_twic
     unacked = db_session.scalar(select(func.count(Delivery.id)).where(Delivery.acked_at.is_(None)))
     assert unacked == 0
     assert db_session.scalar(select(func.count(Job.id)).where(Job.acknowledged_at.is_(None))) == 0
+
+
+def test_a_revoked_device_session_is_cut_off_while_connected(app, db_session, tablet):
+    from dispatch.auth.service import revoke_token
+
+    _patrol(db_session)
+    car = tablet("Jour 11").connect()
+    assert car.send("position", {"lat": 59.33, "lon": 18.06})["ok"]
+    assert revoke_token(db_session, car.token)
+    db_session.commit()
+    app.config["TOKEN_RECHECK_S"] = 0
+    try:
+        answer = car.send("position", {"lat": 59.34, "lon": 18.06})
+    finally:
+        app.config["TOKEN_RECHECK_S"] = 30
+    assert answer["error"]["code"] == "unauthorized"
+    assert not car.ws.is_connected("/field")

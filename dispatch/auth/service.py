@@ -155,6 +155,18 @@ def user_for_token(session: Session, token: str) -> User | None:
     return row.user
 
 
+def token_digest(token: str) -> str:
+    """The stored form of a token (its SHA-256), to recheck a long-lived connection later."""
+    return _digest(token)
+
+
+def digest_still_valid(session: Session, digest: str) -> bool:
+    """Whether the token with this digest is still live (not revoked, not expired, user active)."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    return (row is not None and row.revoked_at is None and row.user.active
+            and (row.expires_at is None or row.expires_at > utcnow()))
+
+
 def revoke_token(session: Session, token: str) -> bool:
     """Revoke a token; True if it existed and was live."""
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))

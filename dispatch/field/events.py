@@ -51,10 +51,32 @@ def _time(value) -> datetime | None:
     return parsed if parsed.tzinfo else None
 
 
+def _session_revoked() -> bool:
+    """Whether this tablet's device token was revoked (checked every TOKEN_RECHECK_S)."""
+    import time
+
+    from dispatch.auth.service import digest_still_valid
+
+    digest = flask_session.get("token_digest")
+    if digest is None:
+        return False
+    now = time.monotonic()
+    if now - flask_session.get("token_checked", 0) < current_app.config["TOKEN_RECHECK_S"]:
+        return False
+    flask_session["token_checked"] = now
+    return not digest_still_valid(db.session, digest)
+
+
 def _handled(handler):
     """Run a handler in a transaction; turn refusals into an error acknowledgement."""
 
     def wrapped(data=None):
+        if _session_revoked():
+            from flask_socketio import disconnect
+
+            disconnect()
+            return {"ok": False, "error": {"code": "unauthorized",
+                                           "message": "this device's session has ended"}}
         try:
             result = handler(data if isinstance(data, dict) else {})
             db.session.commit()
