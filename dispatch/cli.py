@@ -7,6 +7,7 @@ functions, commit, and print; they never print personal data.
 from __future__ import annotations
 
 import getpass
+import os
 import secrets
 import sys
 
@@ -46,6 +47,9 @@ def run_command(host: str, port: int) -> None:
     from dispatch.extensions import socketio
 
     click.echo(f"Störningsjour listening on http://{host}:{port}/")
+    # Flask refuses app.run() under its CLI unless told this is meant: it is, this command
+    # *is* the server (socketio.run calls app.run in threading mode).
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)
     socketio.run(
         current_app,
         host=host,

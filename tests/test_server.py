@@ -51,3 +51,33 @@ def test_api_answers_json_with_a_bearer_token(live_server):
                              headers={"Authorization": f"Bearer {token}"}).json()
     assert landlords == [{"code": "ACME", "name": "Acme Bostäder",
                           "oncall_numbers": ["+46846500401"]}]
+
+
+def test_dispatch_run_serves_pages_and_websockets_in_one_process(live_server, tmp_path):
+    import subprocess
+
+    from tests.servers import BIN, free_port, wait_until
+
+    port = free_port()
+    env = {**live_server.env, "DISPATCH_INSTANCE": str(tmp_path)}
+    with (tmp_path / "run.log").open("w") as log:
+        process = subprocess.Popen([str(BIN / "dispatch"), "run", "--port", str(port)], env=env,
+                                   stdout=log, stderr=subprocess.STDOUT)
+        try:
+            def up():
+                try:
+                    return requests.get(f"http://127.0.0.1:{port}/login", timeout=5)
+                except requests.RequestException:
+                    return None
+
+            page = wait_until(up, timeout=30)
+            assert "Logga in" in page.text
+            token = live_server.cli("create-token", "--role", "operator").strip()
+            client = socketio.Client(reconnection=False)
+            client.connect(f"http://127.0.0.1:{port}", namespaces=["/console"],
+                           auth={"token": token}, transports=["websocket"], wait_timeout=10)
+            assert client.connected
+            client.disconnect()
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
