@@ -25,9 +25,13 @@ def enqueue(session: Session, *, patrol_id: int, job: Job, event: str, payload: 
                         created_at=utcnow())
     session.add(delivery)
     session.flush()
-    delivery.payload = {**payload, "delivery_id": delivery.id}
-    publish(session, event, delivery.payload, namespace="/field", to=f"patrol:{patrol_id}")
+    publish(session, event, message(delivery), namespace="/field", to=f"patrol:{patrol_id}")
     return delivery
+
+
+def message(delivery: Delivery) -> dict:
+    """What goes over the wire: the stored payload plus the id the tablet acknowledges."""
+    return {**delivery.payload, "delivery_id": delivery.id}
 
 
 def supersede(session: Session, *, patrol_id: int, job_id: int) -> int:

@@ -310,7 +310,8 @@ def job_for_tablet(job: Job, *, earlier_limit: int = 5, retention_days: int = 90
     if flat is not None and earlier_limit:
         earlier = [{"at": h["at"], "category": h["category"], "role": h["role"],
                     "lagenhetsnummer": h["lagenhetsnummer"]}
-                   for h in history(object_session(job), flat, retention_days=retention_days)
+                   for h in history(object_session(job), flat, retention_days=retention_days,
+                                    limit=earlier_limit + 1)
                    if h["complaint_id"] != c.id][:earlier_limit]
     return {
         "job_id": job.id, "address": c.address, "lagenhetsnummer": c.lagenhetsnummer,

@@ -98,30 +98,31 @@ def neighbours(session: Session, obj: RentalObject) -> list[Neighbour]:
     return sorted(found, key=lambda n: (order[n.relation], n.lagenhetsnummer))
 
 
-def history(session: Session, obj: RentalObject, *, retention_days: int) -> list[dict]:
+def history(session: Session, obj: RentalObject, *, retention_days: int,
+            limit: int = 50) -> list[dict]:
     """Earlier complaints about this object (as complainant or as suspected source) and about
     its entrance, newest first, within the retention window."""
     since = utcnow() - timedelta(days=retention_days)
     rows = session.execute(
-        select(Complaint, Job.status)
+        select(Complaint.id, Complaint.created_at, Complaint.category, Complaint.object_id,
+               Complaint.suspected_object_id, Complaint.lagenhetsnummer, Job.status)
         .outerjoin(Job, Job.complaint_id == Complaint.id)
         .where(Complaint.created_at >= since)
         .where(or_(Complaint.object_id == obj.id, Complaint.suspected_object_id == obj.id,
                    Complaint.entrance_id == obj.entrance_id))
-        .order_by(Complaint.created_at.desc()).limit(50)
+        .order_by(Complaint.created_at.desc()).limit(limit)
     ).all()
     result = []
-    for complaint, status in rows:
-        if complaint.suspected_object_id == obj.id:
+    for complaint_id, at, category, object_id, suspected_id, lgh, status in rows:
+        if suspected_id == obj.id:
             role = "suspected_source"
-        elif complaint.object_id == obj.id:
+        elif object_id == obj.id:
             role = "complainant"
         else:
             role = "same_entrance"
         result.append({
-            "complaint_id": complaint.id, "at": complaint.created_at.isoformat(),
-            "category": complaint.category, "role": role, "status": status,
-            "lagenhetsnummer": complaint.lagenhetsnummer,
+            "complaint_id": complaint_id, "at": at.isoformat(), "category": category,
+            "role": role, "status": status, "lagenhetsnummer": lgh,
         })
     return result
 

@@ -114,7 +114,7 @@ def _emit(item, sid: str) -> None:
             delivery.acknowledge(db.session, patrol_id=patrol_id, delivery_id=delivery_id)
             db.session.commit()
 
-    socketio.emit(item.event, item.payload, namespace=NS, to=sid, callback=acked)
+    socketio.emit(item.event, delivery.message(item), namespace=NS, to=sid, callback=acked)
 
 
 def on_connected(patrol_id: int) -> None:
