@@ -21,6 +21,23 @@ PATROL_STATUS_NAMES = {
 }
 
 
+# Complaint categories and report outcomes, as every page, mail and PDF names them.
+CATEGORY_NAMES = {
+    "music": _l("Music"),
+    "party": _l("Party"),
+    "shouting": _l("Shouting, quarrel"),
+    "fight_threat": _l("Fight or threat"),
+    "dog": _l("Dog"),
+    "smoke": _l("Smoke"),
+    "alarm": _l("Alarm"),
+    "other": _l("Other"),
+}
+OUTCOME_NAMES = {
+    "stopped": _l("The disturbance stopped"),
+    "not_stopped": _l("The disturbance did not stop"),
+    "police_called": _l("Police called"),
+    "no_disturbance": _l("No disturbance found"),
+}
 IMPORT_STATUS_NAMES = {
     "running": _l("Running"),
     "accepted": _l("Imported"),

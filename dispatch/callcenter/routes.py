@@ -16,18 +16,8 @@ from dispatch.callcenter import bp
 from dispatch.extensions import db
 from dispatch.landlords import list_landlords
 from dispatch.models import CATEGORIES
-from dispatch.templating import PATROL_STATUS_NAMES
+from dispatch.templating import CATEGORY_NAMES, PATROL_STATUS_NAMES
 
-CATEGORY_NAMES = {
-    "music": _l("Music"),
-    "party": _l("Party"),
-    "shouting": _l("Shouting, quarrel"),
-    "fight_threat": _l("Fight or threat"),
-    "dog": _l("Dog"),
-    "smoke": _l("Smoke"),
-    "alarm": _l("Alarm"),
-    "other": _l("Other"),
-}
 PRIORITY_NAMES = {1: _l("1 – urgent"), 2: _l("2 – normal"), 3: _l("3 – low")}
 JOB_STATUS_NAMES = {
     "queued": _l("Queued"),

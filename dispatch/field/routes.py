@@ -50,6 +50,7 @@ from dispatch.extensions import csrf, db
 from dispatch.field import bp
 from dispatch.models import OUTCOMES, Patrol, utcnow
 from dispatch.patrols import list_patrols
+from dispatch.templating import CATEGORY_NAMES, OUTCOME_NAMES
 
 # The tablet's JSON endpoints sit beside the rest of the API. The log-in is exempt from CSRF:
 # it sets no cookie (the token comes back in the body, which another site's page cannot read)
@@ -72,27 +73,11 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 # What the service worker keeps for a start with no network, besides the shell itself.
 ASSETS = ("field/app.js", "field/app.css", "vendor/socket.io.min.js", "field/icon.svg")
 
-CATEGORY_NAMES = {
-    "music": _l("Music"),
-    "party": _l("Party"),
-    "shouting": _l("Shouting, quarrel"),
-    "fight_threat": _l("Fight or threat"),
-    "dog": _l("Dog"),
-    "smoke": _l("Smoke"),
-    "alarm": _l("Alarm"),
-    "other": _l("Other"),
-}
 STEP_NAMES = {
     "accepted": _l("Accepted"),
     "en_route": _l("En route"),
     "on_site": _l("On site"),
     "done": _l("Done"),
-}
-OUTCOME_NAMES = {
-    "stopped": _l("The disturbance stopped"),
-    "not_stopped": _l("The disturbance did not stop"),
-    "police_called": _l("Police called"),
-    "no_disturbance": _l("No disturbance found"),
 }
 ROLE_NAMES = {
     "complainant": _l("complained"),

@@ -8,22 +8,8 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 
-CATEGORY_NAMES = {
-    "music": _l("Music"),
-    "party": _l("Party"),
-    "shouting": _l("Shouting, quarrel"),
-    "fight_threat": _l("Fight or threat"),
-    "dog": _l("Dog"),
-    "smoke": _l("Smoke"),
-    "alarm": _l("Alarm"),
-    "other": _l("Other"),
-}
-OUTCOME_NAMES = {
-    "stopped": _l("The disturbance stopped"),
-    "not_stopped": _l("The disturbance did not stop"),
-    "police_called": _l("Police called"),
-    "no_disturbance": _l("No disturbance found"),
-}
+from dispatch.templating import CATEGORY_NAMES, OUTCOME_NAMES  # noqa: F401 (re-exported)
+
 TIMELINE_NAMES = {
     "call": _l("Call received"),
     "dispatched": _l("Patrol dispatched"),
