@@ -46,6 +46,19 @@ def _patrol_for(auth):
     return db.session.scalar(select(Patrol).where(Patrol.call_sign == str(call_sign)))
 
 
+def _device_may_be(call_sign: str) -> bool:
+    """A tablet's shift log-in names its car: that token connects as that car only."""
+    from sqlalchemy import select
+
+    from dispatch.models import ApiToken
+
+    digest = flask_session.get("token_digest")
+    if digest is None:
+        return True  # a browser session or an integration token: no car bound
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    return row is None or row.kind != "device" or not row.label or row.label == call_sign
+
+
 def _connect_handler(namespace: str):
     roles = NAMESPACE_ROLES[namespace]
 
@@ -63,6 +76,8 @@ def _connect_handler(namespace: str):
             patrol = _patrol_for(auth)
             if patrol is None:
                 raise ConnectionRefusedError("unknown patrol: give auth.call_sign")
+            if not _device_may_be(patrol.call_sign):
+                raise ConnectionRefusedError("forbidden")
             flask_session["patrol_id"] = patrol.id
             join_room(f"patrol:{patrol.id}")
             from dispatch.field.events import on_connected

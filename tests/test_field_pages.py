@@ -266,3 +266,24 @@ def test_a_job_for_the_tablet_is_at_most_5_kb(db_session, create_landlord, build
     assert payload["suspected"] == {"lagenhetsnummer": "1202", "floor": 2}
     assert len(payload["earlier"]) == 5 and all(e["category"] == "party"
                                                 for e in payload["earlier"])
+
+
+def test_a_tablets_shift_log_in_connects_as_its_own_car_only(app, client, db_session):
+    from dispatch.auth.service import create_token, upsert_user
+    from dispatch.extensions import socketio
+    from dispatch.patrols import upsert_patrol
+
+    upsert_patrol(db_session, call_sign="Jour 11", name="Jour 11")
+    upsert_patrol(db_session, call_sign="Jour 12", name="Jour 12")
+    user = upsert_user(db_session, email="car@example.se", role="patrol")
+    token = create_token(db_session, user, kind="device", label="Jour 11")
+    db_session.commit()
+    own = socketio.test_client(app, namespace="/field", flask_test_client=client,
+                               auth={"token": token, "call_sign": "Jour 11"})
+    other = socketio.test_client(app, namespace="/field", flask_test_client=client,
+                                 auth={"token": token, "call_sign": "Jour 12"})
+    try:
+        assert own.is_connected("/field")
+        assert not other.is_connected("/field")
+    finally:
+        own.disconnect(namespace="/field")
