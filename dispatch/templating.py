@@ -38,6 +38,21 @@ OUTCOME_NAMES = {
     "police_called": _l("Police called"),
     "no_disturbance": _l("No disturbance found"),
 }
+JOB_STATUS_NAMES = {
+    "queued": _l("Queued"),
+    "assigned": _l("Assigned"),
+    "accepted": _l("Accepted"),
+    "en_route": _l("En route"),
+    "on_site": _l("On site"),
+    "done": _l("Done"),
+    "cancelled": _l("Cancelled"),
+}
+# How an earlier complaint relates to the object being looked at.
+HISTORY_ROLE_NAMES = {
+    "complainant": _l("complained"),
+    "suspected_source": _l("suspected source"),
+    "same_entrance": _l("same entrance"),
+}
 IMPORT_STATUS_NAMES = {
     "running": _l("Running"),
     "accepted": _l("Imported"),

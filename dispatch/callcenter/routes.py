@@ -16,24 +16,15 @@ from dispatch.callcenter import bp
 from dispatch.extensions import db
 from dispatch.landlords import list_landlords
 from dispatch.models import CATEGORIES
-from dispatch.templating import CATEGORY_NAMES, PATROL_STATUS_NAMES
+from dispatch.templating import (
+    CATEGORY_NAMES,
+    HISTORY_ROLE_NAMES,
+    JOB_STATUS_NAMES,
+    PATROL_STATUS_NAMES,
+)
 
 PRIORITY_NAMES = {1: _l("1 – urgent"), 2: _l("2 – normal"), 3: _l("3 – low")}
-JOB_STATUS_NAMES = {
-    "queued": _l("Queued"),
-    "assigned": _l("Assigned"),
-    "accepted": _l("Accepted"),
-    "en_route": _l("En route"),
-    "on_site": _l("On site"),
-    "done": _l("Done"),
-    "cancelled": _l("Cancelled"),
-}
 NEIGHBOUR_NAMES = {"above": _l("Above"), "below": _l("Below"), "same_floor": _l("Same floor")}
-HISTORY_ROLE_NAMES = {
-    "complainant": _l("complained"),
-    "suspected_source": _l("suspected source"),
-    "same_entrance": _l("same entrance"),
-}
 # The API's stable error codes, said in the operator's language; other codes show the API's
 # own message.
 ERROR_MESSAGES = {

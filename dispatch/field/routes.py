@@ -45,12 +45,18 @@ from dispatch.auth.service import (
     revoke_token_id,
     user_for_token,
 )
+from dispatch.dispatching import PATROL_STATUS_STEPS
 from dispatch.errors import ApiError
 from dispatch.extensions import csrf, db
 from dispatch.field import bp
 from dispatch.models import OUTCOMES, Patrol, utcnow
 from dispatch.patrols import list_patrols
-from dispatch.templating import CATEGORY_NAMES, OUTCOME_NAMES
+from dispatch.templating import (
+    CATEGORY_NAMES,
+    HISTORY_ROLE_NAMES,
+    JOB_STATUS_NAMES,
+    OUTCOME_NAMES,
+)
 
 # The tablet's JSON endpoints sit beside the rest of the API. The log-in is exempt from CSRF:
 # it sets no cookie (the token comes back in the body, which another site's page cannot read)
@@ -73,17 +79,9 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 # What the service worker keeps for a start with no network, besides the shell itself.
 ASSETS = ("field/app.js", "field/app.css", "vendor/socket.io.min.js", "field/icon.svg")
 
-STEP_NAMES = {
-    "accepted": _l("Accepted"),
-    "en_route": _l("En route"),
-    "on_site": _l("On site"),
-    "done": _l("Done"),
-}
-ROLE_NAMES = {
-    "complainant": _l("complained"),
-    "suspected_source": _l("suspected source"),
-    "same_entrance": _l("same entrance"),
-}
+# The status buttons, named as the console names the job's statuses.
+STEP_NAMES = {step: JOB_STATUS_NAMES[step] for step in PATROL_STATUS_STEPS}
+
 # The socket's and this API's stable error codes, said in the patrol's language.
 ERROR_MESSAGES = {
     "invalid_credentials": _l("Wrong e-mail address or password, or not a patrol account."),
@@ -197,7 +195,7 @@ def shell():
             "categories": _strings(CATEGORY_NAMES),
             "steps": _strings(STEP_NAMES),
             "outcomes": _strings(OUTCOME_NAMES),
-            "roles": _strings(ROLE_NAMES),
+            "roles": _strings(HISTORY_ROLE_NAMES),
             "errors": _strings(ERROR_MESSAGES),
         },
     }
