@@ -23,6 +23,13 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.extra = status, code, message, extra
 
 
+def found(row, what: str, ident):
+    """``row``, or the API's JSON 404 when it is None (``what`` names it in the message)."""
+    if row is None:
+        raise ApiError(404, "not_found", f"no {what} {ident}")
+    return row
+
+
 def _code_for(exc: HTTPException) -> str:
     return (exc.name or "error").lower().replace(" ", "_").replace("'", "")
 

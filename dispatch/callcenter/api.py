@@ -21,7 +21,7 @@ from dispatch.dispatching import (
     distance_m,
     job_json,
 )
-from dispatch.errors import ApiError
+from dispatch.errors import ApiError, found
 from dispatch.extensions import db
 from dispatch.landlords import get_landlord
 from dispatch.models import Call, Job, Patrol
@@ -140,9 +140,7 @@ def _load_job(job_id: int) -> Job | None:
 @roles_required("operator")
 def dispatch_job(job_id: int):
     """Send the job to the given patrol, or ({}) to the nearest available one."""
-    job = _load_job(job_id)
-    if job is None:
-        raise ApiError(404, "not_found", f"no job {job_id}")
+    job = found(_load_job(job_id), "job", job_id)
     body = _body()
     patrol_id = _int_or_none(body, "patrol_id")
     try:
@@ -168,9 +166,7 @@ def dispatch_job(job_id: int):
 @roles_required("operator")
 def get_job(job_id: int):
     """One job with its status history."""
-    job = db.session.get(Job, job_id)
-    if job is None:
-        raise ApiError(404, "not_found", f"no job {job_id}")
+    job = found(db.session.get(Job, job_id), "job", job_id)
     return jsonify(job_json(job))
 
 
@@ -181,9 +177,7 @@ def get_object(object_id: int):
     from dispatch.models import RentalObject
     from dispatch.premises import object_view
 
-    obj = db.session.get(RentalObject, object_id)
-    if obj is None:
-        raise ApiError(404, "not_found", f"no object {object_id}")
+    obj = found(db.session.get(RentalObject, object_id), "object", object_id)
     return jsonify(object_view(db.session, obj,
                                retention_days=current_app.config["REPORT_RETENTION_DAYS"]))
 
@@ -195,9 +189,7 @@ def get_entrance(entrance_id: int):
     from dispatch.models import Entrance
     from dispatch.premises import entrance_view
 
-    entrance = db.session.get(Entrance, entrance_id)
-    if entrance is None:
-        raise ApiError(404, "not_found", f"no entrance {entrance_id}")
+    entrance = found(db.session.get(Entrance, entrance_id), "entrance", entrance_id)
     return jsonify(entrance_view(db.session, entrance))
 
 
