@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.models import Landlord, utcnow
 from imports.bulk import Bulk
-from imports.normalise import address_key, format_postnummer
+from imports.normalise import format_postnummer
 from imports.readers import Table
 from imports.rows import Row, RowError, RowParser, in_area
 
@@ -206,6 +206,7 @@ class Applier:
         objects, seen, per_entrance = self.objects, self.seen, self.rows_per_entrance
         for line, values in table.rows:
             out.rows_total += 1
+            values = parser.clean(values)
             number = parser.objektsnummer(values)
             first = seen.get(number)
             if first is not None:
@@ -408,7 +409,7 @@ class Applier:
                 row.sweref = None
 
     def _entrance(self, row: Row, new_entrances: list, new_properties: list) -> int:
-        key = address_key(row.street, row.street_number, row.street_letter, row.postnummer)
+        key = row.address_key
         entrance = self.entrances.get(key)
         if entrance is None:
             property_id = self._property(row.designation, new_properties)

@@ -119,7 +119,8 @@ def _open_csv(path: Path, size: int) -> Table:
     def rows() -> Iterator[tuple[int, list[str]]]:
         try:
             for values in reader:
-                if values and any(v.strip() for v in values):
+                # A blank line or a row of empty cells is no row (the first cell decides fast).
+                if values and (values[0].strip() or any(v.strip() for v in values)):
                     # csv counts physical lines; +1 for the header we read ourselves.
                     yield reader.line_num + 1, values
         finally:

@@ -7,12 +7,13 @@ space/hyphen/underscore (``Lägenhetsnummer`` = ``lagenhetsnummer`` = `` LAGENHE
 from __future__ import annotations
 
 import hashlib
+import operator
 import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from imports.normalise import fold, normalise_postnummer, split_street
+from imports.normalise import address_key, fold, normalise_postnummer, split_street
 from imports.phones_fast import normalise_phone_fast
 
 REQUIRED = ("objektsnummer", "gatuadress", "postnummer", "ort")
@@ -72,6 +73,7 @@ class Row:
     street_letter: str
     postnummer: str
     ort: str
+    address_key: str
     designation: str | None
     lagenhetsnummer: str | None
     floor: int | None
@@ -121,8 +123,25 @@ def _float(text: str, column: str) -> float | None:
         raise RowError(column, f"not a number: {text!r}") from None
 
 
+# Values that repeat (an address on every object of an entrance, a rent, a date) are parsed
+# once and remembered. A cache that grows past this many entries starts again, so that a file
+# of a million distinct values cannot fill the memory.
+CACHE_LIMIT = 100_000
+
+
+def _remember(cache: dict, key, value):
+    if len(cache) >= CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
 class RowParser:
-    """Turns the raw values of one file's rows into ``Row`` objects, given its header."""
+    """Turns the raw values of one file's rows into ``Row`` objects, given its header.
+
+    A row goes through ``clean`` once (every value stripped, missing trailing cells filled),
+    then ``digest`` and ``parse`` read the cleaned list.
+    """
 
     def __init__(self, header: list[str]):
         self.index: dict[str, int] = {}
@@ -140,126 +159,190 @@ class RowParser:
             else:
                 self.unknown.append(str(name).strip())
         self.missing = [c for c in REQUIRED if c not in self.index]
-        self._getters = {c: self._getter(c) for c in KNOWN}
+        # A cleaned row has one extra, empty cell at the end: absent columns read that one.
+        self._width = len(header)
+        self._padding = [""] * (self._width + 1)
+        self._pick = operator.itemgetter(*(self.index.get(c, self._width) for c in KNOWN))
         # The known columns' positions in canonical order: the digest of a row does not change
         # when an export reorders its columns or adds ones we do not read.
-        self._digest_positions = [self.index[c] for c in KNOWN if c in self.index]
-        self._digest_width = max(self._digest_positions, default=-1) + 1
+        digest_positions = [self.index[c] for c in KNOWN if c in self.index]
+        self._pick_digest = (
+            operator.itemgetter(*digest_positions, self._width)  # always a tuple
+            if digest_positions else (lambda values: ("",))
+        )
+        self._objektsnummer_at = self.index.get("objektsnummer", self._width)
+        self._addresses: dict = {}
+        self._types: dict = {}
+        self._floors: dict = {}
+        self._points: dict = {}
+        self._dates: dict = {}
+        self._decimals: tuple[dict, dict, dict] = ({}, {}, {})
+        self._designations: dict = {}
 
-    def digest(self, values: list[str]) -> str:
+    def clean(self, values: list[str]) -> list[str]:
+        """The row's values stripped, with one empty cell more than the header has."""
+        cleaned = [v.strip() for v in values]
+        missing = self._width + 1 - len(cleaned)
+        if missing > 0:
+            cleaned += self._padding[:missing]
+        else:
+            cleaned.append("")
+        return cleaned
+
+    def objektsnummer(self, cleaned: list[str]) -> str:
+        """The row's objektsnummer as written, even when the rest of the row is bad."""
+        return cleaned[self._objektsnummer_at]
+
+    def digest(self, cleaned: list[str]) -> str:
         """A digest of the row's known values as written: equal digests, equal objects."""
-        if len(values) < self._digest_width:
-            values = values + [""] * (self._digest_width - len(values))
-        text = "\x1f".join([values[i].strip() for i in self._digest_positions])
+        # The picker ends with the empty cell after the row (so that it always returns a
+        # tuple): drop the separator it adds.
+        text = "\x1f".join(self._pick_digest(cleaned))[:-1]
         return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
-    def _getter(self, column: str):
-        position = self.index.get(column)
-        if position is None:
-            return lambda values: ""
-
-        def get(values):
-            return values[position].strip() if position < len(values) else ""
-
-        return get
-
-    def objektsnummer(self, values: list[str]) -> str:
-        """The row's objektsnummer as written, even when the rest of the row is bad."""
-        return self._getters["objektsnummer"](values)
-
-    def parse(self, line: int, values: list[str], digest: str | None = None) -> Row:
-        """Parse one row; raise RowError for the first bad value."""
-        g = self._getters
-        objektsnummer = g["objektsnummer"](values)
+    def parse(self, line: int, cleaned: list[str], digest: str | None = None) -> Row:
+        """Parse one cleaned row; raise RowError for the first bad value."""
+        (objektsnummer, address, raw_postnummer, raw_ort, raw_type, raw_designation, lgh,
+         raw_floor, door_code, raw_lat, raw_lon, raw_north, raw_east, raw_rooms, raw_area,
+         raw_rent, avtalsnummer, kundnummer, name1, phone1, email1, name2, phone2, email2,
+         raw_date) = self._pick(cleaned)
         if not objektsnummer:
             raise RowError("objektsnummer", "missing")
-        address = g["gatuadress"](values)
+        place = self._addresses.get((address, raw_postnummer, raw_ort))
+        if place is None:
+            place = self._address(address, raw_postnummer, raw_ort)
+        street, number, letter, postnummer, ort, key = place
+
+        if raw_type:
+            object_type = self._types.get(raw_type)
+            if object_type is None:
+                object_type = OBJECT_TYPES.get(fold(raw_type))
+                if object_type is None:
+                    raise RowError("objektstyp", f"unknown type: {raw_type!r}")
+                _remember(self._types, raw_type, object_type)
+        else:
+            object_type = "lägenhet"
+
+        floor = None
+        if lgh:
+            floor = self._floors.get(lgh)
+            if floor is None:
+                if not _LGH.match(lgh):
+                    raise RowError("lagenhetsnummer", f"not four digits: {lgh!r}")
+                floor = _remember(self._floors, lgh, int(lgh[:2]) - 10)
+        else:
+            lgh = None
+            if raw_floor:
+                try:
+                    floor = int(raw_floor)
+                except ValueError:
+                    raise RowError("vaning", f"not a whole number: {raw_floor!r}") from None
+
+        sweref = None
+        if raw_lat or raw_lon:
+            point = self._points.get((raw_lat, raw_lon))
+            if point is None:
+                point = self._point(raw_lat, raw_lon)
+            lat, lon = point
+        else:
+            lat = lon = None
+            if raw_north or raw_east:
+                sweref = self._sweref(raw_north, raw_east)
+
+        tenants = []
+        if name1 or phone1 or email1:
+            tenants.append(self._tenant("hyresgast", name1, phone1, email1))
+        if name2 or phone2 or email2:
+            tenants.append(self._tenant("hyresgast2", name2, phone2, email2))
+
+        starts_on = None
+        if raw_date:
+            starts_on = self._dates.get(raw_date)
+            if starts_on is None:
+                starts_on = _remember(self._dates, raw_date, _date(raw_date))
+
+        rooms = self._decimal(0, raw_rooms, "rum") if raw_rooms else None
+        area = self._decimal(1, raw_area, "yta") if raw_area else None
+        rent = self._decimal(2, raw_rent, "hyra") if raw_rent else None
+        designation = None
+        if raw_designation:
+            designation = self._designations.get(raw_designation)
+            if designation is None:
+                designation = _remember(
+                    self._designations, raw_designation, " ".join(raw_designation.split()))
+
+        return Row(
+            line, objektsnummer, object_type, street, number, letter, postnummer, ort, key,
+            designation, lgh, floor, door_code or None, lat, lon, sweref, rooms, area, rent,
+            avtalsnummer or None, kundnummer or None, tenants, starts_on,
+            digest or self.digest(cleaned),
+        )
+
+    # -- the slow paths, for a value not seen before ----------------------------------------
+    def _address(self, address: str, raw_postnummer: str, raw_ort: str) -> tuple:
         if not address:
             raise RowError("gatuadress", "missing")
         street, number, letter = split_street(address)
-        raw_postnummer = g["postnummer"](values)
         if not raw_postnummer:
             raise RowError("postnummer", "missing")
         postnummer = normalise_postnummer(raw_postnummer)
         if postnummer is None:
             raise RowError("postnummer", f"not five digits: {raw_postnummer!r}")
-        ort = " ".join(g["ort"](values).split())
+        ort = " ".join(raw_ort.split())
         if not ort:
             raise RowError("ort", "missing")
+        place = (street, number, letter, postnummer, ort,
+                 address_key(street, number, letter, postnummer))
+        return _remember(self._addresses, (address, raw_postnummer, raw_ort), place)
 
-        raw_type = g["objektstyp"](values)
-        object_type = OBJECT_TYPES.get(fold(raw_type)) if raw_type else "lägenhet"
-        if object_type is None:
-            raise RowError("objektstyp", f"unknown type: {raw_type!r}")
-
-        lgh = g["lagenhetsnummer"](values) or None
-        floor = None
-        if lgh is not None:
-            if not _LGH.match(lgh):
-                raise RowError("lagenhetsnummer", f"not four digits: {lgh!r}")
-            floor = int(lgh[:2]) - 10
-        raw_floor = g["vaning"](values)
-        if raw_floor and floor is None:
-            try:
-                floor = int(raw_floor)
-            except ValueError:
-                raise RowError("vaning", f"not a whole number: {raw_floor!r}") from None
-
-        lat = _float(g["lat"](values), "lat")
-        lon = _float(g["lon"](values), "lon")
-        sweref = None
+    def _point(self, raw_lat: str, raw_lon: str) -> tuple[float, float]:
+        lat = _float(raw_lat, "lat")
+        lon = _float(raw_lon, "lon")
         if (lat is None) != (lon is None):
             raise RowError("lat" if lat is None else "lon", "lat and lon must both be given")
-        if lat is not None and not in_area(lat, lon):
+        if not in_area(lat, lon):
             raise RowError("lat", f"outside Sweden and Finland: {lat}, {lon}")
-        if lat is None:
-            north = _float(g["sweref_n"](values), "sweref_n")
-            east = _float(g["sweref_e"](values), "sweref_e")
-            if (north is None) != (east is None):
-                raise RowError("sweref_n" if north is None else "sweref_e",
-                               "sweref_n and sweref_e must both be given")
-            if north is not None:
-                # SWEREF 99 TM spans roughly N 6.1-7.7 million, E 0.2-1.0 million metres.
-                if not (6_000_000 <= north <= 7_800_000 and 100_000 <= east <= 1_100_000):
-                    raise RowError("sweref_n", f"outside SWEREF 99 TM: {north}, {east}")
-                sweref = (north, east)
+        return _remember(self._points, (raw_lat, raw_lon), (lat, lon))
 
-        tenants = []
-        for prefix in ("hyresgast", "hyresgast2"):
-            name = g[f"{prefix}_namn"](values)
-            raw_phone = g[f"{prefix}_telefon"](values)
-            email = g[f"{prefix}_epost"](values) or None
-            phone = None
-            if raw_phone:
-                phone = normalise_phone_fast(raw_phone)
-                if phone is None:
-                    raise RowError(f"{prefix}_telefon", "not a phone number")
-            if email is not None and ("@" not in email or " " in email):
+    @staticmethod
+    def _sweref(raw_north: str, raw_east: str) -> tuple[float, float]:
+        north = _float(raw_north, "sweref_n")
+        east = _float(raw_east, "sweref_e")
+        if (north is None) != (east is None):
+            raise RowError("sweref_n" if north is None else "sweref_e",
+                           "sweref_n and sweref_e must both be given")
+        # SWEREF 99 TM spans roughly N 6.1-7.7 million, E 0.2-1.0 million metres.
+        if not (6_000_000 <= north <= 7_800_000 and 100_000 <= east <= 1_100_000):
+            raise RowError("sweref_n", f"outside SWEREF 99 TM: {north}, {east}")
+        return (north, east)
+
+    @staticmethod
+    def _tenant(prefix: str, name: str, raw_phone: str, email: str) -> Tenant:
+        phone = None
+        if raw_phone:
+            phone = normalise_phone_fast(raw_phone)
+            if phone is None:
+                raise RowError(f"{prefix}_telefon", "not a phone number")
+        if email:
+            if "@" not in email or " " in email:
                 raise RowError(f"{prefix}_epost", "not an e-mail address")
-            if name or phone or email:
-                tenants.append(Tenant(" ".join(name.split()), phone, email and email.lower()))
+            email = email.lower()
+        return Tenant(" ".join(name.split()), phone, email or None)
 
-        raw_date = g["avtal_fran"](values)
-        starts_on = None
-        if raw_date:
-            match = _DATE.match(raw_date)
-            try:
-                starts_on = date(int(match[1]), int(match[2]), int(match[3])) if match else None
-            except ValueError:
-                starts_on = None
-            if starts_on is None:
-                raise RowError("avtal_fran", f"not a date (YYYY-MM-DD): {raw_date!r}")
+    def _decimal(self, which: int, raw: str, column: str) -> Decimal:
+        cache = self._decimals[which]
+        value = cache.get(raw)
+        if value is None:
+            value = _remember(cache, raw, _decimal(raw, column))
+        return value
 
-        rooms = _decimal(g["rum"](values), "rum")
-        area = _decimal(g["yta"](values), "yta")
-        rent = _decimal(g["hyra"](values), "hyra")
-        designation = " ".join(g["fastighetsbeteckning"](values).split()) or None
-        door_code = g["portkod"](values) or None
-        avtalsnummer = g["avtalsnummer"](values) or None
-        kundnummer = g["kundnummer"](values) or None
 
-        return Row(
-            line, objektsnummer, object_type, street, number, letter, postnummer, ort,
-            designation, lgh, floor, door_code, lat, lon, sweref, rooms, area, rent,
-            avtalsnummer, kundnummer, tenants, starts_on, digest or self.digest(values),
-        )
+def _date(raw: str) -> date:
+    match = _DATE.match(raw)
+    try:
+        value = date(int(match[1]), int(match[2]), int(match[3])) if match else None
+    except ValueError:
+        value = None
+    if value is None:
+        raise RowError("avtal_fran", f"not a date (YYYY-MM-DD): {raw!r}")
+    return value
