@@ -276,8 +276,11 @@ def change_rows(source: Path, target: Path, share: float = CHANGED_SHARE,
 # -- the phases (each in its own process) ---------------------------------------------------
 
 def _peak_rss_mb() -> float:
+    """This process's peak RSS plus the largest of its children's (a first import's stage
+    process runs beside it): an upper bound of what the phase held at once."""
     # ru_maxrss is in KiB on Linux (bytes on macOS).
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
@@ -484,7 +487,8 @@ def _run(rows: int, workdir: Path) -> int:
     print("baseline timed: open CSV + csv.reader + executemany into one TEXT table + COMMIT")
     print("ours timed: import_register() + db.session.commit() "
           "(app, schema and landlord set up before the clock starts)")
-    print("peak RSS: ru_maxrss of each phase's own child process (MB = MiB)")
+    print("peak RSS: ru_maxrss of each phase's own process plus that of its largest child "
+          "(a first import's stage process), MB = MiB")
     for name, result in (("first", first), ("reimport", again)):
         if result.get("crashed"):
             print(f"{name}: CRASHED: {result['error']}")

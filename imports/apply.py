@@ -11,9 +11,11 @@ unless forced) and rolled back otherwise or on a dry run, so readers never see h
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -24,7 +26,7 @@ from dispatch.models import Landlord, utcnow
 from imports.bulk import Bulk
 from imports.normalise import format_postnummer
 from imports.readers import Table
-from imports.rows import Row, RowError, RowParser, in_area
+from imports.rows import Row, RowError, RowParser, convert_sweref, in_area
 
 CHUNK_ROWS = 5000
 MAX_BAD_SHARE = 0.05
@@ -65,6 +67,19 @@ class Outcome:
         return out.getvalue()
 
 
+@contextmanager
+def _no_cyclic_gc():
+    """No cyclic garbage collection while a file is applied: the register held in memory is
+    millions of small tuples and no cycles, and every collection would walk them all."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class _Ids:
     """Primary keys reserved in blocks, so that a million rows cost a handful of round trips."""
 
@@ -78,22 +93,6 @@ class _Ids:
         return self.pool.pop()
 
 
-_to_wgs84 = None
-
-
-def sweref_to_wgs84(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """SWEREF 99 TM (EPSG:3006) northing/easting in metres → WGS84 (lat, lon), with pyproj."""
-    global _to_wgs84
-    if _to_wgs84 is None:
-        from pyproj import Transformer
-
-        _to_wgs84 = Transformer.from_crs("EPSG:3006", "EPSG:4326", always_xy=True)
-    eastings = [e for _, e in points]
-    northings = [n for n, _ in points]
-    lons, lats = _to_wgs84.transform(eastings, northings)
-    return list(zip(lats, lons, strict=True))
-
-
 class Applier:
     """Applies one opened file to one landlord's register in the session's transaction."""
 
@@ -104,6 +103,7 @@ class Applier:
         *,
         geocoder: Geocoder | None = None,
         today: date | None = None,
+        staged: bool = True,
     ):
         self.session = session
         self.landlord = landlord
@@ -112,6 +112,8 @@ class Applier:
         self.today = today or date.today()
         self.outcome = Outcome()
         self.bulk = Bulk(session)
+        # A first register on SQLite goes the staged way (imports.first) unless this is False.
+        self.staged = staged
 
     # -- loading what the register holds now -------------------------------------------
     def _load(self) -> None:
@@ -201,43 +203,13 @@ class Applier:
         self.entrance_updates: dict[int, tuple] = {}
         self.person_updates: dict[int, tuple] = {}
         self.agreements_with_parties: set[int] = set()
-        chunk: list[Row] = []
-        last_report = 0.0
-        objects, seen, per_entrance = self.objects, self.seen, self.rows_per_entrance
-        for line, values in table.rows:
-            out.rows_total += 1
-            values = parser.clean(values)
-            number = parser.objektsnummer(values)
-            first = seen.get(number)
-            if first is not None:
-                out.errors.append(
-                    (line, "objektsnummer", f"duplicate objektsnummer, first on line {first}")
-                )
-                continue
-            digest = parser.digest(values)
-            existing = objects.get(number)
-            if existing is not None and existing[1] == digest and not existing[2]:
-                # The same row as last time: nothing to parse, nothing to write.
-                seen[number] = line
-                out.unchanged += 1
-                per_entrance[existing[3]] = per_entrance.get(existing[3], 0) + 1
-                continue
-            try:
-                row = parser.parse(line, values, digest)
-            except RowError as exc:
-                out.errors.append((line, exc.column, exc.reason))
-                # A bad row still says its object is in the register: don't retire it.
-                self.bad.add(number)
-                continue
-            seen[number] = line
-            chunk.append(row)
-            if len(chunk) >= CHUNK_ROWS:
-                self._apply_chunk(chunk)
-                chunk = []
-                if progress and time.monotonic() - last_report > 0.2:
-                    progress(table.position(), table.size)
-                    last_report = time.monotonic()
-        self._apply_chunk(chunk)
+        with _no_cyclic_gc():
+            if self.staged and self._first_register():
+                self._run_staged(table, parser, progress)
+            else:
+                self._run_rows(table, parser, progress)
+        # Sorted, whichever pass found them (a position outside the map is found per chunk).
+        out.errors.sort(key=lambda error: error[0])
         if out.rows_total == 0:
             raise Rejected("empty", "the file has a header but no rows")
         out.skipped = len(out.errors)
@@ -275,15 +247,99 @@ class Applier:
             progress(table.size, table.size)
         return out
 
+    def _first_register(self) -> bool:
+        """Whether the landlord has nothing in the register yet (and the staged path fits)."""
+        return (self.bulk.dialect == "sqlite" and self.fresh and not self.objects
+                and not self.entrances and not self.properties)
+
+    def _run_staged(self, table: Table, parser: RowParser, progress: Progress | None) -> None:
+        """A first register: every row is new; parse in a second process (imports.first)."""
+        from imports.first import write_staged
+
+        self.session.flush()
+        table.close()  # the stage process reads the file itself
+        tables = ("properties", "entrances", "objects", "agreements", "people")
+        bases = {t: self.bulk.id_base(t) for t in tables}
+        offsets = {"p": bases["properties"], "e": bases["entrances"], "o": bases["objects"],
+                   "a": bases["agreements"], "h": bases["people"], "l": self.landlord.id,
+                   "t": self.bulk.timestamp(self.now)}
+        report = None
+        if progress is not None:
+            last = [0.0]
+
+            def report(position: int) -> None:
+                if time.monotonic() - last[0] > 0.2:
+                    progress(position, table.size)
+                    last[0] = time.monotonic()
+
+        staged = write_staged(self.bulk.raw, table.path, offsets, report)
+        for name in tables:
+            self.bulk.claim(name, bases[name] + staged.counts[name])
+        out = self.outcome
+        out.rows_total = staged.rows_total
+        out.errors.extend(staged.errors)
+        out.added = staged.counts["objects"]
+        first = bases["entrances"]
+        for key, (local, lat, lon, source, door, rows, changed) in staged.entrances.items():
+            entrance_id = first + local
+            self.entrances[key] = [entrance_id, lat, lon, source, door]
+            self.rows_per_entrance[entrance_id] = rows
+            if changed:
+                self.entrance_updates[entrance_id] = (lat, lon, source, door)
+        first = bases["people"]
+        self.person_updates = {first + k: v for k, v in staged.person_updates.items()}
+
+    def _run_rows(self, table: Table, parser: RowParser, progress: Progress | None) -> None:
+        """Any register: compare each row with the object it names; apply in chunks."""
+        out = self.outcome
+        chunk: list[Row] = []
+        last_report = 0.0
+        objects, seen, per_entrance = self.objects, self.seen, self.rows_per_entrance
+        for line, values in table.rows:
+            out.rows_total += 1
+            values = parser.clean(values)
+            number = parser.objektsnummer(values)
+            first = seen.get(number)
+            if first is not None:
+                out.errors.append(
+                    (line, "objektsnummer", f"duplicate objektsnummer, first on line {first}")
+                )
+                continue
+            digest = parser.digest(values)
+            existing = objects.get(number)
+            if existing is not None and existing[1] == digest and not existing[2]:
+                # The same row as last time: nothing to parse, nothing to write.
+                seen[number] = line
+                out.unchanged += 1
+                per_entrance[existing[3]] = per_entrance.get(existing[3], 0) + 1
+                continue
+            try:
+                row = parser.parse(line, values, digest)
+            except RowError as exc:
+                out.errors.append((line, exc.column, exc.reason))
+                # A bad row still says its object is in the register: don't retire it.
+                self.bad.add(number)
+                continue
+            seen[number] = line
+            chunk.append(row)
+            if len(chunk) >= CHUNK_ROWS:
+                self._apply_chunk(chunk)
+                chunk = []
+                if progress and time.monotonic() - last_report > 0.2:
+                    progress(table.position(), table.size)
+                    last_report = time.monotonic()
+        self._apply_chunk(chunk)
+
     # -- one chunk --------------------------------------------------------------------
     def _apply_chunk(self, rows: list[Row]) -> None:
         if not rows:
             return
-        self._convert_sweref(rows)
+        for row in convert_sweref(rows, self.outcome.errors):
+            self.bad.add(row.objektsnummer)
         new_entrances, new_properties, new_objects, changed = [], [], [], []
         for row in rows:
             if row.line < 0:
-                continue  # dropped by _convert_sweref
+                continue  # dropped by convert_sweref
             entrance_id = self._entrance(row, new_entrances, new_properties)
             self.rows_per_entrance[entrance_id] = self.rows_per_entrance.get(entrance_id, 0) + 1
             existing = self.objects.get(row.objektsnummer)
@@ -390,23 +446,6 @@ class Applier:
                 ],
             )
         self._agreements(new_objects, changed)
-
-    def _convert_sweref(self, rows: list[Row]) -> None:
-        pending = [r for r in rows if r.lat is None and r.sweref is not None]
-        if not pending:
-            return
-        for row, (lat, lon) in zip(
-            pending, sweref_to_wgs84([r.sweref for r in pending]), strict=True
-        ):
-            if in_area(lat, lon):
-                row.lat, row.lon = round(lat, 7), round(lon, 7)
-            else:
-                self.outcome.errors.append(
-                    (row.line, "sweref_n", "SWEREF coordinates outside Sweden and Finland")
-                )
-                self.bad.add(row.objektsnummer)
-                row.line = -row.line  # marks the row as dropped
-                row.sweref = None
 
     def _entrance(self, row: Row, new_entrances: list, new_properties: list) -> int:
         key = row.address_key

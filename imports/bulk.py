@@ -88,6 +88,21 @@ class Bulk:
         self._next_id[table] = start + count
         return list(range(start, start + count))
 
+    def id_base(self, table: str) -> int:
+        """The next free primary key of ``table`` (SQLite, under the write lock)."""
+        if self.dialect != "sqlite":
+            raise NotImplementedError("ids are counted ahead on SQLite only")
+        start = self._next_id.get(table)
+        if start is None:
+            query = text(f"SELECT max(id) FROM {_table(table)}")  # noqa: S608
+            start = (self.session.execute(query).scalar() or 0) + 1
+            self._next_id[table] = start
+        return start
+
+    def claim(self, table: str, next_id: int) -> None:
+        """Keys below ``next_id`` are taken (written without ``reserve_ids``)."""
+        self._next_id[table] = max(next_id, self._next_id.get(table, 0))
+
     def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
         """Insert ``rows`` (tuples in ``columns`` order); return how many."""
         rows = list(rows)

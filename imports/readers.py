@@ -41,6 +41,7 @@ class Table:
     size: int
     position: callable
     close: callable = lambda: None  # releases the file even when the rows were never read
+    path: Path | None = None
 
 
 def detect_encoding(path: Path) -> str:
@@ -126,7 +127,7 @@ def _open_csv(path: Path, size: int) -> Table:
         finally:
             raw.close()
 
-    return Table("csv", encoding, delimiter, header, rows(), size, raw.tell, raw.close)
+    return Table("csv", encoding, delimiter, header, rows(), size, raw.tell, raw.close, path)
 
 
 def _cell(value) -> str:
@@ -185,4 +186,5 @@ def _open_xlsx(path: Path, size: int) -> Table:
         finally:
             workbook.close()
 
-    return Table("xlsx", None, None, header, rows(), total, lambda: state["done"], workbook.close)
+    return Table("xlsx", None, None, header, rows(), total, lambda: state["done"],
+                 workbook.close, path)

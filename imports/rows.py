@@ -126,7 +126,7 @@ def _float(text: str, column: str) -> float | None:
 # Values that repeat (an address on every object of an entrance, a rent, a date) are parsed
 # once and remembered. A cache that grows past this many entries starts again, so that a file
 # of a million distinct values cannot fill the memory.
-CACHE_LIMIT = 100_000
+CACHE_LIMIT = 250_000
 
 
 def _remember(cache: dict, key, value):
@@ -143,7 +143,11 @@ class RowParser:
     then ``digest`` and ``parse`` read the cleaned list.
     """
 
-    def __init__(self, header: list[str]):
+    def __init__(self, header: list[str], *, as_text: bool = False):
+        # as_text: rum, yta, hyra and avtal_fran come as the text SQLite is given for them
+        # (str of the Decimal, ISO date) instead of Decimal and date: the staged first import
+        # binds them straight into an untyped staging table.
+        self.as_text = as_text
         self.index: dict[str, int] = {}
         self.unknown: list[str] = []
         self.duplicate_columns: list[str] = []
@@ -259,7 +263,9 @@ class RowParser:
         if raw_date:
             starts_on = self._dates.get(raw_date)
             if starts_on is None:
-                starts_on = _remember(self._dates, raw_date, _date(raw_date))
+                starts_on = _date(raw_date)
+                starts_on = _remember(self._dates, raw_date,
+                                      starts_on.isoformat() if self.as_text else starts_on)
 
         rooms = self._decimal(0, raw_rooms, "rum") if raw_rooms else None
         area = self._decimal(1, raw_area, "yta") if raw_area else None
@@ -333,7 +339,8 @@ class RowParser:
         cache = self._decimals[which]
         value = cache.get(raw)
         if value is None:
-            value = _remember(cache, raw, _decimal(raw, column))
+            value = _decimal(raw, column)
+            value = _remember(cache, raw, str(value) if self.as_text else value)
         return value
 
 
@@ -346,3 +353,42 @@ def _date(raw: str) -> date:
     if value is None:
         raise RowError("avtal_fran", f"not a date (YYYY-MM-DD): {raw!r}")
     return value
+
+
+_to_wgs84 = None
+
+
+def sweref_to_wgs84(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """SWEREF 99 TM (EPSG:3006) northing/easting in metres → WGS84 (lat, lon), with pyproj."""
+    global _to_wgs84
+    if _to_wgs84 is None:
+        from pyproj import Transformer
+
+        _to_wgs84 = Transformer.from_crs("EPSG:3006", "EPSG:4326", always_xy=True)
+    eastings = [e for _, e in points]
+    northings = [n for n, _ in points]
+    lons, lats = _to_wgs84.transform(eastings, northings)
+    return list(zip(lats, lons, strict=True))
+
+
+def convert_sweref(rows: list[Row], errors: list[tuple[int, str, str]]) -> list[Row]:
+    """Give rows with SWEREF 99 TM coordinates their WGS84 position, in one pyproj call.
+
+    A row whose position falls outside Sweden and Finland gets an error and is dropped: its
+    ``line`` turns negative. Returns the dropped rows.
+    """
+    pending = [r for r in rows if r.lat is None and r.sweref is not None]
+    if not pending:
+        return []
+    dropped = []
+    for row, (lat, lon) in zip(
+        pending, sweref_to_wgs84([r.sweref for r in pending]), strict=True
+    ):
+        if in_area(lat, lon):
+            row.lat, row.lon = round(lat, 7), round(lon, 7)
+        else:
+            errors.append((row.line, "sweref_n", "SWEREF coordinates outside Sweden and Finland"))
+            row.line = -row.line  # marks the row as dropped
+            row.sweref = None
+            dropped.append(row)
+    return dropped

@@ -1,0 +1,354 @@
+"""A landlord's first register on SQLite: parse in a second process, write in this one.
+
+When a landlord has nothing in the register yet, every valid row of its file is a new object
+and applying the file needs no diff. The general path (``Applier._run_rows``) does every step
+for every row on one core. Here the work is split in two, so that a million-row first import
+uses both cores of a small machine:
+
+* a **stage process** (``python -m imports.first FILE``) reads and parses the file with the
+  same ``RowParser``, and lays each chunk of rows out as the rows of the register's tables,
+  with ids counted from zero (the same choices the general path makes for new rows: the last
+  coordinates and door code of an entrance win, an agreement's first row names its tenants,
+  a kundnummer is one person). It writes the chunks to its stdout as pickles;
+* the **writer**, in the calling process, owns the session's connection and transaction. It
+  puts each chunk into staging tables in an attached in-memory schema (``executemany``) and
+  copies them into the register with one ``INSERT ... SELECT`` per table, adding the id
+  offsets and the landlord, inside SQLite.
+
+A test imports the same files both ways and compares every table. Everything happens in the
+caller's SAVEPOINT, so the rejection rules, dry runs and the import record work as for any
+import.
+"""
+
+from __future__ import annotations
+
+import gc
+import marshal
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+
+from imports.columns import ChunkParser, Columns
+from imports.rows import RowParser, in_area, sweref_to_wgs84
+
+CHUNK_ROWS = 20_000
+STAGE = "import_stage"  # the attached in-memory schema of the staging tables
+
+# The staging tables: the register's own rows, minus what the writer adds (landlord, times),
+# with ids from zero. Columns are untyped, so values reach the register's columns exactly as
+# the general path binds them, and the register's column affinities apply the same way.
+STAGING_TABLES = {
+    "properties": "id, designation",
+    "entrances": "id, property_id, street, street_number, street_letter, postnummer, ort, "
+                 "address_key, lat, lon, position_source, door_code",
+    "objects": "id, entrance_id, objektsnummer, object_type, lagenhetsnummer, floor, rooms, "
+               "area_m2, rent_sek, row_hash, agreement_id, agreement_new, avtalsnummer, "
+               "starts_on",
+    "people": "id, name, phone, email, kundnummer",
+    "parties": "agreement_id, person_id, position",
+}
+
+# One statement per register table, parents first. :p :e :o :a :h are the id offsets of
+# properties, entrances, objects, agreements and people; NULL + offset stays NULL.
+COPY_STATEMENTS = (
+    f"INSERT INTO main.properties (id, landlord_id, designation) "  # noqa: S608
+    f"SELECT id + :p, :l, designation FROM {STAGE}.properties",
+    f"INSERT INTO main.entrances (id, landlord_id, property_id, street, street_number, "  # noqa: S608
+    f"street_letter, postnummer, ort, address_key, lat, lon, position_source, door_code) "
+    f"SELECT id + :e, :l, property_id + :p, street, street_number, street_letter, postnummer, "
+    f"ort, address_key, lat, lon, position_source, door_code FROM {STAGE}.entrances",
+    f"INSERT INTO main.objects (id, landlord_id, entrance_id, objektsnummer, object_type, "  # noqa: S608
+    f"lagenhetsnummer, floor, rooms, area_m2, rent_sek, row_hash, retired_at, created_at, "
+    f"updated_at) SELECT id + :o, :l, entrance_id + :e, objektsnummer, object_type, "
+    f"lagenhetsnummer, floor, rooms, area_m2, rent_sek, row_hash, NULL, :t, :t "
+    f"FROM {STAGE}.objects",
+    f"INSERT INTO main.agreements (id, landlord_id, avtalsnummer, starts_on, ends_on, "  # noqa: S608
+    f"notice_given_on, created_at) SELECT agreement_id + :a, :l, avtalsnummer, starts_on, "
+    f"NULL, NULL, :t FROM {STAGE}.objects WHERE agreement_new",
+    f"INSERT INTO main.people (id, landlord_id, name, phone, email, kundnummer, personnummer, "  # noqa: S608
+    f"created_at, updated_at) SELECT id + :h, :l, name, phone, email, kundnummer, NULL, :t, :t "
+    f"FROM {STAGE}.people",
+    f"INSERT INTO main.agreement_objects (agreement_id, object_id, ends_on) "  # noqa: S608
+    f"SELECT agreement_id + :a, id + :o, NULL FROM {STAGE}.objects "
+    f"WHERE agreement_id IS NOT NULL",
+    f"INSERT INTO main.agreement_parties (agreement_id, person_id, position) "  # noqa: S608
+    f"SELECT agreement_id + :a, person_id + :h, position FROM {STAGE}.parties",
+)
+
+
+class StageFailed(RuntimeError):
+    """The stage process stopped without finishing the file."""
+
+
+@dataclass
+class Staged:
+    """What the stage process found in the whole file, sent after the last chunk."""
+
+    rows_total: int = 0
+    errors: list[tuple[int, str, str]] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    # address_key → [local id, lat, lon, position_source, door_code, rows, changed since staged]
+    entrances: dict[str, list] = field(default_factory=dict)
+    # local person id → (name, phone, email): a tenant named again under the same kundnummer
+    person_updates: dict[int, tuple] = field(default_factory=dict)
+
+
+# -- the stage process -------------------------------------------------------------------------
+
+class Stager:
+    """Reads and parses the file and lays it out chunk by chunk as staging rows."""
+
+    def __init__(self, rows: Iterator[tuple[int, list[str]]], parser: RowParser,
+                 position: Callable[[], int], chunk_rows: int = CHUNK_ROWS):
+        self.rows, self.position = rows, position
+        self.columns = ChunkParser(parser)
+        self.chunk_rows = chunk_rows
+        self.result = Staged()
+        self.properties: dict[str, int] = {}
+        self.agreements: dict[str, int] = {}
+        self.people: dict[str, int] = {}
+        self.next = {"properties": 0, "entrances": 0, "objects": 0, "agreements": 0,
+                     "people": 0}
+
+    def chunks(self) -> Iterator[tuple[dict[str, list], int | None]]:
+        """Yield (staging rows by table, bytes read so far or None) per chunk; fill
+        ``result`` after the last."""
+        out = self.result
+        rows = iter(self.rows)
+        while True:
+            items = list(islice(rows, self.chunk_rows))
+            if not items:
+                break
+            out.rows_total += len(items)
+            staged = self._stage(self.columns.parse(items))
+            position = self.position() if len(items) == self.chunk_rows else None
+            yield staged, position  # None: the file is read to its end (and closed)
+        out.errors = self.columns.errors
+        out.counts = dict(self.next)
+
+    def _convert_sweref(self, c: Columns) -> set[int]:
+        """WGS84 for the rows with SWEREF 99 TM only; the indexes of rows off the map."""
+        pending = [j for j, point in enumerate(c.sweref) if point is not None]
+        dropped = set()
+        if pending:
+            converted = sweref_to_wgs84([c.sweref[j] for j in pending])
+            for j, (lat, lon) in zip(pending, converted, strict=True):
+                if in_area(lat, lon):
+                    c.lat[j], c.lon[j] = round(lat, 7), round(lon, 7)
+                else:
+                    self.columns.errors.append(
+                        (c.line[j], "sweref_n", "SWEREF coordinates outside Sweden and Finland"))
+                    dropped.add(j)
+        return dropped
+
+    def _stage(self, c: Columns) -> dict[str, list]:
+        dropped = self._convert_sweref(c)
+        entrances, properties, objects, people, parties = [], [], [], [], []
+        known = self.result.entrances
+        next_id = self.next
+        agreements, persons = self.agreements, self.people
+        person_updates = self.result.person_updates
+        for j in range(len(c)):
+            if j in dropped:
+                continue
+            key, lat, door = c.address_key[j], c.lat[j], c.door_code[j]
+            entrance = known.get(key)
+            if entrance is None:
+                property_id = None
+                designation = c.designation[j]
+                if designation is not None:
+                    property_id = self.properties.get(designation)
+                    if property_id is None:
+                        property_id = self.properties[designation] = next_id["properties"]
+                        next_id["properties"] += 1
+                        properties.append((property_id, designation))
+                entrance = known[key] = [next_id["entrances"], lat, c.lon[j],
+                                         "file" if lat is not None else None, door, 0, False]
+                next_id["entrances"] += 1
+                entrances.append((entrance, property_id, j))
+            else:
+                # As the general path does for new objects: the last coordinates and the last
+                # door code in the file win.
+                if lat is not None and (entrance[1] != lat or entrance[2] != c.lon[j]):
+                    entrance[1], entrance[2], entrance[3], entrance[6] = (
+                        lat, c.lon[j], "file", True)
+                if door is not None and door != entrance[4]:
+                    entrance[4], entrance[6] = door, True
+            entrance[5] += 1
+            object_id = next_id["objects"]
+            next_id["objects"] += 1
+
+            # The agreement: none for a vacant object without one; an agreement on several
+            # objects is made by its first row, which also names its tenants.
+            number, first = c.avtalsnummer[j], c.tenant1[j]
+            agreement_id, new = None, 0
+            if first is not None or number is not None:
+                if number is not None:
+                    agreement_id = agreements.get(number)
+                if agreement_id is None:
+                    agreement_id, new = next_id["agreements"], 1
+                    next_id["agreements"] += 1
+                    if number is not None:
+                        agreements[number] = agreement_id
+                    for position, tenant in ((1, first), (2, c.tenant2[j])):
+                        if tenant is None:
+                            break
+                        kundnummer = c.kundnummer[j] if position == 1 else None
+                        person_id = persons.get(kundnummer) if kundnummer else None
+                        if person_id is None:
+                            person_id = next_id["people"]
+                            next_id["people"] += 1
+                            people.append((person_id, tenant.name, tenant.phone, tenant.email,
+                                           kundnummer))
+                            if kundnummer:
+                                persons[kundnummer] = person_id
+                        else:
+                            person_updates[person_id] = (tenant.name, tenant.phone,
+                                                         tenant.email)
+                        parties.append((agreement_id, person_id, position))
+            objects.append((object_id, entrance[0], c.objektsnummer[j], c.object_type[j],
+                            c.lagenhetsnummer[j], c.floor[j], c.rooms[j], c.area_m2[j],
+                            c.rent_sek[j], c.digest[j], agreement_id, new, number,
+                            c.starts_on[j]))
+        staged_entrances = []
+        for entrance, property_id, j in entrances:
+            staged_entrances.append((
+                entrance[0], property_id, c.street[j], c.street_number[j], c.street_letter[j],
+                c.postnummer[j], c.ort[j], c.address_key[j], entrance[1], entrance[2],
+                entrance[3], entrance[4]))
+            entrance[6] = False  # staged as it is now: later changes are updates
+        return {"properties": properties, "entrances": staged_entrances, "objects": objects,
+                "people": people, "parties": parties}
+
+
+# The stage process talks to the writer over its stdout in frames: one byte of kind, eight of
+# length, then the payload. A chunk is marshalled (tuples of str, int, float and None: the
+# fastest way across for them); the final summary and a failure are pickled.
+_FRAME = struct.Struct(">cQ")
+CHUNK, DONE, FAILED = b"c", b"d", b"f"
+
+
+def _send(out, kind: bytes, payload: bytes) -> None:
+    out.write(_FRAME.pack(kind, len(payload)))
+    out.write(payload)
+
+
+def _receive(stream) -> tuple[bytes, bytes] | None:
+    head = stream.read(_FRAME.size)
+    if len(head) < _FRAME.size:
+        return None
+    kind, size = _FRAME.unpack(head)
+    payload = stream.read(size)
+    return (kind, payload) if len(payload) == size else None
+
+
+def stage_main(path: str) -> int:
+    """The stage process: parse ``path`` and send its chunks, then the summary, to stdout."""
+    from imports.readers import open_table
+
+    gc.disable()  # short-lived, and its millions of small objects make no cycles
+    out = sys.stdout.buffer
+    try:
+        table = open_table(Path(path))
+        try:
+            stager = Stager(table.rows, RowParser(table.header, as_text=True), table.position)
+            for rows, position in stager.chunks():
+                _send(out, CHUNK, marshal.dumps((rows, position)))
+                out.flush()
+        finally:
+            table.close()
+        _send(out, DONE, pickle.dumps(stager.result, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception as exc:  # handed to the writer, which raises it
+        try:
+            payload = pickle.dumps(exc)
+        except Exception:
+            payload = pickle.dumps(StageFailed(f"{type(exc).__name__}: {exc}"))
+        _send(out, FAILED, payload)
+    out.flush()
+    return 0
+
+
+# -- the writer ----------------------------------------------------------------------------------
+
+def _start_stage(path: Path, stderr) -> subprocess.Popen:
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    return subprocess.Popen(
+        [sys.executable, "-m", "imports.first", str(path)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, env=env,
+        bufsize=1 << 20,
+    )
+
+
+def _prepare_stage(raw) -> None:
+    """Attach the in-memory staging schema (once per connection) and create its tables."""
+    attached = {row[1] for row in raw.execute("PRAGMA database_list")}
+    if STAGE not in attached:
+        raw.execute(f"ATTACH DATABASE ':memory:' AS {STAGE}")
+    for name, columns in STAGING_TABLES.items():
+        raw.execute(f"CREATE TABLE IF NOT EXISTS {STAGE}.{name} ({columns})")
+        raw.execute(f"DELETE FROM {STAGE}.{name}")  # noqa: S608 (our names)
+
+
+def _insert_statement(name: str) -> str:
+    marks = ", ".join("?" * len(STAGING_TABLES[name].split(",")))
+    return f"INSERT INTO {STAGE}.{name} VALUES ({marks})"  # noqa: S608 (our names)
+
+
+def write_staged(raw, path: Path, offsets: dict[str, object],
+                 progress: Callable[[int], None] | None = None) -> Staged:
+    """Run the stage process on ``path`` and copy every chunk into the register.
+
+    ``raw`` is the session's DB-API connection, inside the caller's transaction.
+    """
+    inserts = {name: _insert_statement(name) for name in STAGING_TABLES}
+    _prepare_stage(raw)
+    stderr = tempfile.TemporaryFile()  # a file, not a pipe: it cannot fill up and block
+    process = _start_stage(path, stderr)
+    try:
+        while True:
+            frame = _receive(process.stdout)
+            if frame is None:
+                process.wait()
+                stderr.seek(0)
+                detail = stderr.read().decode(errors="replace").strip()
+                raise StageFailed(
+                    f"the stage process ended early (exit {process.returncode}): "
+                    f"{detail[-2000:]}"
+                )
+            kind, payload = frame
+            if kind == DONE:
+                return pickle.loads(payload)  # noqa: S301 (from our own child process)
+            if kind == FAILED:
+                raise pickle.loads(payload)  # noqa: S301
+            rows, position = marshal.loads(payload)  # noqa: S302 (our own child process)
+            for name, statement in inserts.items():
+                if rows[name]:
+                    raw.executemany(statement, rows[name])
+            for statement in COPY_STATEMENTS:
+                raw.execute(statement, offsets)
+            for name in STAGING_TABLES:
+                raw.execute(f"DELETE FROM {STAGE}.{name}")  # noqa: S608 (our names)
+            if progress is not None and position is not None:
+                progress(position)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        process.stdout.close()
+        stderr.close()
+
+
+if __name__ == "__main__":
+    # Run as imports.first, not __main__, so that what it pickles names its real module.
+    from imports import first
+
+    sys.exit(first.stage_main(sys.argv[1]))
