@@ -16,7 +16,7 @@ from itertools import compress, repeat
 
 from imports.normalise import fold
 from imports.phones_fast import normalise_phone_fast
-from imports.rows import KNOWN, OBJECT_TYPES, RowError, RowParser, Tenant, _date, _remember
+from imports.rows import KNOWN, OBJECT_TYPES, RowError, RowParser, _date, _remember
 
 _MISS = object()
 
@@ -32,6 +32,11 @@ class Columns:
 
     def __len__(self) -> int:
         return len(self.line)
+
+    def keep(self, mask: list[bool]) -> None:
+        """Keep the rows whose ``mask`` entry is true."""
+        for name in self.__slots__:
+            setattr(self, name, list(compress(getattr(self, name), mask)))
 
 
 class ChunkParser:
@@ -117,31 +122,26 @@ class ChunkParser:
                 except RowError:
                     suspect.add(i)
 
-        # -- tenants ---------------------------------------------------------------------
+        # -- tenants: (name, phone, email) -----------------------------------------------
         tenants = []
         for prefix in ("hyresgast", "hyresgast2"):
             names = values[f"{prefix}_namn"]
             phones = values[f"{prefix}_telefon"]
             emails = values[f"{prefix}_epost"]
             people: list = [None] * n
-            for i in compress(range(n), map(any, zip(names, phones, emails, strict=True))):
-                phone = phones[i]
-                if phone:
-                    phone = normalise_phone_fast(phone)
-                    if phone is None:
-                        suspect.add(i)
-                        continue
-                else:
-                    phone = None
-                email = emails[i]
-                if email:
-                    if "@" not in email or " " in email:
-                        suspect.add(i)
-                        continue
-                    email = email.lower()
-                else:
-                    email = None
-                people[i] = Tenant(" ".join(names[i].split()), phone, email)
+            named = list(compress(range(n), map(any, zip(names, phones, emails, strict=True))))
+            raw_phones = [phones[i] for i in named]
+            raw_emails = [emails[i] for i in named]
+            fast = normalise_phone_fast
+            e164 = [fast(phone) if phone else None for phone in raw_phones]
+            suspect.update(i for i, raw, phone in zip(named, raw_phones, e164, strict=True)
+                           if raw and phone is None)
+            suspect.update(i for i, email in zip(named, raw_emails, strict=True)
+                           if email and ("@" not in email or " " in email))
+            lowered = [email.lower() if email else None for email in raw_emails]
+            squeezed = map(" ".join, map(str.split, [names[i] for i in named]))
+            for i, tenant in zip(named, zip(squeezed, e164, lowered, strict=True), strict=True):
+                people[i] = tenant
             tenants.append(people)
 
         # -- dates, numbers, designation ----------------------------------------------------
@@ -166,7 +166,7 @@ class ChunkParser:
                          row.ort, row.address_key)
             types[i], floors[i], lgh[i] = row.object_type, row.floor, row.lagenhetsnummer
             points[i], sweref[i] = (row.lat, row.lon), row.sweref
-            first, second = (row.tenants + [None, None])[:2]
+            first, second = ([(t.name, t.phone, t.email) for t in row.tenants] + [None, None])[:2]
             tenants[0][i], tenants[1][i] = first, second
             starts[i] = row.starts_on
             numbers[0][i], numbers[1][i], numbers[2][i] = row.rooms, row.area_m2, row.rent_sek

@@ -30,6 +30,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -133,97 +134,114 @@ class Stager:
         out.errors = self.columns.errors
         out.counts = dict(self.next)
 
-    def _convert_sweref(self, c: Columns) -> set[int]:
-        """WGS84 for the rows with SWEREF 99 TM only; the indexes of rows off the map."""
+    def _convert_sweref(self, c: Columns) -> None:
+        """WGS84 for the rows with SWEREF 99 TM only; rows off the map are errors, dropped."""
         pending = [j for j, point in enumerate(c.sweref) if point is not None]
+        if not pending:
+            return
         dropped = set()
-        if pending:
-            converted = sweref_to_wgs84([c.sweref[j] for j in pending])
-            for j, (lat, lon) in zip(pending, converted, strict=True):
-                if in_area(lat, lon):
-                    c.lat[j], c.lon[j] = round(lat, 7), round(lon, 7)
-                else:
-                    self.columns.errors.append(
-                        (c.line[j], "sweref_n", "SWEREF coordinates outside Sweden and Finland"))
-                    dropped.add(j)
-        return dropped
+        converted = sweref_to_wgs84([c.sweref[j] for j in pending])
+        for j, (lat, lon) in zip(pending, converted, strict=True):
+            if in_area(lat, lon):
+                c.lat[j], c.lon[j] = round(lat, 7), round(lon, 7)
+            else:
+                self.columns.errors.append(
+                    (c.line[j], "sweref_n", "SWEREF coordinates outside Sweden and Finland"))
+                dropped.add(j)
+        if dropped:
+            c.keep([j not in dropped for j in range(len(c))])
 
     def _stage(self, c: Columns) -> dict[str, list]:
-        dropped = self._convert_sweref(c)
-        entrances, properties, objects, people, parties = [], [], [], [], []
-        known = self.result.entrances
+        self._convert_sweref(c)
+        count = len(c)
+        keys = c.address_key
+        known = self.result.entrances  # address_key → [id, lat, lon, source, door, rows, changed]
         next_id = self.next
-        agreements, persons = self.agreements, self.people
-        person_updates = self.result.person_updates
-        for j in range(len(c)):
-            if j in dropped:
-                continue
-            key, lat, door = c.address_key[j], c.lat[j], c.door_code[j]
-            entrance = known.get(key)
-            if entrance is None:
-                property_id = None
-                designation = c.designation[j]
-                if designation is not None:
-                    property_id = self.properties.get(designation)
-                    if property_id is None:
-                        property_id = self.properties[designation] = next_id["properties"]
-                        next_id["properties"] += 1
-                        properties.append((property_id, designation))
-                entrance = known[key] = [next_id["entrances"], lat, c.lon[j],
-                                         "file" if lat is not None else None, door, 0, False]
-                next_id["entrances"] += 1
-                entrances.append((entrance, property_id, j))
-            else:
-                # As the general path does for new objects: the last coordinates and the last
-                # door code in the file win.
-                if lat is not None and (entrance[1] != lat or entrance[2] != c.lon[j]):
-                    entrance[1], entrance[2], entrance[3], entrance[6] = (
-                        lat, c.lon[j], "file", True)
-                if door is not None and door != entrance[4]:
-                    entrance[4], entrance[6] = door, True
-            entrance[5] += 1
-            object_id = next_id["objects"]
-            next_id["objects"] += 1
 
-            # The agreement: none for a vacant object without one; an agreement on several
-            # objects is made by its first row, which also names its tenants.
-            number, first = c.avtalsnummer[j], c.tenant1[j]
-            agreement_id, new = None, 0
-            if first is not None or number is not None:
-                if number is not None:
-                    agreement_id = agreements.get(number)
-                if agreement_id is None:
-                    agreement_id, new = next_id["agreements"], 1
-                    next_id["agreements"] += 1
-                    if number is not None:
-                        agreements[number] = agreement_id
-                    for position, tenant in ((1, first), (2, c.tenant2[j])):
-                        if tenant is None:
-                            break
-                        kundnummer = c.kundnummer[j] if position == 1 else None
-                        person_id = persons.get(kundnummer) if kundnummer else None
-                        if person_id is None:
-                            person_id = next_id["people"]
-                            next_id["people"] += 1
-                            people.append((person_id, tenant.name, tenant.phone, tenant.email,
-                                           kundnummer))
-                            if kundnummer:
-                                persons[kundnummer] = person_id
-                        else:
-                            person_updates[person_id] = (tenant.name, tenant.phone,
-                                                         tenant.email)
-                        parties.append((agreement_id, person_id, position))
-            objects.append((object_id, entrance[0], c.objektsnummer[j], c.object_type[j],
-                            c.lagenhetsnummer[j], c.floor[j], c.rooms[j], c.area_m2[j],
-                            c.rent_sek[j], c.digest[j], agreement_id, new, number,
-                            c.starts_on[j]))
+        # Entrances first seen in this chunk, made from their first row (as the general path).
+        first_row = dict(zip(reversed(keys), range(count - 1, -1, -1), strict=True))
+        new_entrances, properties = [], []
+        for key in dict.fromkeys(keys):  # in order of first appearance
+            if key in known:
+                continue
+            j = first_row[key]
+            property_id = None
+            designation = c.designation[j]
+            if designation is not None:
+                property_id = self.properties.get(designation)
+                if property_id is None:
+                    property_id = self.properties[designation] = next_id["properties"]
+                    next_id["properties"] += 1
+                    properties.append((property_id, designation))
+            lat = c.lat[j]
+            known[key] = [next_id["entrances"], lat, c.lon[j], "file" if lat is not None else None,
+                          c.door_code[j], 0, False]
+            next_id["entrances"] += 1
+            new_entrances.append((key, property_id, j))
+        # The last coordinates and the last door code of an entrance in the file win.
+        points = {k: (lat, lon) for k, lat, lon in zip(keys, c.lat, c.lon, strict=True)
+                  if lat is not None}
+        for key, (lat, lon) in points.items():
+            entrance = known[key]
+            if entrance[1] != lat or entrance[2] != lon:
+                entrance[1], entrance[2], entrance[3], entrance[6] = lat, lon, "file", True
+        doors = {k: door for k, door in zip(keys, c.door_code, strict=True) if door is not None}
+        for key, door in doors.items():
+            entrance = known[key]
+            if entrance[4] != door:
+                entrance[4], entrance[6] = door, True
+        for key, rows in Counter(keys).items():
+            known[key][5] += rows
         staged_entrances = []
-        for entrance, property_id, j in entrances:
+        for key, property_id, j in new_entrances:
+            entrance = known[key]
             staged_entrances.append((
                 entrance[0], property_id, c.street[j], c.street_number[j], c.street_letter[j],
-                c.postnummer[j], c.ort[j], c.address_key[j], entrance[1], entrance[2],
-                entrance[3], entrance[4]))
+                c.postnummer[j], c.ort[j], key, entrance[1], entrance[2], entrance[3],
+                entrance[4]))
             entrance[6] = False  # staged as it is now: later changes are updates
+
+        # Agreements: none for a vacant object without one; an agreement on several objects
+        # is made by its first row, which also names its tenants; a kundnummer is one person.
+        agreement_ids: list = [None] * count
+        made = [0] * count
+        people, parties = [], []
+        agreements, persons = self.agreements, self.people
+        person_updates = self.result.person_updates
+        for j, (number, first) in enumerate(zip(c.avtalsnummer, c.tenant1, strict=True)):
+            if first is None and number is None:
+                continue
+            if number is not None:
+                agreement_id = agreements.get(number)
+                if agreement_id is not None:
+                    agreement_ids[j] = agreement_id
+                    continue
+            agreement_id = agreement_ids[j] = next_id["agreements"]
+            next_id["agreements"] += 1
+            made[j] = 1
+            if number is not None:
+                agreements[number] = agreement_id
+            for position, tenant in ((1, first), (2, c.tenant2[j])):
+                if tenant is None:
+                    break
+                kundnummer = c.kundnummer[j] if position == 1 else None
+                person_id = persons.get(kundnummer) if kundnummer else None
+                if person_id is None:
+                    person_id = next_id["people"]
+                    next_id["people"] += 1
+                    people.append((person_id, *tenant, kundnummer))
+                    if kundnummer:
+                        persons[kundnummer] = person_id
+                else:
+                    person_updates[person_id] = tenant
+                parties.append((agreement_id, person_id, position))
+
+        first_object = next_id["objects"]
+        next_id["objects"] += count
+        objects = list(zip(
+            range(first_object, first_object + count), [known[k][0] for k in keys],
+            c.objektsnummer, c.object_type, c.lagenhetsnummer, c.floor, c.rooms, c.area_m2,
+            c.rent_sek, c.digest, agreement_ids, made, c.avtalsnummer, c.starts_on, strict=True))
         return {"properties": properties, "entrances": staged_entrances, "objects": objects,
                 "people": people, "parties": parties}
 
