@@ -284,6 +284,13 @@ def _peak_rss_mb() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
+def _cpu_seconds() -> tuple[float, float]:
+    """CPU seconds (user + system) of this process and of its finished children."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (me.ru_utime + me.ru_stime, children.ru_utime + children.ru_stime)
+
+
 def phase_baseline(db_path: Path, csv_path: Path) -> dict:
     """Raw sqlite3: one plain table, csv.reader + executemany, one transaction."""
     connection = sqlite3.connect(db_path, isolation_level=None)
@@ -331,10 +338,12 @@ def phase_import(db_path: Path, csv_path: Path, first: bool) -> dict:
             upsert_landlord(db.session, code=LANDLORD_CODE, name="Bench")
             db.session.commit()
         landlord = get_landlord(db.session, LANDLORD_CODE)
+        cpu_before = _cpu_seconds()
         started = time.perf_counter()
         summary = import_register(db.session, landlord, csv_path, actor="bench")
         db.session.commit()
         seconds = time.perf_counter() - started
+        cpu = [after - before for after, before in zip(_cpu_seconds(), cpu_before, strict=True)]
         counts = {k: getattr(summary, k) for k in (
             "status", "rows", "added", "changed", "unchanged", "retired", "skipped",
             "not_placed", "error_count")}
@@ -343,7 +352,7 @@ def phase_import(db_path: Path, csv_path: Path, first: bool) -> dict:
         counts["module"] = sys.modules["imports.service"].__file__
         db.session.remove()
         db.engine.dispose()
-    return {"seconds": seconds, **counts}
+    return {"seconds": seconds, "cpu_self": cpu[0], "cpu_children": cpu[1], **counts}
 
 
 def run_phase(phase: str, db_path: Path, csv_path: Path) -> None:
@@ -489,6 +498,11 @@ def _run(rows: int, workdir: Path) -> int:
           "(app, schema and landlord set up before the clock starts)")
     print("peak RSS: ru_maxrss of each phase's own process plus that of its largest child "
           "(a first import's stage process), MB = MiB")
+    for name in ("first", "reimport"):
+        result = results.get(name, {})
+        if "cpu_self" in result:
+            print(f"{name} CPU seconds: writer (this process) {result['cpu_self']:.1f}, "
+                  f"stage process {result['cpu_children']:.1f}, wall {result['seconds']:.1f}")
     for name, result in (("first", first), ("reimport", again)):
         if result.get("crashed"):
             print(f"{name}: CRASHED: {result['error']}")

@@ -61,11 +61,11 @@ class ChunkParser:
         raw = [v if len(v) >= width else v + padding[: width - len(v)] for _, v in items]
         # Rows longer than the header: their extra cells fall off (zip stops at the shortest).
         table = list(zip(*raw, strict=False)) if width else []
-        empty = [""] * n
 
         def column(name: str) -> list[str]:
             position = self.positions.get(name)
-            return empty if position is None else list(map(str.strip, table[position]))
+            # An absent column is empty cells: a list of its own, as rows may be edited below.
+            return [""] * n if position is None else list(map(str.strip, table[position]))
 
         values = {name: column(name) for name in KNOWN}
         suspect: set[int] = set()

@@ -5,11 +5,12 @@ and applying the file needs no diff. The general path (``Applier._run_rows``) do
 for every row on one core. Here the work is split in two, so that a million-row first import
 uses both cores of a small machine:
 
-* a **stage process** (``python -m imports.first FILE``) reads and parses the file with the
-  same ``RowParser``, and lays each chunk of rows out as the rows of the register's tables,
-  with ids counted from zero (the same choices the general path makes for new rows: the last
-  coordinates and door code of an entrance win, an agreement's first row names its tenants,
-  a kundnummer is one person). It writes the chunks to its stdout as pickles;
+* a **stage process** (``python -m imports.first FILE``) reads the file and parses it a
+  chunk at a time, column by column (``imports.columns``; ``RowParser`` decides every row a
+  quick check doubts), and lays each chunk out as the rows of the register's tables, with ids
+  counted from zero (the choices the general path makes for new rows: the first row of an
+  entrance makes it, its last coordinates and door code win, an agreement's first row names
+  its tenants, a kundnummer is one person). It writes the chunks to its stdout, marshalled;
 * the **writer**, in the calling process, owns the session's connection and transaction. It
   puts each chunk into staging tables in an attached in-memory schema (``executemany``) and
   copies them into the register with one ``INSERT ... SELECT`` per table, adding the id

@@ -126,7 +126,7 @@ def _float(text: str, column: str) -> float | None:
 # Values that repeat (an address on every object of an entrance, a rent, a date) are parsed
 # once and remembered. A cache that grows past this many entries starts again, so that a file
 # of a million distinct values cannot fill the memory.
-CACHE_LIMIT = 250_000
+CACHE_LIMIT = 100_000
 
 
 def _remember(cache: dict, key, value):
