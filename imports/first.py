@@ -5,12 +5,12 @@ and applying the file needs no diff. The general path (``Applier._run_rows``) do
 for every row on one core. Here the work is split in two, so that a million-row first import
 uses both cores of a small machine:
 
-* a **stage process** (``python -m imports.first FILE``) reads the file and parses it a
-  chunk at a time, column by column (``imports.columns``; ``RowParser`` decides every row a
-  quick check doubts), and lays each chunk out as the rows of the register's tables, with ids
-  counted from zero (the choices the general path makes for new rows: the first row of an
-  entrance makes it, its last coordinates and door code win, an agreement's first row names
-  its tenants, a kundnummer is one person). It writes the chunks to its stdout, marshalled;
+* a **stage process** (``python -m imports.first FILE``) reads and parses the file with the
+  general path's ``RowParser`` and lays each chunk out as the rows of the register's tables,
+  with ids counted from zero (the choices the general path makes for new rows: the first row
+  of an entrance makes it, its last coordinates and door code win, an agreement's first row
+  names its tenants, a kundnummer is one person). It writes the chunks to its stdout,
+  marshalled;
 * the **writer**, in the calling process, owns the session's connection and transaction. It
   puts each chunk into staging tables in an attached in-memory schema (``executemany``) and
   copies them into the register with one ``INSERT ... SELECT`` per table, adding the id
@@ -34,11 +34,9 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 
-from imports.columns import ChunkParser, Columns
-from imports.rows import RowParser, in_area, sweref_to_wgs84
+from imports.rows import Row, RowError, RowParser, convert_sweref
 
 CHUNK_ROWS = 20_000
 STAGE = "import_stage"  # the attached in-memory schema of the staging tables
@@ -109,8 +107,7 @@ class Stager:
 
     def __init__(self, rows: Iterator[tuple[int, list[str]]], parser: RowParser,
                  position: Callable[[], int], chunk_rows: int = CHUNK_ROWS):
-        self.rows, self.position = rows, position
-        self.columns = ChunkParser(parser)
+        self.rows, self.parser, self.position = rows, parser, position
         self.chunk_rows = chunk_rows
         self.result = Staged()
         self.properties: dict[str, int] = {}
@@ -121,128 +118,119 @@ class Stager:
 
     def chunks(self) -> Iterator[tuple[dict[str, list], int | None]]:
         """Yield (staging rows by table, bytes read so far or None) per chunk; fill
-        ``result`` after the last."""
-        out = self.result
-        rows = iter(self.rows)
-        while True:
-            items = list(islice(rows, self.chunk_rows))
-            if not items:
-                break
-            out.rows_total += len(items)
-            staged = self._stage(self.columns.parse(items))
-            position = self.position() if len(items) == self.chunk_rows else None
-            yield staged, position  # None: the file is read to its end (and closed)
-        out.errors = self.columns.errors
+        ``result`` after the last. Rows are checked as the general path checks them."""
+        out, parser = self.result, self.parser
+        clean, objektsnummer, digest, parse = (parser.clean, parser.objektsnummer,
+                                               parser.digest, parser.parse)
+        seen: dict[str, int] = {}
+        chunk: list[Row] = []
+        for line, values in self.rows:
+            out.rows_total += 1
+            values = clean(values)
+            number = objektsnummer(values)
+            first = seen.get(number)
+            if first is not None:
+                out.errors.append(
+                    (line, "objektsnummer", f"duplicate objektsnummer, first on line {first}")
+                )
+                continue
+            try:
+                row = parse(line, values, digest(values))
+            except RowError as exc:
+                out.errors.append((line, exc.column, exc.reason))
+                continue
+            seen[number] = line
+            chunk.append(row)
+            if len(chunk) >= self.chunk_rows:
+                yield self._stage(chunk), self.position()
+                chunk = []
+        if chunk:
+            yield self._stage(chunk), None  # the file is read to its end (and closed)
         out.counts = dict(self.next)
 
-    def _convert_sweref(self, c: Columns) -> None:
-        """WGS84 for the rows with SWEREF 99 TM only; rows off the map are errors, dropped."""
-        pending = [j for j, point in enumerate(c.sweref) if point is not None]
-        if not pending:
-            return
-        dropped = set()
-        converted = sweref_to_wgs84([c.sweref[j] for j in pending])
-        for j, (lat, lon) in zip(pending, converted, strict=True):
-            if in_area(lat, lon):
-                c.lat[j], c.lon[j] = round(lat, 7), round(lon, 7)
-            else:
-                self.columns.errors.append(
-                    (c.line[j], "sweref_n", "SWEREF coordinates outside Sweden and Finland"))
-                dropped.add(j)
-        if dropped:
-            c.keep([j not in dropped for j in range(len(c))])
-
-    def _stage(self, c: Columns) -> dict[str, list]:
-        self._convert_sweref(c)
-        count = len(c)
-        keys = c.address_key
+    def _stage(self, rows: list[Row]) -> dict[str, list]:
+        convert_sweref(rows, self.result.errors)
+        rows = [row for row in rows if row.line > 0]  # not those convert_sweref dropped
+        count = len(rows)
+        keys = [row.address_key for row in rows]
         known = self.result.entrances  # address_key → [id, lat, lon, source, door, rows, changed]
         next_id = self.next
 
         # Entrances first seen in this chunk, made from their first row (as the general path).
-        first_row = dict(zip(reversed(keys), range(count - 1, -1, -1), strict=True))
+        first_row = dict(zip(reversed(keys), reversed(rows), strict=True))
         new_entrances, properties = [], []
         for key in dict.fromkeys(keys):  # in order of first appearance
             if key in known:
                 continue
-            j = first_row[key]
+            row = first_row[key]
             property_id = None
-            designation = c.designation[j]
-            if designation is not None:
-                property_id = self.properties.get(designation)
+            if row.designation is not None:
+                property_id = self.properties.get(row.designation)
                 if property_id is None:
-                    property_id = self.properties[designation] = next_id["properties"]
+                    property_id = self.properties[row.designation] = next_id["properties"]
                     next_id["properties"] += 1
-                    properties.append((property_id, designation))
-            lat = c.lat[j]
-            known[key] = [next_id["entrances"], lat, c.lon[j], "file" if lat is not None else None,
-                          c.door_code[j], 0, False]
+                    properties.append((property_id, row.designation))
+            known[key] = [next_id["entrances"], row.lat, row.lon,
+                          "file" if row.lat is not None else None, row.door_code, 0, False]
             next_id["entrances"] += 1
-            new_entrances.append((key, property_id, j))
+            new_entrances.append((key, property_id, row))
         # The last coordinates and the last door code of an entrance in the file win.
-        points = {k: (lat, lon) for k, lat, lon in zip(keys, c.lat, c.lon, strict=True)
-                  if lat is not None}
+        points = {row.address_key: (row.lat, row.lon) for row in rows if row.lat is not None}
         for key, (lat, lon) in points.items():
             entrance = known[key]
             if entrance[1] != lat or entrance[2] != lon:
                 entrance[1], entrance[2], entrance[3], entrance[6] = lat, lon, "file", True
-        doors = {k: door for k, door in zip(keys, c.door_code, strict=True) if door is not None}
+        doors = {row.address_key: row.door_code for row in rows if row.door_code is not None}
         for key, door in doors.items():
             entrance = known[key]
             if entrance[4] != door:
                 entrance[4], entrance[6] = door, True
-        for key, rows in Counter(keys).items():
-            known[key][5] += rows
+        for key, number in Counter(keys).items():
+            known[key][5] += number
         staged_entrances = []
-        for key, property_id, j in new_entrances:
+        for key, property_id, row in new_entrances:
             entrance = known[key]
             staged_entrances.append((
-                entrance[0], property_id, c.street[j], c.street_number[j], c.street_letter[j],
-                c.postnummer[j], c.ort[j], key, entrance[1], entrance[2], entrance[3],
+                entrance[0], property_id, row.street, row.street_number, row.street_letter,
+                row.postnummer, row.ort, key, entrance[1], entrance[2], entrance[3],
                 entrance[4]))
             entrance[6] = False  # staged as it is now: later changes are updates
 
         # Agreements: none for a vacant object without one; an agreement on several objects
         # is made by its first row, which also names its tenants; a kundnummer is one person.
-        agreement_ids: list = [None] * count
-        made = [0] * count
-        people, parties = [], []
-        agreements, persons = self.agreements, self.people
-        person_updates = self.result.person_updates
-        for j, (number, first) in enumerate(zip(c.avtalsnummer, c.tenant1, strict=True)):
-            if first is None and number is None:
-                continue
-            if number is not None:
-                agreement_id = agreements.get(number)
-                if agreement_id is not None:
-                    agreement_ids[j] = agreement_id
-                    continue
-            agreement_id = agreement_ids[j] = next_id["agreements"]
-            next_id["agreements"] += 1
-            made[j] = 1
-            if number is not None:
-                agreements[number] = agreement_id
-            for position, tenant in ((1, first), (2, c.tenant2[j])):
-                if tenant is None:
-                    break
-                kundnummer = c.kundnummer[j] if position == 1 else None
-                person_id = persons.get(kundnummer) if kundnummer else None
-                if person_id is None:
-                    person_id = next_id["people"]
-                    next_id["people"] += 1
-                    people.append((person_id, *tenant, kundnummer))
-                    if kundnummer:
-                        persons[kundnummer] = person_id
-                else:
-                    person_updates[person_id] = tenant
-                parties.append((agreement_id, person_id, position))
-
         first_object = next_id["objects"]
         next_id["objects"] += count
-        objects = list(zip(
-            range(first_object, first_object + count), [known[k][0] for k in keys],
-            c.objektsnummer, c.object_type, c.lagenhetsnummer, c.floor, c.rooms, c.area_m2,
-            c.rent_sek, c.digest, agreement_ids, made, c.avtalsnummer, c.starts_on, strict=True))
+        objects, people, parties = [], [], []
+        agreements, persons = self.agreements, self.people
+        person_updates = self.result.person_updates
+        for object_id, row in enumerate(rows, start=first_object):
+            number, agreement_id, made = row.avtalsnummer, None, 0
+            if row.tenants or number is not None:
+                if number is not None:
+                    agreement_id = agreements.get(number)
+                if agreement_id is None:
+                    agreement_id, made = next_id["agreements"], 1
+                    next_id["agreements"] += 1
+                    if number is not None:
+                        agreements[number] = agreement_id
+                    for position, tenant in enumerate(row.tenants, start=1):
+                        kundnummer = row.kundnummer if position == 1 else None
+                        person_id = persons.get(kundnummer) if kundnummer else None
+                        if person_id is None:
+                            person_id = next_id["people"]
+                            next_id["people"] += 1
+                            people.append((person_id, tenant.name, tenant.phone, tenant.email,
+                                           kundnummer))
+                            if kundnummer:
+                                persons[kundnummer] = person_id
+                        else:
+                            person_updates[person_id] = (tenant.name, tenant.phone,
+                                                         tenant.email)
+                        parties.append((agreement_id, person_id, position))
+            objects.append((object_id, known[row.address_key][0], row.objektsnummer,
+                            row.object_type, row.lagenhetsnummer, row.floor, row.rooms,
+                            row.area_m2, row.rent_sek, row.digest, agreement_id, made, number,
+                            row.starts_on))
         return {"properties": properties, "entrances": staged_entrances, "objects": objects,
                 "people": people, "parties": parties}
 
