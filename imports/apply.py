@@ -6,6 +6,10 @@ new rows are written in bulk; changed rows are updated. Objects missing from the
 retired. Everything happens inside one SAVEPOINT of the caller's transaction, released only
 when the file passes the rules (at most 5 % bad rows; at most 20 % of the register retired
 unless forced) and rolled back otherwise or on a dry run, so readers never see half a register.
+
+A landlord's first register on SQLite, where every row is new, is parsed in a second process
+and copied in with INSERT ... SELECT instead (``imports.first``); the rules and the outcome are
+the same.
 """
 
 from __future__ import annotations
