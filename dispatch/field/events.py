@@ -175,13 +175,20 @@ def job_ack(data):
         raise DispatchError("unknown_delivery", "nothing to acknowledge")
 
 
+def _job(data) -> Job:
+    """The job an event names by ``job_id``; an unknown or malformed id is an error."""
+    job_id = data.get("job_id")
+    job = db.session.get(Job, job_id) if isinstance(job_id, int) else None
+    if job is None:
+        raise DispatchError("unknown_job", "no such job")
+    return job
+
+
 @socketio.on("job.status", namespace=NS)
 @_handled
 def job_status(data):
     """accepted → en_route → on_site → done, each stamped by the tablet, replay-safe."""
-    job = db.session.get(Job, data.get("job_id")) if isinstance(data.get("job_id"), int) else None
-    if job is None:
-        raise DispatchError("unknown_job", "no such job")
+    job = _job(data)
     event_id = data.get("event_id")
     changed = record_status(db.session, job, patrol_id=_patrol_id(), status=data.get("status"),
                             at=_time(data.get("at")),
@@ -218,9 +225,7 @@ def job_report(data):
     """The documentation; sending it again replaces it until the report is released."""
     from dispatch.reports.service import submit_report
 
-    job = db.session.get(Job, data.get("job_id")) if isinstance(data.get("job_id"), int) else None
-    if job is None:
-        raise DispatchError("unknown_job", "no such job")
+    job = _job(data)
     report = submit_report(db.session, job, patrol_id=_patrol_id(), data=data)
     return {"report_id": report.id}
 
