@@ -98,6 +98,7 @@ class Staged:
     entrances: dict[str, list] = field(default_factory=dict)
     # local person id → (name, phone, email): a tenant named again under the same kundnummer
     person_updates: dict[int, tuple] = field(default_factory=dict)
+    columnar: bool = False  # parsed a column at a time (imports.columnar), not row by row
 
 
 # -- the stage process -------------------------------------------------------------------------
@@ -239,7 +240,7 @@ class Stager:
 # length, then the payload. A chunk is marshalled (tuples of str, int, float and None: the
 # fastest way across for them); the final summary and a failure are pickled.
 _FRAME = struct.Struct(">cQ")
-CHUNK, DONE, FAILED = b"c", b"d", b"f"
+CHUNK, FILE, DONE, FAILED = b"c", b"s", b"d", b"f"
 
 
 def _send(out, kind: bytes, payload: bytes) -> None:
@@ -256,22 +257,55 @@ def _receive(stream) -> tuple[bytes, bytes] | None:
     return (kind, payload) if len(payload) == size else None
 
 
-def stage_main(path: str) -> int:
-    """The stage process: parse ``path`` and send its chunks, then the summary, to stdout."""
+def _stage_columnar(table, directory: str, out) -> Staged:
+    """The file a column at a time (imports.columnar): chunks as SQLite files in
+    ``directory``, each named in a FILE frame. Raises NotColumnar before the first."""
+    from imports.columnar import ColumnarStage, check_file
+
+    check_file(table)
+    table.close()
+    staged, chunks = ColumnarStage(table, RowParser(table.header, as_text=True),
+                                   Path(directory)).run()
+    staged.columnar = True
+    for chunk, share in chunks:
+        _send(out, FILE, marshal.dumps((str(chunk), int(share * table.size))))
+        out.flush()
+    return staged
+
+
+def stage_main(path: str, directory: str | None = None) -> int:
+    """The stage process: parse ``path`` and send its chunks, then the summary, to stdout.
+
+    With ``directory``, a file polars reads exactly as csv does is parsed a column at a time
+    and its chunks are written there as SQLite files; any other file row by row."""
     from imports.readers import open_table
 
     gc.disable()  # short-lived, and its millions of small objects make no cycles
     out = sys.stdout.buffer
     try:
-        table = open_table(Path(path))
-        try:
-            stager = Stager(table.rows, RowParser(table.header, as_text=True), table.position)
-            for rows, position in stager.chunks():
-                _send(out, CHUNK, marshal.dumps((rows, position)))
-                out.flush()
-        finally:
-            table.close()
-        _send(out, DONE, pickle.dumps(stager.result, protocol=pickle.HIGHEST_PROTOCOL))
+        result = None
+        if directory is not None and os.environ.get("DISPATCH_IMPORT_COLUMNAR", "1") != "0":
+            from imports.columnar import NotColumnar
+
+            table = open_table(Path(path))
+            try:
+                result = _stage_columnar(table, directory, out)
+            except NotColumnar:
+                pass
+            finally:
+                table.close()
+        if result is None:
+            table = open_table(Path(path))
+            try:
+                stager = Stager(table.rows, RowParser(table.header, as_text=True),
+                                table.position)
+                for rows, position in stager.chunks():
+                    _send(out, CHUNK, marshal.dumps((rows, position)))
+                    out.flush()
+            finally:
+                table.close()
+            result = stager.result
+        _send(out, DONE, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
     except Exception as exc:  # handed to the writer, which raises it
         try:
             payload = pickle.dumps(exc)
@@ -284,12 +318,12 @@ def stage_main(path: str) -> int:
 
 # -- the writer ----------------------------------------------------------------------------------
 
-def _start_stage(path: Path, stderr) -> subprocess.Popen:
+def _start_stage(path: Path, directory: str, stderr) -> subprocess.Popen:
     package_root = str(Path(__file__).resolve().parent.parent)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     return subprocess.Popen(
-        [sys.executable, "-m", "imports.first", str(path)],
+        [sys.executable, "-m", "imports.first", str(path), directory],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, env=env,
         bufsize=1 << 20,
     )
@@ -319,7 +353,8 @@ def write_staged(raw, path: Path, offsets: dict[str, object],
     inserts = {name: _insert_statement(name) for name in STAGING_TABLES}
     _prepare_stage(raw)
     stderr = tempfile.TemporaryFile()  # a file, not a pipe: it cannot fill up and block
-    process = _start_stage(path, stderr)
+    directory = tempfile.TemporaryDirectory(prefix="dispatch-import-")
+    process = _start_stage(path, directory.name, stderr)
     try:
         while True:
             frame = _receive(process.stdout)
@@ -336,14 +371,21 @@ def write_staged(raw, path: Path, offsets: dict[str, object],
                 return pickle.loads(payload)  # noqa: S301 (from our own child process)
             if kind == FAILED:
                 raise pickle.loads(payload)  # noqa: S301
-            rows, position = marshal.loads(payload)  # noqa: S302 (our own child process)
-            for name, statement in inserts.items():
-                if rows[name]:
-                    raw.executemany(statement, rows[name])
+            if kind == FILE:  # a chunk as a SQLite file: load it as the staging schema
+                chunk, position = marshal.loads(payload)  # noqa: S302 (our own child)
+                chunk = Path(chunk)
+                raw.deserialize(chunk.read_bytes(), name=STAGE)
+                chunk.unlink()
+            else:
+                rows, position = marshal.loads(payload)  # noqa: S302 (our own child process)
+                for name, statement in inserts.items():
+                    if rows[name]:
+                        raw.executemany(statement, rows[name])
             for statement in COPY_STATEMENTS:
                 raw.execute(statement, offsets)
-            for name in STAGING_TABLES:
-                raw.execute(f"DELETE FROM {STAGE}.{name}")  # noqa: S608 (our names)
+            if kind == CHUNK:
+                for name in STAGING_TABLES:
+                    raw.execute(f"DELETE FROM {STAGE}.{name}")  # noqa: S608 (our names)
             if progress is not None and position is not None:
                 progress(position)
     finally:
@@ -352,10 +394,11 @@ def write_staged(raw, path: Path, offsets: dict[str, object],
         process.wait()
         process.stdout.close()
         stderr.close()
+        directory.cleanup()
 
 
 if __name__ == "__main__":
     # Run as imports.first, not __main__, so that what it pickles names its real module.
     from imports import first
 
-    sys.exit(first.stage_main(sys.argv[1]))
+    sys.exit(first.stage_main(*sys.argv[1:3]))

@@ -190,6 +190,7 @@ class RowParser:
         if missing > 0:
             cleaned += self._padding[:missing]
         else:
+            del cleaned[self._width:]  # cells past the header have no column: not read
             cleaned.append("")
         return cleaned
 

@@ -217,3 +217,106 @@ def test_rejected_is_raised_for_an_empty_first_file(db_session, create_landlord,
     with pytest.raises(Rejected):
         Applier(db_session, landlord).run(table)
     table.close()
+
+
+# -- the column-at-a-time stage (imports.columnar) --------------------------------------------
+
+def staged_results(monkeypatch) -> list:
+    """Collects what every staged import's stage process returned."""
+    results = []
+    real = first.write_staged
+
+    def spy(*args, **kwargs):
+        staged = real(*args, **kwargs)
+        results.append(staged)
+        return staged
+
+    monkeypatch.setattr(first, "write_staged", spy)
+    return results
+
+
+def write_plain(path, rows: list[dict], *, delimiter=";", eol="\r\n", bom=False,
+                extra_lines=()) -> None:
+    """A CSV file written by hand (no quoting), with ``extra_lines`` (lists of cells) after
+    the rows: short rows, long rows, rows of empty cells, as exports have them."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    lines = [delimiter.join(columns)]
+    lines += [delimiter.join("" if row.get(c) is None else str(row[c]) for c in columns)
+              for row in rows]
+    lines += [delimiter.join(cells) for cells in extra_lines]
+    path.write_text(("\ufeff" if bom else "") + eol.join(lines) + eol, encoding="utf-8",
+                    newline="")
+
+
+def awkward_rows() -> list[dict]:
+    """Values a column check must not judge differently from RowParser."""
+    rows = varied_rows(300, seed=11)
+    rows[1]["hyresgast_namn"] = "Anna\x1cBerg"          # str.strip/split treat 0x1C as space
+    rows[2]["hyresgast_namn"] = "\x1f Bo Ek"
+    rows[3]["hyresgast_epost"] = "Åsa.Öst@Exempel.SE"   # not ASCII: lower() decides
+    rows[4]["hyresgast_telefon"] = "+358 40 123 4567"   # Finnish
+    rows[5]["hyresgast_telefon"] = "(08) 123 45 67"
+    rows[6]["hyresgast_telefon"] = "070\u00a0123\u00a045\u00a067"
+    rows[7]["gatuadress"] = "Götgatan\u00a012\u00a0B"
+    rows[8]["hyresgast_namn"] = "\u2003Cecilia\u2003 Berg "
+    rows[9]["portkod"] = " 12 34 "
+    rows[12]["hyresgast2_namn"], rows[12]["hyresgast_namn"] = "Dag Ek", None
+    rows[12]["hyresgast_telefon"] = rows[12]["hyresgast_epost"] = None
+    rows[13]["objektstyp"] = "Förråd"
+    rows[14]["lagenhetsnummer"] = "١٢٠١"                 # Arabic-Indic digits: \d matches
+    rows[15]["hyresgast_telefon"] = "070-١٢٣٤٥٦٧"
+    return rows
+
+
+@pytest.mark.parametrize(("delimiter", "eol", "bom"), [
+    (";", "\r\n", False), ("\t", "\n", True), (";", "\n", True)])
+def test_the_column_stage_builds_the_register_the_general_path_builds(
+        db_session, create_landlord, tmp_path, monkeypatch, delimiter, eol, bom):
+    results = staged_results(monkeypatch)
+    rows = awkward_rows()
+    width = len(dict.fromkeys(key for row in rows for key in row))
+    path = tmp_path / "register.csv"
+    write_plain(path, rows, delimiter=delimiter, eol=eol, bom=bom, extra_lines=[
+        [""] * width,                                            # a row of empty cells
+        ["  "] + [""] * (width - 1),                             # spaces only
+        ["9999-01-0001", "Ringvägen 3", "118 46", "Stockholm"],  # short: the rest empty
+        list(register_row(9998).values())[:4] + [""] * (width - 4) + ["extra", "cells"],
+    ])
+    staged, general = create_landlord("STAGED"), create_landlord("ROWS")
+
+    by_stage = apply_file(db_session, staged, path, staged=True)
+    by_rows = apply_file(db_session, general, path, staged=False)
+
+    assert [r.columnar for r in results] == ([True] if on_sqlite(db_session) else [])
+    assert by_stage.errors == by_rows.errors
+    assert (by_stage.rows_total, by_stage.added, by_stage.not_placed) == (
+        by_rows.rows_total, by_rows.added, by_rows.not_placed)
+    assert register_of(db_session, staged.id) == register_of(db_session, general.id)
+    assert by_stage.added > 100
+
+
+@pytest.mark.parametrize("variant", ["quoted", "cp1252", "blank line", "bare CR"])
+def test_a_file_polars_would_read_differently_is_staged_row_by_row(
+        db_session, create_landlord, tmp_path, monkeypatch, variant):
+    results = staged_results(monkeypatch)
+    rows = [register_row(i) for i in range(1, 41)]
+    path = tmp_path / "register.csv"
+    if variant == "quoted":  # a quoted cell with the delimiter and a line break in it
+        rows[3]["hyresgast_namn"] = "Ek; Bo\r\noch Berg"
+        path = write_register(tmp_path, rows)
+    elif variant == "cp1252":
+        path = write_register(tmp_path, rows, encoding="cp1252")
+    else:
+        write_plain(path, rows)
+        data = path.read_bytes()
+        cut = data.index(b"\r\n", 500)
+        path.write_bytes(data[:cut] + (b"\r\n\r\n" if variant == "blank line" else b"\r")
+                         + data[cut + 2:])
+    staged, general = create_landlord("STAGED"), create_landlord("ROWS")
+
+    by_stage = apply_file(db_session, staged, path, staged=True)
+    by_rows = apply_file(db_session, general, path, staged=False)
+
+    assert [r.columnar for r in results] == ([False] if on_sqlite(db_session) else [])
+    assert by_stage.errors == by_rows.errors
+    assert register_of(db_session, staged.id) == register_of(db_session, general.id)

@@ -267,6 +267,28 @@ def test_unknown_columns_are_ignored_and_listed_in_a_warning(db_session, create_
     assert "objektsnummer" not in summary.warnings[0]
 
 
+@pytest.mark.parametrize("staged", [True, False], ids=["first import", "general path"])
+def test_cells_past_the_header_are_not_read_as_a_column(db_session, create_landlord,
+                                                         tmp_path, staged):
+    from imports.apply import Applier
+    from imports.readers import open_table
+
+    landlord = create_landlord()
+    path = tmp_path / "register.csv"
+    path.write_text(
+        "objektsnummer;gatuadress;postnummer;ort;hyresgast_namn\r\n"
+        "1234-01-0001;Götgatan 1;118 46;Stockholm;Anna Ek;inte-en-epost;0\r\n",
+        encoding="utf-8")
+    table = open_table(path)
+    applier = Applier(db_session, landlord, staged=staged)
+    applier.run(table)
+    table.close()
+
+    assert (applier.outcome.errors, applier.outcome.added) == ([], 1)
+    person = db_session.scalar(select(Person).where(Person.landlord_id == landlord.id))
+    assert (person.name, person.email, person.phone) == ("Anna Ek", None, None)
+
+
 # -- values ---------------------------------------------------------------------------
 
 
