@@ -35,6 +35,7 @@ from imports.phones_fast import normalise_phone_fast
 from imports.readers import Table
 from imports.rows import (
     _LGH,
+    CACHE_LIMIT,
     KNOWN,
     OBJECT_TYPES,
     Row,
@@ -45,17 +46,18 @@ from imports.rows import (
     sweref_to_wgs84,
 )
 
-CHUNK_ROWS = 100_000
-
-
-def _mark(label):  # timing, for bench/profiling
-    pass
-
+CHUNK_BYTES = 16 << 20  # a block of the file: about 80,000 rows of a typical register
 SCAN = 1 << 22
 # 0, 0046 or +46 then 7 to 9 digits not starting with 0, after removing separators: what
 # imports.phones_fast turns into E.164 directly. Anything else goes to it value by value.
 SWEDISH_PHONE = r"^(?:\+46|0046|0)([1-9][0-9]{6,8})$"
-PHONE_SEPARATORS = r"[\s\-()/.]"
+# What phones_fast removes: re's \s (str.isspace: Unicode White_Space and 0x1C-0x1F).
+PHONE_SEPARATORS = r"[\s\x1c-\x1f\-()/.]"
+# What str.strip() and str.split() take as space: Unicode White_Space and 0x1C-0x1F.
+PY_SPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(
+    map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+PY_SPACES = r"[\s\x1c-\x1f]+"
+PLAIN_EMAIL = r"^[\x00-\x1f\x21-\x7f]*@[\x00-\x1f\x21-\x7f]*$"
 
 
 class NotColumnar(Exception):  # noqa: N818 (a signal, not an error)
@@ -92,120 +94,199 @@ _BLANK_LINE = re.compile(rb"\n\r?\n")
 _BARE_CR = re.compile(rb"\r(?!\n)")
 
 
-def _unique_map(pl, frame, columns: list[str], function, names: list[str], dtypes: list):
-    """Apply ``function`` to each distinct combination of ``columns``; a frame to join.
+class _Mapping:
+    """A function of some columns' values, applied to each distinct value once.
 
     ``function`` returns a tuple of ``names`` values, or None when the value is bad (the rows
-    with it are then doubted, and parsed whole by RowParser)."""
-    distinct = frame.select(columns).unique()
-    results = [function(*values) for values in distinct.iter_rows()]
-    good = [r is not None for r in results]
-    columns_out = {
-        name: pl.Series(name, [r[i] if r is not None else None for r in results], dtype=dtype)
-        for i, (name, dtype) in enumerate(zip(names, dtypes, strict=True))
-    }
-    return distinct.with_columns(**columns_out,
-                                  **{f"ok_{names[0]}": pl.Series(good, dtype=pl.Boolean)})
+    with it are then doubted, and parsed whole by RowParser). Results are remembered across
+    blocks (up to CACHE_LIMIT values, then it starts again, as RowParser's caches do)."""
+
+    def __init__(self, columns: list[str], function, names: list[str], dtypes: list[str]):
+        self.columns, self.function, self.names, self.dtypes = columns, function, names, dtypes
+        self.memo: dict[tuple, tuple | None] = {}
+
+    def join(self, pl, frame):
+        distinct = frame.select(self.columns).unique()
+        memo, function, results = self.memo, self.function, []
+        for values in distinct.iter_rows():
+            result = memo.get(values, _UNSEEN)
+            if result is _UNSEEN:
+                result = function(*values)
+                if len(memo) >= CACHE_LIMIT:
+                    memo.clear()
+                memo[values] = result
+            results.append(result)
+        table = distinct.with_columns(
+            *(pl.Series(name, [r[i] if r is not None else None for r in results],
+                        dtype=getattr(pl, kind))
+              for i, (name, kind) in enumerate(zip(self.names, self.dtypes, strict=True))),
+            pl.Series(f"ok_{self.names[0]}", [r is not None for r in results],
+                      dtype=pl.Boolean),
+        )
+        return _attach(pl, frame, table, self.columns, nulls_equal=True)
+
+
+_UNSEEN = object()
+
+
+def _attach(pl, frame, right, on: list[str], *, nulls_equal: bool = False):
+    """``frame`` with the other columns of ``right`` (unique on ``on``) beside it, matched
+    on ``on``: a left join that joins only the key columns and keeps ``frame``'s own."""
+    joined = frame.select(on).join(right, on=on, how="left", maintain_order="left",
+                                   nulls_equal=nulls_equal)
+    return frame.with_columns(joined.drop(on))
+
+
+class _Keys:
+    """Keys met so far in the file, each with a number (a line, an id). Kept as a frame
+    sorted by key and searched by bisection, so that a block's lookups cost its own size
+    (times log n), not the size of everything seen before it."""
+
+    def __init__(self, pl):
+        self.frame = pl.DataFrame(schema={"key": pl.String, "value": pl.Int64})
+
+    def lookup(self, pl, keys):
+        """The number of each key, null where it is new (or null)."""
+        size = self.frame.height
+        if not size:
+            return pl.Series("value", [None] * len(keys), dtype=pl.Int64)
+        known = self.frame.get_column("key")
+        at = known.search_sorted(keys, side="left").cast(pl.Int64).clip(0, size - 1)
+        return pl.DataFrame({
+            "found": (known.gather(at) == keys).fill_null(False),
+            "value": self.frame.get_column("value").gather(at),
+        }).select(pl.when("found").then("value").otherwise(None)).to_series()
+
+    def add(self, pl, keys, values) -> None:
+        """Add keys that are not there yet (each once)."""
+        new = pl.DataFrame({"key": keys, "value": values},
+                           schema={"key": pl.String, "value": pl.Int64}).sort("key")
+        self.frame = self.frame.merge_sorted(new, key="key")
 
 
 class ColumnarStage:
-    """Parse the whole file in columns, then hand out the staging tables chunk by chunk."""
+    """Reads the file block by block (about ``chunk_bytes`` each, whole lines) and turns each
+    block into one chunk of staging tables, written as a SQLite file.
+
+    Decisions that span the file are kept here between blocks, as the row stage keeps them:
+    the objektsnummer seen so far (duplicates), entrances, properties, agreements by
+    avtalsnummer and people by kundnummer. A block's entrances that were staged in an earlier
+    chunk and get other coordinates or another door code later are marked changed in
+    ``result.entrances`` (the writer updates them), a person named again under a kundnummer
+    goes to ``result.person_updates``, exactly as in ``imports.first.Stager``.
+    """
 
     def __init__(self, table: Table, parser: RowParser, directory: Path,
-                 chunk_rows: int = CHUNK_ROWS):
-        self.table, self.parser, self.directory = table, parser, Path(directory)
-        self.chunk_rows = chunk_rows
-
-    # -- reading ------------------------------------------------------------------------------
-    def _read(self):
-        import polars as pl
-
-        width = len(self.table.header)
-        names = [f"c{i}" for i in range(width)]
-        raw = pl.read_csv(
-            self.table.path, separator=self.table.delimiter, has_header=False, skip_rows=1,
-            new_columns=names, infer_schema=False, quote_char=None,
-            truncate_ragged_lines=True, empty_string_is_null=False, extra_columns="ignore",
-            schema=dict.fromkeys(names, pl.String),
-        ).with_columns(pl.all().fill_null(""))
-        longest = raw.select(pl.all().str.len_chars().max()).row(0) if raw.height else ()
-        if any(n is not None and n > csv.field_size_limit() for n in longest):
-            raise NotColumnar("a cell longer than csv reads")
-        return raw
-
-    def run(self):
-        """Returns (Staged, iterator of chunk files). The iterator writes each chunk's file
-        when asked for it."""
-        import polars as pl
-
+                 chunk_bytes: int = CHUNK_BYTES):
         from imports.first import Staged
 
-        parser = self.parser
-        raw = self._read()
-        raw = raw.with_row_index("line", offset=2)  # the header is line 1
-        _mark("read")
+        self.table, self.parser, self.directory = table, parser, Path(directory)
+        self.chunk_bytes = chunk_bytes
+        self.result = Staged()
+        import polars as pl
+
+        self.seen, self.agreements, self.people = _Keys(pl), _Keys(pl), _Keys(pl)
+        self.properties: dict[str, int] = {}
+        self.mappings = [
+            _Mapping(["gatuadress", "postnummer", "ort"], _address_of(parser),
+                     ["street", "street_number", "street_letter", "postnummer_n", "ort_n",
+                      "address_key"],
+                     ["String", "Int64", "String", "String", "String", "String"]),
+            _Mapping(["objektstyp"], _object_type, ["object_type"], ["String"]),
+            _Mapping(["lagenhetsnummer", "vaning"], _floor, ["lgh", "floor"],
+                     ["String", "Int64"]),
+            _Mapping(["lat", "lon", "sweref_n", "sweref_e"], _safe(_point_of(parser)),
+                     ["lat_f", "lon_f", "north", "east"],
+                     ["Float64", "Float64", "Float64", "Float64"]),
+            _Mapping(["avtal_fran"], _safe(_iso_date), ["starts_on"], ["String"]),
+            _Mapping(["fastighetsbeteckning"], _designation, ["designation"], ["String"]),
+            _Mapping(["rum"], _safe(_decimal_text("rum")), ["rooms"], ["String"]),
+            _Mapping(["yta"], _safe(_decimal_text("yta")), ["area_m2"], ["String"]),
+            _Mapping(["hyra"], _safe(_decimal_text("hyra")), ["rent_sek"], ["String"]),
+        ]
+        self.next = {"properties": 0, "entrances": 0, "objects": 0, "agreements": 0,
+                     "people": 0}
+        self.names = [f"c{i}" for i in range(len(table.header))]
+
+    def chunks(self) -> Iterator[tuple[Path, int]]:
+        """Yield (chunk file, bytes of the file read) per block; fill ``result`` after the
+        last. The caller deletes each file when it has loaded it."""
+        for number, (data, position, first_line) in enumerate(self._blocks()):
+            tables = self._stage(self._read(data, first_line))
+            yield self._write(number, tables), position
+        self.result.counts = dict(self.next)
+        self.result.errors.sort()
+
+    # -- reading ------------------------------------------------------------------------------
+    def _blocks(self) -> Iterator[tuple[bytes, int, int]]:
+        """(whole lines, bytes read so far, line number of the first) after the header."""
+        with open(self.table.path, "rb") as f:
+            f.readline()  # the header: its line is 1 (check_file saw to it)
+            line, pending = 2, b""
+            while True:
+                block = f.read(self.chunk_bytes)
+                data = pending + block
+                if not block:
+                    if data:
+                        yield data, f.tell(), line
+                    return
+                cut = data.rfind(b"\n") + 1
+                if cut == 0:
+                    pending = data
+                    continue
+                yield data[:cut], f.tell() - (len(data) - cut), line
+                line += data.count(b"\n", 0, cut)
+                pending = data[cut:]
+
+    def _read(self, data: bytes, first_line: int):
+        import polars as pl
+
+        raw = pl.read_csv(
+            data, separator=self.table.delimiter, has_header=False, new_columns=self.names,
+            infer_schema=False, quote_char=None, truncate_ragged_lines=True,
+            empty_string_is_null=False, extra_columns="ignore", missing_columns="insert",
+            schema=dict.fromkeys(self.names, pl.String),
+        ).with_columns(pl.all().fill_null(""))
+        limit = csv.field_size_limit()
+        longest = raw.select(pl.all().str.len_bytes().max()).row(0) if raw.height else ()
+        if any(n is not None and n > limit for n in longest) and any(
+                n is not None and n > limit
+                for n in raw.select(pl.all().str.len_chars().max()).row(0)):
+            raise csv.Error(f"field larger than field limit ({limit})")  # as csv says it
+        return raw.with_row_index("line", offset=first_line)
+
+    # -- one block ----------------------------------------------------------------------------
+    def _stage(self, raw) -> dict:
+        import polars as pl
+
+        parser, out = self.parser, self.result
         index = parser.index
         column_of = {name: f"c{index[name]}" for name in index}
         blank = pl.lit("")
 
-        def col(name: str):
-            return pl.col(column_of[name]).str.strip_chars() if name in column_of else blank
-
+        # Every cell stripped once, of what str.strip() strips (polars' default would leave
+        # 0x1C-0x1F). A doubted row is parsed from these: RowParser strips them the same.
+        raw = raw.with_columns(pl.col(self.names).str.strip_chars(PY_SPACE))
         # A row of empty cells is no row, as in the reader.
-        cells = [pl.col(c).str.strip_chars() != "" for c in raw.columns if c != "line"]
-        raw = raw.filter(pl.any_horizontal(cells)) if cells else raw
+        raw = raw.filter(pl.any_horizontal(pl.col(self.names) != ""))
+        out.rows_total += raw.height
         known = [n for n in KNOWN if n in column_of]  # the digest's columns, in its order
+
+        def col(name: str):
+            return pl.col(column_of[name]) if name in column_of else blank
+
         frame = raw.select(
             "line",
             *(col(n).alias(n) for n in KNOWN),
             pl.concat_str([col(n) for n in known], separator="\x1f").alias("joined"),
         )
-        _mark("frame")
-        staged = Staged()
-        staged.rows_total = frame.height
 
         # -- the columns whose values repeat: each distinct value once, through RowParser --
-        address = _unique_map(
-            pl, frame, ["gatuadress", "postnummer", "ort"], _safe(parser._address),
-            ["street", "street_number", "street_letter", "postnummer_n", "ort_n",
-             "address_key"],
-            [pl.String, pl.Int64, pl.String, pl.String, pl.String, pl.String])
-        kinds = _unique_map(pl, frame, ["objektstyp"], _object_type, ["object_type"],
-                            [pl.String])
-        floors = _unique_map(pl, frame, ["lagenhetsnummer", "vaning"], _floor,
-                             ["lgh", "floor"], [pl.String, pl.Int64])
-        points = _unique_map(
-            pl, frame, ["lat", "lon", "sweref_n", "sweref_e"], _safe(_point_of(parser)),
-            ["lat_f", "lon_f", "north", "east"],
-            [pl.Float64, pl.Float64, pl.Float64, pl.Float64])
-        dates = _unique_map(pl, frame, ["avtal_fran"], _safe(_iso_date), ["starts_on"],
-                            [pl.String])
-        designations = _unique_map(pl, frame, ["fastighetsbeteckning"], _designation,
-                                   ["designation"], [pl.String])
-        numbers = [
-            _unique_map(pl, frame, [raw_name], _safe(_decimal_text(raw_name)), [name],
-                        [pl.String])
-            for raw_name, name in (("rum", "rooms"), ("yta", "area_m2"), ("hyra", "rent_sek"))
-        ]
-        for mapping, on in ((address, ["gatuadress", "postnummer", "ort"]),
-                            (kinds, ["objektstyp"]), (floors, ["lagenhetsnummer", "vaning"]),
-                            (points, ["lat", "lon", "sweref_n", "sweref_e"]),
-                            (dates, ["avtal_fran"]), (designations, ["fastighetsbeteckning"]),
-                            (numbers[0], ["rum"]), (numbers[1], ["yta"]),
-                            (numbers[2], ["hyra"])):
-            frame = frame.join(mapping, on=on, how="left", maintain_order="left",
-                               nulls_equal=True)
+        for mapping in self.mappings:
+            frame = mapping.join(pl, frame)
 
-        _mark("mapped")
         # -- tenants: names, phone numbers and e-mail addresses, mostly all distinct --------
-        doubts = [
-            # Control characters (csv and str.strip treat some as spaces, polars does not);
-            # the digest's separator, 0x1F, only between the values.
-            pl.col("joined").str.contains(r"[\x00-\x08\x0e-\x1e]"),
-            pl.col("joined").str.count_matches("\x1f", literal=True) != max(len(known) - 1, 0),
-            pl.col("objektsnummer") == "",
-        ]
-        tenants = []
+        doubts = [pl.col("objektsnummer") == ""]
         for prefix in ("hyresgast", "hyresgast2"):
             name, phone, email = (f"{prefix}_namn", f"{prefix}_telefon", f"{prefix}_epost")
             compact = pl.col(phone).str.replace_all(PHONE_SEPARATORS, "")
@@ -215,68 +296,47 @@ class ColumnarStage:
                 .alias(f"{prefix}_phone_n"),
             )
             odd = frame.filter((pl.col(phone) != "") & pl.col(f"{prefix}_phone_n").is_null())
-            if odd.height:
-                phones = _unique_map(pl, odd, [phone], _phone, [f"{prefix}_phone_odd"],
-                                     [pl.String])
-                frame = frame.join(phones, on=[phone], how="left", maintain_order="left")
+            if odd.height:  # foreign or oddly written: phonenumbers, each number once
+                phones = _Mapping([phone], _phone, [f"{prefix}_phone_odd"], ["String"])
+                frame = phones.join(pl, frame)
                 frame = frame.with_columns(
                     pl.coalesce(f"{prefix}_phone_n", f"{prefix}_phone_odd")
                     .alias(f"{prefix}_phone_n"),
                     pl.col(f"ok_{prefix}_phone_odd").fill_null(True),
                 )
-                doubts.append(~pl.col(f"ok_{prefix}_phone_odd"))
-            doubts += [
-                (pl.col(email) != "") & (~pl.col(email).str.contains("@", literal=True)
-                                         | pl.col(email).str.contains(" ", literal=True)
-                                         | pl.col(email).str.contains(r"[^\x00-\x7f]")),
-            ]
+            # An address RowParser takes (an @, no space) in ASCII, where lower() is plain.
+            doubts.append((pl.col(email) != "") & ~pl.col(email).str.contains(PLAIN_EMAIL))
             frame = frame.with_columns(
-                pl.col(name).str.replace_all(r"\s+", " ").alias(f"{prefix}_name_n"),
+                pl.col(name).str.replace_all(PY_SPACES, " ").alias(f"{prefix}_name_n"),
                 pl.when(pl.col(email) == "").then(None)
                 .otherwise(pl.col(email).str.to_lowercase()).alias(f"{prefix}_email_n"),
                 ((pl.col(name) != "") | (pl.col(phone) != "") | (pl.col(email) != ""))
                 .alias(f"{prefix}_present"),
             )
-            tenants.append(prefix)
         doubts += [~pl.col(c) for c in frame.columns if c.startswith("ok_")]
         frame = frame.with_columns(pl.any_horizontal(doubts).alias("doubt"))
 
-        _mark("tenants")
         # -- the doubted rows: parsed whole, from their raw values, as the general path does -
-        lines = frame.filter(pl.col("doubt")).get_column("line").to_list()
-        parsed, errors = self._parse_doubted(raw, lines)
-        staged.errors = errors  # (line, column, reason) of rows that are bad on their own
-
+        lines = frame.filter(pl.col("doubt")).get_column("line")
+        parsed, bad = self._parse_doubted(raw.filter(pl.col("line").is_in(lines)))
         good = frame.filter(~pl.col("doubt")).select(self._layout_columns(pl))
+        del raw, frame  # a block's text is no longer needed: keep the peak low
         if parsed:
             good = pl.concat([good, self._frame_of(pl, parsed).select(good.columns)],
-                             how="vertical_relaxed")
-        bad = pl.DataFrame(
-            {"line": [e[0] for e in errors], "objektsnummer": [e[3] for e in errors]},
-            schema={"line": pl.Int64, "objektsnummer": pl.String})
-        staged.errors = [e[:3] for e in errors]
-        good = good.with_columns(pl.col("line").cast(pl.Int64)).sort("line")
-        _mark("good")
-        return self._arrange(pl, staged, good, bad)
+                             how="vertical_relaxed").sort("line")
+        return self._arrange(pl, good, bad)
 
-    # -- the doubted rows ------------------------------------------------------------------
-    def _parse_doubted(self, raw, lines: list[int]):
-        import polars as pl
-
+    def _parse_doubted(self, picked):
         parser = self.parser
         rows: list[Row] = []
-        errors: list[tuple[int, str, str, str]] = []
-        if not lines:
-            return rows, errors
-        picked = raw.filter(pl.col("line").is_in(lines))
+        bad: list[tuple[int, str, str, str]] = []  # line, column, reason, objektsnummer
         for values in picked.iter_rows():
             line, values = values[0], parser.clean(list(values[1:]))
-            number = parser.objektsnummer(values)
             try:
                 rows.append(parser.parse(line, values, parser.digest(values)))
             except RowError as exc:
-                errors.append((line, exc.column, exc.reason, number))
-        return rows, errors
+                bad.append((line, exc.column, exc.reason, parser.objektsnummer(values)))
+        return rows, bad
 
     def _frame_of(self, pl, rows: list[Row]):
         """Parsed rows as the columns the vectorised ones have."""
@@ -355,28 +415,49 @@ class ColumnarStage:
         return columns
 
     # -- the layout --------------------------------------------------------------------------
-    def _arrange(self, pl, staged, good, bad):
-        """Duplicates, SWEREF, then the register's tables with ids from zero."""
-        # A row is a duplicate when a valid row with its objektsnummer came before it.
-        firsts = good.group_by("objektsnummer").agg(pl.col("line").min().alias("first"))
-        good = good.join(firsts, on="objektsnummer", how="left", maintain_order="left")
-        dupes = good.filter(pl.col("line") != pl.col("first")).select("line", "first")
-        bad = bad.join(firsts, on="objektsnummer", how="left", maintain_order="left")
-        errors = {line: (column, reason) for line, column, reason in staged.errors}
-        for line, first in bad.filter(pl.col("first") < pl.col("line")).iter_rows():
-            errors[line] = ("objektsnummer", f"duplicate objektsnummer, first on line {first}")
-        for line, first in dupes.iter_rows():
-            errors[line] = ("objektsnummer", f"duplicate objektsnummer, first on line {first}")
-        good = good.filter(pl.col("line") == pl.col("first")).drop("first")
+    def _arrange(self, pl, good, bad) -> dict:
+        """Duplicates, SWEREF, then this block's rows of the register's tables."""
+        out, seen, next_id = self.result, self.seen, self.next
+        errors = out.errors
 
-        _mark("dupes")
+        # A row is a duplicate when a valid row with its objektsnummer came before it (in
+        # this block or an earlier one); a bad row too, which is then reported as that.
+        numbers = good.get_column("objektsnummer")
+        lines = good.get_column("line")
+        earlier = seen.lookup(pl, numbers)
+        first_here = good.group_by("objektsnummer").agg(pl.col("line").min().alias("first"))
+        firsts = good.select("objektsnummer").join(
+            first_here, on="objektsnummer", how="left", maintain_order="left"
+        ).get_column("first")
+        firsts = earlier.fill_null(firsts)
+        keep = firsts == lines
+        for line, first in pl.DataFrame({"line": lines, "first": firsts}).filter(
+                ~keep).iter_rows():
+            errors.append((line, "objektsnummer",
+                           f"duplicate objektsnummer, first on line {first}"))
+        kept = good.filter(keep)
+        seen.add(pl, kept.get_column("objektsnummer"), kept.get_column("line"))
+        if bad:
+            before = dict(zip(*(c.to_list() for c in (
+                pl.Series([b[3] for b in bad], dtype=pl.String),
+                seen.lookup(pl, pl.Series([b[3] for b in bad], dtype=pl.String)))),
+                strict=True))
+        for line, column, reason, number in bad:
+            first = before.get(number)
+            if first is not None and first < line:
+                errors.append((line, "objektsnummer",
+                               f"duplicate objektsnummer, first on line {first}"))
+            else:
+                errors.append((line, column, reason))
+        good = kept
+
         # SWEREF 99 TM to WGS84, each distinct point once; one off the map drops its row.
-        needs = good.filter(pl.col("lat_f").is_null() & pl.col("north").is_not_null())
-        if needs.height:
-            distinct = needs.select("north", "east").unique()
-            converted = sweref_to_wgs84(list(distinct.iter_rows()))
+        needs = pl.col("lat_f").is_null() & pl.col("north").is_not_null()
+        pending = good.filter(needs).select("north", "east").unique()
+        if pending.height:
+            converted = sweref_to_wgs84(list(pending.iter_rows()))
             inside = [in_area(lat, lon) for lat, lon in converted]
-            distinct = distinct.with_columns(
+            pending = pending.with_columns(
                 pl.Series("lat_s", [round(p[0], 7) if ok else None
                                     for p, ok in zip(converted, inside, strict=True)],
                           dtype=pl.Float64),
@@ -385,174 +466,212 @@ class ColumnarStage:
                           dtype=pl.Float64),
                 pl.Series("inside", inside, dtype=pl.Boolean),
             )
-            good = good.join(distinct, on=["north", "east"], how="left",
-                             maintain_order="left", nulls_equal=False)
-            good = good.with_columns(
-                pl.when(pl.col("lat_f").is_null() & pl.col("north").is_not_null())
-                .then(pl.col("inside")).otherwise(True).alias("inside"))
-            for (line,) in good.filter(~pl.col("inside")).select("line").iter_rows():
-                errors[line] = ("sweref_n", "SWEREF coordinates outside Sweden and Finland")
+            good = _attach(pl, good, pending, ["north", "east"])
+            good = good.with_columns(pl.when(needs).then(pl.col("inside")).otherwise(True)
+                                     .alias("inside"))
+            errors.extend((line, "sweref_n", "SWEREF coordinates outside Sweden and Finland")
+                          for (line,) in good.filter(~pl.col("inside")).select("line")
+                          .iter_rows())
             good = good.filter(pl.col("inside")).with_columns(
                 pl.coalesce("lat_f", "lat_s").alias("lat_f"),
                 pl.coalesce("lon_f", "lon_s").alias("lon_f"),
             ).drop("lat_s", "lon_s", "inside")
-        staged.errors = sorted((line, c, r) for line, (c, r) in errors.items())
-        good = good.with_row_index("object_id").with_columns(
+        first_object = next_id["objects"]
+        next_id["objects"] += good.height
+        good = good.with_row_index("object_id", offset=first_object).with_columns(
             pl.col("object_id").cast(pl.Int64))
 
-        _mark("sweref")
-        # Entrances: made by their first row; the last coordinates and door code win.
-        entrances = good.group_by("address_key", maintain_order=True).agg(
-            pl.col("object_id").first().alias("first_object"),
+        properties, entrances, entrance_ids = self._entrances(pl, good)
+        good = _attach(pl, good, entrance_ids, ["address_key"])
+        agreement_ids, made, people, parties = self._agreements(pl, good)
+        objects = good.select(
+            pl.col("object_id").alias("id"), "entrance_id", "objektsnummer",
+            "object_type", pl.col("lgh").alias("lagenhetsnummer"), "floor", "rooms",
+            "area_m2", "rent_sek",
+            pl.Series("row_hash", _digests(good), dtype=pl.String),
+            agreement_ids.alias("agreement_id"), made.alias("agreement_new"),
+            "avtalsnummer", "starts_on")
+        return {
+            "properties": pl.DataFrame(properties, schema={"id": pl.Int64,
+                                                           "designation": pl.String},
+                                       orient="row"),
+            "entrances": pl.DataFrame(entrances, schema=_schema(pl, ENTRANCE_SCHEMA), orient="row"),
+            "objects": objects,
+            "people": people,
+            "parties": parties,
+        }
+
+    def _entrances(self, pl, good):
+        """Entrances first seen in this block, made from their first row; the last
+        coordinates and door code of an entrance in the file win."""
+        known, next_id = self.result.entrances, self.next
+        groups = good.group_by("address_key", maintain_order=True).agg(
             pl.col("street").first(), pl.col("street_number").first(),
             pl.col("street_letter").first(), pl.col("postnummer_n").first(),
             pl.col("ort_n").first(), pl.col("designation").first(),
-            pl.col("lat_f").drop_nulls().last().alias("lat"),
-            pl.col("lon_f").drop_nulls().last().alias("lon"),
-            pl.col("door_code").drop_nulls().last().alias("door_code"),
-            pl.len().alias("rows"),
-        ).with_row_index("id").with_columns(pl.col("id").cast(pl.Int64))
-        properties = (entrances.filter(pl.col("designation").is_not_null())
-                      .select("designation").unique(maintain_order=True)
-                      .with_row_index("id").with_columns(pl.col("id").cast(pl.Int64)))
-        entrances = entrances.join(
-            properties.rename({"id": "property_id"}), on="designation", how="left",
-            maintain_order="left")
-        good = good.join(entrances.select("address_key", pl.col("id").alias("entrance_id")),
-                         on="address_key", how="left", maintain_order="left")
-
-        _mark("entrances")
-        # Agreements: one per avtalsnummer (made by its first row), else one per row with
-        # tenants; none for a vacant object without one.
-        has = pl.col("avtalsnummer").is_not_null() | pl.col("hyresgast_present")
-        good = good.with_columns(
-            has.alias("has_agreement"),
-            (has & (pl.col("avtalsnummer").is_null()
-                    | pl.col("avtalsnummer").is_first_distinct())).alias("agreement_new"),
+            pl.col("lat_f").drop_nulls().last(), pl.col("lon_f").drop_nulls().last(),
+            pl.col("door_code").drop_nulls().last(), pl.len().alias("rows"),
         )
-        made = good.filter(pl.col("agreement_new")).select("object_id", "avtalsnummer") \
-            .with_row_index("agreement_id").with_columns(pl.col("agreement_id").cast(pl.Int64))
-        numbered = made.filter(pl.col("avtalsnummer").is_not_null()).select(
-            "avtalsnummer", pl.col("agreement_id").alias("numbered_id"))
-        good = good.join(made.select("object_id", "agreement_id"), on="object_id",
-                         how="left", maintain_order="left")
-        good = good.join(numbered, on="avtalsnummer", how="left", maintain_order="left")
-        good = good.with_columns(
-            pl.coalesce("agreement_id", "numbered_id").alias("agreement_id")).drop(
-            "numbered_id")
+        properties, entrances, keys, ids = [], [], [], []
+        for (key, street, number, letter, postnummer, ort, designation, lat, lon, door,
+             rows) in groups.iter_rows():
+            entrance = known.get(key)
+            if entrance is None:
+                property_id = None
+                if designation is not None:
+                    property_id = self.properties.get(designation)
+                    if property_id is None:
+                        property_id = self.properties[designation] = next_id["properties"]
+                        next_id["properties"] += 1
+                        properties.append((property_id, designation))
+                source = "file" if lat is not None else None
+                entrance = known[key] = [next_id["entrances"], lat, lon, source, door, rows,
+                                         False]
+                next_id["entrances"] += 1
+                entrances.append((entrance[0], property_id, street, number, letter,
+                                  postnummer, ort, key, lat, lon, source, door))
+            else:
+                if lat is not None and (entrance[1] != lat or entrance[2] != lon):
+                    entrance[1], entrance[2], entrance[3], entrance[6] = lat, lon, "file", True
+                if door is not None and entrance[4] != door:
+                    entrance[4], entrance[6] = door, True
+                entrance[5] += rows
+            keys.append(key)
+            ids.append(entrance[0])
+        entrance_ids = pl.DataFrame({"address_key": keys, "entrance_id": ids},
+                                    schema={"address_key": pl.String,
+                                            "entrance_id": pl.Int64})
+        return properties, entrances, entrance_ids
 
-        _mark("agreements")
-        # People: the tenants of the rows that make agreements. The first listed tenant has
-        # the row's kundnummer; a kundnummer is one person, with the last values given.
-        makers = good.filter(pl.col("agreement_new"))
-        people_parts = []
-        for slot, prefix in enumerate(("hyresgast", "hyresgast2"), start=1):
-            part = makers.filter(pl.col(f"{prefix}_present")).select(
-                "object_id", "agreement_id", pl.lit(slot, dtype=pl.Int64).alias("position"),
-                pl.col(f"{prefix}_name_n").alias("name"),
-                pl.col(f"{prefix}_phone_n").alias("phone"),
-                pl.col(f"{prefix}_email_n").alias("email"),
-                (pl.col("kundnummer") if slot == 1 else pl.lit(None, dtype=pl.String))
-                .alias("kundnummer"),
-            )
-            people_parts.append(part)
-        tenants = pl.concat(people_parts).sort("object_id", "position")
-        with_number = tenants.filter(pl.col("kundnummer").is_not_null())
-        persons = with_number.group_by("kundnummer", maintain_order=True).agg(
-            pl.col("object_id").first(), pl.col("name").last(), pl.col("phone").last(),
-            pl.col("email").last())
-        persons = pl.concat([
-            persons.select("object_id", pl.lit(1, dtype=pl.Int64).alias("position"),
-                           "name", "phone", "email", "kundnummer"),
-            tenants.filter(pl.col("kundnummer").is_null()).select(
-                "object_id", "position", "name", "phone", "email", "kundnummer"),
-        ]).sort("object_id", "position").with_row_index("id").with_columns(
-            pl.col("id").cast(pl.Int64))
+    def _agreements(self, pl, good):
+        """Agreements: none for a vacant object without one; an agreement on several objects
+        is made by its first row, which also names its tenants; a kundnummer is one
+        person, named last as the last row that makes an agreement names it."""
+        next_id, agreements, persons = self.next, self.agreements, self.people
+        numbers = good.get_column("avtalsnummer")
+        known = agreements.lookup(pl, numbers)
+        has = good.get_column("hyresgast_present") | numbers.is_not_null()
+        new_here = numbers.is_null() | (known.is_null() & numbers.is_first_distinct())
+        made = has & new_here & known.is_null()
+        new_ids = (made.cast(pl.Int64).cum_sum() - 1 + next_id["agreements"])
+        rows = pl.DataFrame({"number": numbers, "known": known, "made": made,
+                             "new_id": new_ids, "has": has})
+        made_here = rows.filter(pl.col("made") & pl.col("number").is_not_null()).select(
+            "number", pl.col("new_id").alias("here"))
+        rows = rows.join(made_here, on="number", how="left", maintain_order="left")
+        ids = rows.select(
+            pl.when(~pl.col("has")).then(None)
+            .when(pl.col("made")).then(pl.col("new_id"))
+            .otherwise(pl.coalesce("known", "here")).alias("agreement_id"),
+        ).get_column("agreement_id")
+        next_id["agreements"] += int(made.sum())
+        agreements.add(pl, made_here.get_column("number"), made_here.get_column("here"))
+
+        # The tenants of the rows that make an agreement. The first listed has the row's
+        # kundnummer: a kundnummer seen before (or earlier in this block) is that person.
+        makers = good.with_columns(ids.alias("agreement_id")).filter(made)
+        first = makers.filter(pl.col("hyresgast_present")).select(
+            "object_id", "agreement_id", pl.col("hyresgast_name_n").alias("name"),
+            pl.col("hyresgast_phone_n").alias("phone"),
+            pl.col("hyresgast_email_n").alias("email"), "kundnummer")
+        numbers = first.get_column("kundnummer")
+        before = persons.lookup(pl, numbers)
+        first = first.with_columns(
+            before.alias("before"),
+            (numbers.is_null() | (before.is_null() & numbers.is_first_distinct()))
+            .alias("new"))
+        second = makers.filter(pl.col("hyresgast2_present")).select(
+            "object_id", "agreement_id", pl.col("hyresgast2_name_n").alias("name"),
+            pl.col("hyresgast2_phone_n").alias("phone"),
+            pl.col("hyresgast2_email_n").alias("email"),
+            pl.lit(None, dtype=pl.String).alias("kundnummer"))
+        people = pl.concat([
+            first.filter("new").select("object_id", pl.lit(1, dtype=pl.Int64)
+                                       .alias("position"), "name", "phone", "email",
+                                       "kundnummer"),
+            second.select("object_id", pl.lit(2, dtype=pl.Int64).alias("position"),
+                          "name", "phone", "email", "kundnummer"),
+        ]).sort("object_id", "position").with_row_index("id", offset=next_id["people"]) \
+            .with_columns(pl.col("id").cast(pl.Int64))
+        next_id["people"] += people.height
+        numbered = people.filter(pl.col("kundnummer").is_not_null()).select(
+            "kundnummer", pl.col("id").alias("here"))
+        persons.add(pl, numbered.get_column("kundnummer"), numbered.get_column("here"))
+        first = first.join(numbered, on="kundnummer", how="left", maintain_order="left") \
+            .join(people.filter(pl.col("position") == 1).select(
+                "object_id", pl.col("id").alias("own")), on="object_id", how="left",
+                maintain_order="left") \
+            .with_columns(pl.coalesce("own", "before", "here").alias("person_id"))
+        # Named again under a kundnummer: the person takes the later values (last wins).
+        again = first.filter(~pl.col("new")).select("person_id", "name", "phone", "email")
+        self.result.person_updates.update(
+            (person_id, (name, phone, email)) for person_id, name, phone, email in
+            again.iter_rows())
         parties = pl.concat([
-            with_number.join(persons.select("kundnummer", pl.col("id").alias("person_id")),
-                             on="kundnummer", how="left", maintain_order="left")
-            .select("object_id", "agreement_id", "person_id", "position"),
-            tenants.filter(pl.col("kundnummer").is_null()).join(
-                persons.filter(pl.col("kundnummer").is_null())
-                .select("object_id", "position", pl.col("id").alias("person_id")),
-                on=["object_id", "position"], how="left", maintain_order="left")
-            .select("object_id", "agreement_id", "person_id", "position"),
-        ]).sort("object_id", "position")
+            first.select("object_id", "agreement_id", "person_id",
+                         pl.lit(1, dtype=pl.Int64).alias("position")),
+            second.join(people.filter(pl.col("position") == 2).select(
+                "object_id", pl.col("id").alias("person_id")), on="object_id", how="left",
+                maintain_order="left").select(
+                "object_id", "agreement_id", "person_id",
+                pl.lit(2, dtype=pl.Int64).alias("position")),
+        ]).sort("object_id", "position").select("agreement_id", "person_id", "position")
+        return (ids, made.cast(pl.Int64), people.select("id", "name", "phone", "email",
+                                                        "kundnummer"), parties)
 
-        _mark("people")
-        staged.counts = {"properties": properties.height, "entrances": entrances.height,
-                         "objects": good.height, "agreements": made.height,
-                         "people": persons.height}
-        for row in entrances.select("address_key", "id", "lat", "lon", "door_code",
-                                    "rows").iter_rows():
-            key, local, lat, lon, door, count = row
-            staged.entrances[key] = [local, lat, lon, "file" if lat is not None else None,
-                                     door, count, False]
-        return staged, self._chunks(pl, good, properties, entrances, persons, parties)
-
-    # -- writing the chunks ------------------------------------------------------------------
-    def _chunks(self, pl, good, properties, entrances, persons, parties) -> Iterator:
-        """Write each chunk's staging tables to a SQLite file; yield (path, share done)."""
+    # -- writing a chunk ---------------------------------------------------------------------
+    def _write(self, number: int, tables: dict) -> Path:
         import adbc_driver_sqlite.dbapi as adbc
+        import polars as pl
 
         from imports.first import STAGING_TABLES
 
-        size = self.chunk_rows
-        total = max(good.height, 1)
-        count = max((good.height + size - 1) // size, 1)
-        for number in range(count):
-            part = good.slice(number * size, size)
-            digests = [
-                d if d is not None else _digest(j)
-                for d, j in zip(part.get_column("digest").to_list(),
-                                part.get_column("joined").to_list(), strict=True)]
-            objects = part.select(
-                pl.col("object_id").alias("id"), "entrance_id", "objektsnummer",
-                "object_type", pl.col("lgh").alias("lagenhetsnummer"), "floor", "rooms",
-                "area_m2", "rent_sek", pl.Series("row_hash", digests, dtype=pl.String),
-                "agreement_id", pl.col("agreement_new").cast(pl.Int64), "avtalsnummer",
-                "starts_on")
-            low, high = number * size, (number + 1) * size
-            tables = {
-                "objects": objects,
-                "people": persons.filter(pl.col("object_id").is_between(low, high - 1,
-                                                                        closed="both"))
-                .select("id", "name", "phone", "email", "kundnummer"),
-                "parties": parties.filter(pl.col("object_id").is_between(low, high - 1,
-                                                                        closed="both"))
-                .select("agreement_id", "person_id", "position"),
-            }
-            # The first chunk has every property and entrance; the others empty tables.
-            tables["properties"] = properties.select("id", "designation")
-            tables["entrances"] = entrances.select(
-                "id", "property_id", "street", "street_number", "street_letter",
-                pl.col("postnummer_n").alias("postnummer"), pl.col("ort_n").alias("ort"),
-                "address_key", "lat", "lon",
-                pl.when(pl.col("lat").is_not_null()).then(pl.lit("file"))
-                .otherwise(None).alias("position_source"), "door_code")
-            if number:
-                tables["properties"] = tables["properties"].clear()
-                tables["entrances"] = tables["entrances"].clear()
-            path = self.directory / f"chunk-{number:05d}.db"
-            with adbc.connect(str(path)) as connection:
-                with connection.cursor() as cursor:
-                    # Every image has the staging schema of imports.first, created the same
-                    # way in the same order (same pages, same schema cookie), so that the
-                    # writer's prepared statements stay right from one image to the next.
-                    for name, columns in STAGING_TABLES.items():
-                        cursor.execute(f"CREATE TABLE {name} ({columns})")
-                    for name in STAGING_TABLES:
-                        frame = tables[name]
+        path = self.directory / f"chunk-{number:05d}.db"
+        with adbc.connect(str(path), autocommit=True) as connection:
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA journal_mode=OFF")  # a scratch file, read once
+                cursor.execute("PRAGMA synchronous=OFF")
+                cursor.execute("BEGIN")
+                # Every image has the staging schema of imports.first, created the same way
+                # in the same order (same pages, same schema cookie), so that the writer's
+                # prepared statements stay right from one image to the next.
+                for name, columns in STAGING_TABLES.items():
+                    cursor.execute(f"CREATE TABLE {name} ({columns})")
+                for name in STAGING_TABLES:
+                    frame = tables[name]
+                    if frame.height:
                         frame = frame.with_columns(
                             pl.col(c).cast(pl.String) for c, t in frame.schema.items()
                             if t == pl.Null)
-                        if frame.height:
-                            cursor.adbc_ingest(name, frame, mode="append")
-                connection.commit()
-            yield path, min((number + 1) * size, total) / total
+                        cursor.adbc_ingest(name, frame, mode="append")
+                cursor.execute("COMMIT")
+        return path
+
+
+ENTRANCE_SCHEMA = {
+    "id": "Int64", "property_id": "Int64", "street": "String", "street_number": "Int64",
+    "street_letter": "String", "postnummer": "String", "ort": "String",
+    "address_key": "String", "lat": "Float64", "lon": "Float64", "position_source": "String",
+    "door_code": "String"}
 
 
 # -- the per-value functions -----------------------------------------------------------------
+
+def _schema(pl, spec: dict[str, str]) -> dict:
+    return {name: getattr(pl, kind) for name, kind in spec.items()}
+
+
+def _address_of(parser: RowParser):
+    def address(street: str, postnummer: str, ort: str):
+        place = parser._addresses.get((street, postnummer, ort))
+        if place is None:
+            try:
+                place = parser._address(street, postnummer, ort)
+            except RowError:
+                return None
+        return place
+    return address
+
 
 def _safe(function):
     def safe(*values):
@@ -617,6 +736,13 @@ def _text(value):
         else value.isoformat()
 
 
-def _digest(joined: str) -> str:
-    return hashlib.blake2b(joined.encode(), digest_size=16).hexdigest()
+def _digests(good) -> list[str]:
+    """Each row's digest (RowParser.digest's formula): the parsed rows have theirs."""
+    blake2b = hashlib.blake2b
+    digests = [blake2b(j.encode(), digest_size=16).hexdigest() if j is not None else None
+               for j in good.get_column("joined").to_list()]
+    if None in digests:
+        given = good.get_column("digest").to_list()
+        digests = [d if d is not None else g for d, g in zip(digests, given, strict=True)]
+    return digests
 

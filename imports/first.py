@@ -260,17 +260,19 @@ def _receive(stream) -> tuple[bytes, bytes] | None:
 def _stage_columnar(table, directory: str, out) -> Staged:
     """The file a column at a time (imports.columnar): chunks as SQLite files in
     ``directory``, each named in a FILE frame. Raises NotColumnar before the first."""
-    from imports.columnar import ColumnarStage, check_file
+    from imports.columnar import CHUNK_BYTES, ColumnarStage, check_file
 
     check_file(table)
     table.close()
-    staged, chunks = ColumnarStage(table, RowParser(table.header, as_text=True),
-                                   Path(directory)).run()
-    staged.columnar = True
-    for chunk, share in chunks:
-        _send(out, FILE, marshal.dumps((str(chunk), int(share * table.size))))
+    # DISPATCH_IMPORT_BLOCK_BYTES: smaller blocks, for tests of what spans blocks.
+    block = int(os.environ.get("DISPATCH_IMPORT_BLOCK_BYTES") or CHUNK_BYTES)
+    stage = ColumnarStage(table, RowParser(table.header, as_text=True), Path(directory),
+                          chunk_bytes=block)
+    for chunk, position in stage.chunks():
+        _send(out, FILE, marshal.dumps((str(chunk), position)))
         out.flush()
-    return staged
+    stage.result.columnar = True
+    return stage.result
 
 
 def stage_main(path: str, directory: str | None = None) -> int:
@@ -309,6 +311,7 @@ def stage_main(path: str, directory: str | None = None) -> int:
     except Exception as exc:  # handed to the writer, which raises it
         try:
             payload = pickle.dumps(exc)
+            pickle.loads(payload)  # noqa: S301 (some exceptions pickle but cannot load)
         except Exception:
             payload = pickle.dumps(StageFailed(f"{type(exc).__name__}: {exc}"))
         _send(out, FAILED, payload)

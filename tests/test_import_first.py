@@ -268,10 +268,14 @@ def awkward_rows() -> list[dict]:
     return rows
 
 
-@pytest.mark.parametrize(("delimiter", "eol", "bom"), [
-    (";", "\r\n", False), ("\t", "\n", True), (";", "\n", True)])
+@pytest.mark.parametrize(("delimiter", "eol", "bom", "block"), [
+    (";", "\r\n", False, None), ("\t", "\n", True, None), (";", "\n", True, None),
+    (";", "\r\n", False, "1500"), ("\t", "\n", True, "777")])
 def test_the_column_stage_builds_the_register_the_general_path_builds(
-        db_session, create_landlord, tmp_path, monkeypatch, delimiter, eol, bom):
+        db_session, create_landlord, tmp_path, monkeypatch, delimiter, eol, bom, block):
+    # With small blocks, entrances, agreements, kundnummer and duplicates span blocks.
+    if block:
+        monkeypatch.setenv("DISPATCH_IMPORT_BLOCK_BYTES", block)
     results = staged_results(monkeypatch)
     rows = awkward_rows()
     width = len(dict.fromkeys(key for row in rows for key in row))
@@ -320,3 +324,9 @@ def test_a_file_polars_would_read_differently_is_staged_row_by_row(
     assert [r.columnar for r in results] == ([False] if on_sqlite(db_session) else [])
     assert by_stage.errors == by_rows.errors
     assert register_of(db_session, staged.id) == register_of(db_session, general.id)
+
+
+def test_the_column_stage_strips_exactly_what_str_strip_strips():
+    from imports.columnar import PY_SPACE
+
+    assert set(PY_SPACE) == {chr(c) for c in range(0x110000) if chr(c).isspace()}
