@@ -1,25 +1,28 @@
 """A first register's CSV file, parsed a column at a time (polars) in the stage process.
 
 The row-at-a-time stage (``imports.first.Stager``) spends 25-30 µs of Python on every row.
-Here polars reads the file and does the per-row work as column operations; Python only sees
+Here polars reads the file block by block (``CHUNK_BYTES`` of whole lines) and does the
+per-row work as column operations; Python only sees
 
 * each **distinct** value of the columns whose values repeat (an address is on every object
   of its entrance, a rent or a date on thousands): those go through ``RowParser``'s own
   functions, so a value is judged exactly as the general path judges it;
-* every row a column check **doubts** (a bad value anywhere, a control character, an e-mail
-  address that is not ASCII, a phone number not written the usual Swedish way): it is parsed
-  whole by ``RowParser.parse``, from its raw values, as the general path would;
+* every row a column check **doubts** (a bad value anywhere, an e-mail address that is not
+  plain ASCII, a phone number that is not written the usual Swedish way and that
+  ``phonenumbers`` rejects): it is parsed whole by ``RowParser.parse``, as the general path
+  would;
 * the digest of each row (blake2b, the general path's formula, so a re-import compares).
 
-The result is laid out as the staging tables of ``imports.first`` (the same choices as the
-row-at-a-time stage: the first row of an entrance makes it, its last coordinates and door
-code win, an agreement's first row names its tenants, a kundnummer is one person) and
-written chunk by chunk as small SQLite files through ADBC (no Python objects per row), which
-the writer loads with ``deserialize`` and copies into the register.
+Each block is laid out as the staging tables of ``imports.first`` with the row stage's
+choices (the first row of an entrance makes it, its last coordinates and door code win, an
+agreement's first row names its tenants, a kundnummer is one person; what spans blocks is
+kept in ``ColumnarStage``) and written as a small SQLite file through ADBC (no Python object
+per row), which the writer loads with ``deserialize`` and copies into the register.
 
 Only a file polars reads exactly as ``csv`` does is taken: UTF-8, no quote characters, lines
-ending in LF or CRLF, no blank lines, no cell over csv's field limit. Anything else raises
-``NotColumnar`` before the first chunk and the row-at-a-time stage does the file instead.
+ending in LF or CRLF, no blank lines, the header on the first line. Anything else raises
+``NotColumnar`` before the first chunk and the row-at-a-time stage does the file instead. A
+cell longer than csv's field limit raises ``csv.Error``, as reading it row by row would.
 """
 
 from __future__ import annotations

@@ -5,18 +5,20 @@ and applying the file needs no diff. The general path (``Applier._run_rows``) do
 for every row on one core. Here the work is split in two, so that a million-row first import
 uses both cores of a small machine:
 
-* a **stage process** (``python -m imports.first FILE``) reads and parses the file with the
-  general path's ``RowParser`` and lays each chunk out as the rows of the register's tables,
-  with ids counted from zero (the choices the general path makes for new rows: the first row
-  of an entrance makes it, its last coordinates and door code win, an agreement's first row
-  names its tenants, a kundnummer is one person). It writes the chunks to its stdout,
-  marshalled;
+* a **stage process** (``python -m imports.first FILE DIR``) reads and parses the file and
+  lays each chunk out as the rows of the register's tables, with ids counted from zero (the
+  choices the general path makes for new rows: the first row of an entrance makes it, its
+  last coordinates and door code win, an agreement's first row names its tenants, a
+  kundnummer is one person). A plain UTF-8 CSV file is parsed a column at a time with polars
+  (``imports.columnar``) and each chunk is written to DIR as a small SQLite file; any other
+  file (XLSX, quoted cells, Windows-1252, ...) row by row with the general path's
+  ``RowParser``, each chunk marshalled. Chunks are announced in frames on its stdout;
 * the **writer**, in the calling process, owns the session's connection and transaction. It
-  puts each chunk into staging tables in an attached in-memory schema (``executemany``) and
-  copies them into the register with one ``INSERT ... SELECT`` per table, adding the id
-  offsets and the landlord, inside SQLite.
+  loads each chunk into an attached in-memory staging schema (``deserialize`` of the SQLite
+  file, or ``executemany`` of the marshalled rows) and copies it into the register with one
+  ``INSERT ... SELECT`` per table, adding the id offsets and the landlord, inside SQLite.
 
-A test imports the same files both ways and compares every table. Everything happens in the
+Tests import the same files both ways (and by both stages) and compare every table. Everything happens in the
 caller's SAVEPOINT, so the rejection rules, dry runs and the import record work as for any
 import.
 """
