@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,6 +59,7 @@ PHONE_SEPARATORS = r"[\s\x1c-\x1f\-()/.]"
 PY_SPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(
     map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
 PY_SPACES = r"[\s\x1c-\x1f]+"
+PLAIN_DECIMAL = r"^-?[0-9]{1,3}\.[0-9]{1,12}$|^-?[0-9]{1,3}$"
 PLAIN_EMAIL = r"^[\x00-\x1f\x21-\x7f]*@[\x00-\x1f\x21-\x7f]*$"
 
 
@@ -74,27 +74,25 @@ def check_file(table: Table) -> None:
     skips it) and the header on the first line."""
     if table.kind != "csv" or table.encoding not in ("utf-8", "utf-8-sig"):
         raise NotColumnar("not a UTF-8 CSV file")
-    tail = b""
+    tail = b""  # the end of the block before
     with open(table.path, "rb") as f:
-        head = f.read(SCAN)
-        if not head.removeprefix(b"\xef\xbb\xbf").split(b"\n", 1)[0].strip():
+        block = f.read(SCAN)
+        if not block.removeprefix(b"\xef\xbb\xbf").split(b"\n", 1)[0].strip():
             raise NotColumnar("blank lines before the header")
-        block = head
         while block:
-            data = tail + block
-            if b'"' in block or b"\x00" in block or _BLANK_LINE.search(data):
+            edge = tail + block[:2]
+            if (b'"' in block or b"\x00" in block or b"\n\n" in block or b"\n\r\n" in block
+                    or b"\n\n" in edge or b"\n\r\n" in edge):
                 raise NotColumnar("quotes, NUL or a blank line")
-            bare = _BARE_CR.search(data)
-            if bare and bare.start() < len(data) - 1:  # a CR at the very end: next block
+            # Every CR ends a line with the LF after it (the next block's, for a last CR).
+            if tail.endswith(b"\r") and not block.startswith(b"\n"):
                 raise NotColumnar("a line that ends in a bare CR")
-            tail = data[-2:]
+            if block.count(b"\r") - block.count(b"\r\n") != block.endswith(b"\r"):
+                raise NotColumnar("a line that ends in a bare CR")
+            tail = block[-2:]
             block = f.read(SCAN)
     if tail.endswith(b"\r"):
         raise NotColumnar("a line that ends in a bare CR")
-
-
-_BLANK_LINE = re.compile(rb"\n\r?\n")
-_BARE_CR = re.compile(rb"\r(?!\n)")
 
 
 class _Mapping:
@@ -198,7 +196,7 @@ class ColumnarStage:
             _Mapping(["objektstyp"], _object_type, ["object_type"], ["String"]),
             _Mapping(["lagenhetsnummer", "vaning"], _floor, ["lgh", "floor"],
                      ["String", "Int64"]),
-            _Mapping(["lat", "lon", "sweref_n", "sweref_e"], _safe(_point_of(parser)),
+            _Mapping(["p_lat", "p_lon", "p_north", "p_east"], _safe(_point_of(parser)),
                      ["lat_f", "lon_f", "north", "east"],
                      ["Float64", "Float64", "Float64", "Float64"]),
             _Mapping(["avtal_fran"], _safe(_iso_date), ["starts_on"], ["String"]),
@@ -285,8 +283,29 @@ class ColumnarStage:
         )
 
         # -- the columns whose values repeat: each distinct value once, through RowParser --
+        # Coordinates written as plain decimals (point or comma) in Sweden or Finland are
+        # read here (a correctly rounded float, as float() gives); any other point goes
+        # through RowParser with the SWEREF columns, each distinct one once.
+        def number(name):
+            text = pl.col(name).str.replace_all(" ", "", literal=True) \
+                .str.replace_all(",", ".", literal=True)
+            return pl.when(text.str.contains(PLAIN_DECIMAL)).then(
+                text.cast(pl.Float64, strict=False)).otherwise(None)
+
+        frame = frame.with_columns(number("lat").alias("lat_v"), number("lon").alias("lon_v"))
+        lat, lon = pl.col("lat_v"), pl.col("lon_v")
+        plain = (lat.is_between(55.0, 69.2) & lon.is_between(10.5, 24.3)) | (
+            lat.is_between(59.5, 70.2) & lon.is_between(19.0, 31.7))
+        frame = frame.with_columns(plain.fill_null(False).alias("plain_point"))
+        frame = frame.with_columns(
+            pl.when("plain_point").then(pl.lit("")).otherwise(pl.col(name)).alias(alias)
+            for name, alias in (("lat", "p_lat"), ("lon", "p_lon"), ("sweref_n", "p_north"),
+                                ("sweref_e", "p_east")))
         for mapping in self.mappings:
             frame = mapping.join(pl, frame)
+        frame = frame.with_columns(
+            pl.when("plain_point").then("lat_v").otherwise("lat_f").alias("lat_f"),
+            pl.when("plain_point").then("lon_v").otherwise("lon_f").alias("lon_f"))
 
         # -- tenants: names, phone numbers and e-mail addresses, mostly all distinct --------
         doubts = [pl.col("objektsnummer") == ""]

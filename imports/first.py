@@ -18,9 +18,9 @@ uses both cores of a small machine:
   file, or ``executemany`` of the marshalled rows) and copies it into the register with one
   ``INSERT ... SELECT`` per table, adding the id offsets and the landlord, inside SQLite.
 
-Tests import the same files both ways (and by both stages) and compare every table. Everything happens in the
-caller's SAVEPOINT, so the rejection rules, dry runs and the import record work as for any
-import.
+Tests import the same files both ways (and by both stages) and compare every table.
+Everything happens in the caller's SAVEPOINT, so the rejection rules, dry runs and the
+import record work as for any import.
 """
 
 from __future__ import annotations
