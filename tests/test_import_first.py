@@ -330,3 +330,30 @@ def test_the_column_stage_strips_exactly_what_str_strip_strips():
     from imports.columnar import PY_SPACE
 
     assert set(PY_SPACE) == {chr(c) for c in range(0x110000) if chr(c).isspace()}
+
+
+@pytest.mark.parametrize(("body", "columnar"), [
+    (b"a;b\r\n1;2\r\n3;4\r\n", True),
+    (b"a;b\n1;2\n3;4", True),
+    (b"a;b\r\n1;2\r3;4\r\n", False),       # a bare CR ends a line for csv, not for polars
+    (b"a;b\r\n1;2\r\n3;4\r", False),
+    (b"a;b\r\n1;2\r\n\r\n3;4\r\n", False),  # a blank line: csv counts it, polars skips it
+    (b"a;b\n1;2\n\n3;4\n", False),
+    (b'a;b\r\n1;"2"\r\n', False),           # quoting
+    (b"\r\na;b\r\n1;2\r\n", False),         # the header is not on the first line
+])
+@pytest.mark.parametrize("scan", [3, 4, 5, 1 << 20])
+def test_only_a_file_polars_reads_as_csv_does_goes_to_the_column_stage(
+        tmp_path, monkeypatch, body, columnar, scan):
+    from imports import columnar as stage
+
+    monkeypatch.setattr(stage, "SCAN", scan)  # blocks that split CRLF and blank lines
+    path = tmp_path / "register.csv"
+    path.write_bytes(body)
+    table = open_table(path)
+    table.close()
+    if columnar:
+        stage.check_file(table)
+    else:
+        with pytest.raises(stage.NotColumnar):
+            stage.check_file(table)
