@@ -30,7 +30,7 @@ from dispatch.models import Landlord, utcnow
 from imports.bulk import Bulk
 from imports.normalise import format_postnummer
 from imports.readers import Table
-from imports.rows import Row, RowError, RowParser, convert_sweref, in_area
+from imports.rows import Row, RowError, RowParser, convert_sweref, duplicate, in_area
 
 CHUNK_ROWS = 5000
 MAX_BAD_SHARE = 0.05
@@ -308,9 +308,7 @@ class Applier:
             number = parser.objektsnummer(values)
             first = seen.get(number)
             if first is not None:
-                out.errors.append(
-                    (line, "objektsnummer", f"duplicate objektsnummer, first on line {first}")
-                )
+                out.errors.append(duplicate(line, first))
                 continue
             digest = parser.digest(values)
             existing = objects.get(number)

@@ -32,20 +32,17 @@ import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from imports.normalise import fold
 from imports.phones_fast import normalise_phone_fast
 from imports.readers import Table
 from imports.rows import (
-    _LGH,
     CACHE_LIMIT,
     KNOWN,
-    OBJECT_TYPES,
+    SWEREF_OFF_MAP,
     Row,
     RowError,
     RowParser,
-    _date,
-    in_area,
-    sweref_to_wgs84,
+    duplicate,
+    place_sweref,
 )
 
 CHUNK_BYTES = 16 << 20  # a block of the file: about 80,000 rows of a typical register
@@ -179,31 +176,32 @@ class ColumnarStage:
 
     def __init__(self, table: Table, parser: RowParser, directory: Path,
                  chunk_bytes: int = CHUNK_BYTES):
+        import polars as pl
+
         from imports.first import Staged
 
         self.table, self.parser, self.directory = table, parser, Path(directory)
         self.chunk_bytes = chunk_bytes
         self.result = Staged()
-        import polars as pl
-
         self.seen, self.agreements, self.people = _Keys(pl), _Keys(pl), _Keys(pl)
         self.properties: dict[str, int] = {}
         self.mappings = [
-            _Mapping(["gatuadress", "postnummer", "ort"], _address_of(parser),
+            _Mapping(["gatuadress", "postnummer", "ort"], _safe(parser._address),
                      ["street", "street_number", "street_letter", "postnummer_n", "ort_n",
                       "address_key"],
                      ["String", "Int64", "String", "String", "String", "String"]),
-            _Mapping(["objektstyp"], _object_type, ["object_type"], ["String"]),
-            _Mapping(["lagenhetsnummer", "vaning"], _floor, ["lgh", "floor"],
+            _Mapping(["objektstyp"], _object_type(parser), ["object_type"], ["String"]),
+            _Mapping(["lagenhetsnummer", "vaning"], _floor(parser), ["lgh", "floor"],
                      ["String", "Int64"]),
-            _Mapping(["p_lat", "p_lon", "p_north", "p_east"], _safe(_point_of(parser)),
+            _Mapping(["p_lat", "p_lon", "p_north", "p_east"], _point(parser),
                      ["lat_f", "lon_f", "north", "east"],
                      ["Float64", "Float64", "Float64", "Float64"]),
-            _Mapping(["avtal_fran"], _safe(_iso_date), ["starts_on"], ["String"]),
-            _Mapping(["fastighetsbeteckning"], _designation, ["designation"], ["String"]),
-            _Mapping(["rum"], _safe(_decimal_text("rum")), ["rooms"], ["String"]),
-            _Mapping(["yta"], _safe(_decimal_text("yta")), ["area_m2"], ["String"]),
-            _Mapping(["hyra"], _safe(_decimal_text("hyra")), ["rent_sek"], ["String"]),
+            _Mapping(["avtal_fran"], _optional(parser.starts_on), ["starts_on"], ["String"]),
+            _Mapping(["fastighetsbeteckning"], _optional(parser.designation),
+                     ["designation"], ["String"]),
+            _Mapping(["rum"], _decimal(parser, 0, "rum"), ["rooms"], ["String"]),
+            _Mapping(["yta"], _decimal(parser, 1, "yta"), ["area_m2"], ["String"]),
+            _Mapping(["hyra"], _decimal(parser, 2, "hyra"), ["rent_sek"], ["String"]),
         ]
         self.next = {"properties": 0, "entrances": 0, "objects": 0, "agreements": 0,
                      "people": 0}
@@ -444,56 +442,37 @@ class ColumnarStage:
 
         # A row is a duplicate when a valid row with its objektsnummer came before it (in
         # this block or an earlier one); a bad row too, which is then reported as that.
-        numbers = good.get_column("objektsnummer")
         lines = good.get_column("line")
-        earlier = seen.lookup(pl, numbers)
-        first_here = good.group_by("objektsnummer").agg(pl.col("line").min().alias("first"))
-        firsts = good.select("objektsnummer").join(
-            first_here, on="objektsnummer", how="left", maintain_order="left"
-        ).get_column("first")
-        firsts = earlier.fill_null(firsts)
+        firsts = seen.lookup(pl, good.get_column("objektsnummer")).fill_null(
+            good.select(pl.col("line").min().over("objektsnummer")).to_series())
         keep = firsts == lines
-        for line, first in pl.DataFrame({"line": lines, "first": firsts}).filter(
-                ~keep).iter_rows():
-            errors.append((line, "objektsnummer",
-                           f"duplicate objektsnummer, first on line {first}"))
+        errors.extend(duplicate(line, first) for line, first in pl.DataFrame(
+            {"line": lines, "first": firsts}).filter(~keep).iter_rows())
         kept = good.filter(keep)
         seen.add(pl, kept.get_column("objektsnummer"), kept.get_column("line"))
         if bad:
-            before = dict(zip(*(c.to_list() for c in (
-                pl.Series([b[3] for b in bad], dtype=pl.String),
-                seen.lookup(pl, pl.Series([b[3] for b in bad], dtype=pl.String)))),
-                strict=True))
-        for line, column, reason, number in bad:
-            first = before.get(number)
-            if first is not None and first < line:
-                errors.append((line, "objektsnummer",
-                               f"duplicate objektsnummer, first on line {first}"))
-            else:
-                errors.append((line, column, reason))
+            earlier = seen.lookup(pl, pl.Series([b[3] for b in bad], dtype=pl.String))
+            for (line, column, reason, _number), first in zip(bad, earlier.to_list(),
+                                                             strict=True):
+                errors.append(duplicate(line, first) if first is not None and first < line
+                              else (line, column, reason))
         good = kept
 
         # SWEREF 99 TM to WGS84, each distinct point once; one off the map drops its row.
         needs = pl.col("lat_f").is_null() & pl.col("north").is_not_null()
         pending = good.filter(needs).select("north", "east").unique()
         if pending.height:
-            converted = sweref_to_wgs84(list(pending.iter_rows()))
-            inside = [in_area(lat, lon) for lat, lon in converted]
+            places = place_sweref(list(pending.iter_rows()))
             pending = pending.with_columns(
-                pl.Series("lat_s", [round(p[0], 7) if ok else None
-                                    for p, ok in zip(converted, inside, strict=True)],
-                          dtype=pl.Float64),
-                pl.Series("lon_s", [round(p[1], 7) if ok else None
-                                    for p, ok in zip(converted, inside, strict=True)],
-                          dtype=pl.Float64),
-                pl.Series("inside", inside, dtype=pl.Boolean),
+                pl.Series("lat_s", [p and p[0] for p in places], dtype=pl.Float64),
+                pl.Series("lon_s", [p and p[1] for p in places], dtype=pl.Float64),
+                pl.Series("inside", [p is not None for p in places], dtype=pl.Boolean),
             )
             good = _attach(pl, good, pending, ["north", "east"])
             good = good.with_columns(pl.when(needs).then(pl.col("inside")).otherwise(True)
                                      .alias("inside"))
-            errors.extend((line, "sweref_n", "SWEREF coordinates outside Sweden and Finland")
-                          for (line,) in good.filter(~pl.col("inside")).select("line")
-                          .iter_rows())
+            errors.extend((line, *SWEREF_OFF_MAP) for (line,) in
+                          good.filter(~pl.col("inside")).select("line").iter_rows())
             good = good.filter(pl.col("inside")).with_columns(
                 pl.coalesce("lat_f", "lat_s").alias("lat_f"),
                 pl.coalesce("lon_f", "lon_s").alias("lon_f"),
@@ -683,72 +662,50 @@ def _schema(pl, spec: dict[str, str]) -> dict:
     return {name: getattr(pl, kind) for name, kind in spec.items()}
 
 
-def _address_of(parser: RowParser):
-    def address(street: str, postnummer: str, ort: str):
-        place = parser._addresses.get((street, postnummer, ort))
-        if place is None:
-            try:
-                place = parser._address(street, postnummer, ort)
-            except RowError:
-                return None
-        return place
-    return address
-
-
 def _safe(function):
+    """``function``'s result as a tuple, or None where RowParser finds the value bad."""
     def safe(*values):
         try:
-            return function(*values)
+            result = function(*values)
         except RowError:
             return None
+        return result if isinstance(result, tuple) else (result,)
     return safe
 
 
-def _object_type(raw: str):
-    if not raw:
-        return ("lägenhet",)
-    kind = OBJECT_TYPES.get(fold(raw))
-    return (kind,) if kind is not None else None
+def _object_type(parser: RowParser):
+    return _safe(lambda raw: parser.object_type(raw) if raw else "lägenhet")
 
 
-def _floor(lgh: str, raw_floor: str):
-    if lgh:
-        return (lgh, int(lgh[:2]) - 10) if _LGH.match(lgh) else None
-    if raw_floor:
-        try:
-            return (None, int(raw_floor))
-        except ValueError:
-            return None
-    return (None, None)
+def _floor(parser: RowParser):
+    def floor(lgh: str, raw_floor: str):
+        if lgh:
+            return (lgh, parser.lgh_floor(lgh))
+        return (None, parser.vaning(raw_floor) if raw_floor else None)
+    return _safe(floor)
 
 
-def _point_of(parser: RowParser):
+def _point(parser: RowParser):
     def point(raw_lat, raw_lon, raw_north, raw_east):
         if raw_lat or raw_lon:
             return (*parser._point(raw_lat, raw_lon), None, None)
         if raw_north or raw_east:
             return (None, None, *parser._sweref(raw_north, raw_east))
         return (None, None, None, None)
-    return point
+    return _safe(point)
 
 
-def _iso_date(raw: str):
-    return (_date(raw).isoformat() if raw else None,)
+def _optional(method):
+    """A RowParser method for a column that may be empty (then None)."""
+    return _safe(lambda raw: method(raw) if raw else None)
 
 
-def _designation(raw: str):
-    return (" ".join(raw.split()) if raw else None,)
-
-
-def _decimal_text(column: str):
-    from imports.rows import _decimal
-
-    def number(raw: str):
-        return (str(_decimal(raw, column)) if raw else None,)
-    return number
+def _decimal(parser: RowParser, which: int, column: str):
+    return _optional(lambda raw: parser._decimal(which, raw, column))
 
 
 def _phone(raw: str):
+    """An oddly written phone number, as RowParser takes it (None: not a phone number)."""
     phone = normalise_phone_fast(raw)
     return (phone,) if phone is not None else None
 

@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from imports.rows import Row, RowError, RowParser, convert_sweref
+from imports.rows import Row, RowError, RowParser, convert_sweref, duplicate
 
 CHUNK_ROWS = 20_000
 STAGE = "import_stage"  # the attached in-memory schema of the staging tables
@@ -133,9 +133,7 @@ class Stager:
             number = objektsnummer(values)
             first = seen.get(number)
             if first is not None:
-                out.errors.append(
-                    (line, "objektsnummer", f"duplicate objektsnummer, first on line {first}")
-                )
+                out.errors.append(duplicate(line, first))
                 continue
             try:
                 row = parse(line, values, digest(values))

@@ -93,6 +93,11 @@ class Row:
     entrance_id: int = 0
 
 
+def duplicate(line: int, first: int) -> tuple[int, str, str]:
+    """The error of a row whose objektsnummer a valid row on line ``first`` already had."""
+    return (line, "objektsnummer", f"duplicate objektsnummer, first on line {first}")
+
+
 class RowError(ValueError):
     """A bad value: which column and why."""
 
@@ -219,12 +224,7 @@ class RowParser:
         street, number, letter, postnummer, ort, key = place
 
         if raw_type:
-            object_type = self._types.get(raw_type)
-            if object_type is None:
-                object_type = OBJECT_TYPES.get(fold(raw_type))
-                if object_type is None:
-                    raise RowError("objektstyp", f"unknown type: {raw_type!r}")
-                _remember(self._types, raw_type, object_type)
+            object_type = self._types.get(raw_type) or self.object_type(raw_type)
         else:
             object_type = "lägenhet"
 
@@ -232,16 +232,11 @@ class RowParser:
         if lgh:
             floor = self._floors.get(lgh)
             if floor is None:
-                if not _LGH.match(lgh):
-                    raise RowError("lagenhetsnummer", f"not four digits: {lgh!r}")
-                floor = _remember(self._floors, lgh, int(lgh[:2]) - 10)
+                floor = self.lgh_floor(lgh)
         else:
             lgh = None
             if raw_floor:
-                try:
-                    floor = int(raw_floor)
-                except ValueError:
-                    raise RowError("vaning", f"not a whole number: {raw_floor!r}") from None
+                floor = self.vaning(raw_floor)
 
         sweref = None
         if raw_lat or raw_lon:
@@ -262,21 +257,15 @@ class RowParser:
 
         starts_on = None
         if raw_date:
-            starts_on = self._dates.get(raw_date)
-            if starts_on is None:
-                starts_on = _date(raw_date)
-                starts_on = _remember(self._dates, raw_date,
-                                      starts_on.isoformat() if self.as_text else starts_on)
+            starts_on = self._dates.get(raw_date) or self.starts_on(raw_date)
 
         rooms = self._decimal(0, raw_rooms, "rum") if raw_rooms else None
         area = self._decimal(1, raw_area, "yta") if raw_area else None
         rent = self._decimal(2, raw_rent, "hyra") if raw_rent else None
         designation = None
         if raw_designation:
-            designation = self._designations.get(raw_designation)
-            if designation is None:
-                designation = _remember(
-                    self._designations, raw_designation, " ".join(raw_designation.split()))
+            designation = (self._designations.get(raw_designation)
+                           or self.designation(raw_designation))
 
         return Row(
             line, objektsnummer, object_type, street, number, letter, postnummer, ort, key,
@@ -285,7 +274,34 @@ class RowParser:
             digest or self.digest(cleaned),
         )
 
-    # -- the slow paths, for a value not seen before ----------------------------------------
+    # -- the slow paths, for a value not seen before (also what imports.columnar calls for
+    # each distinct value of a column) -----------------------------------------------------
+    def object_type(self, raw: str) -> str:
+        object_type = OBJECT_TYPES.get(fold(raw))
+        if object_type is None:
+            raise RowError("objektstyp", f"unknown type: {raw!r}")
+        return _remember(self._types, raw, object_type)
+
+    def lgh_floor(self, lgh: str) -> int:
+        """The floor a lägenhetsnummer says (``1102`` → 1)."""
+        if not _LGH.match(lgh):
+            raise RowError("lagenhetsnummer", f"not four digits: {lgh!r}")
+        return _remember(self._floors, lgh, int(lgh[:2]) - 10)
+
+    @staticmethod
+    def vaning(raw: str) -> int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise RowError("vaning", f"not a whole number: {raw!r}") from None
+
+    def starts_on(self, raw: str) -> date | str:
+        starts_on = _date(raw)
+        return _remember(self._dates, raw, starts_on.isoformat() if self.as_text else starts_on)
+
+    def designation(self, raw: str) -> str:
+        return _remember(self._designations, raw, " ".join(raw.split()))
+
     def _address(self, address: str, raw_postnummer: str, raw_ort: str) -> tuple:
         if not address:
             raise RowError("gatuadress", "missing")
@@ -372,6 +388,16 @@ def sweref_to_wgs84(points: list[tuple[float, float]]) -> list[tuple[float, floa
     return list(zip(lats, lons, strict=True))
 
 
+def place_sweref(points: list[tuple[float, float]]) -> list[tuple[float, float] | None]:
+    """SWEREF 99 TM points as the register stores them: WGS84 rounded to 7 decimals, or None
+    for a point outside Sweden and Finland (its row is then an error: ``SWEREF_OFF_MAP``)."""
+    return [(round(lat, 7), round(lon, 7)) if in_area(lat, lon) else None
+            for lat, lon in sweref_to_wgs84(points)]
+
+
+SWEREF_OFF_MAP = ("sweref_n", "SWEREF coordinates outside Sweden and Finland")
+
+
 def convert_sweref(rows: list[Row], errors: list[tuple[int, str, str]]) -> list[Row]:
     """Give rows with SWEREF 99 TM coordinates their WGS84 position, in one pyproj call.
 
@@ -382,13 +408,11 @@ def convert_sweref(rows: list[Row], errors: list[tuple[int, str, str]]) -> list[
     if not pending:
         return []
     dropped = []
-    for row, (lat, lon) in zip(
-        pending, sweref_to_wgs84([r.sweref for r in pending]), strict=True
-    ):
-        if in_area(lat, lon):
-            row.lat, row.lon = round(lat, 7), round(lon, 7)
+    for row, place in zip(pending, place_sweref([r.sweref for r in pending]), strict=True):
+        if place is not None:
+            row.lat, row.lon = place
         else:
-            errors.append((row.line, "sweref_n", "SWEREF coordinates outside Sweden and Finland"))
+            errors.append((row.line, *SWEREF_OFF_MAP))
             row.line = -row.line  # marks the row as dropped
             row.sweref = None
             dropped.append(row)
