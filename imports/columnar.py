@@ -11,7 +11,10 @@ per-row work as column operations; Python only sees
   plain ASCII, a phone number that is not written the usual Swedish way and that
   ``phonenumbers`` rejects): it is parsed whole by ``RowParser.parse``, as the general path
   would;
-* the digest of each row (blake2b, the general path's formula, so a re-import compares).
+
+Each row's digest (the general path's formula, so a re-import compares) is not computed
+here: the row's joined values are staged as ``digest_text`` and the writer, which would
+otherwise wait for this process, hashes them while it copies (``imports.first``).
 
 Each block is laid out as the staging tables of ``imports.first`` with the row stage's
 choices (the first row of an entrance makes it, its last coordinates and door code win, an
@@ -28,7 +31,6 @@ cell longer than csv's field limit raises ``csv.Error``, as reading it row by ro
 from __future__ import annotations
 
 import csv
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,6 +59,9 @@ PY_SPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680" + "".join(
     map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
 PY_SPACES = r"[\s\x1c-\x1f]+"
 PLAIN_DECIMAL = r"^-?[0-9]{1,3}\.[0-9]{1,12}$|^-?[0-9]{1,3}$"
+# Plain numbers and dates: what str(Decimal(...)) and date.isoformat() give back unchanged.
+PLAIN_NUMBER = r"^(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,4})?$"
+PLAIN_DATE = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}"
 PLAIN_EMAIL = r"^[\x00-\x1f\x21-\x7f]*@[\x00-\x1f\x21-\x7f]*$"
 
 
@@ -196,12 +201,13 @@ class ColumnarStage:
             _Mapping(["p_lat", "p_lon", "p_north", "p_east"], _point(parser),
                      ["lat_f", "lon_f", "north", "east"],
                      ["Float64", "Float64", "Float64", "Float64"]),
-            _Mapping(["avtal_fran"], _optional(parser.starts_on), ["starts_on"], ["String"]),
+            _Mapping(["k_avtal_fran"], _optional(parser.starts_on), ["starts_on"],
+                     ["String"]),
             _Mapping(["fastighetsbeteckning"], _optional(parser.designation),
                      ["designation"], ["String"]),
-            _Mapping(["rum"], _decimal(parser, 0, "rum"), ["rooms"], ["String"]),
-            _Mapping(["yta"], _decimal(parser, 1, "yta"), ["area_m2"], ["String"]),
-            _Mapping(["hyra"], _decimal(parser, 2, "hyra"), ["rent_sek"], ["String"]),
+            _Mapping(["k_rum"], _decimal(parser, 0, "rum"), ["rooms"], ["String"]),
+            _Mapping(["k_yta"], _decimal(parser, 1, "yta"), ["area_m2"], ["String"]),
+            _Mapping(["k_hyra"], _decimal(parser, 2, "hyra"), ["rent_sek"], ["String"]),
         ]
         self.next = {"properties": 0, "entrances": 0, "objects": 0, "agreements": 0,
                      "people": 0}
@@ -299,11 +305,30 @@ class ColumnarStage:
             pl.when("plain_point").then(pl.lit("")).otherwise(pl.col(name)).alias(alias)
             for name, alias in (("lat", "p_lat"), ("lon", "p_lon"), ("sweref_n", "p_north"),
                                 ("sweref_e", "p_east")))
+        # Likewise numbers written plainly (str(Decimal) gives them back as they are, once
+        # spaces are gone and the comma is a point) and ISO dates from year 1000 on.
+        plain_values = {}
+        for raw_name in ("rum", "yta", "hyra"):
+            text = pl.col(raw_name).str.replace_all("\u00a0", "", literal=True) \
+                .str.replace_all(" ", "", literal=True).str.replace_all(",", ".", literal=True)
+            plain_values[raw_name] = pl.when(text.str.contains(PLAIN_NUMBER)).then(text)
+        day = pl.col("avtal_fran").str.slice(0, 10)
+        plain_values["avtal_fran"] = pl.when(
+            pl.col("avtal_fran").str.contains(PLAIN_DATE)
+            & day.str.to_date("%Y-%m-%d", strict=False).is_not_null()).then(day)
+        frame = frame.with_columns(value.alias(f"v_{name}") for name, value in
+                                   plain_values.items())
+        frame = frame.with_columns(
+            pl.when(pl.col(f"v_{name}").is_not_null()).then(pl.lit("")).otherwise(name)
+            .alias(f"k_{name}") for name in plain_values)
         for mapping in self.mappings:
             frame = mapping.join(pl, frame)
         frame = frame.with_columns(
             pl.when("plain_point").then("lat_v").otherwise("lat_f").alias("lat_f"),
-            pl.when("plain_point").then("lon_v").otherwise("lon_f").alias("lon_f"))
+            pl.when("plain_point").then("lon_v").otherwise("lon_f").alias("lon_f"),
+            *(pl.coalesce(f"v_{raw_name}", name).alias(name) for raw_name, name in (
+                ("rum", "rooms"), ("yta", "area_m2"), ("hyra", "rent_sek"),
+                ("avtal_fran", "starts_on"))))
 
         # -- tenants: names, phone numbers and e-mail addresses, mostly all distinct --------
         doubts = [pl.col("objektsnummer") == ""]
@@ -489,9 +514,9 @@ class ColumnarStage:
             pl.col("object_id").alias("id"), "entrance_id", "objektsnummer",
             "object_type", pl.col("lgh").alias("lagenhetsnummer"), "floor", "rooms",
             "area_m2", "rent_sek",
-            pl.Series("row_hash", _digests(good), dtype=pl.String),
+            pl.col("digest").alias("row_hash"),  # a doubted row's; the rest: digest_text
             agreement_ids.alias("agreement_id"), made.alias("agreement_new"),
-            "avtalsnummer", "starts_on")
+            "avtalsnummer", "starts_on", pl.col("joined").alias("digest_text"))
         return {
             "properties": pl.DataFrame(properties, schema={"id": pl.Int64,
                                                            "designation": pl.String},
@@ -713,15 +738,3 @@ def _phone(raw: str):
 def _text(value):
     return None if value is None else str(value) if not hasattr(value, "isoformat") \
         else value.isoformat()
-
-
-def _digests(good) -> list[str]:
-    """Each row's digest (RowParser.digest's formula): the parsed rows have theirs."""
-    blake2b = hashlib.blake2b
-    digests = [blake2b(j.encode(), digest_size=16).hexdigest() if j is not None else None
-               for j in good.get_column("joined").to_list()]
-    if None in digests:
-        given = good.get_column("digest").to_list()
-        digests = [d if d is not None else g for d, g in zip(digests, given, strict=True)]
-    return digests
-

@@ -93,6 +93,11 @@ class Row:
     entrance_id: int = 0
 
 
+def digest_of(text: str) -> str:
+    """The digest of a row's known values joined by 0x1F (``RowParser.digest``)."""
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
 def duplicate(line: int, first: int) -> tuple[int, str, str]:
     """The error of a row whose objektsnummer a valid row on line ``first`` already had."""
     return (line, "objektsnummer", f"duplicate objektsnummer, first on line {first}")
@@ -207,8 +212,7 @@ class RowParser:
         """A digest of the row's known values as written: equal digests, equal objects."""
         # The picker ends with the empty cell after the row (so that it always returns a
         # tuple): drop the separator it adds.
-        text = "\x1f".join(self._pick_digest(cleaned))[:-1]
-        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+        return digest_of("\x1f".join(self._pick_digest(cleaned))[:-1])
 
     def parse(self, line: int, cleaned: list[str], digest: str | None = None) -> Row:
         """Parse one cleaned row; raise RowError for the first bad value."""

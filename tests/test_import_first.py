@@ -265,6 +265,9 @@ def awkward_rows() -> list[dict]:
     rows[13]["objektstyp"] = "Förråd"
     rows[14]["lagenhetsnummer"] = "١٢٠١"                 # Arabic-Indic digits: \d matches
     rows[15]["hyresgast_telefon"] = "070-١٢٣٤٥٦٧"
+    rows[16]["hyra"], rows[16]["yta"] = "08500", "0,00000001"   # str(Decimal): 8500, 1E-8
+    rows[17]["avtal_fran"], rows[17]["rum"] = "0999-01-01", "-2"
+    rows[18]["lat"], rows[18]["lon"] = "+59.3150", "18.0710"    # float() takes a plus
     return rows
 
 
