@@ -5,16 +5,15 @@ Here polars reads the file block by block (``CHUNK_BYTES`` of whole lines) and d
 per-row work as column operations; Python only sees
 
 * each **distinct** value of the columns whose values repeat (an address is on every object
-  of its entrance, a rent or a date on thousands): those go through ``RowParser``'s own
-  functions, so a value is judged exactly as the general path judges it;
+  of its entrance, a rent or a date on thousands) that polars does not read itself (plain
+  decimals, coordinates in Sweden and Finland, ISO dates, Swedish phone numbers): those go
+  through ``RowParser``'s own methods, so a value is judged exactly as the general path
+  judges it;
 * every row a column check **doubts** (a bad value anywhere, an e-mail address that is not
-  plain ASCII, a phone number that is not written the usual Swedish way and that
-  ``phonenumbers`` rejects): it is parsed whole by ``RowParser.parse``, as the general path
-  would;
-
-Each row's digest (the general path's formula, so a re-import compares) is not computed
-here: the row's joined values are staged as ``digest_text`` and the writer, which would
-otherwise wait for this process, hashes them while it copies (``imports.first``).
+  plain ASCII, an odd phone number that ``phonenumbers`` rejects): it is parsed whole by
+  ``RowParser.parse``, as the general path would;
+* the digest of each row (``digest_of``, the general path's formula, so a re-import
+  compares).
 
 Each block is laid out as the staging tables of ``imports.first`` with the row stage's
 choices (the first row of an entrance makes it, its last coordinates and door code win, an
@@ -43,6 +42,7 @@ from imports.rows import (
     Row,
     RowError,
     RowParser,
+    digest_of,
     duplicate,
     place_sweref,
 )
@@ -514,9 +514,9 @@ class ColumnarStage:
             pl.col("object_id").alias("id"), "entrance_id", "objektsnummer",
             "object_type", pl.col("lgh").alias("lagenhetsnummer"), "floor", "rooms",
             "area_m2", "rent_sek",
-            pl.col("digest").alias("row_hash"),  # a doubted row's; the rest: digest_text
+            pl.Series("row_hash", _digests(good), dtype=pl.String),
             agreement_ids.alias("agreement_id"), made.alias("agreement_new"),
-            "avtalsnummer", "starts_on", pl.col("joined").alias("digest_text"))
+            "avtalsnummer", "starts_on")
         return {
             "properties": pl.DataFrame(properties, schema={"id": pl.Int64,
                                                            "designation": pl.String},
@@ -738,3 +738,13 @@ def _phone(raw: str):
 def _text(value):
     return None if value is None else str(value) if not hasattr(value, "isoformat") \
         else value.isoformat()
+
+
+def _digests(good) -> list[str]:
+    """Each row's digest (``RowParser.digest``): the doubted rows come with theirs."""
+    digests = [digest_of(j) if j is not None else None
+               for j in good.get_column("joined").to_list()]
+    if None in digests:
+        given = good.get_column("digest").to_list()
+        digests = [d if d is not None else g for d, g in zip(digests, given, strict=True)]
+    return digests

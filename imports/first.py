@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from imports.rows import Row, RowError, RowParser, convert_sweref, digest_of, duplicate
+from imports.rows import Row, RowError, RowParser, convert_sweref, duplicate
 
 CHUNK_ROWS = 20_000
 STAGE = "import_stage"  # the attached in-memory schema of the staging tables
@@ -46,15 +46,13 @@ STAGE = "import_stage"  # the attached in-memory schema of the staging tables
 # The staging tables: the register's own rows, minus what the writer adds (landlord, times),
 # with ids from zero. Columns are untyped, so values reach the register's columns exactly as
 # the general path binds them, and the register's column affinities apply the same way.
-# An object's row_hash comes staged, or (column stage) as digest_text, the text it is the
-# digest of: the writer, which waits for the stage process most of the time, computes it.
 STAGING_TABLES = {
     "properties": "id, designation",
     "entrances": "id, property_id, street, street_number, street_letter, postnummer, ort, "
                  "address_key, lat, lon, position_source, door_code",
     "objects": "id, entrance_id, objektsnummer, object_type, lagenhetsnummer, floor, rooms, "
                "area_m2, rent_sek, row_hash, agreement_id, agreement_new, avtalsnummer, "
-               "starts_on, digest_text",
+               "starts_on",
     "people": "id, name, phone, email, kundnummer",
     "parties": "agreement_id, person_id, position",
 }
@@ -71,8 +69,7 @@ COPY_STATEMENTS = (
     f"INSERT INTO main.objects (id, landlord_id, entrance_id, objektsnummer, object_type, "  # noqa: S608
     f"lagenhetsnummer, floor, rooms, area_m2, rent_sek, row_hash, retired_at, created_at, "
     f"updated_at) SELECT id + :o, :l, entrance_id + :e, objektsnummer, object_type, "
-    f"lagenhetsnummer, floor, rooms, area_m2, rent_sek, "
-    f"coalesce(row_hash, row_digest(digest_text)), NULL, :t, :t "
+    f"lagenhetsnummer, floor, rooms, area_m2, rent_sek, row_hash, NULL, :t, :t "
     f"FROM {STAGE}.objects",
     f"INSERT INTO main.agreements (id, landlord_id, avtalsnummer, starts_on, ends_on, "  # noqa: S608
     f"notice_given_on, created_at) SELECT agreement_id + :a, :l, avtalsnummer, starts_on, "
@@ -234,7 +231,7 @@ class Stager:
             objects.append((object_id, known[row.address_key][0], row.objektsnummer,
                             row.object_type, row.lagenhetsnummer, row.floor, row.rooms,
                             row.area_m2, row.rent_sek, row.digest, agreement_id, made, number,
-                            row.starts_on, None))
+                            row.starts_on))
         return {"properties": properties, "entrances": staged_entrances, "objects": objects,
                 "people": people, "parties": parties}
 
@@ -337,7 +334,6 @@ def _start_stage(path: Path, directory: str, stderr) -> subprocess.Popen:
 
 def _prepare_stage(raw) -> None:
     """Attach the in-memory staging schema (once per connection) and create its tables."""
-    raw.create_function("row_digest", 1, digest_of, deterministic=True)
     attached = {row[1] for row in raw.execute("PRAGMA database_list")}
     if STAGE not in attached:
         raw.execute(f"ATTACH DATABASE ':memory:' AS {STAGE}")
