@@ -119,6 +119,13 @@ class _Mapping:
                     memo.clear()
                 memo[values] = result
             results.append(result)
+        if len(results) == 1:  # one value in the whole block (often: empty): no join
+            (result,) = results
+            return frame.with_columns(
+                *(pl.lit(result[i] if result is not None else None, dtype=getattr(pl, kind))
+                  .alias(name)
+                  for i, (name, kind) in enumerate(zip(self.names, self.dtypes, strict=True))),
+                pl.lit(result is not None).alias(f"ok_{self.names[0]}"))
         table = distinct.with_columns(
             *(pl.Series(name, [r[i] if r is not None else None for r in results],
                         dtype=getattr(pl, kind))
@@ -141,30 +148,39 @@ def _attach(pl, frame, right, on: list[str], *, nulls_equal: bool = False):
 
 
 class _Keys:
-    """Keys met so far in the file, each with a number (a line, an id). Kept as a frame
-    sorted by key and searched by bisection, so that a block's lookups cost its own size
-    (times log n), not the size of everything seen before it."""
+    """Keys met so far in the file, each with a number (a line, an id).
+
+    Kept as a few runs sorted by key and searched by bisection, so that a block's lookups
+    cost its own size (times log n), not the size of everything seen before it; a run is
+    merged into the one before it once it is half as long, so that there are about log n
+    runs and each key is copied about log n times in all."""
 
     def __init__(self, pl):
-        self.frame = pl.DataFrame(schema={"key": pl.String, "value": pl.Int64})
+        self.runs: list = []
 
     def lookup(self, pl, keys):
         """The number of each key, null where it is new (or null)."""
-        size = self.frame.height
-        if not size:
-            return pl.Series("value", [None] * len(keys), dtype=pl.Int64)
-        known = self.frame.get_column("key")
-        at = known.search_sorted(keys, side="left").cast(pl.Int64).clip(0, size - 1)
-        return pl.DataFrame({
-            "found": (known.gather(at) == keys).fill_null(False),
-            "value": self.frame.get_column("value").gather(at),
-        }).select(pl.when("found").then("value").otherwise(None)).to_series()
+        values = pl.Series("value", [None] * len(keys), dtype=pl.Int64)
+        for run in self.runs:
+            known = run.get_column("key")
+            at = known.search_sorted(keys, side="left").cast(pl.Int64).clip(0, run.height - 1)
+            found = pl.DataFrame({
+                "found": (known.gather(at) == keys).fill_null(False),
+                "value": run.get_column("value").gather(at),
+            }).select(pl.when("found").then("value").otherwise(None)).to_series()
+            values = values.fill_null(found)
+        return values
 
     def add(self, pl, keys, values) -> None:
         """Add keys that are not there yet (each once)."""
-        new = pl.DataFrame({"key": keys, "value": values},
-                           schema={"key": pl.String, "value": pl.Int64}).sort("key")
-        self.frame = self.frame.merge_sorted(new, key="key")
+        runs = self.runs
+        if not len(keys):
+            return
+        runs.append(pl.DataFrame({"key": keys, "value": values},
+                                 schema={"key": pl.String, "value": pl.Int64}).sort("key"))
+        while len(runs) > 1 and 2 * runs[-1].height >= runs[-2].height:
+            last = runs.pop()
+            runs[-1] = runs[-1].merge_sorted(last, key="key")
 
 
 class ColumnarStage:
