@@ -240,12 +240,18 @@ class ColumnarStage:
 
     # -- reading ------------------------------------------------------------------------------
     def _blocks(self) -> Iterator[tuple[bytes, int, int]]:
-        """(whole lines, bytes read so far, line number of the first) after the header."""
+        """(whole lines, bytes read so far, line number of the first) after the header.
+
+        The first block and the last ones are smaller (down to an eighth): the writer waits
+        for the first block, and nothing is left to overlap with the copy of the last."""
+        small = max(self.chunk_bytes // 8, 1)
+        size = self.table.path.stat().st_size
         with open(self.table.path, "rb") as f:
             f.readline()  # the header: its line is 1 (check_file saw to it)
-            line, pending = 2, b""
+            line, pending, want = 2, b"", small
             while True:
-                block = f.read(self.chunk_bytes)
+                block = f.read(want)
+                want = min(self.chunk_bytes, max(small, (size - f.tell()) // 2))
                 data = pending + block
                 if not block:
                     if data:
