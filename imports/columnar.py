@@ -406,7 +406,8 @@ class ColumnarStage:
         return rows, bad
 
     def _frame_of(self, pl, rows: list[Row]):
-        """Parsed rows as the columns the vectorised ones have."""
+        """Parsed rows as the columns the vectorised ones have (the parser is ``as_text``:
+        numbers and dates come as the text they are staged as)."""
         def tenant(row, i, attr):
             return getattr(row.tenants[i], attr) if i < len(row.tenants) else None
 
@@ -433,12 +434,12 @@ class ColumnarStage:
             "lon_f": column([r.lon for r in rows], pl.Float64),
             "north": column([r.sweref[0] if r.sweref else None for r in rows], pl.Float64),
             "east": column([r.sweref[1] if r.sweref else None for r in rows], pl.Float64),
-            "rooms": column([_text(r.rooms) for r in rows], pl.String),
-            "area_m2": column([_text(r.area_m2) for r in rows], pl.String),
-            "rent_sek": column([_text(r.rent_sek) for r in rows], pl.String),
+            "rooms": column([r.rooms for r in rows], pl.String),
+            "area_m2": column([r.area_m2 for r in rows], pl.String),
+            "rent_sek": column([r.rent_sek for r in rows], pl.String),
             "avtalsnummer": column([r.avtalsnummer for r in rows], pl.String),
             "kundnummer": column([r.kundnummer for r in rows], pl.String),
-            "starts_on": column([_text(r.starts_on) for r in rows], pl.String),
+            "starts_on": column([r.starts_on for r in rows], pl.String),
             "digest": column([r.digest for r in rows], pl.String),
             "joined": column([None] * len(rows), pl.String),
         }
@@ -755,11 +756,6 @@ def _phone(raw: str):
     """An oddly written phone number, as RowParser takes it (None: not a phone number)."""
     phone = normalise_phone_fast(raw)
     return (phone,) if phone is not None else None
-
-
-def _text(value):
-    return None if value is None else str(value) if not hasattr(value, "isoformat") \
-        else value.isoformat()
 
 
 def _digests(good) -> list[str]:
