@@ -55,7 +55,7 @@ def pct(values: list[float], q: float) -> float:
 
 def setup(workdir: Path, tablets: int) -> tuple[dict, list[str], list[tuple[str, str]]]:
     """A migrated database with a landlord, a register, patrols and their tokens."""
-    from tests.servers import free_port
+    from tests.support.servers import free_port
 
     port = free_port()
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
@@ -141,7 +141,7 @@ async def run(args) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench-field-"))
     print(f"field delivery benchmark: {args.tablets} tablets, {args.jobs} jobs, in {workdir}")
     env, addresses, credentials = setup(workdir, args.tablets)
-    from tests.servers import procfile
+    from tests.support.servers import procfile
 
     command = procfile("web").replace("${PORT:-5000}", env["PORT"])
     command = command.replace("0.0.0.0:", "127.0.0.1:")  # noqa: S104 (loopback only)

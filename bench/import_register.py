@@ -327,8 +327,8 @@ def phase_import(db_path: Path, csv_path: Path, first: bool) -> dict:
     """import_register into the app's SQLite database; time import + commit."""
     from flask_migrate import upgrade
 
-    from dispatch.extensions import db
-    from dispatch.landlords import get_landlord, upsert_landlord
+    from dispatch.core.extensions import db
+    from dispatch.register.landlords import get_landlord, upsert_landlord
     from imports.service import import_register
 
     app = _app(db_path, db_path.parent / "instance")

@@ -159,7 +159,7 @@ def main() -> int:
         from flask_migrate import upgrade
 
         from dispatch import create_app
-        from dispatch.extensions import db
+        from dispatch.core.extensions import db
         from dispatch.reports.morning import send_morning_reports
         from dispatch.reports.nights import zone
 

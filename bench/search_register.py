@@ -5,8 +5,8 @@
 Generates a register in memory (fixed seed; not timed): at least 30,000 distinct
 Swedish-looking street names (prefix + stem + suffix, some with å ä ö, a few classics such
 as Storgatan in many towns), spread over 30 orter with their postnummer, 20-40 objects per
-entrance with lägenhetsnummer. Builds a ``dispatch.search.RegisterIndex`` from it directly (no
-database), then 1,000 noisy queries with known answers: typos, diacritics dropped,
+entrance with lägenhetsnummer. Builds a ``dispatch.register.search.RegisterIndex`` from it
+directly (no database), then 1,000 noisy queries with known answers: typos, diacritics dropped,
 abbreviations (``Storg.``, ``Ringv.``, ``S:t``), ``12 b`` / ``12B``, with and without ort or
 postnummer, some with ``lgh NNNN``.
 
@@ -26,7 +26,7 @@ on a shared machine a query that waited for a CPU shows in the one and not in th
 The index is moved out of the garbage collector's way first (``gc.freeze()``), as a web
 process that keeps it for a month would want too.
 
-When ``dispatch.dispatching.PatrolPositions`` exists, one more line: its ``nearest`` among
+When ``dispatch.jobs.dispatching.PatrolPositions`` exists, one more line: its ``nearest`` among
 5,000 patrols (goal p99 <= 0.5 ms).
 """
 
@@ -47,8 +47,8 @@ sys.path.insert(0, str(REPO))
 
 from rapidfuzz import process  # noqa: E402
 
-from dispatch.search import RegisterIndex, _Entrance, parse_query, search_index  # noqa: E402
-from imports.normalise import fold  # noqa: E402
+from dispatch.register.addresses import fold  # noqa: E402
+from dispatch.register.search import RegisterIndex, _Entrance, parse_query, search_index  # noqa: E402
 
 SEED = 20240611
 P99_GOAL_MS = 5.0
@@ -299,7 +299,7 @@ def ours_right(case: Case, hits) -> bool:
 def patrol_line(rng: random.Random, rounds: int = 1000) -> tuple[float, float] | None:
     """p50, p99 ms of the nearest-patrol recommendation among 5,000 patrols, if it exists."""
     try:
-        from dispatch.dispatching import PatrolPositions
+        from dispatch.jobs.dispatching import PatrolPositions
     except ImportError:
         return None
     patrols = [(i, f"Patrull {i}", 59.0 + rng.uniform(-3, 5), 15.0 + rng.uniform(-3, 8))
@@ -388,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     print("baseline: rapidfuzz.process.extractOne(street part, distinct names): right name")
     patrols = patrol_line(rng)
     if patrols is None:
-        print("patrol recommendation: skipped (no dispatch.dispatching.PatrolPositions)")
+        print("patrol recommendation: skipped (no dispatch.jobs.dispatching.PatrolPositions)")
     else:
         p50, p99 = patrols
         print(f"patrol recommendation among 5,000 (PatrolPositions.nearest, limit 3): "

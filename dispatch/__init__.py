@@ -11,7 +11,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from dispatch import settings
+from dispatch.core import settings
 
 __all__ = ["create_app"]
 
@@ -25,15 +25,15 @@ def create_app(overrides: dict | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
 
-    from dispatch import logs
+    from dispatch.core import logs
 
     logs.init_app(app)
 
-    from dispatch import database
+    from dispatch.core import database
 
     database.init_app(app)
 
-    from dispatch import i18n, templating
+    from dispatch.core import i18n, templating
 
     i18n.init_app(app)
     templating.init_app(app)
@@ -42,11 +42,11 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     init_auth(app)
 
-    from dispatch import errors
+    from dispatch.core import errors
 
     errors.init_app(app)
 
-    from dispatch import realtime
+    from dispatch.core import realtime
 
     realtime.init_app(app)
 

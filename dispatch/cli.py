@@ -15,7 +15,7 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
-from dispatch.extensions import db
+from dispatch.core.extensions import db
 
 
 def _fail(message: str, code: int = 1):
@@ -44,7 +44,7 @@ def run_command(host: str, port: int) -> None:
     """Run the web server with websockets (one process; production uses the Procfile's web)."""
     from flask import current_app
 
-    from dispatch.extensions import socketio
+    from dispatch.core.extensions import socketio
 
     click.echo(f"Störningsjour listening on http://{host}:{port}/")
     # Flask refuses app.run() under its CLI unless told this is meant: it is, this command
@@ -68,7 +68,7 @@ def run_command(host: str, port: int) -> None:
 @with_appcontext
 def create_landlord_command(code, name, oncall_numbers, contacts) -> None:
     """Add a landlord, or update it: the same code again changes it."""
-    from dispatch.landlords import LandlordError, upsert_landlord
+    from dispatch.register.landlords import LandlordError, upsert_landlord
 
     try:
         landlord = upsert_landlord(
@@ -101,7 +101,7 @@ def create_landlord_command(code, name, oncall_numbers, contacts) -> None:
 def create_user_command(role, email, landlord_code, name, password) -> None:
     """Add a user with a role (or change an existing one's role and password)."""
     from dispatch.auth.service import AuthError, upsert_user
-    from dispatch.landlords import get_landlord
+    from dispatch.register.landlords import get_landlord
 
     landlord = None
     if landlord_code:
@@ -142,8 +142,8 @@ def create_token_command(role, email, landlord_code, label) -> None:
     from sqlalchemy import select
 
     from dispatch.auth.service import AuthError, create_token, upsert_user
-    from dispatch.landlords import get_landlord
     from dispatch.models import User
+    from dispatch.register.landlords import get_landlord
 
     email = (email or f"{role}-integration@tokens.invalid").strip().lower()
     user = db.session.scalar(select(User).where(User.email == email))
@@ -169,7 +169,7 @@ def create_token_command(role, email, landlord_code, label) -> None:
 @with_appcontext
 def create_patrol_command(call_sign, name) -> None:
     """Add a patrol car (or rename it: the same call sign again changes it)."""
-    from dispatch.patrols import upsert_patrol
+    from dispatch.jobs.patrols import upsert_patrol
 
     call_sign = call_sign.strip()
     if not call_sign:

@@ -24,7 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from dispatch.extensions import db
+from dispatch.core.extensions import db
 from dispatch.reports.nights import MORNING_HOUR, PURGE_AT
 
 log = logging.getLogger("dispatch.scheduler")
@@ -43,7 +43,7 @@ def _in_transaction(app: Flask, work: Callable[[], object]):
 
 def purge_reports(app: Flask) -> dict:
     """Delete what is past retention (and old outbox files); return the counts."""
-    from dispatch.mail import purge_outbox
+    from dispatch.core.mail import purge_outbox
     from dispatch.reports.nights import zone
     from dispatch.reports.retention import purge
 

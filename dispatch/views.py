@@ -7,10 +7,10 @@ from flask_login import current_user
 from sqlalchemy import func, select, text
 
 from dispatch.auth.access import roles_required
-from dispatch.extensions import db
-from dispatch.landlords import list_landlords
+from dispatch.core.extensions import db
+from dispatch.jobs.patrols import list_patrols
 from dispatch.models import RentalObject
-from dispatch.patrols import list_patrols
+from dispatch.register.landlords import list_landlords
 
 bp = Blueprint("main", __name__)
 

@@ -27,8 +27,8 @@ from sqlalchemy import Numeric, bindparam, text
 from sqlalchemy.orm import Session
 
 from dispatch.models import Landlord, utcnow
+from dispatch.register.addresses import format_postnummer
 from imports.bulk import Bulk
-from imports.normalise import format_postnummer
 from imports.readers import Table
 from imports.rows import Row, RowError, RowParser, convert_sweref, duplicate, in_area
 

@@ -16,7 +16,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from dispatch.extensions import db
+from dispatch.core.extensions import db
 
 
 def _progress_printer(show_bar: bool, progress_file: Path | None):
@@ -55,7 +55,7 @@ def _progress_printer(show_bar: bool, progress_file: Path | None):
 def import_register_command(landlord_code, file, force, dry_run, as_json, filename, actor,
                             user_id, progress_file) -> None:
     """Import a landlord's register file (CSV or XLSX, see register-format.md)."""
-    from dispatch.landlords import get_landlord
+    from dispatch.register.landlords import get_landlord
     from imports.geocode import make_geocoder
     from imports.service import import_register
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from dispatch.phones import normalise_phone
+from dispatch.core.phones import normalise_phone
 
 _SEPARATORS = re.compile(r"[\s\-()/.]")
 # 0, 0046 or +46, then a Swedish national number: 7 to 9 digits not starting with 0.

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from imports.normalise import address_key, fold, normalise_postnummer, split_street
+from dispatch.register.addresses import address_key, fold, normalise_postnummer, split_street
 from imports.phones_fast import normalise_phone_fast
 
 REQUIRED = ("objektsnummer", "gatuadress", "postnummer", "ort")

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch.audit import record
+from dispatch.core.audit import record
 from dispatch.models import Landlord, RegisterImport, utcnow
 from imports.apply import Applier, Geocoder, Outcome, Progress, Rejected
 from imports.readers import StructureError, open_table

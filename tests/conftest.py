@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from dispatch import create_app
-from dispatch.extensions import db
+from dispatch.core.extensions import db
 
 
 def _fresh_database_url(tmp_path_factory, name: str) -> tuple[str, callable]:
@@ -93,7 +93,7 @@ class _TestSession(sa.orm.scoped_session):
 def _fresh_search_index():
     """The address search caches indexes per process, keyed by register version; every test
     starts from a rolled-back database, so it starts from an empty cache too."""
-    from dispatch.search import address_search
+    from dispatch.register.search import address_search
 
     address_search._indexes.clear()
     yield
@@ -128,7 +128,7 @@ def db_session(app):
 def live_server(tmp_path_factory):
     """The Procfile's web process (gunicorn, gevent) on its own fresh, migrated database,
     with one user of every role (password ``correct horse battery``)."""
-    from tests.servers import LiveServer
+    from tests.support.servers import LiveServer
 
     url, drop = _fresh_database_url(tmp_path_factory, "live")
     server = LiveServer(url, tmp_path_factory.mktemp("live-instance")).start()
@@ -183,7 +183,7 @@ def runner(app):
 @pytest.fixture
 def create_landlord(db_session):
     """Factory: ``create_landlord(code="ACME", oncall_numbers=[...], contacts=[...])``."""
-    from dispatch.landlords import upsert_landlord
+    from dispatch.register.landlords import upsert_landlord
 
     def factory(code="ACME", name="Acme Bostäder", oncall_numbers=(), contacts=()):
         landlord = upsert_landlord(

@@ -14,9 +14,9 @@ from wtforms.validators import DataRequired
 from dispatch.admin import bp
 from dispatch.admin.imports import ALLOWED_SUFFIXES, run_dir, run_state, start_import
 from dispatch.auth.access import roles_required
-from dispatch.extensions import db
-from dispatch.landlords import get_landlord, list_landlords
+from dispatch.core.extensions import db
 from dispatch.models import Landlord, RegisterImport
+from dispatch.register.landlords import get_landlord, list_landlords
 
 
 class ImportForm(FlaskForm):

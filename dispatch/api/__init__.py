@@ -11,10 +11,10 @@ from flask_login import current_user
 
 from dispatch.auth import bearer_token
 from dispatch.auth.access import roles_required
-from dispatch.errors import ApiError
-from dispatch.extensions import csrf, db
-from dispatch.landlords import landlord_json, list_landlords
-from dispatch.patrols import list_patrols, patrol_json
+from dispatch.core.errors import ApiError
+from dispatch.core.extensions import csrf, db
+from dispatch.jobs.patrols import list_patrols, patrol_json
+from dispatch.register.landlords import landlord_json, list_landlords
 
 
 def csrf_for_browser_sessions() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-from dispatch.extensions import csrf, db, login_manager
+from dispatch.core.extensions import csrf, db, login_manager
 
 
 def bearer_token() -> str | None:

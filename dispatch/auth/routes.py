@@ -8,10 +8,10 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from dispatch.audit import record
 from dispatch.auth.forms import LoginForm
 from dispatch.auth.service import authenticate
-from dispatch.extensions import db
+from dispatch.core.audit import record
+from dispatch.core.extensions import db
 
 bp = Blueprint("auth", __name__)
 

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dispatch.audit import record
 from dispatch.auth.passwords import hash_password, needs_rehash, verify_password
+from dispatch.core.audit import record
 from dispatch.models import ROLES, ApiToken, AuditEvent, Landlord, User, utcnow
 
 TOKEN_PREFIX = "dsp_"  # noqa: S105 (a prefix, not a secret)

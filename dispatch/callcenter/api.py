@@ -10,8 +10,10 @@ from flask_login import current_user
 
 from dispatch.api import api_blueprint
 from dispatch.auth.access import roles_required
-from dispatch.calls import incoming_call
-from dispatch.dispatching import (
+from dispatch.core.errors import ApiError, found
+from dispatch.core.extensions import db
+from dispatch.jobs.calls import incoming_call
+from dispatch.jobs.dispatching import (
     DispatchError,
     NewComplaint,
     PatrolPositions,
@@ -21,11 +23,9 @@ from dispatch.dispatching import (
     distance_m,
     job_json,
 )
-from dispatch.errors import ApiError, found
-from dispatch.extensions import db
-from dispatch.landlords import get_landlord
 from dispatch.models import Call, Job, Patrol
-from dispatch.search import address_search
+from dispatch.register.landlords import get_landlord
+from dispatch.register.search import address_search
 
 bp = api_blueprint("callcenter_api", __name__)
 
@@ -175,7 +175,7 @@ def get_job(job_id: int):
 def get_object(object_id: int):
     """The object view: address, flat, tenants, door code, neighbours, premise history."""
     from dispatch.models import RentalObject
-    from dispatch.premises import object_view
+    from dispatch.register.premises import object_view
 
     obj = found(db.session.get(RentalObject, object_id), "object", object_id)
     return jsonify(object_view(db.session, obj,
@@ -187,7 +187,7 @@ def get_object(object_id: int):
 def get_entrance(entrance_id: int):
     """An address with its objects, to choose the flat."""
     from dispatch.models import Entrance
-    from dispatch.premises import entrance_view
+    from dispatch.register.premises import entrance_view
 
     entrance = found(db.session.get(Entrance, entrance_id), "entrance", entrance_id)
     return jsonify(entrance_view(db.session, entrance))
@@ -197,8 +197,8 @@ def get_entrance(entrance_id: int):
 @roles_required("operator")
 def board():
     """The live board's starting state: open jobs and every patrol (then /console events)."""
-    from dispatch.dispatching import open_jobs
-    from dispatch.patrols import list_patrols, patrol_json
+    from dispatch.jobs.dispatching import open_jobs
+    from dispatch.jobs.patrols import list_patrols, patrol_json
 
     return jsonify({
         "jobs": [job_json(j) for j in open_jobs(db.session)],
@@ -213,7 +213,7 @@ def figures():
     """Call-to-dispatch seconds per job and the share within 60 s, for one night."""
     from datetime import date
 
-    from dispatch.figures import call_to_dispatch
+    from dispatch.jobs.figures import call_to_dispatch
 
     raw = request.args.get("night")
     try:

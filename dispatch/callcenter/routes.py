@@ -13,15 +13,15 @@ from flask_login import current_user
 
 from dispatch.auth.access import roles_required
 from dispatch.callcenter import bp
-from dispatch.extensions import db
-from dispatch.landlords import list_landlords
-from dispatch.models import CATEGORIES
-from dispatch.templating import (
+from dispatch.core.extensions import db
+from dispatch.core.templating import (
     CATEGORY_NAMES,
     HISTORY_ROLE_NAMES,
     JOB_STATUS_NAMES,
     PATROL_STATUS_NAMES,
 )
+from dispatch.models import CATEGORIES
+from dispatch.register.landlords import list_landlords
 
 PRIORITY_NAMES = {1: _l("1 – urgent"), 2: _l("2 – normal"), 3: _l("3 – low")}
 NEIGHBOUR_NAMES = {"above": _l("Above"), "below": _l("Below"), "same_floor": _l("Same floor")}
@@ -132,7 +132,7 @@ def figures():
 
     from flask import abort, request
 
-    from dispatch.figures import call_to_dispatch
+    from dispatch.jobs.figures import call_to_dispatch
 
     tz = current_app.config["DISPATCH_TZ"]
     raw = request.args.get("night")

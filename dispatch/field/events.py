@@ -14,14 +14,14 @@ from datetime import datetime, timedelta
 from flask import current_app, request
 from flask import session as flask_session
 
-from dispatch import delivery
-from dispatch.dispatching import (
+from dispatch.core.extensions import db, socketio
+from dispatch.jobs import delivery
+from dispatch.jobs.dispatching import (
     DispatchError,
     record_status,
     set_patrol_status,
     update_position,
 )
-from dispatch.extensions import db, socketio
 from dispatch.models import Job, Patrol
 
 log = logging.getLogger(__name__)

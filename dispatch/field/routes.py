@@ -33,7 +33,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from dispatch.audit import record
 from dispatch.auth import bearer_token
 from dispatch.auth.access import roles_required
 from dispatch.auth.routes import client_ip
@@ -45,18 +44,19 @@ from dispatch.auth.service import (
     revoke_token_id,
     user_for_token,
 )
-from dispatch.dispatching import PATROL_STATUS_STEPS
-from dispatch.errors import ApiError
-from dispatch.extensions import csrf, db
-from dispatch.field import bp
-from dispatch.models import OUTCOMES, Patrol, utcnow
-from dispatch.patrols import list_patrols
-from dispatch.templating import (
+from dispatch.core.audit import record
+from dispatch.core.errors import ApiError
+from dispatch.core.extensions import csrf, db
+from dispatch.core.templating import (
     CATEGORY_NAMES,
     HISTORY_ROLE_NAMES,
     JOB_STATUS_NAMES,
     OUTCOME_NAMES,
 )
+from dispatch.field import bp
+from dispatch.jobs.dispatching import PATROL_STATUS_STEPS
+from dispatch.jobs.patrols import list_patrols
+from dispatch.models import OUTCOMES, Patrol, utcnow
 
 # The tablet's JSON endpoints sit beside the rest of the API. The log-in is exempt from CSRF:
 # it sets no cookie (the token comes back in the body, which another site's page cannot read)

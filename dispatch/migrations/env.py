@@ -7,7 +7,7 @@ from flask import current_app
 # access to the values within the .ini file in use.
 config = context.config
 
-# Logging is the application's (structured, see dispatch/logs.py), not alembic.ini's.
+# Logging is the application's (structured, see dispatch/core/logs.py), not alembic.ini's.
 logger = logging.getLogger("alembic.env")
 
 

@@ -12,8 +12,8 @@ from flask_login import current_user
 from dispatch.api import api_blueprint
 from dispatch.auth.access import roles_required
 from dispatch.auth.routes import client_ip
-from dispatch.errors import ApiError
-from dispatch.extensions import db
+from dispatch.core.errors import ApiError
+from dispatch.core.extensions import db
 from dispatch.models import IncidentReport
 from dispatch.reports.nights import latest_morning, zone
 from dispatch.reports.service import (

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from dispatch.audit import record
 from dispatch.auth.service import normalise_email
+from dispatch.core.audit import record
 from dispatch.models import AuditEvent, LoginCode, User, utcnow
 
 CODE_VALID = timedelta(minutes=10)

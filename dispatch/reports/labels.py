@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 
-from dispatch.templating import CATEGORY_NAMES, OUTCOME_NAMES  # noqa: F401 (re-exported)
+from dispatch.core.templating import CATEGORY_NAMES, OUTCOME_NAMES  # noqa: F401 (re-exported)
 
 TIMELINE_NAMES = {
     "call": _l("Call received"),

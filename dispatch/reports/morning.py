@@ -32,7 +32,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from dispatch.mail import MailError, build_message, mailer_for, sender_address
+from dispatch.core.mail import MailError, build_message, mailer_for, sender_address
 from dispatch.models import IncidentReport, Landlord, MorningMail, User, utcnow
 from dispatch.reports.nights import latest_morning, morning_window, night_of, purge_start, zone
 from dispatch.reports.retention import expiring

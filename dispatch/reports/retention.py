@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.orm import Session
 
-from dispatch.audit import record
+from dispatch.core.audit import record
 from dispatch.models import (
     Call,
     Complaint,

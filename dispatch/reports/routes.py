@@ -31,8 +31,8 @@ from wtforms.validators import DataRequired, Email, Length
 
 from dispatch.auth.forms import LoginForm
 from dispatch.auth.routes import _safe_next, client_ip
-from dispatch.extensions import db
-from dispatch.mail import MailError, build_message, send_one, sender_address
+from dispatch.core.extensions import db
+from dispatch.core.mail import MailError, build_message, send_one, sender_address
 from dispatch.models import IncidentReport, MorningMail, utcnow
 from dispatch.reports import bp
 from dispatch.reports.codes import CODE_VALID, request_code, verify_code

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session
 
-from dispatch.audit import record
-from dispatch.dispatching import DispatchError, record_status
+from dispatch.core.audit import record
+from dispatch.jobs.dispatching import DispatchError, record_status
 from dispatch.models import (
     OUTCOMES,
     Complaint,

@@ -1,0 +1,53 @@
+"""Database set-up: SQLite tuned for one machine (WAL, foreign keys), PostgreSQL as it is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from dispatch.core.extensions import db, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def _is_sqlite(dbapi_connection) -> bool:
+    return type(dbapi_connection).__module__.startswith("sqlite3")
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """Turn on WAL (readers never wait for the importer) and foreign keys, on SQLite only.
+
+    The driver's own transaction handling is switched off and SQLAlchemy emits BEGIN itself
+    (see ``_sqlite_begin``): pysqlite's implicit transactions break SAVEPOINT, which nested
+    transactions and the test suite's roll-back-each-test rely on.
+    """
+    if not _is_sqlite(dbapi_connection):
+        return
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection) -> None:
+    """Start SQLite transactions explicitly (pairs with ``isolation_level = None`` above)."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN")
+
+
+def init_app(app: Flask) -> None:
+    """Bind SQLAlchemy and Alembic (through Flask-Migrate, which gives ``dispatch db``)."""
+    import dispatch.models  # noqa: F401  (registers every table on the metadata)
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "pool_size": 10})
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)

@@ -1,0 +1,40 @@
+"""Incoming calls: the telephony system's webhook becomes a screen pop on the consoles."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from dispatch.core.phones import normalise_phone
+from dispatch.core.realtime import publish
+from dispatch.models import Call, utcnow
+from dispatch.register.landlords import landlord_for_number
+from dispatch.register.queries import tenants_by_phone
+
+
+def incoming_call(session: Session, dialled: str, caller: str | None) -> tuple[Call, dict]:
+    """Record the call and work out the screen pop: whose on-call number, which tenants.
+
+    Numbers come in whatever format the switch sends (``0046812345678``, ``46812345678``,
+    ``08-123 456 78``). A caller that matches nobody still pops up, with no tenants.
+    """
+    landlord = landlord_for_number(session, dialled)
+    caller_e164 = normalise_phone(caller) if caller else None
+    call = Call(landlord_id=landlord.id if landlord else None,
+                dialled_number=normalise_phone(dialled) or dialled.strip()[:32],
+                caller_number=caller_e164 or (caller or "").strip()[:32] or None,
+                received_at=utcnow())
+    session.add(call)
+    session.flush()
+    tenants = (tenants_by_phone(session, landlord.id, caller_e164)
+               if landlord and caller_e164 else [])
+    pop = {
+        "call_id": call.id,
+        "received_at": call.received_at.isoformat(),
+        "caller_number": caller_e164,
+        "landlord": ({"code": landlord.code, "name": landlord.name} if landlord else None),
+        "tenants": [{"name": t.name, "phone": t.phone, "object_id": t.object_id,
+                     "objektsnummer": t.objektsnummer, "address": t.address,
+                     "lagenhetsnummer": t.lagenhetsnummer} for t in tenants],
+    }
+    publish(session, "call.incoming", pop, namespace="/console", to="operators")
+    return call, pop

@@ -1,0 +1,410 @@
+"""Complaints, jobs and patrols: logging a complaint, recommending and assigning the nearest
+available patrol, queueing when none is free, and the job's status history.
+
+Plain functions: session and values in, values out. They flush, never commit, and announce
+changes through ``dispatch.core.realtime.publish`` so that consoles and tablets hear of them only
+after the caller's commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.core.geo import haversine_m
+from dispatch.core.phones import display_phone, normalise_phone
+from dispatch.core.realtime import publish
+from dispatch.jobs import delivery
+from dispatch.jobs.patrols import patrol_json
+from dispatch.models import (
+    CATEGORIES,
+    Complaint,
+    Entrance,
+    Job,
+    JobEvent,
+    Landlord,
+    Patrol,
+    RentalObject,
+    utcnow,
+)
+from dispatch.register.queries import full_address
+
+ACTIVE_STATUSES = ("queued", "assigned", "accepted", "en_route", "on_site")
+PATROL_STATUS_STEPS = ("accepted", "en_route", "on_site", "done")
+
+
+class DispatchError(ValueError):
+    """A request the dispatch rules refuse; ``code`` is stable, ``message`` readable."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+# -- recommendation -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Candidate:
+    """A patrol that could take the job, with its distance and an ETA estimate."""
+
+    patrol_id: int
+    name: str
+    distance_m: float
+    eta_min: int
+
+    def as_json(self) -> dict:
+        return {"patrol_id": self.patrol_id, "name": self.name,
+                "distance_m": round(self.distance_m), "eta_min": self.eta_min}
+
+
+class PatrolPositions:
+    """Available patrols with fresh positions, as arrays ready for one vectorised pass."""
+
+    def __init__(self, patrols: list[tuple[int, str, float, float]]):
+        self.ids = [p[0] for p in patrols]
+        self.names = [p[1] for p in patrols]
+        self.lats = np.fromiter((p[2] for p in patrols), dtype=float, count=len(patrols))
+        self.lons = np.fromiter((p[3] for p in patrols), dtype=float, count=len(patrols))
+
+    @classmethod
+    def available(cls, session: Session, *, max_age: timedelta, now: datetime | None = None,
+                  exclude: int | None = None) -> PatrolPositions:
+        """Patrols that are available and whose position is not older than ``max_age``.
+
+        Read with plain driver SQL: this runs for every dispatch, over every car on duty,
+        and ORM rows for thousands of patrols cost milliseconds for nothing.
+        """
+        since = (now or utcnow()) - max_age
+        connection = session.connection()
+        if connection.dialect.name == "sqlite":
+            from imports.bulk import sqlite_timestamp
+
+            mark, value = "?", sqlite_timestamp(since)
+        else:
+            mark, value = "%s", since
+        query = ("SELECT id, name, lat, lon FROM patrols WHERE status = 'available' "  # noqa: S608
+                 f"AND lat IS NOT NULL AND position_at >= {mark} ORDER BY id")
+        rows = connection.exec_driver_sql(query, (value,)).fetchall()
+        return cls([r for r in rows if r[0] != exclude])
+
+    def nearest(self, lat: float, lon: float, limit: int = 3,
+                speed_kmh: float = 30.0) -> list[Candidate]:
+        """The ``limit`` nearest, nearest first; ties go to the lower patrol id (stable)."""
+        if not self.ids:
+            return []
+        distances = haversine_m(lat, lon, self.lats, self.lons)
+        k = min(limit, len(self.ids))
+        if k < len(self.ids):
+            part = np.argpartition(distances, k - 1)[:k]
+        else:
+            part = np.arange(len(self.ids))
+        order = part[np.lexsort((part, distances[part]))]
+        return [
+            Candidate(self.ids[i], self.names[i], float(distances[i]),
+                      eta_minutes(float(distances[i]), speed_kmh))
+            for i in order
+        ]
+
+
+def distance_m(complaint: Complaint, patrol: Patrol) -> float | None:
+    """Straight-line metres from a patrol to a complaint's address, if both are placed."""
+    if complaint.lat is None or patrol.lat is None:
+        return None
+    return float(haversine_m(complaint.lat, complaint.lon, np.array([patrol.lat]),
+                             np.array([patrol.lon]))[0])
+
+
+def eta_minutes(distance_m: float, speed_kmh: float = 30.0) -> int:
+    """A driving-time estimate: straight line × 1.3 for streets, at city speed, plus a minute."""
+    return int(round(1 + distance_m * 1.3 / (speed_kmh * 1000 / 60)))
+
+
+# -- complaints and jobs --------------------------------------------------------------------
+
+@dataclass
+class NewComplaint:
+    """What the operator logged."""
+
+    landlord: Landlord
+    category: str
+    description: str = ""
+    priority: int = 2
+    object_id: int | None = None
+    entrance_id: int | None = None
+    caller_name: str | None = None
+    caller_phone: str | None = None
+    disturbed_party: str | None = None
+    suspected_object_id: int | None = None
+    suspected_source: str | None = None
+    call_id: int | None = None
+    call_received_at: datetime | None = None
+
+
+def create_complaint(session: Session, data: NewComplaint, *, user_id: int | None) -> Job:
+    """Log a complaint and its job (queued until dispatched); return the job."""
+    if data.category not in CATEGORIES:
+        raise DispatchError("invalid_category",
+                            f"category must be one of {', '.join(CATEGORIES)}")
+    if data.priority not in (1, 2, 3):
+        raise DispatchError("invalid_priority", "priority must be 1 (urgent), 2 or 3")
+    obj = entrance = None
+    if data.object_id is not None:
+        obj = session.get(RentalObject, data.object_id)
+        if obj is None or obj.landlord_id != data.landlord.id:
+            raise DispatchError("unknown_object", "no such object in this landlord's register")
+        entrance = obj.entrance
+    elif data.entrance_id is not None:
+        entrance = session.get(Entrance, data.entrance_id)
+        if entrance is None or entrance.landlord_id != data.landlord.id:
+            raise DispatchError("unknown_entrance", "no such address in this landlord's register")
+    else:
+        raise DispatchError("address_required", "choose the address (object_id or entrance_id)")
+    if data.suspected_object_id is not None:
+        suspected = session.get(RentalObject, data.suspected_object_id)
+        if suspected is None or suspected.landlord_id != data.landlord.id:
+            raise DispatchError("unknown_object", "no such suspected object in this register")
+    phone = None
+    if data.caller_phone:
+        phone = normalise_phone(data.caller_phone)
+        if phone is None:
+            raise DispatchError("invalid_phone", "the caller's phone number is not a number")
+    now = utcnow()
+    complaint = Complaint(
+        landlord_id=data.landlord.id, call_id=data.call_id,
+        object_id=obj.id if obj else None, entrance_id=entrance.id,
+        address=full_address(entrance), lagenhetsnummer=obj.lagenhetsnummer if obj else None,
+        lat=entrance.lat, lon=entrance.lon, category=data.category, priority=data.priority,
+        description=data.description.strip(), caller_name=(data.caller_name or "").strip() or None,
+        caller_phone=phone, disturbed_party=data.disturbed_party,
+        suspected_object_id=data.suspected_object_id, suspected_source=data.suspected_source,
+        call_received_at=data.call_received_at or now, created_by_id=user_id, created_at=now,
+    )
+    job = Job(complaint=complaint, status="queued", created_at=now)
+    job.events.append(JobEvent(kind="created", at=now, user_id=user_id))
+    session.add_all([complaint, job])
+    session.flush()
+    publish(session, "job.updated", job_json(job), namespace="/console")
+    return job
+
+
+def assign(session: Session, job: Job, patrol: Patrol, *, user_id: int | None,
+           distance_m: float | None = None) -> Job:
+    """Give the job to ``patrol`` (or move it there from another patrol)."""
+    if job.status in ("done", "cancelled"):
+        raise DispatchError("job_closed", f"job {job.id} is {job.status}")
+    if patrol.status == "off_duty":
+        raise DispatchError("patrol_off_duty", f"{patrol.name} is off duty")
+    now = utcnow()
+    previous = session.get(Patrol, job.patrol_id) if job.patrol_id else None
+    if previous is not None and previous.id == patrol.id:
+        return job
+    if previous is not None:
+        job.events.append(JobEvent(kind="reassigned", at=now, patrol_id=previous.id,
+                                   user_id=user_id, details={"to": patrol.id}))
+        delivery.supersede(session, patrol_id=previous.id, job_id=job.id)
+        delivery.enqueue(session, patrol_id=previous.id, job=job, event="job.revoked",
+                         payload={"job_id": job.id})
+    job.patrol_id = patrol.id
+    job.status = "assigned"
+    job.dispatched_at = now
+    job.acknowledged_at = None
+    job.events.append(JobEvent(kind="assigned", at=now, patrol_id=patrol.id, user_id=user_id,
+                               details={"distance_m": round(distance_m)} if distance_m else None))
+    patrol.status = "busy"
+    session.flush()
+    delivery.enqueue(session, patrol_id=patrol.id, job=job, event="job.assigned",
+                     payload=job_for_tablet(job))
+    publish(session, "job.updated", job_json(job), namespace="/console")
+    publish(session, "patrol.updated", patrol_json(patrol), namespace="/console")
+    if previous is not None:
+        release_patrol(session, previous)
+    return job
+
+
+def dispatch_nearest(session: Session, job: Job, *, user_id: int | None,
+                     max_age: timedelta) -> tuple[Job, Candidate | None]:
+    """Assign the nearest available patrol; with none free, the job waits in the queue."""
+    complaint = job.complaint
+    if complaint.lat is None:
+        raise DispatchError("not_placed", "the address has no position; choose a patrol")
+    candidates = PatrolPositions.available(session, max_age=max_age).nearest(
+        complaint.lat, complaint.lon, limit=1)
+    if not candidates:
+        return job, None
+    best = candidates[0]
+    assign(session, job, session.get(Patrol, best.patrol_id), user_id=user_id,
+           distance_m=best.distance_m)
+    return job, best
+
+
+def release_patrol(session: Session, patrol: Patrol) -> Job | None:
+    """The patrol has no job any more: it is available again, and the queue's first job (if
+    one waits) goes to it. Returns that job."""
+    busy = session.scalar(select(Job.id).where(Job.patrol_id == patrol.id,
+                                               Job.status.in_(ACTIVE_STATUSES)).limit(1))
+    if busy is not None:
+        return None  # still has another job
+    patrol.status = "available"
+    session.flush()
+    publish(session, "patrol.updated", patrol_json(patrol), namespace="/console")
+    return patrol_became_available(session, patrol)
+
+
+def next_queued_job(session: Session) -> Job | None:
+    """The job that waited longest among the most urgent."""
+    return session.scalar(
+        select(Job).join(Complaint).where(Job.status == "queued")
+        .order_by(Complaint.priority, Job.created_at, Job.id).limit(1)
+    )
+
+
+def patrol_became_available(session: Session, patrol: Patrol) -> Job | None:
+    """Give the queue's first job to a patrol that just became free; return it if any."""
+    job = next_queued_job(session)
+    if job is None:
+        return None
+    return assign(session, job, patrol, user_id=None,
+                  distance_m=distance_m(job.complaint, patrol))
+
+
+# -- shapes ---------------------------------------------------------------------------------
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def job_json(job: Job) -> dict:
+    """The job as the console and the API show it, with its status history."""
+    c = job.complaint
+    return {
+        "job_id": job.id, "complaint_id": c.id, "status": job.status,
+        "patrol_id": job.patrol_id, "landlord_id": c.landlord_id, "category": c.category,
+        "priority": c.priority, "address": c.address, "lagenhetsnummer": c.lagenhetsnummer,
+        "lat": c.lat, "lon": c.lon, "description": c.description,
+        "call_received_at": _iso(c.call_received_at), "created_at": _iso(job.created_at),
+        "dispatched_at": _iso(job.dispatched_at), "acknowledged_at": _iso(job.acknowledged_at),
+        "arrived_at": _iso(job.arrived_at), "finished_at": _iso(job.finished_at),
+        "history": [{"kind": e.kind, "at": _iso(e.at), "patrol_id": e.patrol_id}
+                    for e in job.events],
+    }
+
+
+def job_for_tablet(job: Job, *, earlier_limit: int = 5, retention_days: int = 90) -> dict:
+    """What the assigned patrol's tablet gets (the door code only goes here). Kept small (a
+    few hundred bytes): it travels over 4G and is stored on the tablet."""
+    from sqlalchemy.orm import object_session
+
+    from dispatch.register.premises import history
+
+    c = job.complaint
+    entrance = c.entrance
+    flat, suspected = c.rental_object, None
+    if c.suspected_object_id is not None:
+        obj = object_session(job).get(RentalObject, c.suspected_object_id)
+        suspected = {"lagenhetsnummer": obj.lagenhetsnummer, "floor": obj.floor} if obj else None
+    earlier = []
+    if flat is not None and earlier_limit:
+        earlier = [{"at": h["at"], "category": h["category"], "role": h["role"],
+                    "lagenhetsnummer": h["lagenhetsnummer"]}
+                   for h in history(object_session(job), flat, retention_days=retention_days,
+                                    limit=earlier_limit + 1)
+                   if h["complaint_id"] != c.id][:earlier_limit]
+    return {
+        "job_id": job.id, "address": c.address, "lagenhetsnummer": c.lagenhetsnummer,
+        "floor": flat.floor if flat is not None else None,
+        "portkod": entrance.door_code if entrance else None, "category": c.category,
+        "priority": c.priority, "description": c.description,
+        "caller": {"name": c.caller_name, "phone": c.caller_phone,
+                   "phone_display": display_phone(c.caller_phone) if c.caller_phone else None},
+        "lat": c.lat, "lon": c.lon, "suspected_source": c.suspected_source,
+        "suspected": suspected, "earlier": earlier,
+        "disturbed_party": c.disturbed_party, "call_received_at": _iso(c.call_received_at),
+        "assigned_at": _iso(job.dispatched_at),
+    }
+
+
+def open_jobs(session: Session) -> list[Job]:
+    """Jobs not yet done, oldest first."""
+    return list(session.scalars(
+        select(Job).where(Job.status.in_(ACTIVE_STATUSES)).order_by(Job.created_at, Job.id)))
+
+
+# -- the patrol's side ----------------------------------------------------------------------
+
+_ORDER = {"queued": -1, "assigned": 0, "accepted": 1, "en_route": 2, "on_site": 3, "done": 4}
+
+
+def record_status(session: Session, job: Job, *, patrol_id: int, status: str,
+                  at: datetime | None = None, event_id: str | None = None) -> bool:
+    """A status the tablet reports (accepted, en_route, on_site, done); True if it changed
+    anything. Idempotent: the same ``event_id`` again, or a status the job is already past
+    (a replay arriving late), changes nothing."""
+    if status not in PATROL_STATUS_STEPS:
+        raise DispatchError("invalid_status",
+                            f"status must be one of {', '.join(PATROL_STATUS_STEPS)}")
+    if job.patrol_id != patrol_id:
+        raise DispatchError("not_your_job", f"job {job.id} is not assigned to this patrol")
+    if event_id is not None and session.scalar(
+            select(JobEvent.id).where(JobEvent.job_id == job.id,
+                                      JobEvent.client_event_id == event_id)):
+        return False
+    if job.status == "cancelled" or _ORDER[status] <= _ORDER.get(job.status, -1):
+        return False
+    now = utcnow()
+    when = min(at, now) if at is not None else now  # a tablet clock ahead is not believed
+    job.status = status
+    if job.acknowledged_at is None:
+        job.acknowledged_at = now
+    if status == "on_site" and job.arrived_at is None:
+        job.arrived_at = when
+    if status == "done":
+        job.finished_at = when
+    job.events.append(JobEvent(kind=status, at=when, patrol_id=patrol_id,
+                               client_event_id=event_id, details={"received_at": now.isoformat()}))
+    session.flush()
+    publish(session, "job.updated", job_json(job), namespace="/console")
+    if status == "done":
+        patrol = session.get(Patrol, patrol_id)
+        if patrol is not None:
+            release_patrol(session, patrol)
+    return True
+
+
+def set_patrol_status(session: Session, patrol: Patrol, status: str) -> Patrol:
+    """The car goes on duty (available) or off duty; a free car is offered the queue."""
+    if status not in ("available", "off_duty"):
+        raise DispatchError("invalid_status", "status must be available or off_duty")
+    if status == "off_duty":
+        busy = session.scalar(select(Job.id).where(Job.patrol_id == patrol.id,
+                                                   Job.status.in_(ACTIVE_STATUSES)).limit(1))
+        if busy is not None:
+            raise DispatchError("has_job", "finish or hand over the current job first")
+        patrol.status = "off_duty"
+        session.flush()
+        publish(session, "patrol.updated", patrol_json(patrol), namespace="/console")
+        return patrol
+    release_patrol(session, patrol)
+    return patrol
+
+
+def update_position(session: Session, patrol: Patrol, *, lat: float, lon: float,
+                    accuracy_m: float | None = None, at: datetime | None = None) -> Patrol:
+    """A position report from the car's tablet."""
+    from dispatch.models import PatrolPosition
+
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise DispatchError("invalid_position", "lat/lon out of range")
+    now = utcnow()
+    when = min(at, now) if at is not None else now
+    if patrol.position_at is not None and when < patrol.position_at:
+        return patrol  # an old report arriving after a newer one
+    patrol.lat, patrol.lon, patrol.accuracy_m, patrol.position_at = lat, lon, accuracy_m, when
+    session.add(PatrolPosition(patrol_id=patrol.id, lat=lat, lon=lon, accuracy_m=accuracy_m,
+                               at=when))
+    session.flush()
+    publish(session, "patrol.updated", patrol_json(patrol), namespace="/console")
+    return patrol

@@ -1,0 +1,362 @@
+"""A landlord's first register takes the staged path on SQLite (imports.first: a stage process
+parses, the writer copies in SQL). It must build exactly the register the general path builds
+for the same file, and keep the rules of any import."""
+
+from __future__ import annotations
+
+import csv
+import random
+
+import pytest
+from sqlalchemy import select, text
+
+from dispatch.models import RentalObject
+from imports import first
+from imports.apply import Applier, Rejected
+from imports.readers import open_table
+from tests.imports.test_formats import register_row, run_import, write_register
+
+
+def on_sqlite(session) -> bool:
+    """The staged path is SQLite's; on PostgreSQL every import takes the general path (COPY),
+    and the same tests check that it gives the same results."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def varied_rows(count: int = 300, seed: int = 7) -> list[dict]:
+    """Rows with every shape the format allows, a few bad ones and duplicates among them."""
+    rnd = random.Random(seed)
+    streets = ["Götgatan", "Ringvägen", "Åsögatan", "Sankt Eriksgatan", "1:a Långgatan"]
+    rows = []
+    for n in range(1, count + 1):
+        entrance = rnd.randrange(12)
+        street = streets[entrance % len(streets)]
+        letter = rnd.choice(["", " B", "b", "B"]) if entrance % 3 == 0 else ""
+        row = register_row(
+            n,
+            gatuadress=f"{street} {entrance + 1}{letter}",
+            postnummer=rnd.choice(["118 46", "11846", " 118 46 "]),
+            ort=rnd.choice(["Stockholm", " Stockholm", "Stockholm  "]),
+            fastighetsbeteckning=rnd.choice([None, f"Söder {entrance}:1", f"Söder  {entrance}:1"]),
+            lagenhetsnummer=rnd.choice(["1101", "1204", "0902", None]),
+            vaning=rnd.choice([None, "3", "-1"]),
+            portkod=rnd.choice([None, "1234", f"{entrance:04d}", "#4711"]),
+            lat=rnd.choice([None, f"{59.31 + entrance / 1000:.4f}",
+                            f"{59.31 + entrance / 1000:.4f}".replace(".", ",")]),
+            lon=f"{18.07 + entrance / 1000:.4f}",
+            rum=rnd.choice([None, "2", "2,5", "3.0"]),
+            yta=rnd.choice([None, "61,5", "70", "1 204,25"]),
+            hyra=rnd.choice(["8500", "8 500,50", None]),
+            objektstyp=rnd.choice([None, "Lägenhet", "lgh", "LOKAL", "parkering", "förråd"]),
+            avtalsnummer=rnd.choice([f"A{n:05d}", f"A{n:05d}", f"A{n // 3:05d}", None]),
+            kundnummer=rnd.choice([f"K{n:05d}", f"K{n % 40:05d}", None]),
+            hyresgast_namn=rnd.choice([f"Anna  Lindqvist {n}", None, f"Björn Ek {n}"]),
+            hyresgast_telefon=rnd.choice([f"070-{n:07d}", f"+46 70 {n:07d}", None,
+                                          f"+358 40 {n:07d}"]),
+            hyresgast_epost=rnd.choice([None, f"Anna.{n}@Example.SE"]),
+            hyresgast2_namn=rnd.choice([None, None, f"Cecilia Berg {n}"]),
+            hyresgast2_telefon=rnd.choice([None, f"08-{n:06d}"]),
+            avtal_fran=rnd.choice([None, "2019-04-01", "2021-12-31T00:00:00"]),
+        )
+        if row["lat"] is None:
+            row["lon"] = None
+            if rnd.random() < 0.5:  # SWEREF 99 TM instead
+                row["sweref_n"], row["sweref_e"] = "6580822", rnd.choice(["674032", "674 032"])
+        rows.append(row)
+    # Bad rows (well under 5 percent) and duplicates.
+    rows[10]["postnummer"] = "1184"
+    rows[20]["hyresgast_telefon"] = "12"
+    rows[30]["objektsnummer"] = rows[5]["objektsnummer"]
+    rows[40]["lat"], rows[40]["lon"] = "12.5", "18.07"
+    rows[50]["sweref_n"], rows[50]["sweref_e"], rows[50]["lat"], rows[50]["lon"] = (
+        "6200000", "150000", None, None)  # in SWEREF's range, off the map (Denmark)
+    rows[60]["hyra"] = "åtta tusen"
+    rows[70]["avtal_fran"] = "2021-02-30"
+    rows[80]["objektsnummer"] = "  "
+    rows[90]["lagenhetsnummer"] = "12"
+    rows[100]["hyresgast_epost"] = "inte en adress"
+    rows[110]["objektsnummer"] = rows[20]["objektsnummer"]  # the first of them was bad
+    return rows
+
+
+def register_of(session, landlord_id: int) -> dict:
+    """The landlord's whole register, with every id replaced by what identifies it."""
+    def rows(sql: str) -> list[tuple]:
+        return [tuple(r) for r in session.execute(text(sql), {"l": landlord_id})]
+
+    objects = rows(
+        "SELECT o.objektsnummer, o.object_type, o.lagenhetsnummer, o.floor, o.rooms, "
+        "o.area_m2, o.rent_sek, o.row_hash, o.retired_at IS NULL, e.address_key "
+        "FROM objects o JOIN entrances e ON e.id = o.entrance_id WHERE o.landlord_id = :l")
+    entrances = rows(
+        "SELECT e.address_key, e.street, e.street_number, e.street_letter, e.postnummer, e.ort, "
+        "e.lat, e.lon, e.position_source, e.door_code, p.designation FROM entrances e "
+        "LEFT JOIN properties p ON p.id = e.property_id WHERE e.landlord_id = :l")
+    properties = rows("SELECT designation FROM properties WHERE landlord_id = :l")
+    links = rows(
+        "SELECT a.id, o.objektsnummer, ao.ends_on FROM agreement_objects ao "
+        "JOIN agreements a ON a.id = ao.agreement_id JOIN objects o ON o.id = ao.object_id "
+        "WHERE a.landlord_id = :l")
+    parties = rows(
+        "SELECT ap.agreement_id, ap.position, p.name, p.phone, p.email, p.kundnummer "
+        "FROM agreement_parties ap JOIN people p ON p.id = ap.person_id "
+        "JOIN agreements a ON a.id = ap.agreement_id WHERE a.landlord_id = :l")
+    agreements = {}
+    for agreement_id, number, starts_on, ends_on in rows(
+            "SELECT id, avtalsnummer, starts_on, ends_on FROM agreements WHERE landlord_id = :l"):
+        agreements[agreement_id] = [number, starts_on, ends_on, set(), set()]
+    for agreement_id, objektsnummer, ends_on in links:
+        agreements[agreement_id][3].add((objektsnummer, ends_on))
+    for agreement_id, *party in parties:
+        agreements[agreement_id][4].add(tuple(party))
+    people = rows("SELECT name, phone, email, kundnummer FROM people WHERE landlord_id = :l")
+    return {
+        "objects": sorted(objects, key=repr),
+        "entrances": sorted(entrances, key=repr),
+        "properties": sorted(properties),
+        "agreements": sorted(
+            (repr((n, s, e, sorted(o, key=repr), sorted(p, key=repr)))
+             for n, s, e, o, p in agreements.values())),
+        "people": sorted(people, key=repr),
+    }
+
+
+def apply_file(session, landlord, path, *, staged: bool):
+    table = open_table(path)
+    try:
+        applier = Applier(session, landlord, staged=staged)
+        applier.run(table)
+    finally:
+        table.close()
+    session.flush()
+    return applier.outcome
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_staged_first_import_builds_the_register_the_general_path_builds(
+        db_session, create_landlord, tmp_path, fmt):
+    rows = varied_rows()
+    path = write_register(tmp_path, rows, fmt=fmt)
+    staged, general = create_landlord("STAGED"), create_landlord("ROWS")
+
+    by_stage = apply_file(db_session, staged, path, staged=True)
+    by_rows = apply_file(db_session, general, path, staged=False)
+
+    assert by_stage.errors == by_rows.errors
+    assert [line for line, _c, _r in by_stage.errors] == list(range(12, 103, 10))
+    assert (by_stage.rows_total, by_stage.added, by_stage.not_placed) == (
+        by_rows.rows_total, by_rows.added, by_rows.not_placed)
+    assert register_of(db_session, staged.id) == register_of(db_session, general.id)
+    assert by_stage.added == 290
+
+
+def test_the_staged_path_is_taken_for_a_first_register_only(db_session, create_landlord,
+                                                             tmp_path, monkeypatch):
+    calls = []
+    real = first.write_staged
+    monkeypatch.setattr(first, "write_staged", lambda *a, **k: calls.append(1) or real(*a, **k))
+    landlord = create_landlord()
+    rows = [register_row(i) for i in range(1, 21)]
+    path = write_register(tmp_path, rows)
+
+    run_import(db_session, landlord, path)
+    rows[3] = register_row(4, hyra="9100")
+    summary = run_import(db_session, landlord, write_register(tmp_path, rows, name="second"))
+
+    assert calls == ([1] if on_sqlite(db_session) else [])
+    assert (summary.changed, summary.unchanged) == (1, 19)
+    obj = db_session.scalar(
+        select(RentalObject).where(RentalObject.objektsnummer == "1234-01-0004"))
+    assert float(obj.rent_sek) == 9100
+
+
+def test_a_first_import_that_breaks_a_rule_leaves_no_register(db_session, create_landlord,
+                                                              tmp_path):
+    landlord = create_landlord()
+    rows = [register_row(i) for i in range(1, 101)]
+    for i in range(0, 60, 10):
+        rows[i]["postnummer"] = "1"  # 6 of 100 rows bad: more than 5 percent
+
+    summary = run_import(db_session, landlord, write_register(tmp_path, rows))
+
+    assert (summary.status, summary.reason, summary.skipped) == ("rejected", "too_many_errors", 6)
+    assert register_of(db_session, landlord.id)["objects"] == []
+
+
+def test_a_file_that_cannot_be_read_to_its_end_raises_and_writes_nothing(
+        db_session, create_landlord, tmp_path):
+    landlord = create_landlord()
+    path = write_register(tmp_path, [register_row(i) for i in range(1, 5000)])
+    with path.open("a", encoding="utf-8", newline="") as f:  # a cell csv will not read
+        f.write("1234-99-0001;Storgatan 1;118 46;" + "x" * 200_000 + "\r\n")
+
+    table = open_table(path)
+    with pytest.raises(csv.Error):
+        Applier(db_session, landlord).run(table)
+    table.close()
+
+    assert register_of(db_session, landlord.id)["objects"] == []
+
+
+def test_a_dry_run_of_a_first_import_reports_everything_and_keeps_nothing(
+        db_session, create_landlord, tmp_path):
+    landlord = create_landlord()
+    summary = run_import(db_session, landlord,
+                         write_register(tmp_path, [register_row(i) for i in range(1, 31)]),
+                         dry_run=True)
+
+    assert (summary.status, summary.added, summary.dry_run) == ("accepted", 30, True)
+    assert register_of(db_session, landlord.id)["objects"] == []
+
+
+def test_rejected_is_raised_for_an_empty_first_file(db_session, create_landlord, tmp_path):
+    landlord = create_landlord()
+    path = tmp_path / "empty.csv"
+    path.write_text("objektsnummer;gatuadress;postnummer;ort\r\n", encoding="utf-8")
+    table = open_table(path)
+    with pytest.raises(Rejected):
+        Applier(db_session, landlord).run(table)
+    table.close()
+
+
+# -- the column-at-a-time stage (imports.columnar) --------------------------------------------
+
+def staged_results(monkeypatch) -> list:
+    """Collects what every staged import's stage process returned."""
+    results = []
+    real = first.write_staged
+
+    def spy(*args, **kwargs):
+        staged = real(*args, **kwargs)
+        results.append(staged)
+        return staged
+
+    monkeypatch.setattr(first, "write_staged", spy)
+    return results
+
+
+def write_plain(path, rows: list[dict], *, delimiter=";", eol="\r\n", bom=False,
+                extra_lines=()) -> None:
+    """A CSV file written by hand (no quoting), with ``extra_lines`` (lists of cells) after
+    the rows: short rows, long rows, rows of empty cells, as exports have them."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    lines = [delimiter.join(columns)]
+    lines += [delimiter.join("" if row.get(c) is None else str(row[c]) for c in columns)
+              for row in rows]
+    lines += [delimiter.join(cells) for cells in extra_lines]
+    path.write_text(("\ufeff" if bom else "") + eol.join(lines) + eol, encoding="utf-8",
+                    newline="")
+
+
+def awkward_rows() -> list[dict]:
+    """Values a column check must not judge differently from RowParser."""
+    rows = varied_rows(300, seed=11)
+    rows[1]["hyresgast_namn"] = "Anna\x1cBerg"          # str.strip/split treat 0x1C as space
+    rows[2]["hyresgast_namn"] = "\x1f Bo Ek"
+    rows[3]["hyresgast_epost"] = "Åsa.Öst@Exempel.SE"   # not ASCII: lower() decides
+    rows[4]["hyresgast_telefon"] = "+358 40 123 4567"   # Finnish
+    rows[5]["hyresgast_telefon"] = "(08) 123 45 67"
+    rows[6]["hyresgast_telefon"] = "070\u00a0123\u00a045\u00a067"
+    rows[7]["gatuadress"] = "Götgatan\u00a012\u00a0B"
+    rows[8]["hyresgast_namn"] = "\u2003Cecilia\u2003 Berg "
+    rows[9]["portkod"] = " 12 34 "
+    rows[12]["hyresgast2_namn"], rows[12]["hyresgast_namn"] = "Dag Ek", None
+    rows[12]["hyresgast_telefon"] = rows[12]["hyresgast_epost"] = None
+    rows[13]["objektstyp"] = "Förråd"
+    rows[14]["lagenhetsnummer"] = "١٢٠١"                 # Arabic-Indic digits: \d matches
+    rows[15]["hyresgast_telefon"] = "070-١٢٣٤٥٦٧"
+    rows[16]["hyra"], rows[16]["yta"] = "08500", "0,00000001"   # str(Decimal): 8500, 1E-8
+    rows[17]["avtal_fran"], rows[17]["rum"] = "0999-01-01", "-2"
+    rows[18]["lat"], rows[18]["lon"] = "+59.3150", "18.0710"    # float() takes a plus
+    return rows
+
+
+@pytest.mark.parametrize(("delimiter", "eol", "bom", "block"), [
+    (";", "\r\n", False, None), ("\t", "\n", True, None), (";", "\n", True, None),
+    (";", "\r\n", False, "1500"), ("\t", "\n", True, "777")])
+def test_the_column_stage_builds_the_register_the_general_path_builds(
+        db_session, create_landlord, tmp_path, monkeypatch, delimiter, eol, bom, block):
+    # With small blocks, entrances, agreements, kundnummer and duplicates span blocks.
+    if block:
+        monkeypatch.setenv("DISPATCH_IMPORT_BLOCK_BYTES", block)
+    results = staged_results(monkeypatch)
+    rows = awkward_rows()
+    width = len(dict.fromkeys(key for row in rows for key in row))
+    path = tmp_path / "register.csv"
+    write_plain(path, rows, delimiter=delimiter, eol=eol, bom=bom, extra_lines=[
+        [""] * width,                                            # a row of empty cells
+        ["  "] + [""] * (width - 1),                             # spaces only
+        ["9999-01-0001", "Ringvägen 3", "118 46", "Stockholm"],  # short: the rest empty
+        list(register_row(9998).values())[:4] + [""] * (width - 4) + ["extra", "cells"],
+    ])
+    staged, general = create_landlord("STAGED"), create_landlord("ROWS")
+
+    by_stage = apply_file(db_session, staged, path, staged=True)
+    by_rows = apply_file(db_session, general, path, staged=False)
+
+    assert [r.columnar for r in results] == ([True] if on_sqlite(db_session) else [])
+    assert by_stage.errors == by_rows.errors
+    assert (by_stage.rows_total, by_stage.added, by_stage.not_placed) == (
+        by_rows.rows_total, by_rows.added, by_rows.not_placed)
+    assert register_of(db_session, staged.id) == register_of(db_session, general.id)
+    assert by_stage.added > 100
+
+
+@pytest.mark.parametrize("variant", ["quoted", "cp1252", "blank line", "bare CR"])
+def test_a_file_polars_would_read_differently_is_staged_row_by_row(
+        db_session, create_landlord, tmp_path, monkeypatch, variant):
+    results = staged_results(monkeypatch)
+    rows = [register_row(i) for i in range(1, 41)]
+    path = tmp_path / "register.csv"
+    if variant == "quoted":  # a quoted cell with the delimiter and a line break in it
+        rows[3]["hyresgast_namn"] = "Ek; Bo\r\noch Berg"
+        path = write_register(tmp_path, rows)
+    elif variant == "cp1252":
+        path = write_register(tmp_path, rows, encoding="cp1252")
+    else:
+        write_plain(path, rows)
+        data = path.read_bytes()
+        cut = data.index(b"\r\n", 500)
+        path.write_bytes(data[:cut] + (b"\r\n\r\n" if variant == "blank line" else b"\r")
+                         + data[cut + 2:])
+    staged, general = create_landlord("STAGED"), create_landlord("ROWS")
+
+    by_stage = apply_file(db_session, staged, path, staged=True)
+    by_rows = apply_file(db_session, general, path, staged=False)
+
+    assert [r.columnar for r in results] == ([False] if on_sqlite(db_session) else [])
+    assert by_stage.errors == by_rows.errors
+    assert register_of(db_session, staged.id) == register_of(db_session, general.id)
+
+
+def test_the_column_stage_strips_exactly_what_str_strip_strips():
+    from imports.columnar import PY_SPACE
+
+    assert set(PY_SPACE) == {chr(c) for c in range(0x110000) if chr(c).isspace()}
+
+
+@pytest.mark.parametrize(("body", "columnar"), [
+    (b"a;b\r\n1;2\r\n3;4\r\n", True),
+    (b"a;b\n1;2\n3;4", True),
+    (b"a;b\r\n1;2\r3;4\r\n", False),       # a bare CR ends a line for csv, not for polars
+    (b"a;b\r\n1;2\r\n3;4\r", False),
+    (b"a;b\r\n1;2\r\n\r\n3;4\r\n", False),  # a blank line: csv counts it, polars skips it
+    (b"a;b\n1;2\n\n3;4\n", False),
+    (b'a;b\r\n1;"2"\r\n', False),           # quoting
+    (b"\r\na;b\r\n1;2\r\n", False),         # the header is not on the first line
+])
+@pytest.mark.parametrize("scan", [3, 4, 5, 1 << 20])
+def test_only_a_file_polars_reads_as_csv_does_goes_to_the_column_stage(
+        tmp_path, monkeypatch, body, columnar, scan):
+    from imports import columnar as stage
+
+    monkeypatch.setattr(stage, "SCAN", scan)  # blocks that split CRLF and blank lines
+    path = tmp_path / "register.csv"
+    path.write_bytes(body)
+    table = open_table(path)
+    table.close()
+    if columnar:
+        stage.check_file(table)
+    else:
+        with pytest.raises(stage.NotColumnar):
+            stage.check_file(table)

@@ -1,0 +1,140 @@
+"""Recommendation, assignment, reassignment and the queue (dispatch/jobs/dispatching.py)."""
+
+from datetime import timedelta
+
+import pytest
+
+from dispatch.jobs.dispatching import (
+    DispatchError,
+    NewComplaint,
+    PatrolPositions,
+    assign,
+    create_complaint,
+    dispatch_nearest,
+    release_patrol,
+)
+from dispatch.models import Patrol, RentalObject, utcnow
+
+GOTGATAN = (59.3121, 18.0713)
+FRESH = timedelta(minutes=5)
+
+
+def _patrol(db_session, call_sign, lat, lon, *, status="available", age_s=10):
+    patrol = Patrol(call_sign=call_sign, name=call_sign, status=status, lat=lat, lon=lon,
+                    position_at=utcnow() - timedelta(seconds=age_s))
+    db_session.add(patrol)
+    db_session.flush()
+    return patrol
+
+
+@pytest.fixture
+def flat(create_landlord, build_register, db_session):
+    landlord = create_landlord(code="ACME")
+    build_register(landlord, [
+        {"objektsnummer": "1-1102", "gatuadress": "Götgatan 12B", "postnummer": "118 46",
+         "ort": "Stockholm", "lagenhetsnummer": "1102", "portkod": "1234",
+         "lat": str(GOTGATAN[0]), "lon": str(GOTGATAN[1])},
+        {"objektsnummer": "1-1202", "gatuadress": "Götgatan 12B", "postnummer": "118 46",
+         "ort": "Stockholm", "lagenhetsnummer": "1202"},
+    ])
+    return db_session.query(RentalObject).filter_by(objektsnummer="1-1102").one()
+
+
+def _complaint(db_session, flat, **kw):
+    from dispatch.register.landlords import get_landlord
+
+    data = NewComplaint(landlord=get_landlord(db_session, "ACME"), category="music",
+                        object_id=flat.id, **kw)
+    return create_complaint(db_session, data, user_id=None)
+
+
+def test_nearest_patrols_come_first_with_distance_and_eta(db_session):
+    near = _patrol(db_session, "near", 59.3140, 18.0720)  # ~200 m
+    far = _patrol(db_session, "far", 59.3420, 18.0480)  # ~3.6 km
+    result = PatrolPositions.available(db_session, max_age=FRESH).nearest(*GOTGATAN, limit=5)
+    assert [c.patrol_id for c in result] == [near.id, far.id]
+    assert 150 < result[0].distance_m < 300 and 3000 < result[1].distance_m < 4200
+    assert result[0].eta_min < result[1].eta_min
+
+
+def test_patrols_with_stale_positions_or_busy_or_off_duty_are_not_recommended(db_session):
+    _patrol(db_session, "stale", 59.3121, 18.0713, age_s=600)
+    _patrol(db_session, "busy", 59.3121, 18.0713, status="busy")
+    _patrol(db_session, "home", 59.3121, 18.0713, status="off_duty")
+    ok = _patrol(db_session, "ok", 59.33, 18.06)
+    result = PatrolPositions.available(db_session, max_age=FRESH).nearest(*GOTGATAN)
+    assert [c.patrol_id for c in result] == [ok.id]
+
+
+def test_equal_distances_are_ordered_by_patrol_id(db_session):
+    first = _patrol(db_session, "a", 59.32, 18.07)
+    second = _patrol(db_session, "b", 59.32, 18.07)
+    result = PatrolPositions.available(db_session, max_age=FRESH).nearest(*GOTGATAN)
+    assert [c.patrol_id for c in result] == [first.id, second.id]
+
+
+def test_a_complaint_copies_the_address_and_opens_a_queued_job(db_session, flat):
+    job = _complaint(db_session, flat, description="Hög musik", caller_phone="070-174 06 05")
+    c = job.complaint
+    assert job.status == "queued"
+    assert (c.address, c.lagenhetsnummer) == ("Götgatan 12B, 118 46 Stockholm", "1102")
+    assert c.caller_phone == "+46701740605"
+    assert [e.kind for e in job.events] == ["created"]
+
+
+def test_a_complaint_needs_a_known_category_and_an_address_of_that_landlord(db_session, flat):
+    with pytest.raises(DispatchError, match="priority"):
+        _complaint(db_session, flat, priority=7)
+    with pytest.raises(DispatchError, match="phone"):
+        _complaint(db_session, flat, caller_phone="not a number")
+    from dispatch.register.landlords import get_landlord, upsert_landlord
+
+    other = upsert_landlord(db_session, code="OTHER", name="Other")
+    with pytest.raises(DispatchError, match="no such object"):
+        create_complaint(db_session, NewComplaint(landlord=other, category="music",
+                                                  object_id=flat.id), user_id=None)
+    with pytest.raises(DispatchError, match="category"):
+        create_complaint(db_session, NewComplaint(landlord=get_landlord(db_session, "ACME"),
+                                                  category="noise", object_id=flat.id),
+                         user_id=None)
+
+
+def test_dispatch_to_nearest_assigns_and_makes_the_patrol_busy(db_session, flat):
+    near = _patrol(db_session, "near", 59.3140, 18.0720)
+    _patrol(db_session, "far", 59.3420, 18.0480)
+    job, best = dispatch_nearest(db_session, _complaint(db_session, flat), user_id=None,
+                                 max_age=FRESH)
+    assert (job.patrol_id, job.status, best.patrol_id) == (near.id, "assigned", near.id)
+    assert near.status == "busy" and job.dispatched_at is not None
+    assert [e.kind for e in job.events] == ["created", "assigned"]
+
+
+def test_with_no_patrol_available_the_job_waits_and_goes_to_the_next_free_patrol(
+    db_session, flat
+):
+    busy = _patrol(db_session, "busy", 59.3140, 18.0720, status="busy")
+    first = _complaint(db_session, flat)
+    urgent = _complaint(db_session, flat, priority=1)
+    job, best = dispatch_nearest(db_session, first, user_id=None, max_age=FRESH)
+    assert best is None and job.status == "queued"
+    taken = release_patrol(db_session, busy)
+    assert taken is urgent  # the most urgent first, then the oldest
+    assert urgent.status == "assigned" and urgent.patrol_id == busy.id
+
+
+def test_reassigning_moves_the_job_and_frees_the_first_patrol(db_session, flat):
+    a = _patrol(db_session, "a", 59.3140, 18.0720)
+    b = _patrol(db_session, "b", 59.3420, 18.0480)
+    job = _complaint(db_session, flat)
+    assign(db_session, job, a, user_id=None)
+    assign(db_session, job, b, user_id=None)
+    assert job.patrol_id == b.id and (a.status, b.status) == ("available", "busy")
+    assert [e.kind for e in job.events] == ["created", "assigned", "reassigned", "assigned"]
+
+
+def test_a_finished_job_cannot_be_dispatched(db_session, flat):
+    a = _patrol(db_session, "a", 59.3140, 18.0720)
+    job = _complaint(db_session, flat)
+    job.status = "done"
+    with pytest.raises(DispatchError, match="done"):
+        assign(db_session, job, a, user_id=None)
