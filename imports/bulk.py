@@ -5,27 +5,13 @@ without a round trip per row.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-
-def sqlite_timestamp(value: datetime) -> str:
-    """A UTC instant as SQLAlchemy's SQLite DATETIME writes it, so that ORM reads agree."""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-# Raw statements (bulk inserts, text() updates) bind these types without SQLAlchemy's type
-# processing: adapt them the way SQLAlchemy's SQLite types store them. Python's own default
-# adapters write other text (and are deprecated from 3.12).
-sqlite3.register_adapter(datetime, sqlite_timestamp)
-sqlite3.register_adapter(date, date.isoformat)
-sqlite3.register_adapter(Decimal, str)
-
+from dispatch.core.database import sqlite_timestamp
 
 # Table names are put into SQL text: only these, never a value from outside.
 TABLES = frozenset({"properties", "entrances", "objects", "people", "agreements",

@@ -1,7 +1,15 @@
-"""Database set-up: SQLite tuned for one machine (WAL, foreign keys), PostgreSQL as it is."""
+"""Database set-up: SQLite tuned for one machine (WAL, foreign keys), PostgreSQL as it is;
+and the unit of work: each entry point (request, socket event, scheduled job, command) commits
+or rolls back in one place, ``unit_of_work``; everything below it only flushes."""
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from functools import wraps
 from pathlib import Path
 
 from flask import Flask
@@ -11,6 +19,42 @@ from sqlalchemy.engine import Engine
 from dispatch.core.extensions import db, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def sqlite_timestamp(value: datetime) -> str:
+    """A UTC instant as SQLAlchemy's SQLite DATETIME writes it, so that ORM reads agree."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+# Raw statements (bulk inserts, text() updates) bind these types without SQLAlchemy's type
+# processing: adapt them the way SQLAlchemy's SQLite types store them. Python's own default
+# adapters write other text (and are deprecated from 3.12).
+sqlite3.register_adapter(datetime, sqlite_timestamp)
+sqlite3.register_adapter(date, date.isoformat)
+sqlite3.register_adapter(Decimal, str)
+
+
+@contextmanager
+def unit_of_work() -> Iterator[None]:
+    """Commit the session when the block ends normally, roll back when anything escapes it
+    (an error, ``abort()``, ``sys.exit``). The one place an entry point's work is committed."""
+    try:
+        yield
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
+
+
+def transactional(function: Callable) -> Callable:
+    """Decorate an entry point (socket event, scheduled job, command) as one unit of work."""
+
+    @wraps(function)
+    def wrapped(*args, **kwargs):
+        with unit_of_work():
+            return function(*args, **kwargs)
+
+    return wrapped
 
 
 def _is_sqlite(dbapi_connection) -> bool:

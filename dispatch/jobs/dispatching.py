@@ -15,6 +15,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.core.database import sqlite_timestamp
 from dispatch.core.geo import haversine_m
 from dispatch.core.phones import display_phone, normalise_phone
 from dispatch.core.realtime import publish
@@ -81,8 +82,6 @@ class PatrolPositions:
         since = (now or utcnow()) - max_age
         connection = session.connection()
         if connection.dialect.name == "sqlite":
-            from imports.bulk import sqlite_timestamp
-
             mark, value = "?", sqlite_timestamp(since)
         else:
             mark, value = "%s", since
