@@ -1,7 +1,8 @@
 """Störningsjour: the application factory.
 
-``create_app`` builds one Flask app with its extensions, blueprints and CLI. It never touches
-the database schema: ``dispatch db upgrade`` (the Procfile's ``release``) does that.
+``create_app`` builds one Flask app with its extensions, blueprints, socket handlers and CLI
+commands. It never touches the database schema: ``dispatch db upgrade`` (the Procfile's
+``release``) does that. Every request is one unit of work (``App.dispatch_request``).
 """
 
 from __future__ import annotations
@@ -12,63 +13,55 @@ from pathlib import Path
 from flask import Flask
 
 from dispatch.core import settings
+from dispatch.core.database import unit_of_work
 
 __all__ = ["create_app"]
+
+
+class App(Flask):
+    """Flask with one unit of work per request: the view's changes are committed when it
+    returns and rolled back when anything escapes it (an error, ``abort``). Views, handlers
+    and domain functions only flush."""
+
+    def dispatch_request(self):
+        with unit_of_work():
+            return super().dispatch_request()
 
 
 def create_app(overrides: dict | None = None) -> Flask:
     """Create and configure the application; ``overrides`` win over the environment (tests)."""
     instance_path = os.environ.get("DISPATCH_INSTANCE") or str(Path.cwd() / "instance")
-    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app = App(__name__, instance_path=instance_path, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(settings.load(Path(app.instance_path)))
     if overrides:
         app.config.update(overrides)
 
-    from dispatch.core import logs
-
-    logs.init_app(app)
-
-    from dispatch.core import database
-
-    database.init_app(app)
-
-    from dispatch.core import i18n, templating
-
-    i18n.init_app(app)
-    templating.init_app(app)
-
-    from dispatch.auth import init_app as init_auth
-
-    init_auth(app)
-
-    from dispatch.core import errors
-
-    errors.init_app(app)
-
-    from dispatch.core import realtime
-
-    realtime.init_app(app)
-
+    from dispatch import auth, commands
     from dispatch.admin import bp as admin_bp
     from dispatch.api import bp as api_bp
     from dispatch.callcenter import bp as callcenter_bp
+    from dispatch.callcenter import events as callcenter_events
     from dispatch.callcenter.api import bp as callcenter_api_bp
+    from dispatch.core import database, errors, i18n, logs, realtime, templating
     from dispatch.field import bp as field_bp
+    from dispatch.field import events as field_events
     from dispatch.reports import bp as reports_bp
     from dispatch.reports.api import bp as reports_api_bp
     from dispatch.views import bp as main_bp
 
-    app.register_blueprint(main_bp)
-    app.register_blueprint(admin_bp)
-    app.register_blueprint(api_bp)
-    app.register_blueprint(callcenter_bp)
-    app.register_blueprint(callcenter_api_bp)
-    app.register_blueprint(field_bp)
-    app.register_blueprint(reports_bp)
-    app.register_blueprint(reports_api_bp)
+    logs.init_app(app)
+    database.init_app(app)
+    i18n.init_app(app)
+    templating.init_app(app)
+    auth.init_app(app)
+    errors.init_app(app)
+    realtime.init_app(app)
+    callcenter_events.register()
+    field_events.register()
 
-    from dispatch import cli
-
-    cli.init_app(app)
+    for blueprint in (main_bp, admin_bp, api_bp, callcenter_bp, callcenter_api_bp, field_bp,
+                      reports_bp, reports_api_bp):
+        app.register_blueprint(blueprint)
+    commands.init_app(app)
     return app

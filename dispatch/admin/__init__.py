@@ -1,7 +1,7 @@
-"""Administration pages: register imports (upload, progress, history, error reports)."""
+"""Administration pages: register imports (upload, progress, history, error reports) and the
+tablets' device sessions. May import core, models, auth, the domain packages and imports."""
 
-from flask import Blueprint
+from dispatch.admin import devices  # noqa: F401  (its pages are on bp)
+from dispatch.admin.routes import bp
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-from dispatch.admin import routes  # noqa: E402,F401  (registers the views on bp)
+__all__ = ["bp"]

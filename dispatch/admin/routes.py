@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, jsonify, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    url_for,
+)
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -11,12 +20,13 @@ from sqlalchemy import select
 from wtforms import BooleanField, SelectField, SubmitField
 from wtforms.validators import DataRequired
 
-from dispatch.admin import bp
 from dispatch.admin.imports import ALLOWED_SUFFIXES, run_dir, run_state, start_import
 from dispatch.auth.access import roles_required
 from dispatch.core.extensions import db
 from dispatch.models import Landlord, RegisterImport
 from dispatch.register.landlords import get_landlord, list_landlords
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 class ImportForm(FlaskForm):

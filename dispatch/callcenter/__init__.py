@@ -1,11 +1,7 @@
-"""Operator console: screen pop, address search, complaint intake, dispatch board.
+"""Operator console: the page (``routes``), the call centre's HTTP API (``api``: screen pop,
+address search, complaints, dispatch) and the ``/console`` websocket (``events``).
+May import core, models, auth and the domain packages (register, jobs)."""
 
-Pages and ``/console`` handlers arrive with issue 4; the blueprint is registered now so that
-the URL space is fixed.
-"""
+from dispatch.callcenter.routes import bp
 
-from flask import Blueprint
-
-bp = Blueprint("callcenter", __name__, url_prefix="/console")
-
-from dispatch.callcenter import routes  # noqa: E402,F401  (registers the views on bp)
+__all__ = ["bp"]

@@ -1,5 +1,5 @@
 """The call centre's HTTP API (../shared/CONTRACT.md): calls, address search, complaints,
-dispatch, jobs. Thin: parse, check access, call the domain, commit, answer."""
+dispatch, jobs. Thin: parse, check access, call the domain, answer (the request commits)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from dispatch.jobs.dispatching import (
     create_complaint,
     dispatch_nearest,
     distance_m,
-    job_json,
 )
+from dispatch.jobs.shapes import job_json
 from dispatch.models import Call, Job, Patrol
 from dispatch.register.landlords import get_landlord
 from dispatch.register.search import address_search
@@ -53,7 +53,6 @@ def calls():
     if caller is not None and not isinstance(caller, str):
         raise ApiError(400, "invalid_caller_number", "caller_number must be a string")
     _call, pop = incoming_call(db.session, dialled, caller)
-    db.session.commit()
     return jsonify(pop), 201
 
 
@@ -113,13 +112,11 @@ def complaints():
     try:
         job = create_complaint(db.session, data, user_id=current_user.id)
     except DispatchError as exc:
-        db.session.rollback()
         raise ApiError(400, exc.code, exc.message) from None
     recommended = []
     if job.complaint.lat is not None:
         recommended = PatrolPositions.available(db.session, max_age=_max_age()).nearest(
             job.complaint.lat, job.complaint.lon, limit=3)
-    db.session.commit()
     return jsonify({"complaint_id": job.complaint_id, "job_id": job.id,
                     "recommended": [c.as_json() for c in recommended]}), 201
 
@@ -155,9 +152,7 @@ def dispatch_job(job_id: int):
             distance = distance_m(job.complaint, patrol)
             assign(db.session, job, patrol, user_id=current_user.id, distance_m=distance)
     except DispatchError as exc:
-        db.session.rollback()
         raise ApiError(409, exc.code, exc.message) from None
-    db.session.commit()
     return jsonify({"job_id": job.id, "patrol_id": job.patrol_id, "status": job.status,
                     "distance_m": round(distance) if distance is not None else None})
 

@@ -7,21 +7,27 @@ that the console speaks the operator's language without a second translation sys
 
 from __future__ import annotations
 
-from flask import current_app, render_template
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from dispatch.auth.access import roles_required
-from dispatch.callcenter import bp
 from dispatch.core.extensions import db
+from dispatch.core.i18n import as_strings
 from dispatch.core.templating import (
     CATEGORY_NAMES,
     HISTORY_ROLE_NAMES,
     JOB_STATUS_NAMES,
     PATROL_STATUS_NAMES,
 )
+from dispatch.jobs.figures import call_to_dispatch
 from dispatch.models import CATEGORIES
 from dispatch.register.landlords import list_landlords
+
+bp = Blueprint("callcenter", __name__, url_prefix="/console")
 
 PRIORITY_NAMES = {1: _l("1 – urgent"), 2: _l("2 – normal"), 3: _l("3 – low")}
 NEIGHBOUR_NAMES = {"above": _l("Above"), "below": _l("Below"), "same_floor": _l("Same floor")}
@@ -89,9 +95,6 @@ TEXTS = {
 }
 
 
-def _strings(mapping: dict) -> dict:
-    return {str(key): str(value) for key, value in mapping.items()}
-
 
 @bp.get("/")
 @bp.get("")
@@ -107,14 +110,14 @@ def console():
         "tile_url": current_app.config["MAP_TILE_URL"] or "",
         "attribution": current_app.config["MAP_ATTRIBUTION"] or "",
         "text": {
-            **_strings(TEXTS),
-            "categories": _strings(CATEGORY_NAMES),
-            "priorities": _strings(PRIORITY_NAMES),
-            "job_status": _strings(JOB_STATUS_NAMES),
-            "patrol_status": _strings(PATROL_STATUS_NAMES),
-            "neighbours": _strings(NEIGHBOUR_NAMES),
-            "history_roles": _strings(HISTORY_ROLE_NAMES),
-            "errors": _strings(ERROR_MESSAGES),
+            **as_strings(TEXTS),
+            "categories": as_strings(CATEGORY_NAMES),
+            "priorities": as_strings(PRIORITY_NAMES),
+            "job_status": as_strings(JOB_STATUS_NAMES),
+            "patrol_status": as_strings(PATROL_STATUS_NAMES),
+            "neighbours": as_strings(NEIGHBOUR_NAMES),
+            "history_roles": as_strings(HISTORY_ROLE_NAMES),
+            "errors": as_strings(ERROR_MESSAGES),
         },
     }
     return render_template(
@@ -127,13 +130,6 @@ def console():
 @roles_required("operator")
 def figures():
     """Call-to-dispatch time per job and the share within 60 s, one night at a time."""
-    from datetime import date, datetime, timedelta
-    from zoneinfo import ZoneInfo
-
-    from flask import abort, request
-
-    from dispatch.jobs.figures import call_to_dispatch
-
     tz = current_app.config["DISPATCH_TZ"]
     raw = request.args.get("night")
     if raw:

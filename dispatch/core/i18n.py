@@ -32,6 +32,11 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def as_strings(mapping: dict) -> dict:
+    """Translated words (lazy strings) as plain text, to hand a page's script as JSON."""
+    return {str(key): str(value) for key, value in mapping.items()}
+
+
 def init_app(app: Flask) -> None:
     """Bind Flask-Babel with our selector and catalogs; expose the language list to templates."""
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = TRANSLATIONS_DIR

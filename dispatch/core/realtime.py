@@ -62,6 +62,3 @@ def init_app(app: Flask) -> None:
         logger=False,
         engineio_logger=False,
     )
-    from dispatch.auth import sockets
-
-    sockets.register()

@@ -1,7 +1,7 @@
-"""Patrol tablets: the offline-first tablet app and the ``/field`` websocket (issue 5)."""
+"""Patrol tablets: the offline-first tablet app and its API (``routes``), the ``/field``
+websocket (``events``: connect, job delivery, statuses, positions, re-sends).
+May import core, models, auth and the domain packages (jobs, register, reports.service)."""
 
-from flask import Blueprint
+from dispatch.field.routes import bp
 
-bp = Blueprint("field", __name__, url_prefix="/field")
-
-from dispatch.field import routes  # noqa: E402,F401  (registers the views on bp)
+__all__ = ["bp"]

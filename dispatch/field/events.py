@@ -1,19 +1,25 @@
-"""The ``/field`` namespace: what tablets send (acknowledgements, statuses, positions,
-reports) and the re-sending of what they have not acknowledged.
+"""The ``/field`` namespace: tablets connect as their car, get what was not acknowledged,
+send acknowledgements, statuses, positions and reports; and the re-sending of what they
+have not acknowledged.
 
 Handlers are thin: the patrol comes from the connection (set at connect), the domain
-functions do the work, the handler commits and answers ``{"ok": true}`` or
-``{"ok": false, "error": {code, message}}`` as the Socket.IO acknowledgement.
+functions do the work; each event is one unit of work (``_handled``), answered with
+``{"ok": true}`` or ``{"ok": false, "error": {code, message}}`` as the acknowledgement.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
+from functools import wraps
 
 from flask import current_app, request
 from flask import session as flask_session
+from flask_socketio import ConnectionRefusedError, disconnect, join_room
 
+from dispatch.auth.sockets import admit, device_may_be, patrol_for, session_revoked
+from dispatch.core.clock import instant_or_none
+from dispatch.core.database import transactional, unit_of_work
 from dispatch.core.extensions import db, socketio
 from dispatch.jobs import delivery
 from dispatch.jobs.dispatching import (
@@ -23,6 +29,7 @@ from dispatch.jobs.dispatching import (
     update_position,
 )
 from dispatch.models import Job, Patrol
+from dispatch.reports.service import submit_report
 
 log = logging.getLogger(__name__)
 NS = "/field"
@@ -41,56 +48,26 @@ def _patrol_id() -> int:
     return flask_session["patrol_id"]
 
 
-def _time(value) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
-
-
-def _session_revoked() -> bool:
-    """Whether this tablet's device token was revoked (checked every TOKEN_RECHECK_S)."""
-    import time
-
-    from dispatch.auth.service import digest_still_valid
-
-    digest = flask_session.get("token_digest")
-    if digest is None:
-        return False
-    now = time.monotonic()
-    if now - flask_session.get("token_checked", 0) < current_app.config["TOKEN_RECHECK_S"]:
-        return False
-    flask_session["token_checked"] = now
-    return not digest_still_valid(db.session, digest)
-
-
 def _handled(handler):
-    """Run a handler in a transaction; turn refusals into an error acknowledgement."""
+    """Run a handler as one unit of work; turn refusals into an error acknowledgement."""
 
+    @wraps(handler)
     def wrapped(data=None):
-        if _session_revoked():
-            from flask_socketio import disconnect
-
+        if session_revoked():
             disconnect()
             return {"ok": False, "error": {"code": "unauthorized",
                                            "message": "this device's session has ended"}}
         try:
-            result = handler(data if isinstance(data, dict) else {})
-            db.session.commit()
-            return {"ok": True, **(result or {})}
+            with unit_of_work():
+                result = handler(data if isinstance(data, dict) else {})
         except DispatchError as exc:
-            db.session.rollback()
             return _error(exc)
         except Exception:
-            db.session.rollback()
             log.exception("field event failed", extra={"event": handler.__name__})
             return {"ok": False, "error": {"code": "internal_error",
                                            "message": "the server could not record this"}}
+        return {"ok": True, **(result or {})}
 
-    wrapped.__name__ = handler.__name__
     return wrapped
 
 
@@ -100,7 +77,6 @@ def flush_pending(patrol_id: int, sid: str) -> int:
     for item in pending:
         _emit(item, sid)
     delivery.mark_sent(db.session, pending)
-    db.session.commit()
     return len(pending)
 
 
@@ -110,25 +86,34 @@ def _emit(item, sid: str) -> None:
 
     def acked(*_args):
         # The callback runs in this process: record it like the explicit job.ack event.
-        with app.app_context():
+        with app.app_context(), unit_of_work():
             delivery.acknowledge(db.session, patrol_id=patrol_id, delivery_id=delivery_id)
-            db.session.commit()
 
     socketio.emit(item.event, delivery.message(item), namespace=NS, to=sid, callback=acked)
 
 
-def on_connected(patrol_id: int) -> None:
-    """Called by the connect handler once the tablet is in its car's room."""
+@transactional
+def on_connect(auth=None):
+    """A tablet connects as its car (``auth: {token, call_sign}``): it joins the car's room
+    and gets at once everything it has not acknowledged."""
     global _loop_started
+    admit(auth, "patrol")
+    patrol = patrol_for(auth)
+    if patrol is None:
+        raise ConnectionRefusedError("unknown patrol: give auth.call_sign")
+    if not device_may_be(patrol.call_sign):
+        raise ConnectionRefusedError("forbidden")
+    patrol_id = flask_session["patrol_id"] = patrol.id
+    join_room(f"patrol:{patrol_id}")
     _local.setdefault(patrol_id, set()).add(request.sid)
     flush_pending(patrol_id, request.sid)
     if not _loop_started and current_app.config["DELIVERY_RESEND_S"] > 0:
         _loop_started = True
         socketio.start_background_task(_resend_loop, current_app._get_current_object())
+    return True
 
 
-@socketio.on("disconnect", namespace=NS)
-def _disconnect(*_args):
+def on_disconnect(*_args):
     patrol_id = flask_session.get("patrol_id")
     sids = _local.get(patrol_id)
     if sids is not None:
@@ -140,7 +125,7 @@ def _disconnect(*_args):
 def resend_due(app) -> int:
     """One pass of the re-send loop: messages not acknowledged within the interval."""
     interval = timedelta(seconds=app.config["DELIVERY_RESEND_S"])
-    with app.app_context():
+    with app.app_context(), unit_of_work():
         due = delivery.due(db.session, list(_local), older_than=interval)
         sent = []
         for item in due:
@@ -148,7 +133,6 @@ def resend_due(app) -> int:
                 _emit(item, sid)
             sent.append(item)
         delivery.mark_sent(db.session, sent)
-        db.session.commit()
         return len(sent)
 
 
@@ -161,7 +145,6 @@ def _resend_loop(app) -> None:
             log.exception("re-send pass failed")
 
 
-@socketio.on("job.ack", namespace=NS)
 @_handled
 def job_ack(data):
     """The tablet has the job (or the revocation): stop re-sending it."""
@@ -184,19 +167,17 @@ def _job(data) -> Job:
     return job
 
 
-@socketio.on("job.status", namespace=NS)
 @_handled
 def job_status(data):
     """accepted → en_route → on_site → done, each stamped by the tablet, replay-safe."""
     job = _job(data)
     event_id = data.get("event_id")
     changed = record_status(db.session, job, patrol_id=_patrol_id(), status=data.get("status"),
-                            at=_time(data.get("at")),
+                            at=instant_or_none(data.get("at")),
                             event_id=str(event_id)[:64] if event_id else None)
     return {"changed": changed, "status": job.status}
 
 
-@socketio.on("position", namespace=NS)
 @_handled
 def position(data):
     """Where the car is (every 15 s and on movement)."""
@@ -207,10 +188,9 @@ def position(data):
         raise DispatchError("invalid_position", "lat and lon are required numbers") from None
     patrol = db.session.get(Patrol, _patrol_id())
     update_position(db.session, patrol, lat=lat, lon=lon, accuracy_m=accuracy,
-                    at=_time(data.get("at")))
+                    at=instant_or_none(data.get("at")))
 
 
-@socketio.on("patrol.status", namespace=NS)
 @_handled
 def patrol_status(data):
     """On duty (available) or off duty."""
@@ -219,18 +199,24 @@ def patrol_status(data):
     return {"status": patrol.status}
 
 
-@socketio.on("job.report", namespace=NS)
 @_handled
 def job_report(data):
     """The documentation; sending it again replaces it until the report is released."""
-    from dispatch.reports.service import submit_report
-
     job = _job(data)
     report = submit_report(db.session, job, patrol_id=_patrol_id(), data=data)
     return {"report_id": report.id}
 
 
-@socketio.on("ping", namespace=NS)
 def ping(data=None):
     """A round trip the tablet can time to tell a live connection from a dead one."""
     return {"ok": True}
+
+
+def register() -> None:
+    """Bind the handlers to the SocketIO object (once per process: handlers live there)."""
+    socketio.on_event("connect", on_connect, namespace=NS)
+    socketio.on_event("disconnect", on_disconnect, namespace=NS)
+    for name, handler in (("job.ack", job_ack), ("job.status", job_status),
+                          ("position", position), ("patrol.status", patrol_status),
+                          ("job.report", job_report), ("ping", ping)):
+        socketio.on_event(name, handler, namespace=NS)

@@ -1,6 +1,5 @@
 """The patrol tablet's pages and HTTP endpoints: the offline-first app shell with its service
-worker and manifest, the shift log-in that issues a device token, the call-sign list, and the
-administrators' page of device sessions.
+worker and manifest, the shift log-in that issues a device token, and the call-sign list.
 
 Everything the app shows after loading comes from the ``/field`` socket (``events.py``) and is
 kept on the tablet; the shell itself holds no personal data, so it may be cached and served
@@ -19,43 +18,35 @@ from pathlib import Path
 from flask import (
     Blueprint,
     Response,
-    abort,
     current_app,
-    flash,
     jsonify,
-    redirect,
     render_template,
     request,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from sqlalchemy import select
 
 from dispatch.auth import bearer_token
-from dispatch.auth.access import roles_required
 from dispatch.auth.routes import client_ip
 from dispatch.auth.service import (
     authenticate,
     create_token,
-    device_sessions,
     revoke_token,
-    revoke_token_id,
     user_for_token,
 )
 from dispatch.core.audit import record
-from dispatch.core.errors import ApiError
+from dispatch.core.errors import ApiError, json_error
 from dispatch.core.extensions import csrf, db
+from dispatch.core.i18n import as_strings
 from dispatch.core.templating import (
     CATEGORY_NAMES,
     HISTORY_ROLE_NAMES,
     JOB_STATUS_NAMES,
     OUTCOME_NAMES,
 )
-from dispatch.field import bp
 from dispatch.jobs.dispatching import PATROL_STATUS_STEPS
-from dispatch.jobs.patrols import list_patrols
+from dispatch.jobs.patrols import list_patrols, patrol_json
 from dispatch.models import OUTCOMES, Patrol, utcnow
 
 # The tablet's JSON endpoints sit beside the rest of the API. The log-in is exempt from CSRF:
@@ -63,16 +54,14 @@ from dispatch.models import OUTCOMES, Patrol, utcnow
 # and it takes only JSON, which a cross-site form cannot send without a CORS pre-flight.
 api = Blueprint("field_api", __name__, url_prefix="/api/v1/field")
 csrf.exempt(api)
-# The device-session page belongs with the other administration pages.
-admin = Blueprint("field_admin", __name__, url_prefix="/admin")
+bp = Blueprint("field", __name__, url_prefix="/field")
 
 
 @bp.record_once
-def _register_siblings(state) -> None:
-    """Registering the field blueprint brings its API and admin blueprints along, so that the
-    app factory needs to know only ``dispatch.field.bp``."""
+def _register_api(state) -> None:
+    """Registering the field blueprint brings its API blueprint along, so that the app
+    factory needs to know only ``dispatch.field.bp``."""
     state.app.register_blueprint(api)
-    state.app.register_blueprint(admin)
 
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -152,9 +141,6 @@ TEXTS = {
 }
 
 
-def _strings(mapping: dict) -> dict:
-    return {str(key): str(value) for key, value in mapping.items()}
-
 
 def _file_digest(names) -> str:
     """A short digest of static files, for cache names and ``?v=`` (recomputed on change)."""
@@ -191,12 +177,12 @@ def shell():
         "scope": url_for("field.shell"),
         "position_interval_s": 15,
         "text": {
-            **_strings(TEXTS),
-            "categories": _strings(CATEGORY_NAMES),
-            "steps": _strings(STEP_NAMES),
-            "outcomes": _strings(OUTCOME_NAMES),
-            "roles": _strings(HISTORY_ROLE_NAMES),
-            "errors": _strings(ERROR_MESSAGES),
+            **as_strings(TEXTS),
+            "categories": as_strings(CATEGORY_NAMES),
+            "steps": as_strings(STEP_NAMES),
+            "outcomes": as_strings(OUTCOME_NAMES),
+            "roles": as_strings(HISTORY_ROLE_NAMES),
+            "errors": as_strings(ERROR_MESSAGES),
         },
     }
     html = render_template("field/shell.html", config=config, app_js=app_js, app_css=app_css,
@@ -228,11 +214,6 @@ def manifest():
 
 # -- the tablet's API ---------------------------------------------------------------------------
 
-def _patrol_json(patrol: Patrol) -> dict:
-    return {"patrol_id": patrol.id, "call_sign": patrol.call_sign, "name": patrol.name,
-            "status": patrol.status}
-
-
 @api.get("/patrols")
 def patrols():
     """The cars' call signs, for the log-in form (public: names only, no status or position)."""
@@ -260,20 +241,20 @@ def create_session():
         window=timedelta(minutes=cfg["LOGIN_FAILURE_WINDOW_MINUTES"]),
     )
     if result.user is None:
-        db.session.commit()  # the failure is audited: that is what the attempt limit counts
+        # Answered, not raised: the failure is audited and committed with the request, and
+        # that record is what the attempt limit counts.
         if result.reason == "locked":
-            raise ApiError(429, "too_many_attempts", "too many failed attempts; wait and retry")
-        raise ApiError(401, "invalid_credentials",
-                       "wrong e-mail address or password, or not a patrol account")
+            return json_error(429, "too_many_attempts", "too many failed attempts; wait and retry")
+        return json_error(401, "invalid_credentials",
+                          "wrong e-mail address or password, or not a patrol account")
     expires_at = utcnow() + timedelta(days=cfg["FIELD_SESSION_DAYS"])
     token = create_token(db.session, result.user, kind="device", label=patrol.call_sign,
                          expires_at=expires_at)
     record(db.session, "device.session_started", subject=result.user.email, ip=client_ip(),
            user_id=result.user.id, details={"call_sign": patrol.call_sign})
-    db.session.commit()
     return jsonify({"token": token, "expires_at": expires_at.isoformat(),
                     "user": {"email": result.user.email, "name": result.user.name},
-                    "patrol": _patrol_json(patrol)}), 201
+                    "patrol": patrol_json(patrol)}), 201
 
 
 @api.delete("/session")
@@ -286,31 +267,4 @@ def end_session():
     revoke_token(db.session, token)
     record(db.session, "device.session_ended", subject=user.email, ip=client_ip(),
            user_id=user.id)
-    db.session.commit()
     return "", 204
-
-
-# -- administrators: device sessions ------------------------------------------------------------
-
-@admin.get("/devices")
-@roles_required("admin")
-def devices():
-    """The tablets' shift log-ins: who, which car, when last used; revoke a lost tablet's."""
-    now = utcnow()
-    rows = device_sessions(db.session)
-    return render_template("field/devices.html", rows=rows, now=now)
-
-
-@admin.post("/devices/<int:token_id>/revoke")
-@roles_required("admin")
-def revoke_device(token_id: int):
-    """Revoke one device session: the tablet is refused at its next connection."""
-    row = revoke_token_id(db.session, token_id, kind="device")
-    if row is None:
-        abort(404)
-    record(db.session, "device.session_revoked", subject=row.user.email, ip=client_ip(),
-           user_id=current_user.id, details={"token_id": row.id, "call_sign": row.label})
-    db.session.commit()
-    flash(_("The session of %(call_sign)s (%(email)s) is revoked.", call_sign=row.label,
-            email=row.user.email), "info")
-    return redirect(url_for("field_admin.devices"))

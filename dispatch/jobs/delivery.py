@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from dispatch.core.realtime import publish
+from dispatch.jobs.shapes import job_json
 from dispatch.models import Delivery, Job, JobEvent, utcnow
 
 
@@ -93,7 +94,5 @@ def acknowledge(session: Session, *, patrol_id: int, delivery_id: int | None = N
             job.acknowledged_at = now
             job.events.append(JobEvent(kind="acknowledged", at=now, patrol_id=patrol_id))
             session.flush()
-            from dispatch.jobs.dispatching import job_json
-
             publish(session, "job.updated", job_json(job), namespace="/console")
     return delivery

@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 
 from dispatch.core.database import sqlite_timestamp
 from dispatch.core.geo import haversine_m
-from dispatch.core.phones import display_phone, normalise_phone
+from dispatch.core.phones import normalise_phone
 from dispatch.core.realtime import publish
 from dispatch.jobs import delivery
 from dispatch.jobs.patrols import patrol_json
+from dispatch.jobs.shapes import job_for_tablet, job_json
 from dispatch.models import (
     CATEGORIES,
     Complaint,
@@ -268,62 +269,6 @@ def patrol_became_available(session: Session, patrol: Patrol) -> Job | None:
         return None
     return assign(session, job, patrol, user_id=None,
                   distance_m=distance_m(job.complaint, patrol))
-
-
-# -- shapes ---------------------------------------------------------------------------------
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def job_json(job: Job) -> dict:
-    """The job as the console and the API show it, with its status history."""
-    c = job.complaint
-    return {
-        "job_id": job.id, "complaint_id": c.id, "status": job.status,
-        "patrol_id": job.patrol_id, "landlord_id": c.landlord_id, "category": c.category,
-        "priority": c.priority, "address": c.address, "lagenhetsnummer": c.lagenhetsnummer,
-        "lat": c.lat, "lon": c.lon, "description": c.description,
-        "call_received_at": _iso(c.call_received_at), "created_at": _iso(job.created_at),
-        "dispatched_at": _iso(job.dispatched_at), "acknowledged_at": _iso(job.acknowledged_at),
-        "arrived_at": _iso(job.arrived_at), "finished_at": _iso(job.finished_at),
-        "history": [{"kind": e.kind, "at": _iso(e.at), "patrol_id": e.patrol_id}
-                    for e in job.events],
-    }
-
-
-def job_for_tablet(job: Job, *, earlier_limit: int = 5, retention_days: int = 90) -> dict:
-    """What the assigned patrol's tablet gets (the door code only goes here). Kept small (a
-    few hundred bytes): it travels over 4G and is stored on the tablet."""
-    from sqlalchemy.orm import object_session
-
-    from dispatch.register.premises import history
-
-    c = job.complaint
-    entrance = c.entrance
-    flat, suspected = c.rental_object, None
-    if c.suspected_object_id is not None:
-        obj = object_session(job).get(RentalObject, c.suspected_object_id)
-        suspected = {"lagenhetsnummer": obj.lagenhetsnummer, "floor": obj.floor} if obj else None
-    earlier = []
-    if flat is not None and earlier_limit:
-        earlier = [{"at": h["at"], "category": h["category"], "role": h["role"],
-                    "lagenhetsnummer": h["lagenhetsnummer"]}
-                   for h in history(object_session(job), flat, retention_days=retention_days,
-                                    limit=earlier_limit + 1)
-                   if h["complaint_id"] != c.id][:earlier_limit]
-    return {
-        "job_id": job.id, "address": c.address, "lagenhetsnummer": c.lagenhetsnummer,
-        "floor": flat.floor if flat is not None else None,
-        "portkod": entrance.door_code if entrance else None, "category": c.category,
-        "priority": c.priority, "description": c.description,
-        "caller": {"name": c.caller_name, "phone": c.caller_phone,
-                   "phone_display": display_phone(c.caller_phone) if c.caller_phone else None},
-        "lat": c.lat, "lon": c.lon, "suspected_source": c.suspected_source,
-        "suspected": suspected, "earlier": earlier,
-        "disturbed_party": c.disturbed_party, "call_received_at": _iso(c.call_received_at),
-        "assigned_at": _iso(job.dispatched_at),
-    }
 
 
 def open_jobs(session: Session) -> list[Job]:

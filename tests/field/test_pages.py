@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from dispatch.core.extensions import socketio
-from dispatch.jobs.dispatching import NewComplaint, assign, create_complaint, job_for_tablet
-from dispatch.jobs.patrols import upsert_patrol
+from dispatch.jobs.dispatching import NewComplaint, assign, create_complaint
+from dispatch.jobs.patrols import patrol_json, upsert_patrol
+from dispatch.jobs.shapes import job_for_tablet
 from dispatch.models import ApiToken, AuditEvent, Patrol, RentalObject, utcnow
 from dispatch.register.landlords import get_landlord
 
@@ -103,8 +104,10 @@ def test_log_in_gives_a_device_token_that_opens_the_field_socket(
     response = _log_in(client)
     body = response.get_json()
     assert response.status_code == 201, body
-    assert body["patrol"] == {"patrol_id": car.id, "call_sign": "Jour 11", "name": "Jour 11 Söder",
-                              "status": "off_duty"}
+    # The car in the contract's patrol shape (the same as /api/v1/patrols gives).
+    assert body["patrol"] == patrol_json(car)
+    assert (body["patrol"]["patrol_id"], body["patrol"]["call_sign"], body["patrol"]["name"],
+            body["patrol"]["status"]) == (car.id, "Jour 11", "Jour 11 Söder", "off_duty")
     assert body["user"]["email"] == "patrull@example.se"
     row = db_session.scalars(select(ApiToken).where(ApiToken.user_id == patrol_user.id)).one()
     assert (row.kind, row.label) == ("device", "Jour 11")

@@ -1,0 +1,189 @@
+"""The ``dispatch`` commands (../shared/CONTRACT.md), attached to the app by ``init_app`` so
+that ``dispatch ...`` and ``flask --app dispatch ...`` both have them. Commands parse and check
+arguments, call the domain functions and print; each is one unit of work (``transactional``:
+committed when it ends, rolled back when it fails); they never print personal data.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import secrets
+import sys
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+from dispatch.core.database import transactional
+from dispatch.core.extensions import db
+
+
+def _fail(message: str, code: int = 1):
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def run_command(host: str, port: int) -> None:
+    """Run the web server with websockets (one process; production uses the Procfile's web)."""
+    from flask import current_app
+
+    from dispatch.core.extensions import socketio
+
+    click.echo(f"Störningsjour listening on http://{host}:{port}/")
+    # Flask refuses app.run() under its CLI unless told this is meant: it is, this command
+    # *is* the server (socketio.run calls app.run in threading mode).
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)
+    socketio.run(
+        current_app,
+        host=host,
+        port=port,
+        allow_unsafe_werkzeug=True,
+        use_reloader=False,
+        log_output=False,
+    )
+
+
+@click.command("create-landlord")
+@click.option("--code", required=True, help="Short stable code, e.g. STHLMHEM.")
+@click.option("--name", required=True)
+@click.option("--oncall-number", "oncall_numbers", multiple=True, help="On-call number (repeat).")
+@click.option("--contact", "contacts", multiple=True, help="Contact person's e-mail (repeat).")
+@with_appcontext
+@transactional
+def create_landlord_command(code, name, oncall_numbers, contacts) -> None:
+    """Add a landlord, or update it: the same code again changes it."""
+    from dispatch.register.landlords import LandlordError, upsert_landlord
+
+    try:
+        landlord = upsert_landlord(
+            db.session, code=code, name=name, oncall_numbers=oncall_numbers, contacts=contacts
+        )
+    except LandlordError as exc:
+        _fail(str(exc), 2)
+    click.echo(
+        f"landlord {landlord.code}: {landlord.name}, "
+        f"{len(landlord.oncall_numbers)} on-call number(s)"
+    )
+
+
+@click.command("create-user")
+@click.option(
+    "--role", required=True, type=click.Choice(["admin", "operator", "patrol", "landlord"])
+)
+@click.option("--email", required=True)
+@click.option("--landlord", "landlord_code", help="Landlord code, for role landlord.")
+@click.option("--name", default=None)
+@click.option(
+    "--password",
+    default=None,
+    envvar="DISPATCH_PASSWORD",
+    help="Password (or DISPATCH_PASSWORD); asked for on a terminal, generated otherwise.",
+)
+@with_appcontext
+@transactional
+def create_user_command(role, email, landlord_code, name, password) -> None:
+    """Add a user with a role (or change an existing one's role and password)."""
+    from dispatch.auth.service import AuthError, upsert_user
+    from dispatch.register.landlords import get_landlord
+
+    landlord = None
+    if landlord_code:
+        landlord = get_landlord(db.session, landlord_code)
+        if landlord is None:
+            _fail(f"no landlord with code {landlord_code!r}", 2)
+    generated = False
+    if password is None:
+        if sys.stdin.isatty():
+            password = getpass.getpass("Password: ")
+        else:
+            password, generated = secrets.token_urlsafe(12), True
+    if len(password) < 10:
+        _fail("password must be at least 10 characters", 2)
+    try:
+        user = upsert_user(
+            db.session, email=email, role=role, landlord=landlord, name=name, password=password
+        )
+    except AuthError as exc:
+        _fail(str(exc), 2)
+    click.echo(f"user {user.email} ({user.role})")
+    if generated:
+        click.echo(f"password: {password}")
+
+
+@click.command("create-token")
+@click.option(
+    "--role", required=True, type=click.Choice(["admin", "operator", "patrol", "landlord"])
+)
+@click.option("--email", default=None, help="The user the token acts as (created if missing).")
+@click.option("--landlord", "landlord_code", default=None, help="For a new landlord user.")
+@click.option("--label", default="", help="What the token is for, e.g. the switch's name.")
+@with_appcontext
+@transactional
+def create_token_command(role, email, landlord_code, label) -> None:
+    """Print a bearer token for the HTTP API and the websocket."""
+    from sqlalchemy import select
+
+    from dispatch.auth.service import AuthError, create_token, upsert_user
+    from dispatch.models import User
+    from dispatch.register.landlords import get_landlord
+
+    email = (email or f"{role}-integration@tokens.invalid").strip().lower()
+    user = db.session.scalar(select(User).where(User.email == email))
+    try:
+        if user is None:
+            landlord = get_landlord(db.session, landlord_code) if landlord_code else None
+            if landlord_code and landlord is None:
+                _fail(f"no landlord with code {landlord_code!r}", 2)
+            user = upsert_user(db.session, email=email, role=role, landlord=landlord)
+        elif user.role != role:
+            _fail(f"{email} is a {user.role} user, not {role}", 2)
+    except AuthError as exc:
+        _fail(str(exc), 2)
+    token = create_token(db.session, user, label=label)
+    click.echo(token)
+
+
+@click.command("create-patrol")
+@click.option("--call-sign", required=True, help="The car's call sign, e.g. 'Jour 11'.")
+@click.option("--name", default=None, help="A longer name (default: the call sign).")
+@with_appcontext
+@transactional
+def create_patrol_command(call_sign, name) -> None:
+    """Add a patrol car (or rename it: the same call sign again changes it)."""
+    from dispatch.jobs.patrols import upsert_patrol
+
+    call_sign = call_sign.strip()
+    if not call_sign:
+        _fail("the call sign must not be empty", 2)
+    patrol = upsert_patrol(db.session, call_sign=call_sign, name=(name or call_sign).strip())
+    click.echo(f"patrol {patrol.id}: {patrol.call_sign} ({patrol.name})")
+
+
+def init_app(app: Flask) -> None:
+    """Attach the commands to the app's CLI (so ``flask --app dispatch`` has them too)."""
+    from dispatch.demo import demo_command
+    from dispatch.scheduler import (
+        purge_reports_command,
+        scheduler_command,
+        send_morning_reports_command,
+    )
+    from imports.cli import import_register_command
+
+    for command in (
+        run_command,
+        create_landlord_command,
+        create_user_command,
+        create_token_command,
+        create_patrol_command,
+        demo_command,
+        scheduler_command,
+        purge_reports_command,
+        import_register_command,
+        send_morning_reports_command,
+    ):
+        app.cli.add_command(command)
