@@ -65,8 +65,10 @@ def _register_api(state) -> None:
 
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
-# What the service worker keeps for a start with no network, besides the shell itself.
-ASSETS = ("field/app.js", "field/app.css", "vendor/socket.io.min.js", "field/icon.svg")
+# What the service worker keeps for a start with no network, besides the shell itself
+# (common/dom.js: app.js imports it; the shell's import map gives it its ?v= URL).
+ASSETS = ("field/app.js", "field/app.css", "vendor/socket.io.min.js", "field/icon.svg",
+          "common/dom.js")
 
 # The status buttons, named as the console names the job's statuses.
 STEP_NAMES = {step: JOB_STATUS_NAMES[step] for step in PATROL_STATUS_STEPS}
@@ -170,7 +172,7 @@ def _no_cache(response: Response) -> Response:
 @bp.get("/")
 def shell():
     """The app shell: one small page; the job data arrives over the socket."""
-    app_js, app_css, socket_js, icon = _asset_urls()
+    app_js, app_css, socket_js, icon, dom_js = _asset_urls()
     config = {
         "outcomes": list(OUTCOMES),
         "sw_url": url_for("field.service_worker"),
@@ -186,7 +188,8 @@ def shell():
         },
     }
     html = render_template("field/shell.html", config=config, app_js=app_js, app_css=app_css,
-                           socket_js=socket_js, icon=icon, outcome_names=OUTCOME_NAMES)
+                           socket_js=socket_js, icon=icon, dom_js=dom_js,
+                           outcome_names=OUTCOME_NAMES)
     response = _no_cache(Response(html, mimetype="text/html"))
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -25,20 +25,23 @@ GOTGATAN = {"gatuadress": "Götgatan 12B", "postnummer": "118 46", "ort": "Stock
             "portkod": "4711", "lat": "59.3121", "lon": "18.0713"}
 HORNSGATAN = {"gatuadress": "Hornsgatan 5", "postnummer": "118 20", "ort": "Stockholm",
               "portkod": "", "lat": "59.3195", "lon": "18.0675"}
+
+
+def flat(entrance: dict, objektsnummer: str, lagenhetsnummer: str, avtalsnummer: str,
+         tenant: str, phone: str) -> dict:
+    """A register row: a flat in ``entrance`` and its tenant."""
+    return {**entrance, "objektsnummer": objektsnummer, "lagenhetsnummer": lagenhetsnummer,
+            "avtalsnummer": avtalsnummer, "hyresgast_namn": tenant, "hyresgast_telefon": phone}
+
+
 REGISTER = [
     # A-1 and A-2 as the admin import test leaves them, so that no object is retired.
-    {**GOTGATAN, "objektsnummer": "A-1", "lagenhetsnummer": "1102", "avtalsnummer": "K-1",
-     "hyresgast_namn": "Anna Andersson", "hyresgast_telefon": "070-174 06 05"},
-    {**GOTGATAN, "objektsnummer": "A-2", "lagenhetsnummer": "1202", "avtalsnummer": "K-2",
-     "hyresgast_namn": "Bo Ek", "hyresgast_telefon": "070-174 06 06"},
-    {**GOTGATAN, "objektsnummer": "A-3", "lagenhetsnummer": "1002", "avtalsnummer": "K-3",
-     "hyresgast_namn": "Cilla Berg", "hyresgast_telefon": "070-174 06 07"},
-    {**GOTGATAN, "objektsnummer": "A-4", "lagenhetsnummer": "1101", "avtalsnummer": "K-4",
-     "hyresgast_namn": "Dan Lind", "hyresgast_telefon": "070-174 06 08"},
-    {**HORNSGATAN, "objektsnummer": "B-1", "lagenhetsnummer": "1101", "avtalsnummer": "K-5",
-     "hyresgast_namn": "Eva Holm", "hyresgast_telefon": "08-123 456 78"},
-    {**HORNSGATAN, "objektsnummer": "B-2", "lagenhetsnummer": "1201", "avtalsnummer": "K-6",
-     "hyresgast_namn": "Fredrik Sjö", "hyresgast_telefon": "070-174 06 10"},
+    flat(GOTGATAN, "A-1", "1102", "K-1", "Anna Andersson", "070-174 06 05"),
+    flat(GOTGATAN, "A-2", "1202", "K-2", "Bo Ek", "070-174 06 06"),
+    flat(GOTGATAN, "A-3", "1002", "K-3", "Cilla Berg", "070-174 06 07"),
+    flat(GOTGATAN, "A-4", "1101", "K-4", "Dan Lind", "070-174 06 08"),
+    flat(HORNSGATAN, "B-1", "1101", "K-5", "Eva Holm", "08-123 456 78"),
+    flat(HORNSGATAN, "B-2", "1201", "K-6", "Fredrik Sjö", "070-174 06 10"),
 ]
 COLUMNS = ["objektsnummer", "gatuadress", "postnummer", "ort", "lagenhetsnummer", "portkod",
            "lat", "lon", "avtalsnummer", "hyresgast_namn", "hyresgast_telefon"]

@@ -1,690 +1,677 @@
 /* The patrol tablet: offline-first. Everything the patrol sees or does is kept in
  * localStorage first (jobs, drafts, the outbox), then sent over the /field socket in order.
  * A job arrives as often as the server likes (it re-sends until acknowledged); it is shown
- * once, keyed on job_id. Each outgoing message carries an id that makes its resend harmless. */
-(function () {
-  "use strict";
+ * once, keyed on job_id. Each outgoing message carries an id that makes its resend harmless.
+ *
+ * An ES module: the shell maps ../common/dom.js to its ?v= URL (an import map), so that the
+ * service worker, which keeps that URL, has it when the tablet starts with no network. */
 
-  var CONFIG = JSON.parse(document.getElementById("config").textContent);
-  var T = CONFIG.text;
-  var STEPS = ["accepted", "en_route", "on_site", "done"];
-  var LANG = document.documentElement.lang || "sv";
-  var PREFIX = "sj.field.";
+import { $, el } from "../common/dom.js";
 
-  // -- storage ----------------------------------------------------------------------------
-  function load(name, fallback) {
-    try {
-      var raw = localStorage.getItem(PREFIX + name);
-      return raw ? JSON.parse(raw) : fallback;
-    } catch (e) { return fallback; }
-  }
-  function save(name, value) { localStorage.setItem(PREFIX + name, JSON.stringify(value)); }
-  function wipe() {
-    ["session", "jobs", "outbox", "drafts", "duty", "owner"].forEach(function (n) {
-      localStorage.removeItem(PREFIX + n);
-    });
-  }
+var CONFIG = JSON.parse(document.getElementById("config").textContent);
+var T = CONFIG.text;
+var STEPS = ["accepted", "en_route", "on_site", "done"];
+var LANG = document.documentElement.lang || "sv";
+var PREFIX = "sj.field.";
 
-  var session = load("session", null);   // {token, call_sign, patrol, user, expires_at}
-  var jobs = load("jobs", []);            // [{job, received_at, steps, calls, revoked, report}]
-  var outbox = load("outbox", []);        // [{id, event, data, job_id, step, queued_at}]
-  var drafts = load("drafts", {});        // job_id → report form values
-  var duty = load("duty", null);          // available, busy, off_duty
+// -- storage ----------------------------------------------------------------------------
+function load(name, fallback) {
+  try {
+    var raw = localStorage.getItem(PREFIX + name);
+    return raw ? JSON.parse(raw) : fallback;
+  } catch (e) { return fallback; }
+}
+function save(name, value) { localStorage.setItem(PREFIX + name, JSON.stringify(value)); }
+function wipe() {
+  ["session", "jobs", "outbox", "drafts", "duty", "owner"].forEach(function (n) {
+    localStorage.removeItem(PREFIX + n);
+  });
+}
 
-  function saveJobs() { save("jobs", jobs); }
-  function saveOutbox() { save("outbox", outbox); }
+var session = load("session", null);   // {token, call_sign, patrol, user, expires_at}
+var jobs = load("jobs", []);            // [{job, received_at, steps, calls, revoked, report}]
+var outbox = load("outbox", []);        // [{id, event, data, job_id, step, queued_at}]
+var drafts = load("drafts", {});        // job_id → report form values
+var duty = load("duty", null);          // available, busy, off_duty
 
-  // -- small helpers ----------------------------------------------------------------------
-  function $(id) { return document.getElementById(id); }
-  function t(key, params) {
-    var text = T[key] || key;
-    Object.keys(params || {}).forEach(function (k) {
-      text = text.split("%(" + k + ")s").join(params[k]);
-    });
-    return text;
-  }
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) {
-      if (k === "text") node.textContent = attrs[k];
-      else if (k === "class") node.className = attrs[k];
-      else if (attrs[k] !== null && attrs[k] !== undefined && attrs[k] !== false) {
-        node.setAttribute(k, attrs[k] === true ? "" : attrs[k]);
-      }
-    });
-    (children || []).forEach(function (c) {
-      if (c !== null && c !== undefined) node.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
-    });
-    return node;
-  }
-  function uuid() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    var b = crypto.getRandomValues(new Uint8Array(16));
-    return Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
-  }
-  function now() { return new Date().toISOString(); }
-  function hhmm(iso) {
-    return iso ? new Date(iso).toLocaleTimeString(LANG, { hour: "2-digit", minute: "2-digit" }) : "";
-  }
-  function day(iso) { return new Date(iso).toLocaleDateString(LANG); }
-  function toLocalInput(iso) {
-    if (!iso) return "";
-    var d = new Date(iso);
-    d.setMinutes(d.getMinutes() - d.getTimezoneOffset());
-    return d.toISOString().slice(0, 16);
-  }
-  function fromLocalInput(value) { return value ? new Date(value).toISOString() : null; }
-  function find(jobId) {
-    for (var i = 0; i < jobs.length; i++) if (jobs[i].job.job_id === jobId) return jobs[i];
-    return null;
-  }
-  function errorText(error) {
-    return (error && (T.errors[error.code] || error.message)) || "?";
-  }
-  function notice(text) {
-    var box = $("notice");
-    box.textContent = text;
-    box.hidden = !text;
-  }
-  function isOnline() { return !!(socket && socket.connected && navigator.onLine); }
+function saveJobs() { save("jobs", jobs); }
+function saveOutbox() { save("outbox", outbox); }
 
-  // -- the outbox: statuses, reports, the car's status, sent one by one in order ------------
-  var socket = null;
-  var inFlight = null;
-  var sequence = 0;
-  var retryTimer = null;
+// -- small helpers ----------------------------------------------------------------------
+function t(key, params) {
+  var text = T[key] || key;
+  Object.keys(params || {}).forEach(function (k) {
+    text = text.split("%(" + k + ")s").join(params[k]);
+  });
+  return text;
+}
+function uuid() {
+  if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+  var b = crypto.getRandomValues(new Uint8Array(16));
+  return Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+}
+function now() { return new Date().toISOString(); }
+function hhmm(iso) {
+  return iso ? new Date(iso).toLocaleTimeString(LANG, { hour: "2-digit", minute: "2-digit" }) : "";
+}
+function day(iso) { return new Date(iso).toLocaleDateString(LANG); }
+function toLocalInput(iso) {
+  if (!iso) return "";
+  var d = new Date(iso);
+  d.setMinutes(d.getMinutes() - d.getTimezoneOffset());
+  return d.toISOString().slice(0, 16);
+}
+function fromLocalInput(value) { return value ? new Date(value).toISOString() : null; }
+function find(jobId) {
+  for (var i = 0; i < jobs.length; i++) if (jobs[i].job.job_id === jobId) return jobs[i];
+  return null;
+}
+function errorText(error) {
+  return (error && (T.errors[error.code] || error.message)) || "?";
+}
+function notice(text) {
+  var box = $("notice");
+  box.textContent = text;
+  box.hidden = !text;
+}
+function isOnline() { return !!(socket && socket.connected && navigator.onLine); }
 
-  function enqueue(event, data, extra) {
-    var item = Object.assign({ id: uuid(), event: event, data: data, queued_at: now() }, extra || {});
-    outbox.push(item);
-    saveOutbox();
-    renderQueue();
-    flush();
-    return item;
-  }
+// -- the outbox: statuses, reports, the car's status, sent one by one in order ------------
+var socket = null;
+var inFlight = null;
+var sequence = 0;
+var retryTimer = null;
 
-  function retryLater(ms) {
-    clearTimeout(retryTimer);
-    retryTimer = setTimeout(flush, ms);
-  }
+function enqueue(event, data, extra) {
+  var item = Object.assign({ id: uuid(), event: event, data: data, queued_at: now() }, extra || {});
+  outbox.push(item);
+  saveOutbox();
+  renderQueue();
+  flush();
+  return item;
+}
 
-  function flush() {
-    if (inFlight || !outbox.length || !isOnline()) return;
-    var item = outbox[0];
-    var mine = inFlight = { id: item.id, seq: ++sequence };
-    renderQueue();
-    socket.timeout(15000).emit(item.event, item.data, function (err, answer) {
-      if (inFlight !== mine) return;  // an answer to an attempt abandoned on disconnect
-      inFlight = null;
-      if (err) { retryLater(2000); return renderQueue(); }  // no answer: send again (harmless)
-      if (!outbox.length || outbox[0].id !== item.id) return flush();
-      if (answer && answer.ok === false && answer.error && answer.error.code === "internal_error") {
-        retryLater(5000);
-        return renderQueue();
-      }
-      outbox.shift();
-      saveOutbox();
-      if (answer && answer.ok) sent(item, answer); else refused(item, (answer && answer.error) || {});
-      renderAll();
-      flush();
-    });
-  }
+function retryLater(ms) {
+  clearTimeout(retryTimer);
+  retryTimer = setTimeout(flush, ms);
+}
 
-  function sent(item, answer) {
-    var j = item.job_id ? find(item.job_id) : null;
-    if (item.event === "job.report" && j) {
-      j.report = { state: "sent", at: now(), report_id: answer.report_id };
-      saveJobs();
-      refreshDuty();  // the car is free again (or already has the queue's next job)
-    } else if (item.event === "patrol.status" && answer.status) {
-      setDuty(answer.status);
-    }
-  }
-
-  function refused(item, error) {
-    var j = item.job_id ? find(item.job_id) : null;
-    if (item.event === "job.report" && j) {
-      j.report = { state: "failed", at: now(), message: errorText(error) };
-      saveJobs();
-    } else if (item.event === "patrol.status") {
-      refreshDuty();
-    }
-    if (error.code === "not_your_job" && j) { j.revoked = true; saveJobs(); }
-    notice(t("failed", { message: errorText(error) }));
-  }
-
-  function queueLabel(item) {
-    var j = item.job_id ? find(item.job_id) : null;
-    var where = j ? " – " + j.job.address : "";
-    if (item.event === "job.status") return t("status_queued", { status: T.steps[item.data.status] }) + where;
-    if (item.event === "job.report") return t("report_waiting", { address: j ? j.job.address : "" });
-    return T.duty_waiting + ": " + (item.data.status === "off_duty" ? T.off_duty : T.on_duty);
-  }
-
-  // -- the header: connection, what waits, the car's status -------------------------------
-  function renderNet() {
-    var net = $("net");
-    var state = isOnline() ? "connected" : (navigator.onLine && socket && socket.active ? "connecting" : "offline");
-    net.className = "net net-" + state;
-    net.textContent = T[state];
-    net.hidden = !session;  // logged out there is no connection to speak of
-  }
-
-  function renderQueue() {
-    renderNet();
-    var box = $("queue");
-    var offline = !isOnline();
-    box.innerHTML = "";
-    if (!session || (!offline && !outbox.length)) { box.hidden = true; return; }
-    box.hidden = false;
-    box.className = "queue" + (offline ? " queue-offline" : "");
-    if (offline) box.appendChild(el("p", { class: "queue-head" }, [el("strong", { text: T.offline + ". " }), T.offline_help]));
-    if (outbox.length) {
-      box.appendChild(el("p", { text: offline ? T.waiting : T.sending }));
-      box.appendChild(el("ul", { id: "waiting" }, outbox.map(function (item) {
-        return el("li", { text: queueLabel(item) });
-      })));
-    } else {
-      box.appendChild(el("p", { text: T.all_sent }));
-    }
-  }
-
-  function setDuty(status) {
-    duty = status;
-    save("duty", duty);
-    renderDuty();
-    watchPosition();
-  }
-
-  function renderDuty() {
-    var button = $("duty");
-    var on = duty === "available" || duty === "busy";
-    button.hidden = !session;
-    button.textContent = on ? (duty === "busy" ? T.on_duty + " · " + T.busy : T.on_duty) : T.off_duty;
-    button.setAttribute("aria-pressed", on ? "true" : "false");
-    button.className = "duty " + (on ? "duty-on" : "duty-off");
-    button.title = on ? T.go_off_duty : T.go_on_duty;
-  }
-
-  function toggleDuty() {
-    var on = duty === "available" || duty === "busy";
-    var next = on ? "off_duty" : "available";
-    setDuty(next);
-    enqueue("patrol.status", { status: next });
-  }
-
-  function refreshDuty() {
-    if (!session || !navigator.onLine) return;
-    fetch("/api/v1/patrols", { headers: { Authorization: "Bearer " + session.token } })
-      .then(function (r) { return r.ok ? r.json() : []; })
-      .then(function (list) {
-        var pending = outbox.some(function (i) { return i.event === "patrol.status"; });
-        list.forEach(function (p) {
-          if (session && p.call_sign === session.call_sign && !pending) setDuty(p.status);
-        });
-      })
-      .catch(function () {});
-  }
-
-  // -- position: every 15 s and on movement, while on duty -------------------------------
-  var watchId = null;
-  var lastFix = null;
-  var lastSent = null;
-
-  function metres(a, b) {
-    var r = 6371000, rad = Math.PI / 180;
-    var dLat = (b.lat - a.lat) * rad, dLon = (b.lon - a.lon) * rad;
-    var h = Math.sin(dLat / 2) * Math.sin(dLat / 2) +
-      Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) * Math.sin(dLon / 2);
-    return 2 * r * Math.asin(Math.sqrt(h));
-  }
-
-  function sendPosition() {
-    if (!lastFix || !isOnline() || duty === "off_duty") return;
-    socket.emit("position", { lat: lastFix.lat, lon: lastFix.lon, accuracy_m: lastFix.accuracy, at: now() });
-    lastSent = { lat: lastFix.lat, lon: lastFix.lon, at: Date.now() };
-  }
-
-  function watchPosition() {
-    var wanted = session && duty && duty !== "off_duty" && "geolocation" in navigator;
-    if (wanted && watchId === null) {
-      watchId = navigator.geolocation.watchPosition(function (p) {
-        lastFix = { lat: p.coords.latitude, lon: p.coords.longitude, accuracy: p.coords.accuracy };
-        if (!lastSent || metres(lastSent, lastFix) > 25 || Date.now() - lastSent.at > 15000) sendPosition();
-      }, function () { notice(T.position_off); }, { enableHighAccuracy: true, maximumAge: 10000 });
-    } else if (!wanted && watchId !== null) {
-      navigator.geolocation.clearWatch(watchId);
-      watchId = null;
-    }
-  }
-  setInterval(sendPosition, (CONFIG.position_interval_s || 15) * 1000);
-
-  // -- jobs arriving ----------------------------------------------------------------------
-  function acknowledge(payload, ack) {
-    if (socket && payload.delivery_id) socket.emit("job.ack", { delivery_id: payload.delivery_id });
-    if (typeof ack === "function") ack({ ok: true });
-  }
-
-  function onAssigned(payload, ack) {
-    var j = find(payload.job_id);
-    if (j) {
-      j.job = payload;
-      j.revoked = false;
-    } else {
-      j = { job: payload, received_at: now(), steps: {}, calls: [], revoked: false, report: null };
-      jobs.push(j);
-      if (navigator.vibrate) navigator.vibrate([300, 150, 300]);
-      setDuty("busy");
-    }
-    saveJobs();  // kept before acknowledging: an acknowledged job is never lost
-    acknowledge(payload, ack);
-    renderAll();
-  }
-
-  function onRevoked(payload, ack) {
-    var j = find(payload.job_id);
-    if (j) { j.revoked = true; saveJobs(); }
-    acknowledge(payload, ack);
-    renderAll();
-  }
-
-  // -- a job card ---------------------------------------------------------------------------
-  function geoUri(job) {
-    var label = encodeURIComponent(job.address || "");
-    if (job.lat !== null && job.lat !== undefined) return "geo:" + job.lat + "," + job.lon + "?q=" + job.lat + "," + job.lon + "(" + label + ")";
-    return "geo:0,0?q=" + label;
-  }
-
-  function buildInfo(j) {
-    var job = j.job;
-    var where = [];
-    if (job.lagenhetsnummer) where.push(t("flat", { n: job.lagenhetsnummer }));
-    if (job.floor !== null && job.floor !== undefined) where.push(t("floor", { n: job.floor }));
-    var caller = job.caller || {};
-    var suspected = job.suspected_source || "";
-    if (job.suspected && job.suspected.lagenhetsnummer) {
-      suspected = (suspected ? suspected + " – " : "") + t("flat", { n: job.suspected.lagenhetsnummer }) +
-        (job.suspected.floor !== null && job.suspected.floor !== undefined ? ", " + t("floor", { n: job.suspected.floor }) : "");
-    }
-    var earlier = (job.earlier || []).map(function (e) {
-      return el("li", { text: day(e.at) + " " + hhmm(e.at) + " · " + (T.categories[e.category] || e.category) + " · " +
-        (T.roles[e.role] || e.role) + (e.lagenhetsnummer ? " · " + t("flat", { n: e.lagenhetsnummer }) : "") });
-    });
-    return el("div", { class: "info" }, [
-      el("h2", { class: "address", text: job.address }),
-      where.length ? el("p", { class: "where", text: where.join(" · ") }) : null,
-      el("div", { class: "access" }, [
-        el("div", { class: "door" }, [
-          el("span", { class: "label", text: T.door_code }),
-          job.portkod ? el("span", { class: "code", text: job.portkod }) : el("span", { class: "muted", text: T.no_door_code })
-        ]),
-        el("a", { class: "button nav", href: geoUri(job), text: T.navigate })
-      ]),
-      el("div", { class: "steps" }),  // filled by renderSteps, right under the address
-      el("section", { class: "tenant" }, [
-        el("h3", { text: T.disturbed }),
-        el("p", { text: [caller.name, job.disturbed_party].filter(Boolean).join(" · ") || "–" }),
-        caller.phone ? el("a", { class: "button call", href: "tel:" + caller.phone, "data-call": "1", text: t("call", { phone: caller.phone_display || caller.phone }) })
-          : el("p", { class: "muted", text: T.no_phone }),
-        el("div", { class: "calls" })
-      ]),
-      suspected ? el("section", {}, [el("h3", { text: T.suspected }), el("p", { text: suspected })]) : null,
-      job.description ? el("section", {}, [el("h3", { text: T.description }), el("p", { class: "description", text: job.description })]) : null,
-      el("section", { class: "earlier" }, [
-        el("h3", { text: T.earlier }),
-        earlier.length ? el("ul", {}, earlier) : el("p", { class: "muted", text: T.no_earlier })
-      ])
-    ]);
-  }
-
-  function renderCalls(card, j) {
-    var box = card.querySelector(".calls");
-    if (!box) return;
-    box.innerHTML = "";
-    if (!j.calls.length) return;
-    box.appendChild(el("h4", { text: T.call_log }));
-    box.appendChild(el("ol", {}, j.calls.map(function (c, i) {
-      var item = el("li", {}, [hhmm(c.at) + (c.result ? " – " + T[c.result] : "")]);
-      if (!c.result) {
-        ["answered", "no_answer"].forEach(function (result) {
-          var b = el("button", { type: "button", class: "small", text: T[result] });
-          b.addEventListener("click", function () {
-            j.calls[i].result = result;
-            saveJobs();
-            renderCalls(card, j);
-            var form = card.querySelector("form.report");  // a call answered: the tenant was contacted
-            if (result === "answered" && !form.elements.tenant_contacted.value) {
-              form.querySelector("[name=tenant_contacted][value=yes]").checked = true;
-              autosave(form, j);
-            }
-          });
-          item.appendChild(b);
-        });
-      }
-      return item;
-    })));
-  }
-
-  function pendingSteps(jobId) {
-    var pending = {};
-    outbox.forEach(function (i) {
-      if (i.job_id === jobId && i.event === "job.status") pending[i.data.status] = true;
-      if (i.job_id === jobId && i.event === "job.report") pending.done = true;  // the report closes it
-    });
-    return pending;
-  }
-
-  function renderSteps(card, j) {
-    var box = card.querySelector(".steps");
-    box.innerHTML = "";
-    var pending = pendingSteps(j.job.job_id);
-    var reached = -1;
-    STEPS.forEach(function (s, i) { if (j.steps[s]) reached = i; });
-    STEPS.forEach(function (s, i) {
-      var stamp = j.steps[s];
-      var b = el("button", { type: "button", class: "step" + (stamp ? " step-done" : "") + (stamp && pending[s] ? " step-pending" : "") +
-        (i === reached + 1 ? " step-next" : ""),
-        disabled: i <= reached || j.revoked }, [
-        el("span", { text: T.steps[s] }),
-        stamp ? el("small", { text: hhmm(stamp) + (pending[s] ? " · " + T.not_sent : " ✓") }) : null
-      ]);
-      b.addEventListener("click", function () { pressStep(j, s); });
-      box.appendChild(b);
-    });
-  }
-
-  function pressStep(j, step) {
-    var at = now();
-    j.steps[step] = at;
-    saveJobs();
-    enqueue("job.status", { job_id: j.job.job_id, status: step, at: at, event_id: uuid() },
-      { job_id: j.job.job_id });
-    var form = cardOf(j).querySelector("form.report");
-    if (step === "on_site" && !form.elements.arrived_at.value) form.elements.arrived_at.value = toLocalInput(at);
-    if (step === "done" && !form.elements.left_at.value) form.elements.left_at.value = toLocalInput(at);
-    autosave(form, j);
-    if (step === "done") form.scrollIntoView({ behavior: "smooth", block: "start" });
-    renderAll();
-  }
-
-  // -- the report form: autosaved on the tablet, queued like everything else ---------------
-  var YES_NO = ["disturber_reached", "tenant_contacted", "can_testify"];
-  var TEXTS = ["observations", "disturber_response", "actions", "text"];
-
-  function formValues(form) {
-    var values = { arrived_at: form.elements.arrived_at.value, left_at: form.elements.left_at.value,
-      outcome: form.elements.outcome.value };
-    TEXTS.forEach(function (n) { values[n] = form.elements[n].value; });
-    YES_NO.forEach(function (n) { values[n] = form.elements[n].value; });
-    return values;
-  }
-
-  function fillForm(form, values) {
-    Object.keys(values || {}).forEach(function (n) {
-      if (form.elements[n]) form.elements[n].value = values[n];
-    });
-  }
-
-  function autosave(form, j) {
-    drafts[j.job.job_id] = Object.assign(formValues(form), { saved_at: now() });
-    save("drafts", drafts);
-    renderReportState(cardOf(j), j);
-  }
-
-  function submitReport(form, j) {
-    var v = formValues(form);
-    if (!v.outcome) {
-      notice(T.outcome_required);
-      form.querySelector(".outcomes").scrollIntoView({ block: "center" });
-      return;
-    }
-    notice("");
-    var left = j.steps.done || now();
-    if (!v.left_at) { v.left_at = toLocalInput(left); form.elements.left_at.value = v.left_at; }
-    autosave(form, j);
-    // The form shows minutes; a time the patrol did not change keeps its seconds.
-    var precise = function (value, iso) { return iso && value === toLocalInput(iso) ? iso : fromLocalInput(value); };
-    var yn = function (x) { return x === "yes" ? true : (x === "no" ? false : null); };
-    var data = { job_id: j.job.job_id, arrived_at: precise(v.arrived_at, j.steps.on_site),
-      left_at: precise(v.left_at, left), outcome: v.outcome };
-    TEXTS.forEach(function (n) { data[n] = v[n]; });
-    YES_NO.forEach(function (n) { data[n] = yn(v[n]); });
-    // A report still waiting is replaced where it stands, so that the order is kept.
-    var waiting = outbox.filter(function (i) { return i.event === "job.report" && i.job_id === j.job.job_id; })[0];
-    if (!j.steps.done) { j.steps.done = data.left_at; }
-    j.report = { state: "queued", at: now() };
-    saveJobs();
-    if (waiting && (!inFlight || inFlight.id !== waiting.id)) {
-      waiting.data = data;
-      saveOutbox();
-      renderAll();
-    } else {
-      enqueue("job.report", data, { job_id: j.job.job_id });
-      renderAll();
-    }
-  }
-
-  function renderReportState(card, j) {
-    var state = card.querySelector(".report-state");
-    var text = "", cls = "report-state";
-    var r = j.report;
-    if (r && r.state === "sent") { text = t("report_sent", { time: hhmm(r.at) }); cls += " ok"; }
-    else if (r && r.state === "queued") { text = T.report_queued; cls += " waiting"; }
-    else if (r && r.state === "failed") { text = t("report_failed", { message: r.message }); cls += " bad"; }
-    else if (j.steps.done) { text = T.report_missing; cls += " waiting"; }
-    else if (drafts[j.job.job_id]) { text = t("report_draft_saved", { time: hhmm(drafts[j.job.job_id].saved_at) }); }
-    state.textContent = text;
-    state.className = cls;
-  }
-
-  function cardOf(j) { return document.getElementById("job-" + j.job.job_id); }
-
-  function buildCard(j) {
-    var job = j.job;
-    var card = el("article", { class: "job", id: "job-" + job.job_id, "data-job": job.job_id }, [
-      el("header", { class: "job-head" }),
-      el("p", { class: "revoked", hidden: true }),
-      el("div", { class: "info-slot" })
-    ]);
-    var form = document.importNode($("report-template").content, true).querySelector("form");
-    card.appendChild(form);
-    fillForm(form, drafts[job.job_id]);
-    form.addEventListener("input", function () { autosave(form, j); });
-    form.addEventListener("change", function () { autosave(form, j); });
-    form.addEventListener("submit", function (e) { e.preventDefault(); submitReport(form, j); });
-    var close = el("button", { type: "button", class: "ghost close", hidden: true, text: T.close_job });
-    close.addEventListener("click", function () { removeJob(j); });
-    card.appendChild(close);
-    card.addEventListener("click", function (e) {
-      var call = e.target.closest("[data-call]");
-      if (call) { j.calls.push({ at: now(), result: null }); saveJobs(); renderCalls(card, j); }
-    });
-    return card;
-  }
-
-  function updateCard(card, j) {
-    var job = j.job;
-    var head = card.querySelector(".job-head");
-    head.innerHTML = "";
-    head.appendChild(el("span", { class: "cat", text: T.categories[job.category] || job.category }));
-    if (job.priority === 1) head.appendChild(el("span", { class: "prio", text: T.urgent }));
-    head.appendChild(el("span", { class: "jobno", text: t("job", { id: job.job_id }) + " · " + t("received", { time: hhmm(j.received_at) }) }));
-    var slot = card.querySelector(".info-slot");
-    if (slot.dataset.key !== JSON.stringify(job)) {
-      slot.innerHTML = "";
-      slot.appendChild(buildInfo(j));
-      slot.dataset.key = JSON.stringify(job);
-    }
-    renderCalls(card, j);
-    renderSteps(card, j);
-    renderReportState(card, j);
-    var revoked = card.querySelector(".revoked");
-    revoked.hidden = !j.revoked;
-    revoked.textContent = T.revoked;
-    var finished = j.revoked || (j.report && j.report.state === "sent");
-    card.querySelector(".close").hidden = !finished;
-    card.classList.toggle("job-finished", !!finished);
-    card.classList.toggle("job-new", !j.steps.accepted && !finished);
-  }
-
-  function removeJob(j) {
-    jobs = jobs.filter(function (x) { return x !== j; });
-    outbox = outbox.filter(function (i) { return i.job_id !== j.job.job_id || (inFlight && inFlight.id === i.id); });
-    delete drafts[j.job.job_id];
-    saveJobs(); saveOutbox(); save("drafts", drafts);
-    renderAll();
-  }
-
-  function renderJobs() {
-    var main = $("jobs");
-    var seen = {};
-    var ordered = jobs.slice().sort(function (a, b) {
-      var fa = a.revoked || (a.report && a.report.state === "sent") ? 1 : 0;
-      var fb = b.revoked || (b.report && b.report.state === "sent") ? 1 : 0;
-      return fa - fb || (a.received_at < b.received_at ? -1 : 1);
-    });
-    ordered.forEach(function (j) {
-      var card = cardOf(j) || buildCard(j);
-      updateCard(card, j);
-      main.appendChild(card);  // (re)appending keeps the order; an existing card just moves
-      seen[card.id] = true;
-    });
-    Array.prototype.slice.call(main.querySelectorAll("article.job")).forEach(function (card) {
-      if (!seen[card.id]) card.remove();
-    });
-    var empty = main.querySelector(".empty");
-    if (!jobs.length && !empty) main.appendChild(el("p", { class: "empty", text: T.no_jobs }));
-    if (jobs.length && empty) empty.remove();
-  }
-
-  function renderAll() {
-    $("car").textContent = session ? session.call_sign : "";
-    $("logout").hidden = !session;
-    renderDuty();
-    renderQueue();
-    if (session) renderJobs();
-  }
-
-  // -- the connection ----------------------------------------------------------------------
-  function connect() {
-    if (!session || typeof io !== "function") return;
-    if (socket) socket.disconnect();
-    socket = io("/field", { auth: { token: session.token, call_sign: session.call_sign }, reconnectionDelayMax: 5000 });
-    socket.on("connect", function () { notice(""); renderQueue(); refreshDuty(); sendPosition(); flush(); });
-    socket.on("disconnect", function () { inFlight = null; renderQueue(); });
-    socket.on("connect_error", function (err) {
-      var reason = (err && err.message) || "";
-      if (reason === "unauthorized" || reason === "forbidden" || reason.indexOf("unknown patrol") === 0) {
-        endSession(reason.indexOf("unknown patrol") === 0 ? "unknown_call_sign" : reason);
-      } else {
-        renderQueue();
-      }
-    });
-    socket.on("job.assigned", onAssigned);
-    socket.on("job.revoked", onRevoked);
-  }
-
-  window.addEventListener("offline", function () {
-    if (socket) socket.disconnect();  // say "offline" now, not after the ping times out
+function flush() {
+  if (inFlight || !outbox.length || !isOnline()) return;
+  var item = outbox[0];
+  var mine = inFlight = { id: item.id, seq: ++sequence };
+  renderQueue();
+  socket.timeout(15000).emit(item.event, item.data, function (err, answer) {
+    if (inFlight !== mine) return;  // an answer to an attempt abandoned on disconnect
     inFlight = null;
-    renderQueue();
-  });
-  window.addEventListener("online", function () {
-    if (socket && !socket.connected) socket.connect();
-    else if (!socket) connect();
-    renderQueue();
-  });
-
-  // -- log-in and log-out -------------------------------------------------------------------
-  // The log-in ends, but what the patrol did stays on the tablet for the next log-in with the
-  // same car; a log-in for another car starts clean.
-  function endSession(code) {
-    if (socket) { socket.off(); socket.disconnect(); socket = null; }
-    session = null;
-    localStorage.removeItem(PREFIX + "session");
-    showLogin(T.errors[code] || "");
-  }
-
-  function showLogin(message) {
-    $("jobs").hidden = true;
-    $("login").hidden = false;
+    if (err) { retryLater(2000); return renderQueue(); }  // no answer: send again (harmless)
+    if (!outbox.length || outbox[0].id !== item.id) return flush();
+    if (answer && answer.ok === false && answer.error && answer.error.code === "internal_error") {
+      retryLater(5000);
+      return renderQueue();
+    }
+    outbox.shift();
+    saveOutbox();
+    if (answer && answer.ok) sent(item, answer); else refused(item, (answer && answer.error) || {});
     renderAll();
-    var error = $("login-error");
-    error.textContent = message || "";
-    error.hidden = !message;
-    var select = $("login-car");
-    fetch("/api/v1/field/patrols").then(function (r) { return r.json(); }).then(function (cars) {
-      var chosen = select.value || load("owner", "");
-      select.length = 1;
-      cars.forEach(function (c) {
-        select.appendChild(el("option", { value: c.call_sign, text: c.call_sign + (c.name !== c.call_sign ? " – " + c.name : "") }));
+    flush();
+  });
+}
+
+function sent(item, answer) {
+  var j = item.job_id ? find(item.job_id) : null;
+  if (item.event === "job.report" && j) {
+    j.report = { state: "sent", at: now(), report_id: answer.report_id };
+    saveJobs();
+    refreshDuty();  // the car is free again (or already has the queue's next job)
+  } else if (item.event === "patrol.status" && answer.status) {
+    setDuty(answer.status);
+  }
+}
+
+function refused(item, error) {
+  var j = item.job_id ? find(item.job_id) : null;
+  if (item.event === "job.report" && j) {
+    j.report = { state: "failed", at: now(), message: errorText(error) };
+    saveJobs();
+  } else if (item.event === "patrol.status") {
+    refreshDuty();
+  }
+  if (error.code === "not_your_job" && j) { j.revoked = true; saveJobs(); }
+  notice(t("failed", { message: errorText(error) }));
+}
+
+function queueLabel(item) {
+  var j = item.job_id ? find(item.job_id) : null;
+  var where = j ? " – " + j.job.address : "";
+  if (item.event === "job.status") return t("status_queued", { status: T.steps[item.data.status] }) + where;
+  if (item.event === "job.report") return t("report_waiting", { address: j ? j.job.address : "" });
+  return T.duty_waiting + ": " + (item.data.status === "off_duty" ? T.off_duty : T.on_duty);
+}
+
+// -- the header: connection, what waits, the car's status -------------------------------
+function renderNet() {
+  var net = $("net");
+  var state = isOnline() ? "connected" : (navigator.onLine && socket && socket.active ? "connecting" : "offline");
+  net.className = "net net-" + state;
+  net.textContent = T[state];
+  net.hidden = !session;  // logged out there is no connection to speak of
+}
+
+function renderQueue() {
+  renderNet();
+  var box = $("queue");
+  var offline = !isOnline();
+  box.innerHTML = "";
+  if (!session || (!offline && !outbox.length)) { box.hidden = true; return; }
+  box.hidden = false;
+  box.className = "queue" + (offline ? " queue-offline" : "");
+  if (offline) box.appendChild(el("p", { class: "queue-head" }, [el("strong", { text: T.offline + ". " }), T.offline_help]));
+  if (outbox.length) {
+    box.appendChild(el("p", { text: offline ? T.waiting : T.sending }));
+    box.appendChild(el("ul", { id: "waiting" }, outbox.map(function (item) {
+      return el("li", { text: queueLabel(item) });
+    })));
+  } else {
+    box.appendChild(el("p", { text: T.all_sent }));
+  }
+}
+
+function setDuty(status) {
+  duty = status;
+  save("duty", duty);
+  renderDuty();
+  watchPosition();
+}
+
+function renderDuty() {
+  var button = $("duty");
+  var on = duty === "available" || duty === "busy";
+  button.hidden = !session;
+  button.textContent = on ? (duty === "busy" ? T.on_duty + " · " + T.busy : T.on_duty) : T.off_duty;
+  button.setAttribute("aria-pressed", on ? "true" : "false");
+  button.className = "duty " + (on ? "duty-on" : "duty-off");
+  button.title = on ? T.go_off_duty : T.go_on_duty;
+}
+
+function toggleDuty() {
+  var on = duty === "available" || duty === "busy";
+  var next = on ? "off_duty" : "available";
+  setDuty(next);
+  enqueue("patrol.status", { status: next });
+}
+
+function refreshDuty() {
+  if (!session || !navigator.onLine) return;
+  fetch("/api/v1/patrols", { headers: { Authorization: "Bearer " + session.token } })
+    .then(function (r) { return r.ok ? r.json() : []; })
+    .then(function (list) {
+      var pending = outbox.some(function (i) { return i.event === "patrol.status"; });
+      list.forEach(function (p) {
+        if (session && p.call_sign === session.call_sign && !pending) setDuty(p.status);
       });
-      select.value = chosen;
-    }).catch(function () {});
-    $("login-email").focus();
+    })
+    .catch(function () {});
+}
+
+// -- position: every 15 s and on movement, while on duty -------------------------------
+var watchId = null;
+var lastFix = null;
+var lastSent = null;
+
+function metres(a, b) {
+  var r = 6371000, rad = Math.PI / 180;
+  var dLat = (b.lat - a.lat) * rad, dLon = (b.lon - a.lon) * rad;
+  var h = Math.sin(dLat / 2) * Math.sin(dLat / 2) +
+    Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) * Math.sin(dLon / 2);
+  return 2 * r * Math.asin(Math.sqrt(h));
+}
+
+function sendPosition() {
+  if (!lastFix || !isOnline() || duty === "off_duty") return;
+  socket.emit("position", { lat: lastFix.lat, lon: lastFix.lon, accuracy_m: lastFix.accuracy, at: now() });
+  lastSent = { lat: lastFix.lat, lon: lastFix.lon, at: Date.now() };
+}
+
+function watchPosition() {
+  var wanted = session && duty && duty !== "off_duty" && "geolocation" in navigator;
+  if (wanted && watchId === null) {
+    watchId = navigator.geolocation.watchPosition(function (p) {
+      lastFix = { lat: p.coords.latitude, lon: p.coords.longitude, accuracy: p.coords.accuracy };
+      if (!lastSent || metres(lastSent, lastFix) > 25 || Date.now() - lastSent.at > 15000) sendPosition();
+    }, function () { notice(T.position_off); }, { enableHighAccuracy: true, maximumAge: 10000 });
+  } else if (!wanted && watchId !== null) {
+    navigator.geolocation.clearWatch(watchId);
+    watchId = null;
   }
+}
+setInterval(sendPosition, (CONFIG.position_interval_s || 15) * 1000);
 
-  function showApp() {
-    $("login").hidden = true;
-    $("jobs").hidden = false;
-    renderAll();
-    watchPosition();
-    connect();
+// -- jobs arriving ----------------------------------------------------------------------
+function acknowledge(payload, ack) {
+  if (socket && payload.delivery_id) socket.emit("job.ack", { delivery_id: payload.delivery_id });
+  if (typeof ack === "function") ack({ ok: true });
+}
+
+function onAssigned(payload, ack) {
+  var j = find(payload.job_id);
+  if (j) {
+    j.job = payload;
+    j.revoked = false;
+  } else {
+    j = { job: payload, received_at: now(), steps: {}, calls: [], revoked: false, report: null };
+    jobs.push(j);
+    if (navigator.vibrate) navigator.vibrate([300, 150, 300]);
+    setDuty("busy");
   }
+  saveJobs();  // kept before acknowledging: an acknowledged job is never lost
+  acknowledge(payload, ack);
+  renderAll();
+}
 
-  $("login-form").addEventListener("submit", function (e) {
-    e.preventDefault();
-    var form = e.target;
-    var body = { email: form.elements.email.value, password: form.elements.password.value,
-      call_sign: form.elements.call_sign.value };
-    var error = $("login-error");
-    if (!body.call_sign) { error.textContent = T.errors.unknown_call_sign; error.hidden = false; return; }
-    fetch("/api/v1/field/session", { method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body) })
-      .then(function (r) { return r.json().then(function (data) { return { ok: r.ok, data: data }; }); })
-      .then(function (res) {
-        if (!res.ok) { error.textContent = errorText(res.data.error); error.hidden = false; return; }
-        if (load("owner", null) !== res.data.patrol.call_sign) {
-          wipe();
-          jobs = []; outbox = []; drafts = {};
-        }
-        session = { token: res.data.token, call_sign: res.data.patrol.call_sign, patrol: res.data.patrol,
-          user: res.data.user, expires_at: res.data.expires_at };
-        save("session", session);
-        save("owner", session.call_sign);
-        setDuty(res.data.patrol.status);
-        form.elements.password.value = "";
-        error.hidden = true;
-        showApp();
-      })
-      .catch(function () { error.textContent = T.login_failed; error.hidden = false; });
+function onRevoked(payload, ack) {
+  var j = find(payload.job_id);
+  if (j) { j.revoked = true; saveJobs(); }
+  acknowledge(payload, ack);
+  renderAll();
+}
+
+// -- a job card ---------------------------------------------------------------------------
+function geoUri(job) {
+  var label = encodeURIComponent(job.address || "");
+  if (job.lat !== null && job.lat !== undefined) return "geo:" + job.lat + "," + job.lon + "?q=" + job.lat + "," + job.lon + "(" + label + ")";
+  return "geo:0,0?q=" + label;
+}
+
+function buildInfo(j) {
+  var job = j.job;
+  var where = [];
+  if (job.lagenhetsnummer) where.push(t("flat", { n: job.lagenhetsnummer }));
+  if (job.floor !== null && job.floor !== undefined) where.push(t("floor", { n: job.floor }));
+  var caller = job.caller || {};
+  var suspected = job.suspected_source || "";
+  if (job.suspected && job.suspected.lagenhetsnummer) {
+    suspected = (suspected ? suspected + " – " : "") + t("flat", { n: job.suspected.lagenhetsnummer }) +
+      (job.suspected.floor !== null && job.suspected.floor !== undefined ? ", " + t("floor", { n: job.suspected.floor }) : "");
+  }
+  var earlier = (job.earlier || []).map(function (e) {
+    return el("li", { text: day(e.at) + " " + hhmm(e.at) + " · " + (T.categories[e.category] || e.category) + " · " +
+      (T.roles[e.role] || e.role) + (e.lagenhetsnummer ? " · " + t("flat", { n: e.lagenhetsnummer }) : "") });
   });
+  return el("div", { class: "info" }, [
+    el("h2", { class: "address", text: job.address }),
+    where.length ? el("p", { class: "where", text: where.join(" · ") }) : null,
+    el("div", { class: "access" }, [
+      el("div", { class: "door" }, [
+        el("span", { class: "label", text: T.door_code }),
+        job.portkod ? el("span", { class: "code", text: job.portkod }) : el("span", { class: "muted", text: T.no_door_code })
+      ]),
+      el("a", { class: "button nav", href: geoUri(job), text: T.navigate })
+    ]),
+    el("div", { class: "steps" }),  // filled by renderSteps, right under the address
+    el("section", { class: "tenant" }, [
+      el("h3", { text: T.disturbed }),
+      el("p", { text: [caller.name, job.disturbed_party].filter(Boolean).join(" · ") || "–" }),
+      caller.phone ? el("a", { class: "button call", href: "tel:" + caller.phone, "data-call": "1", text: t("call", { phone: caller.phone_display || caller.phone }) })
+        : el("p", { class: "muted", text: T.no_phone }),
+      el("div", { class: "calls" })
+    ]),
+    suspected ? el("section", {}, [el("h3", { text: T.suspected }), el("p", { text: suspected })]) : null,
+    job.description ? el("section", {}, [el("h3", { text: T.description }), el("p", { class: "description", text: job.description })]) : null,
+    el("section", { class: "earlier" }, [
+      el("h3", { text: T.earlier }),
+      earlier.length ? el("ul", {}, earlier) : el("p", { class: "muted", text: T.no_earlier })
+    ])
+  ]);
+}
 
-  $("logout").addEventListener("click", function () {
-    if (!window.confirm(outbox.length ? T.log_out_pending : T.log_out_confirm)) return;
-    var token = session && session.token;
-    if (token) fetch("/api/v1/field/session", { method: "DELETE", headers: { Authorization: "Bearer " + token } }).catch(function () {});
-    if (socket) { socket.off(); socket.disconnect(); socket = null; }
-    wipe();
-    session = null; jobs = []; outbox = []; drafts = {}; duty = null;
-    $("jobs").innerHTML = "";
-    watchPosition();
-    showLogin("");
+function renderCalls(card, j) {
+  var box = card.querySelector(".calls");
+  if (!box) return;
+  box.innerHTML = "";
+  if (!j.calls.length) return;
+  box.appendChild(el("h4", { text: T.call_log }));
+  box.appendChild(el("ol", {}, j.calls.map(function (c, i) {
+    var item = el("li", {}, [hhmm(c.at) + (c.result ? " – " + T[c.result] : "")]);
+    if (!c.result) {
+      ["answered", "no_answer"].forEach(function (result) {
+        var b = el("button", { type: "button", class: "small", text: T[result] });
+        b.addEventListener("click", function () {
+          j.calls[i].result = result;
+          saveJobs();
+          renderCalls(card, j);
+          var form = card.querySelector("form.report");  // a call answered: the tenant was contacted
+          if (result === "answered" && !form.elements.tenant_contacted.value) {
+            form.querySelector("[name=tenant_contacted][value=yes]").checked = true;
+            autosave(form, j);
+          }
+        });
+        item.appendChild(b);
+      });
+    }
+    return item;
+  })));
+}
+
+function pendingSteps(jobId) {
+  var pending = {};
+  outbox.forEach(function (i) {
+    if (i.job_id === jobId && i.event === "job.status") pending[i.data.status] = true;
+    if (i.job_id === jobId && i.event === "job.report") pending.done = true;  // the report closes it
   });
+  return pending;
+}
 
-  $("duty").addEventListener("click", toggleDuty);
-
-  // -- start ----------------------------------------------------------------------------------
-  // Jobs closed more than 12 hours ago are not kept.
-  var cutoff = Date.now() - 12 * 3600 * 1000;
-  jobs = jobs.filter(function (j) {
-    var finished = j.revoked || (j.report && j.report.state === "sent");
-    return !finished || new Date(j.report ? j.report.at : j.received_at).getTime() > cutoff;
+function renderSteps(card, j) {
+  var box = card.querySelector(".steps");
+  box.innerHTML = "";
+  var pending = pendingSteps(j.job.job_id);
+  var reached = -1;
+  STEPS.forEach(function (s, i) { if (j.steps[s]) reached = i; });
+  STEPS.forEach(function (s, i) {
+    var stamp = j.steps[s];
+    var b = el("button", { type: "button", class: "step" + (stamp ? " step-done" : "") + (stamp && pending[s] ? " step-pending" : "") +
+      (i === reached + 1 ? " step-next" : ""),
+      disabled: i <= reached || j.revoked }, [
+      el("span", { text: T.steps[s] }),
+      stamp ? el("small", { text: hhmm(stamp) + (pending[s] ? " · " + T.not_sent : " ✓") }) : null
+    ]);
+    b.addEventListener("click", function () { pressStep(j, s); });
+    box.appendChild(b);
   });
+}
+
+function pressStep(j, step) {
+  var at = now();
+  j.steps[step] = at;
   saveJobs();
+  enqueue("job.status", { job_id: j.job.job_id, status: step, at: at, event_id: uuid() },
+    { job_id: j.job.job_id });
+  var form = cardOf(j).querySelector("form.report");
+  if (step === "on_site" && !form.elements.arrived_at.value) form.elements.arrived_at.value = toLocalInput(at);
+  if (step === "done" && !form.elements.left_at.value) form.elements.left_at.value = toLocalInput(at);
+  autosave(form, j);
+  if (step === "done") form.scrollIntoView({ behavior: "smooth", block: "start" });
+  renderAll();
+}
 
-  if ("serviceWorker" in navigator) {
-    navigator.serviceWorker.register(CONFIG.sw_url, { scope: CONFIG.scope }).catch(function () {});
+// -- the report form: autosaved on the tablet, queued like everything else ---------------
+var YES_NO = ["disturber_reached", "tenant_contacted", "can_testify"];
+var TEXTS = ["observations", "disturber_response", "actions", "text"];
+
+function formValues(form) {
+  var values = { arrived_at: form.elements.arrived_at.value, left_at: form.elements.left_at.value,
+    outcome: form.elements.outcome.value };
+  TEXTS.forEach(function (n) { values[n] = form.elements[n].value; });
+  YES_NO.forEach(function (n) { values[n] = form.elements[n].value; });
+  return values;
+}
+
+function fillForm(form, values) {
+  Object.keys(values || {}).forEach(function (n) {
+    if (form.elements[n]) form.elements[n].value = values[n];
+  });
+}
+
+function autosave(form, j) {
+  drafts[j.job.job_id] = Object.assign(formValues(form), { saved_at: now() });
+  save("drafts", drafts);
+  renderReportState(cardOf(j), j);
+}
+
+function submitReport(form, j) {
+  var v = formValues(form);
+  if (!v.outcome) {
+    notice(T.outcome_required);
+    form.querySelector(".outcomes").scrollIntoView({ block: "center" });
+    return;
   }
-  if (session) showApp(); else showLogin("");
-})();
+  notice("");
+  var left = j.steps.done || now();
+  if (!v.left_at) { v.left_at = toLocalInput(left); form.elements.left_at.value = v.left_at; }
+  autosave(form, j);
+  // The form shows minutes; a time the patrol did not change keeps its seconds.
+  var precise = function (value, iso) { return iso && value === toLocalInput(iso) ? iso : fromLocalInput(value); };
+  var yn = function (x) { return x === "yes" ? true : (x === "no" ? false : null); };
+  var data = { job_id: j.job.job_id, arrived_at: precise(v.arrived_at, j.steps.on_site),
+    left_at: precise(v.left_at, left), outcome: v.outcome };
+  TEXTS.forEach(function (n) { data[n] = v[n]; });
+  YES_NO.forEach(function (n) { data[n] = yn(v[n]); });
+  // A report still waiting is replaced where it stands, so that the order is kept.
+  var waiting = outbox.filter(function (i) { return i.event === "job.report" && i.job_id === j.job.job_id; })[0];
+  if (!j.steps.done) { j.steps.done = data.left_at; }
+  j.report = { state: "queued", at: now() };
+  saveJobs();
+  if (waiting && (!inFlight || inFlight.id !== waiting.id)) {
+    waiting.data = data;
+    saveOutbox();
+    renderAll();
+  } else {
+    enqueue("job.report", data, { job_id: j.job.job_id });
+    renderAll();
+  }
+}
+
+function renderReportState(card, j) {
+  var state = card.querySelector(".report-state");
+  var text = "", cls = "report-state";
+  var r = j.report;
+  if (r && r.state === "sent") { text = t("report_sent", { time: hhmm(r.at) }); cls += " ok"; }
+  else if (r && r.state === "queued") { text = T.report_queued; cls += " waiting"; }
+  else if (r && r.state === "failed") { text = t("report_failed", { message: r.message }); cls += " bad"; }
+  else if (j.steps.done) { text = T.report_missing; cls += " waiting"; }
+  else if (drafts[j.job.job_id]) { text = t("report_draft_saved", { time: hhmm(drafts[j.job.job_id].saved_at) }); }
+  state.textContent = text;
+  state.className = cls;
+}
+
+function cardOf(j) { return document.getElementById("job-" + j.job.job_id); }
+
+function buildCard(j) {
+  var job = j.job;
+  var card = el("article", { class: "job", id: "job-" + job.job_id, "data-job": job.job_id }, [
+    el("header", { class: "job-head" }),
+    el("p", { class: "revoked", hidden: true }),
+    el("div", { class: "info-slot" })
+  ]);
+  var form = document.importNode($("report-template").content, true).querySelector("form");
+  card.appendChild(form);
+  fillForm(form, drafts[job.job_id]);
+  form.addEventListener("input", function () { autosave(form, j); });
+  form.addEventListener("change", function () { autosave(form, j); });
+  form.addEventListener("submit", function (e) { e.preventDefault(); submitReport(form, j); });
+  var close = el("button", { type: "button", class: "ghost close", hidden: true, text: T.close_job });
+  close.addEventListener("click", function () { removeJob(j); });
+  card.appendChild(close);
+  card.addEventListener("click", function (e) {
+    var call = e.target.closest("[data-call]");
+    if (call) { j.calls.push({ at: now(), result: null }); saveJobs(); renderCalls(card, j); }
+  });
+  return card;
+}
+
+function updateCard(card, j) {
+  var job = j.job;
+  var head = card.querySelector(".job-head");
+  head.innerHTML = "";
+  head.appendChild(el("span", { class: "cat", text: T.categories[job.category] || job.category }));
+  if (job.priority === 1) head.appendChild(el("span", { class: "prio", text: T.urgent }));
+  head.appendChild(el("span", { class: "jobno", text: t("job", { id: job.job_id }) + " · " + t("received", { time: hhmm(j.received_at) }) }));
+  var slot = card.querySelector(".info-slot");
+  if (slot.dataset.key !== JSON.stringify(job)) {
+    slot.innerHTML = "";
+    slot.appendChild(buildInfo(j));
+    slot.dataset.key = JSON.stringify(job);
+  }
+  renderCalls(card, j);
+  renderSteps(card, j);
+  renderReportState(card, j);
+  var revoked = card.querySelector(".revoked");
+  revoked.hidden = !j.revoked;
+  revoked.textContent = T.revoked;
+  var finished = j.revoked || (j.report && j.report.state === "sent");
+  card.querySelector(".close").hidden = !finished;
+  card.classList.toggle("job-finished", !!finished);
+  card.classList.toggle("job-new", !j.steps.accepted && !finished);
+}
+
+function removeJob(j) {
+  jobs = jobs.filter(function (x) { return x !== j; });
+  outbox = outbox.filter(function (i) { return i.job_id !== j.job.job_id || (inFlight && inFlight.id === i.id); });
+  delete drafts[j.job.job_id];
+  saveJobs(); saveOutbox(); save("drafts", drafts);
+  renderAll();
+}
+
+function renderJobs() {
+  var main = $("jobs");
+  var seen = {};
+  var ordered = jobs.slice().sort(function (a, b) {
+    var fa = a.revoked || (a.report && a.report.state === "sent") ? 1 : 0;
+    var fb = b.revoked || (b.report && b.report.state === "sent") ? 1 : 0;
+    return fa - fb || (a.received_at < b.received_at ? -1 : 1);
+  });
+  ordered.forEach(function (j) {
+    var card = cardOf(j) || buildCard(j);
+    updateCard(card, j);
+    main.appendChild(card);  // (re)appending keeps the order; an existing card just moves
+    seen[card.id] = true;
+  });
+  Array.prototype.slice.call(main.querySelectorAll("article.job")).forEach(function (card) {
+    if (!seen[card.id]) card.remove();
+  });
+  var empty = main.querySelector(".empty");
+  if (!jobs.length && !empty) main.appendChild(el("p", { class: "empty", text: T.no_jobs }));
+  if (jobs.length && empty) empty.remove();
+}
+
+function renderAll() {
+  $("car").textContent = session ? session.call_sign : "";
+  $("logout").hidden = !session;
+  renderDuty();
+  renderQueue();
+  if (session) renderJobs();
+}
+
+// -- the connection ----------------------------------------------------------------------
+function connect() {
+  if (!session || typeof io !== "function") return;
+  if (socket) socket.disconnect();
+  socket = io("/field", { auth: { token: session.token, call_sign: session.call_sign }, reconnectionDelayMax: 5000 });
+  socket.on("connect", function () { notice(""); renderQueue(); refreshDuty(); sendPosition(); flush(); });
+  socket.on("disconnect", function () { inFlight = null; renderQueue(); });
+  socket.on("connect_error", function (err) {
+    var reason = (err && err.message) || "";
+    if (reason === "unauthorized" || reason === "forbidden" || reason.indexOf("unknown patrol") === 0) {
+      endSession(reason.indexOf("unknown patrol") === 0 ? "unknown_call_sign" : reason);
+    } else {
+      renderQueue();
+    }
+  });
+  socket.on("job.assigned", onAssigned);
+  socket.on("job.revoked", onRevoked);
+}
+
+window.addEventListener("offline", function () {
+  if (socket) socket.disconnect();  // say "offline" now, not after the ping times out
+  inFlight = null;
+  renderQueue();
+});
+window.addEventListener("online", function () {
+  if (socket && !socket.connected) socket.connect();
+  else if (!socket) connect();
+  renderQueue();
+});
+
+// -- log-in and log-out -------------------------------------------------------------------
+// The log-in ends, but what the patrol did stays on the tablet for the next log-in with the
+// same car; a log-in for another car starts clean.
+function endSession(code) {
+  if (socket) { socket.off(); socket.disconnect(); socket = null; }
+  session = null;
+  localStorage.removeItem(PREFIX + "session");
+  showLogin(T.errors[code] || "");
+}
+
+function showLogin(message) {
+  $("jobs").hidden = true;
+  $("login").hidden = false;
+  renderAll();
+  var error = $("login-error");
+  error.textContent = message || "";
+  error.hidden = !message;
+  var select = $("login-car");
+  fetch("/api/v1/field/patrols").then(function (r) { return r.json(); }).then(function (cars) {
+    var chosen = select.value || load("owner", "");
+    select.length = 1;
+    cars.forEach(function (c) {
+      select.appendChild(el("option", { value: c.call_sign, text: c.call_sign + (c.name !== c.call_sign ? " – " + c.name : "") }));
+    });
+    select.value = chosen;
+  }).catch(function () {});
+  $("login-email").focus();
+}
+
+function showApp() {
+  $("login").hidden = true;
+  $("jobs").hidden = false;
+  renderAll();
+  watchPosition();
+  connect();
+}
+
+$("login-form").addEventListener("submit", function (e) {
+  e.preventDefault();
+  var form = e.target;
+  var body = { email: form.elements.email.value, password: form.elements.password.value,
+    call_sign: form.elements.call_sign.value };
+  var error = $("login-error");
+  if (!body.call_sign) { error.textContent = T.errors.unknown_call_sign; error.hidden = false; return; }
+  fetch("/api/v1/field/session", { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body) })
+    .then(function (r) { return r.json().then(function (data) { return { ok: r.ok, data: data }; }); })
+    .then(function (res) {
+      if (!res.ok) { error.textContent = errorText(res.data.error); error.hidden = false; return; }
+      if (load("owner", null) !== res.data.patrol.call_sign) {
+        wipe();
+        jobs = []; outbox = []; drafts = {};
+      }
+      session = { token: res.data.token, call_sign: res.data.patrol.call_sign, patrol: res.data.patrol,
+        user: res.data.user, expires_at: res.data.expires_at };
+      save("session", session);
+      save("owner", session.call_sign);
+      setDuty(res.data.patrol.status);
+      form.elements.password.value = "";
+      error.hidden = true;
+      showApp();
+    })
+    .catch(function () { error.textContent = T.login_failed; error.hidden = false; });
+});
+
+$("logout").addEventListener("click", function () {
+  if (!window.confirm(outbox.length ? T.log_out_pending : T.log_out_confirm)) return;
+  var token = session && session.token;
+  if (token) fetch("/api/v1/field/session", { method: "DELETE", headers: { Authorization: "Bearer " + token } }).catch(function () {});
+  if (socket) { socket.off(); socket.disconnect(); socket = null; }
+  wipe();
+  session = null; jobs = []; outbox = []; drafts = {}; duty = null;
+  $("jobs").innerHTML = "";
+  watchPosition();
+  showLogin("");
+});
+
+$("duty").addEventListener("click", toggleDuty);
+
+// -- start ----------------------------------------------------------------------------------
+// Jobs closed more than 12 hours ago are not kept.
+var cutoff = Date.now() - 12 * 3600 * 1000;
+jobs = jobs.filter(function (j) {
+  var finished = j.revoked || (j.report && j.report.state === "sent");
+  return !finished || new Date(j.report ? j.report.at : j.received_at).getTime() > cutoff;
+});
+saveJobs();
+
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register(CONFIG.sw_url, { scope: CONFIG.scope }).catch(function () {});
+}
+if (session) showApp(); else showLogin("");

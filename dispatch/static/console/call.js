@@ -1,0 +1,81 @@
+/* The screen pop: calls to the on-call number as the telephony announces them (newest first,
+ * five at the most), and N, which starts a complaint prefilled from the newest one. */
+
+import { $, clear, el } from "../common/dom.js";
+import { saveDraft } from "./draft.js";
+import { clockText, displayPhone, street, telLink, timer } from "./format.js";
+import { resetForm } from "./intake.js";
+import { choose } from "./search.js";
+import { state, T } from "./state.js";
+
+export function onCall(pop) {
+  state.calls.unshift(pop);
+  state.calls = state.calls.slice(0, 5);
+  renderCall();
+  var panel = $("call");
+  panel.classList.remove("ringing");
+  void panel.offsetWidth; // restart the animation
+  panel.classList.add("ringing");
+}
+
+export function renderCall() {
+  var body = $("call-body");
+  clear(body);
+  var call = state.calls[0];
+  $("call").dataset.empty = call ? "false" : "true";
+  if (!call) {
+    body.appendChild(el("p", {class: "muted", text: T.no_call || ""}));
+    return;
+  }
+  var landlord = call.landlord ? call.landlord.name + " (" + call.landlord.code + ")"
+    : T.unknown_landlord;
+  body.appendChild(el("div", {class: "call-head"}, [
+    el("span", {class: "call-number"}, [call.caller_number ? telLink(call.caller_number)
+                                                           : T.unknown_caller]),
+    el("span", {class: "call-landlord", text: landlord}),
+    timer(call.received_at, "", "call-timer"),
+  ]));
+  if (call.tenants.length) {
+    body.appendChild(el("ul", {class: "call-tenants"}, call.tenants.map(function (t) {
+      return el("li", {}, [el("strong", {text: t.name}), " · " + t.address +
+        (t.lagenhetsnummer ? " · " + T.flat + " " + t.lagenhetsnummer : "")]);
+    })));
+  } else {
+    body.appendChild(el("p", {class: "muted", text: T.no_tenant_match}));
+  }
+  body.appendChild(el("p", {class: "call-hint"}, [el("kbd", {text: "N"}), " " + T.press_n]));
+  if (state.calls.length > 1) {
+    body.appendChild(el("p", {class: "muted small", text: "+" + (state.calls.length - 1)}));
+  }
+}
+
+/** N: a new complaint, prefilled from the newest waiting call if there is one. */
+export function newComplaint() {
+  var call = state.calls.shift();
+  resetForm();
+  renderCall();
+  if (call) {
+    state.callId = call.call_id;
+    if (call.landlord) $("f-landlord").value = call.landlord.code;
+    if (call.caller_number) $("f-caller-phone").value = displayPhone(call.caller_number);
+    $("draft-call").textContent = "· " + clockText(call.received_at);
+    var objects = Array.from(new Set(call.tenants.map(function (t) { return t.object_id; })));
+    if (call.tenants.length === 1) {
+      $("f-caller-name").value = call.tenants[0].name;
+    }
+    if (objects.length === 1) {
+      var t = call.tenants[0];
+      $("f-disturbed").value = call.tenants.map(function (x) { return x.name; }).join(", ") +
+        (t.lagenhetsnummer ? ", " + T.flat + " " + t.lagenhetsnummer : "");
+      choose({kind: "object", id: t.object_id,
+              label: street(t.address) +
+                (t.lagenhetsnummer ? ", " + T.flat + " " + t.lagenhetsnummer : ""),
+              landlord: call.landlord && call.landlord.code});
+      saveDraft();
+      $("f-category").focus();
+      return;
+    }
+  }
+  saveDraft();
+  $("f-search").focus();
+}

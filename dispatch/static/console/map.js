@@ -1,0 +1,71 @@
+/* The map (Leaflet, the global L from vendor/leaflet.js): patrols and open jobs. It fits the
+ * markers once, then stays where the operator puts it; without tiles it still shows them. */
+
+import { $ } from "../common/dom.js";
+import { cfg, state, T } from "./state.js";
+
+var map = null, layers = null, fitted = false;
+var moved = false, points = [];
+
+export function initMap() {
+  if (!window.L) { $("map").hidden = true; return; }
+  map = L.map("map", {zoomControl: true, attributionControl: true, keyboard: true})
+    .setView([59.3293, 18.0686], 12);
+  map.attributionControl.setPrefix(false);
+  if (cfg.tile_url) {
+    var tiles = L.tileLayer(cfg.tile_url, {attribution: cfg.attribution, maxZoom: 19});
+    var warned = false;
+    tiles.on("tileerror", function () {
+      if (warned) return;
+      warned = true;
+      $("map-note").textContent = T.tiles_failed;
+      $("map").classList.add("no-tiles");
+    });
+    tiles.addTo(map);
+  } else {
+    $("map").classList.add("no-tiles");
+  }
+  layers = {jobs: L.layerGroup().addTo(map), patrols: L.layerGroup().addTo(map)};
+  // The grid settles its sizes after Leaflet has measured the box; measure again then.
+  if (window.ResizeObserver) {
+    new ResizeObserver(function () {
+      map.invalidateSize();
+      if (fitted && !moved) fitMarkers();
+    }).observe($("map"));
+  }
+  // Once the operator has moved the map, it stays where they put it.
+  ["pointerdown", "wheel", "keydown"].forEach(function (name) {
+    $("map").addEventListener(name, function () { moved = true; }, {passive: true});
+  });
+}
+
+function fitMarkers() {
+  if (points.length) map.fitBounds(points, {padding: [30, 30], maxZoom: 15, animate: false});
+}
+
+export function renderMap() {
+  if (!map) return;
+  layers.patrols.clearLayers();
+  layers.jobs.clearLayers();
+  points = [];
+  state.patrols.forEach(function (p) {
+    if (p.lat == null || p.status === "off_duty") return;
+    points.push([p.lat, p.lon]);
+    L.circleMarker([p.lat, p.lon], {radius: 7, weight: 2, className: "m-patrol m-" + p.status})
+      .bindTooltip(p.name, {permanent: true, direction: "right", className: "m-label"})
+      .addTo(layers.patrols);
+  });
+  state.jobs.forEach(function (j) {
+    if (j.lat == null) return;
+    points.push([j.lat, j.lon]);
+    L.circleMarker([j.lat, j.lon], {radius: 12, weight: 2,
+                                    className: "m-job m-prio-" + j.priority})
+      .bindTooltip("#" + j.job_id + " " + (T.categories[j.category] || j.category),
+                   {direction: "top"})
+      .addTo(layers.jobs);
+  });
+  if (!fitted && points.length) {
+    fitted = true;
+    fitMarkers();
+  }
+}
