@@ -344,10 +344,11 @@ def phase_import(db_path: Path, csv_path: Path, first: bool) -> dict:
         db.session.commit()
         seconds = time.perf_counter() - started
         cpu = [after - before for after, before in zip(_cpu_seconds(), cpu_before, strict=True)]
-        counts = {k: getattr(summary, k) for k in (
+        report = summary.as_json()
+        counts = {k: report[k] for k in (
             "status", "rows", "added", "changed", "unchanged", "retired", "skipped",
             "not_placed", "error_count")}
-        counts["errors"] = summary.errors[:5]
+        counts["errors"] = report["errors"][:5]
         counts["message"] = summary.message
         counts["module"] = sys.modules["imports.service"].__file__
         db.session.remove()

@@ -1,4 +1,4 @@
-"""The register importer: readers, validation, normalisation, diff and apply.
+"""The register importer: reading, row rules, diff and apply, the staged first import, the CLI.
+May import dispatch.core, dispatch.models and dispatch.register; never a feature package's views."""
 
-See ../shared/register-format.md for the file it accepts.
-"""
+# The file it accepts: ../shared/register-format.md.

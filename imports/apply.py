@@ -8,19 +8,16 @@ when the file passes the rules (at most 5 % bad rows; at most 20 % of the regist
 unless forced) and rolled back otherwise or on a dry run, so readers never see half a register.
 
 A landlord's first register on SQLite, where every row is new, is parsed in a second process
-and copied in with INSERT ... SELECT instead (``imports.first``); the rules and the outcome are
+and copied in with INSERT ... SELECT instead (``imports.first``); the rules and the summary are
 the same.
 """
 
 from __future__ import annotations
 
-import csv
 import gc
-import io
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import Numeric, bindparam, text
@@ -29,8 +26,10 @@ from sqlalchemy.orm import Session
 from dispatch.models import Landlord, utcnow
 from dispatch.register.addresses import format_postnummer
 from imports.bulk import Bulk
+from imports.first import writer
 from imports.readers import Table
 from imports.rows import Row, RowError, RowParser, convert_sweref, duplicate, in_area
+from imports.summary import Summary
 
 CHUNK_ROWS = 5000
 MAX_BAD_SHARE = 0.05
@@ -46,29 +45,6 @@ class Rejected(Exception):
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code, self.message = code, message
-
-
-@dataclass
-class Outcome:
-    """What applying a file did (or, on a dry run or a rejection, would have done)."""
-
-    rows_total: int = 0
-    added: int = 0
-    changed: int = 0
-    retired: int = 0
-    unchanged: int = 0
-    skipped: int = 0
-    not_placed: int = 0
-    errors: list[tuple[int, str, str]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    def error_csv(self) -> str:
-        """The error report: one line per skipped row, with line number, column and reason."""
-        out = io.StringIO()
-        writer = csv.writer(out, delimiter=";", lineterminator="\n")
-        writer.writerow(["rad", "kolumn", "fel"])
-        writer.writerows(self.errors)
-        return out.getvalue()
 
 
 @contextmanager
@@ -108,13 +84,15 @@ class Applier:
         geocoder: Geocoder | None = None,
         today: date | None = None,
         staged: bool = True,
+        outcome: Summary | None = None,
     ):
         self.session = session
         self.landlord = landlord
         self.geocoder = geocoder
         self.now = utcnow()
         self.today = today or date.today()
-        self.outcome = Outcome()
+        # What applying the file did: the counts, errors and warnings of ``outcome``.
+        self.outcome = outcome if outcome is not None else Summary()
         self.bulk = Bulk(session)
         # A first register on SQLite goes the staged way (imports.first) unless this is False.
         self.staged = staged
@@ -184,7 +162,7 @@ class Applier:
     # -- the run ----------------------------------------------------------------------
     def run(
         self, table: Table, *, force: bool = False, progress: Progress | None = None
-    ) -> Outcome:
+    ) -> Summary:
         """Apply the whole file; raise Rejected (the caller rolls back) if a rule is broken."""
         parser = RowParser(table.header)
         if parser.missing:
@@ -217,14 +195,13 @@ class Applier:
                 self._run_rows(table, parser, progress)
         # Sorted, whichever pass found them (a position outside the map is found per chunk).
         out.errors.sort(key=lambda error: error[0])
-        if out.rows_total == 0:
+        if out.rows == 0:
             raise Rejected("empty", "the file has a header but no rows")
-        out.skipped = len(out.errors)
-        if out.skipped > MAX_BAD_SHARE * out.rows_total:
+        if out.skipped > MAX_BAD_SHARE * out.rows:
             raise Rejected(
                 "too_many_errors",
-                f"{out.skipped} of {out.rows_total} rows have errors "
-                f"({out.skipped / out.rows_total:.1%}, more than {MAX_BAD_SHARE:.0%})",
+                f"{out.skipped} of {out.rows} rows have errors "
+                f"({out.skipped / out.rows:.1%}, more than {MAX_BAD_SHARE:.0%})",
             )
         retire = [
             oid
@@ -261,8 +238,6 @@ class Applier:
 
     def _run_staged(self, table: Table, parser: RowParser, progress: Progress | None) -> None:
         """A first register: every row is new; parse in a second process (imports.first)."""
-        from imports.first import write_staged
-
         self.session.flush()
         table.close()  # the stage process reads the file itself
         tables = ("properties", "entrances", "objects", "agreements", "people")
@@ -279,11 +254,11 @@ class Applier:
                     progress(position, table.size)
                     last[0] = time.monotonic()
 
-        staged = write_staged(self.bulk.raw, table.path, offsets, report)
+        staged = writer.write_staged(self.bulk.raw, table.path, offsets, report)
         for name in tables:
             self.bulk.claim(name, bases[name] + staged.counts[name])
         out = self.outcome
-        out.rows_total = staged.rows_total
+        out.rows = staged.rows_total
         out.errors.extend(staged.errors)
         out.added = staged.counts["objects"]
         first = bases["entrances"]
@@ -303,7 +278,7 @@ class Applier:
         last_report = 0.0
         objects, seen, per_entrance = self.objects, self.seen, self.rows_per_entrance
         for line, values in table.rows:
-            out.rows_total += 1
+            out.rows += 1
             values = parser.clean(values)
             number = parser.objektsnummer(values)
             first = seen.get(number)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -76,7 +75,7 @@ def import_register_command(landlord_code, file, force, dry_run, as_json, filena
         raise
     finally:
         close()
-    result = asdict(summary)
+    result = summary.as_json()
     if progress_file is not None:
         progress_file.with_suffix(".json").write_text(json.dumps(result))
     if as_json:
@@ -96,7 +95,7 @@ def _print_summary(s) -> None:
                f"retired {s.retired}, skipped {s.skipped}, not on the map {s.not_placed}")
     for warning in s.warnings:
         click.echo(f"  warning: {warning}")
-    for error in s.errors[:20]:
-        click.echo(f"  line {error['line']}, {error['column']}: {error['reason']}")
+    for line, column, reason in s.errors[:20]:
+        click.echo(f"  line {line}, {column}: {reason}")
     if s.error_count > 20:
         click.echo(f"  … {s.error_count - 20} more in the error report of import {s.import_id}")

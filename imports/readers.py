@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from imports.rows import canonical_column
+
 CHUNK = 1 << 20
 DELIMITERS = (";", ",", "\t")
 
@@ -167,8 +169,6 @@ def _open_xlsx(path: Path, size: int) -> Table:
     state = {"done": 0}
     # Excel turns a postnummer typed as a number into one: Finland's 00100 becomes 100. A
     # Swedish postnummer never starts with 0, so a short numeric cell can only have lost zeros.
-    from imports.rows import canonical_column
-
     zip_at = next((i for i, h in enumerate(header) if canonical_column(h) == "postnummer"), None)
 
     def rows() -> Iterator[tuple[int, list[str]]]:

@@ -278,8 +278,8 @@ class RowParser:
             digest or self.digest(cleaned),
         )
 
-    # -- the slow paths, for a value not seen before (also what imports.columnar calls for
-    # each distinct value of a column) -----------------------------------------------------
+    # -- the slow paths, for a value not seen before (also what imports.first.columnar calls
+    # for each distinct value of a column) -------------------------------------------------
     def object_type(self, raw: str) -> str:
         object_type = OBJECT_TYPES.get(fold(raw))
         if object_type is None:

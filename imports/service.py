@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
@@ -18,38 +17,9 @@ from sqlalchemy.orm import Session
 
 from dispatch.core.audit import record
 from dispatch.models import Landlord, RegisterImport, utcnow
-from imports.apply import Applier, Geocoder, Outcome, Progress, Rejected
+from imports.apply import Applier, Geocoder, Progress, Rejected
 from imports.readers import StructureError, open_table
-
-
-@dataclass
-class Summary:
-    """The outcome of one import, as the CLI prints it with ``--json``."""
-
-    import_id: int | None
-    landlord: str
-    file: str
-    sha256: str
-    status: str  # accepted, unchanged, rejected; with dry_run, what it would have been
-    dry_run: bool
-    forced: bool
-    rows: int = 0
-    added: int = 0
-    changed: int = 0
-    retired: int = 0
-    unchanged: int = 0
-    skipped: int = 0
-    not_placed: int = 0
-    reason: str | None = None
-    message: str | None = None
-    warnings: list[str] = field(default_factory=list)
-    errors: list[dict] = field(default_factory=list)  # the first 100; the rest in the report
-    error_count: int = 0
-    seconds: float = 0.0
-
-    @property
-    def accepted(self) -> bool:
-        return self.status in ("accepted", "unchanged")
+from imports.summary import Summary
 
 
 def file_sha256(path: Path) -> str:
@@ -88,17 +58,17 @@ def import_register(
     path = Path(path)
     filename = filename or path.name
     sha = file_sha256(path)
-    summary = Summary(None, landlord.code, filename, sha, "accepted", dry_run, force)
-    outcome = Outcome()
+    summary = Summary(landlord=landlord.code, file=filename, sha256=sha, dry_run=dry_run,
+                      forced=force)
     last = _last_accepted(session, landlord)
     if last is not None and last.sha256 == sha and not force:
         summary.status = "unchanged"
         summary.message = f"the same file was imported on {last.started_at:%Y-%m-%d %H:%M} UTC"
     else:
         savepoint = session.begin_nested()
-        applier = Applier(session, landlord, geocoder=geocoder)
-        # On a rejection the counts say what the file would have done: that is the help.
-        outcome = applier.outcome
+        # The applier counts into the summary. On a rejection the counts say what the file
+        # would have done: that is the help.
+        applier = Applier(session, landlord, geocoder=geocoder, outcome=summary)
         try:
             table = open_table(path)
             try:
@@ -118,7 +88,6 @@ def import_register(
                 savepoint.rollback()
             else:
                 savepoint.commit()
-    _fill(summary, outcome)
     summary.seconds = round(time.monotonic() - started, 3)
     row = RegisterImport(
         landlord_id=landlord.id, user_id=user_id, actor=actor, filename=filename[:255],
@@ -126,7 +95,7 @@ def import_register(
         dry_run=dry_run, rows_total=summary.rows, added=summary.added, changed=summary.changed,
         retired=summary.retired, unchanged=summary.unchanged, skipped=summary.skipped,
         not_placed=summary.not_placed, message=summary.message, warnings=summary.warnings,
-        error_report=outcome.error_csv() if outcome.errors else None, started_at=started_at,
+        error_report=summary.error_csv() if summary.errors else None, started_at=started_at,
         finished_at=utcnow(),
     )
     session.add(row)
@@ -138,14 +107,3 @@ def import_register(
                     "retired": summary.retired, "skipped": summary.skipped})
     return summary
 
-
-def _fill(summary: Summary, outcome: Outcome) -> None:
-    summary.rows = outcome.rows_total
-    summary.added, summary.changed = outcome.added, outcome.changed
-    summary.retired, summary.unchanged = outcome.retired, outcome.unchanged
-    summary.skipped = len(outcome.errors)
-    summary.not_placed = outcome.not_placed
-    summary.warnings = list(outcome.warnings)
-    summary.error_count = len(outcome.errors)
-    summary.errors = [{"line": line, "column": column, "reason": reason}
-                      for line, column, reason in outcome.errors[:100]]

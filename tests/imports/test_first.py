@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select, text
 
 from dispatch.models import RentalObject
-from imports import first
 from imports.apply import Applier, Rejected
+from imports.first import columnar, writer
 from imports.readers import open_table
 from tests.imports.test_formats import register_row, run_import, write_register
 
@@ -144,8 +144,8 @@ def test_the_staged_first_import_builds_the_register_the_general_path_builds(
 
     assert by_stage.errors == by_rows.errors
     assert [line for line, _c, _r in by_stage.errors] == list(range(12, 103, 10))
-    assert (by_stage.rows_total, by_stage.added, by_stage.not_placed) == (
-        by_rows.rows_total, by_rows.added, by_rows.not_placed)
+    assert (by_stage.rows, by_stage.added, by_stage.not_placed) == (
+        by_rows.rows, by_rows.added, by_rows.not_placed)
     assert register_of(db_session, staged.id) == register_of(db_session, general.id)
     assert by_stage.added == 290
 
@@ -153,8 +153,8 @@ def test_the_staged_first_import_builds_the_register_the_general_path_builds(
 def test_the_staged_path_is_taken_for_a_first_register_only(db_session, create_landlord,
                                                              tmp_path, monkeypatch):
     calls = []
-    real = first.write_staged
-    monkeypatch.setattr(first, "write_staged", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = writer.write_staged
+    monkeypatch.setattr(writer, "write_staged", lambda *a, **k: calls.append(1) or real(*a, **k))
     landlord = create_landlord()
     rows = [register_row(i) for i in range(1, 21)]
     path = write_register(tmp_path, rows)
@@ -219,19 +219,19 @@ def test_rejected_is_raised_for_an_empty_first_file(db_session, create_landlord,
     table.close()
 
 
-# -- the column-at-a-time stage (imports.columnar) --------------------------------------------
+# -- the column-at-a-time stage (imports.first.columnar) --------------------------------------
 
 def staged_results(monkeypatch) -> list:
     """Collects what every staged import's stage process returned."""
     results = []
-    real = first.write_staged
+    real = writer.write_staged
 
     def spy(*args, **kwargs):
         staged = real(*args, **kwargs)
         results.append(staged)
         return staged
 
-    monkeypatch.setattr(first, "write_staged", spy)
+    monkeypatch.setattr(writer, "write_staged", spy)
     return results
 
 
@@ -296,8 +296,8 @@ def test_the_column_stage_builds_the_register_the_general_path_builds(
 
     assert [r.columnar for r in results] == ([True] if on_sqlite(db_session) else [])
     assert by_stage.errors == by_rows.errors
-    assert (by_stage.rows_total, by_stage.added, by_stage.not_placed) == (
-        by_rows.rows_total, by_rows.added, by_rows.not_placed)
+    assert (by_stage.rows, by_stage.added, by_stage.not_placed) == (
+        by_rows.rows, by_rows.added, by_rows.not_placed)
     assert register_of(db_session, staged.id) == register_of(db_session, general.id)
     assert by_stage.added > 100
 
@@ -330,12 +330,10 @@ def test_a_file_polars_would_read_differently_is_staged_row_by_row(
 
 
 def test_the_column_stage_strips_exactly_what_str_strip_strips():
-    from imports.columnar import PY_SPACE
-
-    assert set(PY_SPACE) == {chr(c) for c in range(0x110000) if chr(c).isspace()}
+    assert set(columnar.PY_SPACE) == {chr(c) for c in range(0x110000) if chr(c).isspace()}
 
 
-@pytest.mark.parametrize(("body", "columnar"), [
+@pytest.mark.parametrize(("body", "is_columnar"), [
     (b"a;b\r\n1;2\r\n3;4\r\n", True),
     (b"a;b\n1;2\n3;4", True),
     (b"a;b\r\n1;2\r3;4\r\n", False),       # a bare CR ends a line for csv, not for polars
@@ -347,16 +345,14 @@ def test_the_column_stage_strips_exactly_what_str_strip_strips():
 ])
 @pytest.mark.parametrize("scan", [3, 4, 5, 1 << 20])
 def test_only_a_file_polars_reads_as_csv_does_goes_to_the_column_stage(
-        tmp_path, monkeypatch, body, columnar, scan):
-    from imports import columnar as stage
-
-    monkeypatch.setattr(stage, "SCAN", scan)  # blocks that split CRLF and blank lines
+        tmp_path, monkeypatch, body, is_columnar, scan):
+    monkeypatch.setattr(columnar, "SCAN", scan)  # blocks that split CRLF and blank lines
     path = tmp_path / "register.csv"
     path.write_bytes(body)
     table = open_table(path)
     table.close()
-    if columnar:
-        stage.check_file(table)
+    if is_columnar:
+        columnar.check_file(table)
     else:
-        with pytest.raises(stage.NotColumnar):
-            stage.check_file(table)
+        with pytest.raises(columnar.NotColumnar):
+            columnar.check_file(table)

@@ -16,7 +16,10 @@ import pytest
 from sqlalchemy import select, text
 
 from dispatch.models import Agreement, AgreementObject, Entrance, Person, RentalObject
-from imports.service import Summary, import_register
+from imports.apply import Applier
+from imports.readers import open_table
+from imports.service import import_register
+from imports.summary import Summary
 
 # -- helpers shared by the test_import_* modules -----------------------------------------
 
@@ -141,6 +144,13 @@ def entrances_of(session, landlord_id: int) -> list[Entrance]:
 def assert_accepted(summary: Summary) -> None:
     assert summary.status == "accepted", (summary.reason, summary.message, summary.errors)
     assert summary.errors == [], summary.errors
+
+
+def registered(session, landlord, directory: Path, rows: list[dict]) -> dict:
+    """Import ``rows`` as ``landlord``'s register, check that it was accepted, and return the
+    register's state after it (``register_state``)."""
+    assert_accepted(run_import(session, landlord, write_register(directory, rows)))
+    return register_state(session, landlord.id)
 
 
 # -- container: encodings, delimiters, XLSX ----------------------------------------------
@@ -270,9 +280,6 @@ def test_unknown_columns_are_ignored_and_listed_in_a_warning(db_session, create_
 @pytest.mark.parametrize("staged", [True, False], ids=["first import", "general path"])
 def test_cells_past_the_header_are_not_read_as_a_column(db_session, create_landlord,
                                                          tmp_path, staged):
-    from imports.apply import Applier
-    from imports.readers import open_table
-
     landlord = create_landlord()
     path = tmp_path / "register.csv"
     path.write_text(
@@ -344,7 +351,7 @@ def test_sweref_coordinates_outside_sweden_and_finland_are_a_row_error(db_sessio
     summary = run_import(db_session, landlord, path)
 
     assert summary.status == "accepted"
-    assert [(e["line"], e["column"]) for e in summary.errors] == [(41, "sweref_n")]
+    assert [(line, column) for line, column, _reason in summary.errors] == [(41, "sweref_n")]
     assert "1234-01-0040" not in objects_by_number(db_session, landlord.id)
 
 

@@ -157,6 +157,23 @@ def test_cli_without_json_prints_a_readable_summary(runner, create_landlord, tmp
     assert "line 31, postnummer" in result.stdout
 
 
+def test_cli_json_lists_the_first_errors_as_objects(runner, create_landlord, tmp_path):
+    create_landlord(code="ACME")
+    rows = [register_row(i) for i in range(1, 30)] + [register_row(30, postnummer="1")]
+
+    result = _cli(runner, "--landlord", "ACME", str(write_register(tmp_path, rows)), "--json")
+
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert list(summary) == [
+        "import_id", "landlord", "file", "sha256", "status", "dry_run", "forced", "rows",
+        "added", "changed", "retired", "unchanged", "skipped", "not_placed", "reason",
+        "message", "warnings", "errors", "error_count", "seconds"]
+    assert (summary["skipped"], summary["error_count"]) == (1, 1)
+    [error] = summary["errors"]
+    assert (error["line"], error["column"]) == (31, "postnummer") and error["reason"]
+
+
 def test_cli_exits_2_for_an_unknown_landlord(runner, db_session, tmp_path):
     path = write_register(tmp_path, [register_row(1)])
 

@@ -17,6 +17,7 @@ from tests.imports.test_formats import (
     objects_by_number,
     register_row,
     register_state,
+    registered,
     run_import,
     write_register,
 )
@@ -142,9 +143,9 @@ def test_duplicate_objektsnummer_is_reported_with_its_line_and_skipped(db_sessio
 
     assert summary.status == "accepted"
     assert (summary.rows, summary.added, summary.skipped) == (31, 30, 1)
-    [error] = summary.errors
-    assert (error["line"], error["column"]) == (7, "objektsnummer")
-    assert "duplicate" in error["reason"] and "line 3" in error["reason"]
+    [(line, column, reason)] = summary.errors
+    assert (line, column) == (7, "objektsnummer")
+    assert "duplicate" in reason and "line 3" in reason
     kept = objects_by_number(db_session, landlord.id)["1234-01-0002"]
     assert kept.entrance.street_address == "Götgatan 2"
     assert "Dubblettgatan" not in {e.street for e in entrances_of(db_session, landlord.id)}
@@ -157,9 +158,7 @@ REQUIRED = ["objektsnummer", "gatuadress", "postnummer", "ort"]
 def test_a_missing_required_column_rejects_the_whole_file(db_session, create_landlord, tmp_path,
                                                           missing):
     landlord = create_landlord()
-    assert_accepted(run_import(db_session, landlord,
-                               write_register(tmp_path, [register_row(i) for i in range(1, 11)])))
-    before = register_state(db_session, landlord.id)
+    before = registered(db_session, landlord, tmp_path, [register_row(i) for i in range(1, 11)])
     rows = [{k: v for k, v in register_row(i, hyra="9999").items() if k != missing}
             for i in range(1, 12)]
 
@@ -179,9 +178,7 @@ HEADER = b"objektsnummer;gatuadress;postnummer;ort"
 def test_an_empty_file_or_a_header_only_is_rejected(db_session, create_landlord, tmp_path,
                                                     content):
     landlord = create_landlord()
-    assert_accepted(run_import(db_session, landlord,
-                               write_register(tmp_path, [register_row(i) for i in range(1, 6)])))
-    before = register_state(db_session, landlord.id)
+    before = registered(db_session, landlord, tmp_path, [register_row(i) for i in range(1, 6)])
     path = tmp_path / "empty.csv"
     path.write_bytes(content)
 
@@ -224,9 +221,7 @@ def _rows_with_bad(count: int, bad: dict[int, dict], **values) -> list[dict]:
 def test_six_percent_bad_rows_reject_the_file_and_leave_the_register(db_session,
                                                                       create_landlord, tmp_path):
     landlord = create_landlord()
-    assert_accepted(run_import(db_session, landlord,
-                               write_register(tmp_path, _rows_with_bad(50, {}))))
-    before = register_state(db_session, landlord.id)
+    before = registered(db_session, landlord, tmp_path, _rows_with_bad(50, {}))
     bad = {7: {"postnummer": "1184"}, 19: {"lat": "95.1"}, 33: {"hyra": "åtta tusen"}}
     path = write_register(tmp_path, _rows_with_bad(50, bad, hyra="9100"), name="second")
 
@@ -234,7 +229,7 @@ def test_six_percent_bad_rows_reject_the_file_and_leave_the_register(db_session,
 
     assert (summary.status, summary.reason) == ("rejected", "too_many_errors")
     assert summary.skipped == 3 and summary.rows == 50
-    assert [e["line"] for e in summary.errors] == [8, 20, 34]
+    assert [line for line, _column, _reason in summary.errors] == [8, 20, 34]
     assert register_state(db_session, landlord.id) == before
 
 
@@ -249,9 +244,9 @@ def test_four_percent_bad_rows_are_skipped_and_reported_without_personal_data(
 
     assert summary.status == "accepted"
     assert (summary.rows, summary.added, summary.skipped) == (50, 48, 2)
-    assert [(e["line"], e["column"]) for e in summary.errors] == [
+    assert [(line, column) for line, column, _reason in summary.errors] == [
         (13, "hyresgast_telefon"), (41, "hyresgast_epost")]
-    assert all(e["reason"] for e in summary.errors)
+    assert all(reason for _line, _column, reason in summary.errors)
     objects = objects_by_number(db_session, landlord.id)
     assert "1234-01-0012" not in objects and "1234-01-0011" in objects
     report = db_session.get(RegisterImport, summary.import_id).error_report
@@ -287,8 +282,7 @@ def test_a_truncated_file_that_would_retire_half_the_register_is_refused(
         db_session, create_landlord, tmp_path):
     landlord = create_landlord()
     rows = _rows_with_bad(20, {})
-    assert_accepted(run_import(db_session, landlord, write_register(tmp_path, rows)))
-    before = register_state(db_session, landlord.id)
+    before = registered(db_session, landlord, tmp_path, rows)
 
     summary = run_import(db_session, landlord, write_register(tmp_path, rows[:10], name="half"))
 
@@ -358,9 +352,7 @@ COUNTS = ("status", "rows", "added", "changed", "retired", "unchanged", "skipped
 def test_a_dry_run_reports_what_the_import_would_do_and_changes_nothing(
         db_session, create_landlord, tmp_path):
     landlord = create_landlord()
-    assert_accepted(run_import(db_session, landlord,
-                               write_register(tmp_path, _rows_with_bad(20, {}))))
-    before = register_state(db_session, landlord.id)
+    before = registered(db_session, landlord, tmp_path, _rows_with_bad(20, {}))
     rows = _rows_with_bad(19, {3: {"hyra": "9100"}, 4: {"hyresgast_telefon": "070-7654321"},
                                8: {"postnummer": "x"}})  # object 20 is retired
     rows += [register_row(i, lat=None, lon=None, Extra="x") for i in (21, 22, 23)]
@@ -404,8 +396,7 @@ def test_a_reordered_file_with_the_same_content_changes_nothing(db_session, crea
     # Two objects share an address, one of them without coordinates of its own.
     rows[4] = register_row(5, gatuadress="Götgatan 4", lat=None, lon=None)
     rows[9] = register_row(10, gatuadress="Götgatan 99", lat=None, lon=None)  # not placed
-    assert_accepted(run_import(db_session, landlord, write_register(tmp_path, rows)))
-    before = register_state(db_session, landlord.id)
+    before = registered(db_session, landlord, tmp_path, rows)
     reordered = list(reversed(rows))
     columns = list(reversed(list(rows[0])))
 

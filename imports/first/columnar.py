@@ -1,6 +1,6 @@
 """A first register's CSV file, parsed a column at a time (polars) in the stage process.
 
-The row-at-a-time stage (``imports.first.Stager``) spends 25-30 µs of Python on every row.
+The row-at-a-time stage (``imports.first.stage.Stager``) spends 25-30 µs of Python on every row.
 Here polars reads the file block by block (``CHUNK_BYTES`` of whole lines) and does the
 per-row work as column operations; Python only sees
 
@@ -15,7 +15,7 @@ per-row work as column operations; Python only sees
 * the digest of each row (``digest_of``, the general path's formula, so a re-import
   compares).
 
-Each block is laid out as the staging tables of ``imports.first`` with the row stage's
+Each block is laid out as the staging tables (``imports.first.staging``) with the row stage's
 choices (the first row of an entrance makes it, its last coordinates and door code win, an
 agreement's first row names its tenants, a kundnummer is one person; what spans blocks is
 kept in ``ColumnarStage``) and written as a small SQLite file through ADBC (no Python object
@@ -33,6 +33,7 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
+from imports.first.staging import STAGING_TABLES, Staged
 from imports.phones_fast import normalise_phone_fast
 from imports.readers import Table
 from imports.rows import (
@@ -192,14 +193,12 @@ class ColumnarStage:
     avtalsnummer and people by kundnummer. A block's entrances that were staged in an earlier
     chunk and get other coordinates or another door code later are marked changed in
     ``result.entrances`` (the writer updates them), a person named again under a kundnummer
-    goes to ``result.person_updates``, exactly as in ``imports.first.Stager``.
+    goes to ``result.person_updates``, exactly as in ``imports.first.stage.Stager``.
     """
 
     def __init__(self, table: Table, parser: RowParser, directory: Path,
                  chunk_bytes: int = CHUNK_BYTES):
         import polars as pl
-
-        from imports.first import Staged
 
         self.table, self.parser, self.directory = table, parser, Path(directory)
         self.chunk_bytes = chunk_bytes
@@ -673,15 +672,13 @@ class ColumnarStage:
         import adbc_driver_sqlite.dbapi as adbc
         import polars as pl
 
-        from imports.first import STAGING_TABLES
-
         path = self.directory / f"chunk-{number:05d}.db"
         with adbc.connect(str(path), autocommit=True) as connection:
             with connection.cursor() as cursor:
                 cursor.execute("PRAGMA journal_mode=OFF")  # a scratch file, read once
                 cursor.execute("PRAGMA synchronous=OFF")
                 cursor.execute("BEGIN")
-                # Every image has the staging schema of imports.first, created the same way
+                # Every image has the staging schema (STAGING_TABLES), created the same way
                 # in the same order (same pages, same schema cookie), so that the writer's
                 # prepared statements stay right from one image to the next.
                 for name, columns in STAGING_TABLES.items():

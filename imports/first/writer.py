@@ -1,0 +1,139 @@
+"""The writer: starts the stage process and copies each chunk it sends into the register.
+
+It runs in the calling process, on the session's DB-API connection and inside its
+transaction: each chunk goes into an attached in-memory staging schema (``deserialize`` of
+a chunk's SQLite file, or ``executemany`` of its marshalled rows) and from there into the
+register with one ``INSERT ... SELECT`` per table, adding the id offsets and the landlord.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from imports.first.staging import (
+    CHUNK,
+    DONE,
+    FAILED,
+    FILE,
+    STAGING_TABLES,
+    Staged,
+    StageFailed,
+    receive_frame,
+)
+
+STAGE = "import_stage"  # the attached in-memory schema of the staging tables
+
+# One statement per register table, parents first. :p :e :o :a :h are the id offsets of
+# properties, entrances, objects, agreements and people; NULL + offset stays NULL.
+COPY_STATEMENTS = (
+    f"INSERT INTO main.properties (id, landlord_id, designation) "  # noqa: S608
+    f"SELECT id + :p, :l, designation FROM {STAGE}.properties",
+    f"INSERT INTO main.entrances (id, landlord_id, property_id, street, street_number, "  # noqa: S608
+    f"street_letter, postnummer, ort, address_key, lat, lon, position_source, door_code) "
+    f"SELECT id + :e, :l, property_id + :p, street, street_number, street_letter, postnummer, "
+    f"ort, address_key, lat, lon, position_source, door_code FROM {STAGE}.entrances",
+    f"INSERT INTO main.objects (id, landlord_id, entrance_id, objektsnummer, object_type, "  # noqa: S608
+    f"lagenhetsnummer, floor, rooms, area_m2, rent_sek, row_hash, retired_at, created_at, "
+    f"updated_at) SELECT id + :o, :l, entrance_id + :e, objektsnummer, object_type, "
+    f"lagenhetsnummer, floor, rooms, area_m2, rent_sek, row_hash, NULL, :t, :t "
+    f"FROM {STAGE}.objects",
+    f"INSERT INTO main.agreements (id, landlord_id, avtalsnummer, starts_on, ends_on, "  # noqa: S608
+    f"notice_given_on, created_at) SELECT agreement_id + :a, :l, avtalsnummer, starts_on, "
+    f"NULL, NULL, :t FROM {STAGE}.objects WHERE agreement_new",
+    f"INSERT INTO main.people (id, landlord_id, name, phone, email, kundnummer, personnummer, "  # noqa: S608
+    f"created_at, updated_at) SELECT id + :h, :l, name, phone, email, kundnummer, NULL, :t, :t "
+    f"FROM {STAGE}.people",
+    f"INSERT INTO main.agreement_objects (agreement_id, object_id, ends_on) "  # noqa: S608
+    f"SELECT agreement_id + :a, id + :o, NULL FROM {STAGE}.objects "
+    f"WHERE agreement_id IS NOT NULL",
+    f"INSERT INTO main.agreement_parties (agreement_id, person_id, position) "  # noqa: S608
+    f"SELECT agreement_id + :a, person_id + :h, position FROM {STAGE}.parties",
+)
+
+
+def _start_stage(path: Path, directory: str, stderr) -> subprocess.Popen:
+    """``python -m imports.first FILE DIR`` (``imports.first.__main__``), importing this copy
+    of the package."""
+    package_root = str(Path(__file__).resolve().parents[2])  # the folder that holds imports/
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    return subprocess.Popen(
+        [sys.executable, "-m", "imports.first", str(path), directory],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, env=env,
+        bufsize=1 << 20,
+    )
+
+
+def _prepare_stage(raw) -> None:
+    """Attach the in-memory staging schema (once per connection) and create its tables."""
+    attached = {row[1] for row in raw.execute("PRAGMA database_list")}
+    if STAGE not in attached:
+        raw.execute(f"ATTACH DATABASE ':memory:' AS {STAGE}")
+    for name, columns in STAGING_TABLES.items():
+        raw.execute(f"CREATE TABLE IF NOT EXISTS {STAGE}.{name} ({columns})")
+        raw.execute(f"DELETE FROM {STAGE}.{name}")  # noqa: S608 (our names)
+
+
+def _insert_statement(name: str) -> str:
+    marks = ", ".join("?" * len(STAGING_TABLES[name].split(",")))
+    return f"INSERT INTO {STAGE}.{name} VALUES ({marks})"  # noqa: S608 (our names)
+
+
+def write_staged(raw, path: Path, offsets: dict[str, object],
+                 progress: Callable[[int], None] | None = None) -> Staged:
+    """Run the stage process on ``path`` and copy every chunk into the register.
+
+    ``raw`` is the session's DB-API connection, inside the caller's transaction.
+    """
+    inserts = {name: _insert_statement(name) for name in STAGING_TABLES}
+    _prepare_stage(raw)
+    stderr = tempfile.TemporaryFile()  # a file, not a pipe: it cannot fill up and block
+    directory = tempfile.TemporaryDirectory(prefix="dispatch-import-")
+    process = _start_stage(path, directory.name, stderr)
+    try:
+        while True:
+            frame = receive_frame(process.stdout)
+            if frame is None:
+                process.wait()
+                stderr.seek(0)
+                detail = stderr.read().decode(errors="replace").strip()
+                raise StageFailed(
+                    f"the stage process ended early (exit {process.returncode}): "
+                    f"{detail[-2000:]}"
+                )
+            kind, payload = frame
+            if kind == DONE:
+                return pickle.loads(payload)  # noqa: S301 (from our own child process)
+            if kind == FAILED:
+                raise pickle.loads(payload)  # noqa: S301
+            if kind == FILE:  # a chunk as a SQLite file: load it as the staging schema
+                chunk, position = marshal.loads(payload)  # noqa: S302 (our own child)
+                chunk = Path(chunk)
+                raw.deserialize(chunk.read_bytes(), name=STAGE)
+                chunk.unlink()
+            else:
+                rows, position = marshal.loads(payload)  # noqa: S302 (our own child process)
+                for name, statement in inserts.items():
+                    if rows[name]:
+                        raw.executemany(statement, rows[name])
+            for statement in COPY_STATEMENTS:
+                raw.execute(statement, offsets)
+            if kind == CHUNK:
+                for name in STAGING_TABLES:
+                    raw.execute(f"DELETE FROM {STAGE}.{name}")  # noqa: S608 (our names)
+            if progress is not None and position is not None:
+                progress(position)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        process.stdout.close()
+        stderr.close()
+        directory.cleanup()
