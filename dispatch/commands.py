@@ -12,11 +12,23 @@ import secrets
 import sys
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
+from dispatch.auth.service import AuthError, create_token, upsert_user
 from dispatch.core.database import transactional
-from dispatch.core.extensions import db
+from dispatch.core.extensions import db, socketio
+from dispatch.demo import demo_command
+from dispatch.jobs.patrols import upsert_patrol
+from dispatch.models import User
+from dispatch.register.landlords import LandlordError, get_landlord, upsert_landlord
+from dispatch.scheduler import (
+    purge_reports_command,
+    scheduler_command,
+    send_morning_reports_command,
+)
+from imports.cli import import_register_command
 
 
 def _fail(message: str, code: int = 1):
@@ -30,9 +42,7 @@ def _fail(message: str, code: int = 1):
 @with_appcontext
 def run_command(host: str, port: int) -> None:
     """Run the web server with websockets (one process; production uses the Procfile's web)."""
-    from flask import current_app
 
-    from dispatch.core.extensions import socketio
 
     click.echo(f"Störningsjour listening on http://{host}:{port}/")
     # Flask refuses app.run() under its CLI unless told this is meant: it is, this command
@@ -57,7 +67,6 @@ def run_command(host: str, port: int) -> None:
 @transactional
 def create_landlord_command(code, name, oncall_numbers, contacts) -> None:
     """Add a landlord, or update it: the same code again changes it."""
-    from dispatch.register.landlords import LandlordError, upsert_landlord
 
     try:
         landlord = upsert_landlord(
@@ -88,8 +97,6 @@ def create_landlord_command(code, name, oncall_numbers, contacts) -> None:
 @transactional
 def create_user_command(role, email, landlord_code, name, password) -> None:
     """Add a user with a role (or change an existing one's role and password)."""
-    from dispatch.auth.service import AuthError, upsert_user
-    from dispatch.register.landlords import get_landlord
 
     landlord = None
     if landlord_code:
@@ -126,11 +133,7 @@ def create_user_command(role, email, landlord_code, name, password) -> None:
 @transactional
 def create_token_command(role, email, landlord_code, label) -> None:
     """Print a bearer token for the HTTP API and the websocket."""
-    from sqlalchemy import select
 
-    from dispatch.auth.service import AuthError, create_token, upsert_user
-    from dispatch.models import User
-    from dispatch.register.landlords import get_landlord
 
     email = (email or f"{role}-integration@tokens.invalid").strip().lower()
     user = db.session.scalar(select(User).where(User.email == email))
@@ -155,7 +158,6 @@ def create_token_command(role, email, landlord_code, label) -> None:
 @transactional
 def create_patrol_command(call_sign, name) -> None:
     """Add a patrol car (or rename it: the same call sign again changes it)."""
-    from dispatch.jobs.patrols import upsert_patrol
 
     call_sign = call_sign.strip()
     if not call_sign:
@@ -166,13 +168,6 @@ def create_patrol_command(call_sign, name) -> None:
 
 def init_app(app: Flask) -> None:
     """Attach the commands to the app's CLI (so ``flask --app dispatch`` has them too)."""
-    from dispatch.demo import demo_command
-    from dispatch.scheduler import (
-        purge_reports_command,
-        scheduler_command,
-        send_morning_reports_command,
-    )
-    from imports.cli import import_register_command
 
     for command in (
         run_command,

@@ -24,51 +24,50 @@ from apscheduler.triggers.cron import CronTrigger
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from dispatch.core.database import unit_of_work
 from dispatch.core.extensions import db
-from dispatch.reports.nights import MORNING_HOUR, PURGE_AT
+from dispatch.core.mail import purge_outbox
+from dispatch.reports.morning import MorningError, retry_failed
+from dispatch.reports.morning import send_morning_reports as run
+from dispatch.reports.nights import MORNING_HOUR, PURGE_AT, zone
+from dispatch.reports.retention import purge
 
 log = logging.getLogger("dispatch.scheduler")
 
 
 def _in_transaction(app: Flask, work: Callable[[], object]):
+    """Run a job as one unit of work in its own app context and session."""
     with app.app_context():
         try:
-            return work()
-        except Exception:
-            db.session.rollback()
-            raise
+            with unit_of_work():
+                return work()
         finally:
             db.session.remove()
 
 
 def purge_reports(app: Flask) -> dict:
     """Delete what is past retention (and old outbox files); return the counts."""
-    from dispatch.core.mail import purge_outbox
-    from dispatch.reports.nights import zone
-    from dispatch.reports.retention import purge
+
+    days = app.config["REPORT_RETENTION_DAYS"]
 
     def work():
-        days = app.config["REPORT_RETENTION_DAYS"]
         result = purge(db.session, retention_days=days, tz=zone(app.config["DISPATCH_TZ"]))
-        db.session.commit()
-        counts = {k: v for k, v in vars(result).items() if k != "cutoff"}
-        counts["outbox_files"] = purge_outbox(app.config["OUTBOX_DIR"],
-                                              older_than=timedelta(days=days))
-        return counts
+        return {k: v for k, v in vars(result).items() if k != "cutoff"}
 
-    return _in_transaction(app, work)
+    counts = _in_transaction(app, work)
+    counts["outbox_files"] = purge_outbox(app.config["OUTBOX_DIR"],
+                                          older_than=timedelta(days=days))
+    return counts
 
 
 def send_morning_reports(app: Flask, morning: date | None = None) -> dict:
     """Plan and send the morning mail (the latest morning whose 06:00 has passed)."""
-    from dispatch.reports.morning import send_morning_reports as run
 
     return _in_transaction(app, lambda: run(app, db.session, morning=morning).as_dict())
 
 
 def retry_morning_mail(app: Flask) -> dict:
     """Send again the morning mails that failed and are due for another attempt."""
-    from dispatch.reports.morning import retry_failed
 
     return _in_transaction(app, lambda: retry_failed(app, db.session).as_dict())
 
@@ -179,7 +178,6 @@ def purge_reports_command() -> None:
 @with_appcontext
 def send_morning_reports_command(morning) -> None:
     """Send the morning mail now, as the scheduler does at 06:00 (never a mail twice)."""
-    from dispatch.reports.morning import MorningError
 
     try:
         outcome = send_morning_reports(current_app._get_current_object(),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 
+from dispatch.api.openapi import document
 from dispatch.auth import bearer_token
 from dispatch.auth.access import roles_required
 from dispatch.core.errors import ApiError
@@ -38,7 +39,6 @@ bp = api_blueprint("api", __name__)
 @bp.get("/openapi.json")
 def openapi():
     """The OpenAPI 3.1 description of this API."""
-    from dispatch.api.openapi import document
 
     return jsonify(document())
 
@@ -66,7 +66,6 @@ def set_locale():
     if locale not in languages:
         raise ApiError(400, "invalid_locale", f"locale must be one of {', '.join(languages)}")
     current_user.locale = locale
-    db.session.commit()
     return jsonify({"locale": locale})
 
 

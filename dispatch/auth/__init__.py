@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from flask import Flask, request
 
+from dispatch.auth.routes import bp
+from dispatch.auth.service import user_for_token
 from dispatch.core.extensions import csrf, db, login_manager
+from dispatch.models import User
 
 
 def bearer_token() -> str | None:
@@ -18,9 +21,6 @@ def bearer_token() -> str | None:
 
 def init_app(app: Flask) -> None:
     """Set up Flask-Login (session and bearer token), CSRF protection and the auth pages."""
-    from dispatch.auth.routes import bp
-    from dispatch.auth.service import user_for_token
-    from dispatch.models import User
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -40,7 +41,6 @@ def login():
     status = 200
     if form.validate_on_submit():
         cfg = current_app.config
-        from datetime import timedelta
 
         result = authenticate(
             db.session,
@@ -51,7 +51,6 @@ def login():
             max_per_address=cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"],
             window=timedelta(minutes=cfg["LOGIN_FAILURE_WINDOW_MINUTES"]),
         )
-        db.session.commit()
         if result.user is not None:
             login_user(result.user, remember=result.user.role == "patrol")
             return redirect(_safe_next(request.args.get("next")) or url_for("main.home"))
@@ -77,7 +76,6 @@ def logout():
             ip=client_ip(),
             user_id=current_user.id,
         )
-        db.session.commit()
     logout_user()
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))

@@ -3,10 +3,12 @@ dispatch, jobs. Thin: parse, check access, call the domain, answer (the request 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import current_app, jsonify, request
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from dispatch.api import api_blueprint
 from dispatch.auth.access import roles_required
@@ -21,10 +23,14 @@ from dispatch.jobs.dispatching import (
     create_complaint,
     dispatch_nearest,
     distance_m,
+    open_jobs,
 )
+from dispatch.jobs.figures import call_to_dispatch
+from dispatch.jobs.patrols import list_patrols, patrol_json
 from dispatch.jobs.shapes import job_json
-from dispatch.models import Call, Job, Patrol
+from dispatch.models import Call, Complaint, Entrance, Job, Patrol, RentalObject
 from dispatch.register.landlords import get_landlord
+from dispatch.register.premises import entrance_view, object_view
 from dispatch.register.search import address_search
 
 bp = api_blueprint("callcenter_api", __name__)
@@ -123,9 +129,7 @@ def complaints():
 
 def _load_job(job_id: int) -> Job | None:
     """A job with what dispatching it reads (complaint, entrance) in one query."""
-    from sqlalchemy.orm import joinedload
 
-    from dispatch.models import Complaint
 
     complaint = joinedload(Job.complaint)
     return db.session.get(Job, job_id, options=[
@@ -169,8 +173,6 @@ def get_job(job_id: int):
 @roles_required("operator")
 def get_object(object_id: int):
     """The object view: address, flat, tenants, door code, neighbours, premise history."""
-    from dispatch.models import RentalObject
-    from dispatch.register.premises import object_view
 
     obj = found(db.session.get(RentalObject, object_id), "object", object_id)
     return jsonify(object_view(db.session, obj,
@@ -181,8 +183,6 @@ def get_object(object_id: int):
 @roles_required("operator")
 def get_entrance(entrance_id: int):
     """An address with its objects, to choose the flat."""
-    from dispatch.models import Entrance
-    from dispatch.register.premises import entrance_view
 
     entrance = found(db.session.get(Entrance, entrance_id), "entrance", entrance_id)
     return jsonify(entrance_view(db.session, entrance))
@@ -192,8 +192,6 @@ def get_entrance(entrance_id: int):
 @roles_required("operator")
 def board():
     """The live board's starting state: open jobs and every patrol (then /console events)."""
-    from dispatch.jobs.dispatching import open_jobs
-    from dispatch.jobs.patrols import list_patrols, patrol_json
 
     return jsonify({
         "jobs": [job_json(j) for j in open_jobs(db.session)],
@@ -206,9 +204,7 @@ def board():
 @roles_required("operator")
 def figures():
     """Call-to-dispatch seconds per job and the share within 60 s, for one night."""
-    from datetime import date
 
-    from dispatch.jobs.figures import call_to_dispatch
 
     raw = request.args.get("night")
     try:
@@ -216,8 +212,6 @@ def figures():
     except ValueError:
         raise ApiError(400, "invalid_night", "night must be YYYY-MM-DD") from None
     if night is None:
-        from datetime import datetime
-        from zoneinfo import ZoneInfo
 
         now = datetime.now(ZoneInfo(current_app.config["DISPATCH_TZ"]))
         night = (now - timedelta(hours=12)).date()

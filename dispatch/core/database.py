@@ -89,7 +89,6 @@ def _sqlite_begin(connection) -> None:
 
 def init_app(app: Flask) -> None:
     """Bind SQLAlchemy and Alembic (through Flask-Migrate, which gives ``dispatch db``)."""
-    import dispatch.models  # noqa: F401  (registers every table on the metadata)
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "pool_size": 10})

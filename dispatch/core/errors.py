@@ -82,10 +82,8 @@ def init_app(app: Flask) -> None:
     def _unhandled(exc: Exception):
         if isinstance(exc, HTTPException):
             return _http_error(exc)
+        # The request's unit of work has rolled back already (``App.dispatch_request``).
         log.exception("unhandled error", extra={"request_id": g.get("request_id")})
-        from dispatch.core.extensions import db
-
-        db.session.rollback()
         if _is_api():
             return json_error(
                 500,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import sys
 from datetime import UTC, datetime
 
@@ -63,6 +64,5 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _request_id() -> None:
-        import secrets
 
         g.request_id = request.headers.get("X-Request-Id") or secrets.token_hex(8)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Flask
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
@@ -70,7 +72,6 @@ def localtime(value) -> str:
 
 def localtime_iso(value: str | None) -> str:
     """An ISO 8601 string (as the JSON shapes carry times) shown like ``localtime``."""
-    from datetime import datetime
 
     return localtime(datetime.fromisoformat(value)) if value else ""
 

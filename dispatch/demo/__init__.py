@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dispatch.auth.service import upsert_user
+from dispatch.core.database import unit_of_work
 from dispatch.core.extensions import db
 from dispatch.demo.data import (
     FIRST_NAMES,
@@ -168,8 +169,8 @@ def demo_command() -> None:
         raise click.ClickException(
             "the database already has landlords; demo fills only an empty one"
         )
-    logins = build_demo(db.session, Path(current_app.instance_path) / "demo")
-    db.session.commit()
+    with unit_of_work():
+        logins = build_demo(db.session, Path(current_app.instance_path) / "demo")
     objects = db.session.scalar(select(func.count(RentalObject.id)))
     click.echo(
         f"demo: {len(LANDLORDS)} landlords, {objects} objects, {len(PATROL_POSITIONS)} patrols"

@@ -30,6 +30,7 @@ from dispatch.models import (
     JobEvent,
     Landlord,
     Patrol,
+    PatrolPosition,
     RentalObject,
     utcnow,
 )
@@ -338,7 +339,6 @@ def set_patrol_status(session: Session, patrol: Patrol, status: str) -> Patrol:
 def update_position(session: Session, patrol: Patrol, *, lat: float, lon: float,
                     accuracy_m: float | None = None, at: datetime | None = None) -> Patrol:
     """A position report from the car's tablet."""
-    from dispatch.models import PatrolPosition
 
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise DispatchError("invalid_position", "lat/lon out of range")
