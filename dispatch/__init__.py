@@ -3,6 +3,7 @@
 ``create_app`` builds one Flask app with its extensions, blueprints, socket handlers and CLI
 commands. It never touches the database schema: ``dispatch db upgrade`` (the Procfile's
 ``release``) does that. Every request is one unit of work (``App.dispatch_request``).
+May import every package; nothing imports it but the entry points (``cli``, ``wsgi``).
 """
 
 from __future__ import annotations

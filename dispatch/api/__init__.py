@@ -2,6 +2,7 @@
 
 Feature packages add their own API blueprints under the same prefix; this one holds what is
 shared: CSRF for browser-session callers, the OpenAPI document, landlords, patrols, ``me``.
+Imports core, models, auth and the domain packages; never a feature package.
 """
 
 from __future__ import annotations

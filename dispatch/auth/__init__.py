@@ -1,4 +1,5 @@
-"""Authentication and roles: log-in pages, sessions, bearer tokens, one place for role checks."""
+"""Authentication and roles: log-in pages, sessions, bearer tokens, who is on a websocket
+(``sockets``), and the one place for role checks (``access``). Imports core and models."""
 
 from __future__ import annotations
 

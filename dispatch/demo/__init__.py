@@ -2,7 +2,8 @@
 
 Three landlords with on-call numbers and contact persons, a register of a few thousand objects
 on real Stockholm-area streets, tenants with fictional phone numbers, eight patrols across the
-city and a user of every role. Random but reproducible (fixed seed).
+city and a user of every role. Random but reproducible (fixed seed). The data is in
+``demo.data``. Imports core, models, auth, the domain packages and the importer's service.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The shared data model. Every module (dispatch, tenant portal, housing queue) uses these."""
+"""The shared data model. Every module (dispatch, tenant portal, housing queue) uses these.
+Imports only models and core."""
 
 from dispatch.models.audit import AuditEvent
 from dispatch.models.base import Base, UTCDateTime, utcnow
