@@ -15,7 +15,11 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from dispatch.core.database import unit_of_work
 from dispatch.core.extensions import db
+from dispatch.register.landlords import get_landlord
+from imports.geocode import make_geocoder
+from imports.service import import_register
 
 
 def _progress_printer(show_bar: bool, progress_file: Path | None):
@@ -54,25 +58,18 @@ def _progress_printer(show_bar: bool, progress_file: Path | None):
 def import_register_command(landlord_code, file, force, dry_run, as_json, filename, actor,
                             user_id, progress_file) -> None:
     """Import a landlord's register file (CSV or XLSX, see register-format.md)."""
-    from dispatch.register.landlords import get_landlord
-    from imports.geocode import make_geocoder
-    from imports.service import import_register
-
     landlord = get_landlord(db.session, landlord_code)
     if landlord is None:
         click.echo(f"error: no landlord with code {landlord_code!r}", err=True)
         sys.exit(2)
     progress, close = _progress_printer(sys.stderr.isatty() and not as_json, progress_file)
     try:
-        summary = import_register(
-            db.session, landlord, file, filename=filename, force=force, dry_run=dry_run,
-            actor=actor or f"cli:{getpass.getuser()}", user_id=user_id,
-            geocoder=make_geocoder(current_app.config.get("GEOCODER")), progress=progress,
-        )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+        with unit_of_work():
+            summary = import_register(
+                db.session, landlord, file, filename=filename, force=force, dry_run=dry_run,
+                actor=actor or f"cli:{getpass.getuser()}", user_id=user_id,
+                geocoder=make_geocoder(current_app.config.get("GEOCODER")), progress=progress,
+            )
     finally:
         close()
     result = summary.as_json()
