@@ -38,6 +38,17 @@ def _job(db_session, flat):
         user_id=None)
 
 
+def _delivered_job(db_session, flat, tablet):
+    """Jour 11's tablet connected, a job assigned to the car and received by the tablet."""
+    patrol = _patrol(db_session)
+    car = tablet("Jour 11").connect()
+    job = _job(db_session, flat)
+    assign(db_session, job, patrol, user_id=None)
+    db_session.commit()
+    car.pump()
+    return car, job
+
+
 class Tablet:
     """A tablet as the app behaves: shows each job once, acknowledges what it gets."""
 
@@ -145,12 +156,7 @@ def test_a_reassigned_job_disappears_from_the_first_tablet_and_is_not_resent_to_
 
 
 def test_status_updates_replayed_twice_change_nothing(db_session, flat, tablet):
-    patrol = _patrol(db_session)
-    car = tablet("Jour 11").connect()
-    job = _job(db_session, flat)
-    assign(db_session, job, patrol, user_id=None)
-    db_session.commit()
-    car.pump()
+    car, job = _delivered_job(db_session, flat, tablet)
     at = (utcnow() - timedelta(minutes=3)).isoformat()
     for _ in range(2):
         for n, status in enumerate(("accepted", "en_route", "on_site")):
@@ -198,19 +204,14 @@ def test_position_updates_the_patrol_and_the_consoles(app, client, db_session, t
 def test_the_report_closes_the_job_frees_the_car_and_can_be_replaced_until_released(
     db_session, flat, tablet
 ):
-    patrol = _patrol(db_session)
-    car = tablet("Jour 11").connect()
-    job = _job(db_session, flat)
-    assign(db_session, job, patrol, user_id=None)
-    db_session.commit()
-    car.pump()
+    car, job = _delivered_job(db_session, flat, tablet)
     report = {"job_id": job.id, "arrived_at": utcnow().isoformat(), "observations": "Musik",
               "disturber_reached": True, "tenant_contacted": True, "actions": "Bad om tystnad",
               "outcome": "stopped", "can_testify": True, "text": "Lugnt 23:40"}
     answer = car.send("job.report", report)
     assert answer["ok"] and isinstance(answer["report_id"], int)
     db_session.refresh(job)
-    assert job.status == "done" and patrol.status == "available"
+    assert job.status == "done" and db_session.get(Patrol, job.patrol_id).status == "available"
     assert car.send("job.report", {**report, "outcome": "not_stopped"})["ok"]
     stored = db_session.scalars(select(IncidentReport)).one()
     assert stored.outcome == "not_stopped"
