@@ -1,7 +1,7 @@
 """Who may do what: the one place where roles are checked.
 
 Every view and socket handler states the roles it admits with ``roles_required``; an admin is
-admitted everywhere. API callers get JSON 401/403; browsers are sent to the log-in page.
+admitted everywhere. API callers get JSON 401/403; browsers are sent to a log-in page.
 """
 
 from __future__ import annotations
@@ -24,8 +24,17 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def roles_required(*roles: str):
-    """Decorate a view so that only users with one of ``roles`` (or admins) reach it."""
+def log_in_first(login: str = "auth.login"):
+    """Send a browser to the log-in page ``login`` (an endpoint), to come back here after."""
+    return redirect(url_for(login, next=request.full_path.rstrip("?")))
+
+
+def roles_required(*roles: str, login: str = "auth.login"):
+    """Decorate a view so that only users with one of ``roles`` (or admins) reach it.
+
+    A browser that is not logged in goes to the ``login`` endpoint first: the reports use
+    ``login="reports.login"``, the page that also offers a one-time code by mail.
+    """
 
     def decorator(view):
         @wraps(view)
@@ -33,7 +42,7 @@ def roles_required(*roles: str):
             if not current_user.is_authenticated:
                 if wants_json():
                     abort(401)
-                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+                return log_in_first(login)
             if not has_role(current_user, *roles):
                 abort(403)
             return view(*args, **kwargs)
