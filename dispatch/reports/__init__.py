@@ -1,12 +1,7 @@
-"""Incident reports: review and release, morning mail, landlord reading access, retention.
-
-``bp`` holds the pages under /reports (routes.py); ``api.bp`` the /api/v1/reports endpoints.
-The work is in plain modules: service (access, documents, review), morning (the mail),
-codes (one-time log-in codes), retention (deletion), nights (Stockholm nights and mornings).
+"""Incident reports from review to deletion: pages (``views.bp``), ``api``, and plain modules.
+May import core, models, auth, api (its blueprint) and the jobs domain; no other feature's views.
 """
 
-from flask import Blueprint
+from dispatch.reports.views import bp
 
-bp = Blueprint("reports", __name__, url_prefix="/reports")
-
-from dispatch.reports import routes  # noqa: E402,F401  (registers the pages on bp)
+__all__ = ["bp"]

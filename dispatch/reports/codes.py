@@ -64,7 +64,7 @@ def _locked(session: Session, email: str, ip: str | None, *, since: datetime,
 def request_code(session: Session, email: str, *, ip: str | None, secret_key: str,
                  window: timedelta, max_per_account: int = 5, max_per_address: int = 20,
                  now: datetime | None = None) -> CodeRequest:
-    """Make a code for an active contact person (the caller mails it and commits). Earlier
+    """Make a code for an active contact person (the caller commits, then mails it). Earlier
     unused codes stop working. Unknown address, locked account or too many codes: nothing."""
     now = now or utcnow()
     email = normalise_email(email)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 
 from dispatch.core.templating import CATEGORY_NAMES, OUTCOME_NAMES  # noqa: F401 (re-exported)
+from dispatch.reports.service import BOOL_FIELDS
 
 TIMELINE_NAMES = {
     "call": _l("Call received"),
@@ -58,3 +59,17 @@ def local(value: str | datetime | None, tz: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M
         return ""
     when = datetime.fromisoformat(value) if isinstance(value, str) else value
     return when.astimezone(tz).strftime(fmt)
+
+
+def as_shown(doc: dict, tz: ZoneInfo) -> dict:
+    """A report's document (``service.document``) with its values as people read them: names
+    for the category and outcome, Yes or No, local times, and each step of the time line under
+    its event's name (``call``, ``dispatched`` ...). For the PDF and the CSV."""
+    return {
+        **doc,
+        **{step["event"]: local(step["at"], tz) for step in doc["timeline"]},
+        "category": str(CATEGORY_NAMES.get(doc["category"], doc["category"])),
+        "outcome": str(OUTCOME_NAMES.get(doc["outcome"], doc["outcome"] or "")),
+        "released_at": local(doc["released_at"], tz),
+        **{name: yes_no(doc[name]) for name in BOOL_FIELDS},
+    }

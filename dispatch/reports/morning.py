@@ -12,6 +12,11 @@ Two steps, each safe to repeat and to run in two schedulers at once:
    goes twice; a failed one is retried later with a growing pause, and given up after a few.
 
 The mail holds counts, dates, report numbers and a link, never personal data.
+
+This is the one place in reports that commits part way, on purpose: the plan before anything
+is sent, each batch's claim before its mails go (a crash never mails anyone twice, and no
+transaction waits on the SMTP server), each batch's outcomes after. Everything else in reports
+only flushes; its entry point (the request, the scheduler's job, the command) commits.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import logging
 import os
 import secrets
 import socket
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from itertools import groupby
 from urllib.parse import urlsplit
@@ -34,8 +39,14 @@ from sqlalchemy.orm import Session
 
 from dispatch.core.mail import MailError, build_message, mailer_for, sender_address
 from dispatch.models import IncidentReport, Landlord, MorningMail, User, utcnow
-from dispatch.reports.nights import latest_morning, morning_window, night_of, purge_start, zone
-from dispatch.reports.retention import expiring
+from dispatch.reports.nights import (
+    latest_morning,
+    morning_window,
+    night_of,
+    purge_start,
+    service_zone,
+)
+from dispatch.reports.retention import expiring, retention_setting
 
 log = logging.getLogger(__name__)
 
@@ -49,19 +60,19 @@ class MorningError(ValueError):
     """A morning that cannot be sent (yet)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class MorningResult:
     """What one run did: rows planned now, mails sent and failed, and what is still to do."""
 
     morning: date
-    planned: int = 0
-    sent: int = 0
-    failed: int = 0
-    waiting: int = 0
+    planned: int
+    sent: int
+    failed: int
+    waiting: int
 
     def as_dict(self) -> dict:
-        return {"morning": self.morning.isoformat(), "planned": self.planned,
-                "sent": self.sent, "failed": self.failed, "waiting": self.waiting}
+        """The counts, with the morning as YYYY-MM-DD (for the log and the command's output)."""
+        return {**asdict(self), "morning": self.morning.isoformat()}
 
 
 # -- planning --------------------------------------------------------------------------------
@@ -179,7 +190,7 @@ class Composer:
         self.base_url = app.config["BASE_URL"]
         self.sender = sender_address(app.config)
         self.domain = urlsplit(self.base_url).hostname or "localhost"
-        self.retention_days = app.config["REPORT_RETENTION_DAYS"]
+        self.retention_days = retention_setting(app.config)
         self._text = self.env.get_template("reports/mail/morning.txt")
         self._html = self.env.get_template("reports/mail/morning.html")
         self._subject = self.env.get_template("reports/mail/morning_subject.txt")
@@ -215,7 +226,8 @@ def run_id() -> str:
 
 def send_due(app: Flask, session: Session, *, mornings: list[date], mailer=None,
              now_fn=utcnow, batch: int = BATCH) -> tuple[int, int]:
-    """Send every due mail of ``mornings``, batch by batch; return (sent, failed)."""
+    """Send every due mail of ``mornings``, batch by batch; return (sent, failed). Commits
+    each claim before sending, and each batch's outcomes after: see the module's docstring."""
     me = run_id()
     composer = Composer(app)
     own_mailer = mailer is None
@@ -277,35 +289,29 @@ def send_morning_reports(app: Flask, session: Session, *, morning: date | None =
                          now: datetime | None = None, mailer=None) -> MorningResult:
     """What the scheduler does at 06:00: plan the morning's mails, then send what is due.
     ``morning`` defaults to the latest one whose 06:00 has passed; a later one is refused
-    (its reports are not all in yet)."""
-    tz = zone(app.config["DISPATCH_TZ"])
+    (its reports are not all in yet). Commits the plan before sending (see the module)."""
+    tz = service_zone(app.config)
     now_fn = (lambda: now) if now is not None else utcnow
     now = now_fn()
     latest = latest_morning(now, tz)
     morning = morning or latest
     if morning > latest:
         raise MorningError(f"the morning of {morning.isoformat()} has not come yet (06:00)")
-    result = MorningResult(morning=morning)
-    rows = plan(session, morning, tz=tz, retention_days=app.config["REPORT_RETENTION_DAYS"],
-                now=now)
+    rows = plan(session, morning, tz=tz, retention_days=retention_setting(app.config), now=now)
     session.commit()  # reads and writes in separate transactions (see add_planned)
-    result.planned = add_planned(session, rows)
+    planned = add_planned(session, rows)
     session.commit()
-    result.sent, result.failed = send_due(app, session, mornings=[morning], mailer=mailer,
-                                          now_fn=now_fn)
-    result.waiting = waiting(session, [morning])
-    return result
+    sent, failed = send_due(app, session, mornings=[morning], mailer=mailer, now_fn=now_fn)
+    return MorningResult(morning=morning, planned=planned, sent=sent, failed=failed,
+                         waiting=waiting(session, [morning]))
 
 
 def retry_failed(app: Flask, session: Session, *, now: datetime | None = None,
                  mailer=None) -> MorningResult:
     """Send the mails of today's and yesterday's mornings that failed and are due again."""
-    tz = zone(app.config["DISPATCH_TZ"])
     now_fn = (lambda: now) if now is not None else utcnow
-    latest = latest_morning(now_fn(), tz)
+    latest = latest_morning(now_fn(), service_zone(app.config))
     mornings = [latest, latest - timedelta(days=1)]
-    result = MorningResult(morning=latest)
-    result.sent, result.failed = send_due(app, session, mornings=mornings, mailer=mailer,
-                                          now_fn=now_fn)
-    result.waiting = waiting(session, mornings)
-    return result
+    sent, failed = send_due(app, session, mornings=mornings, mailer=mailer, now_fn=now_fn)
+    return MorningResult(morning=latest, planned=0, sent=sent, failed=failed,
+                         waiting=waiting(session, mornings))

@@ -8,8 +8,11 @@ saving skips or repeats, so every night and morning is well defined, whether 23,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from flask import current_app
 
 MORNING_HOUR = 6
 PURGE_AT = time(3, 30)  # the nightly deletion: after 03:00, out of the daylight-saving hour
@@ -18,6 +21,11 @@ PURGE_AT = time(3, 30)  # the nightly deletion: after 03:00, out of the daylight
 def zone(name: str) -> ZoneInfo:
     """The ZoneInfo for a DISPATCH_TZ value."""
     return ZoneInfo(name)
+
+
+def service_zone(config: Mapping | None = None) -> ZoneInfo:
+    """The service's time zone (``DISPATCH_TZ``) from ``config``, by default the current app's."""
+    return zone((current_app.config if config is None else config)["DISPATCH_TZ"])
 
 
 def morning_start(morning: date, tz: ZoneInfo) -> datetime:

@@ -12,14 +12,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from fpdf import FPDF
 
-from dispatch.reports.labels import (
-    CATEGORY_NAMES,
-    FIELD_NAMES,
-    OUTCOME_NAMES,
-    TIMELINE_NAMES,
-    local,
-    yes_no,
-)
+from dispatch.reports.labels import FIELD_NAMES, TIMELINE_NAMES, as_shown
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 
@@ -57,6 +50,7 @@ def render(doc: dict, tz: ZoneInfo, *, printed_at: str) -> bytes:
     pdf.set_auto_page_break(True, margin=16)
     pdf.add_page()
     width = pdf.w - pdf.l_margin - pdf.r_margin
+    shown = as_shown(doc, tz)
 
     pdf.set_font(pdf.body_family, "B", 16)
     pdf.multi_cell(width, 8, pdf.text_of(title), new_x="LMARGIN", new_y="NEXT")
@@ -83,29 +77,18 @@ def render(doc: dict, tz: ZoneInfo, *, printed_at: str) -> bytes:
 
     row(FIELD_NAMES["night"], doc["night"])
     row(FIELD_NAMES["landlord"], f"{doc['landlord']['name']} ({doc['landlord']['code']})")
-    row(FIELD_NAMES["property"], doc["property"])
-    row(FIELD_NAMES["address"], doc["address"])
-    row(FIELD_NAMES["lagenhetsnummer"], doc["lagenhetsnummer"])
-    row(FIELD_NAMES["objektsnummer"], doc["objektsnummer"])
-    row(FIELD_NAMES["category"], CATEGORY_NAMES.get(doc["category"], doc["category"]))
-    row(FIELD_NAMES["description"], doc["description"])
-    row(FIELD_NAMES["disturbed_party"], doc["disturbed_party"])
-    row(FIELD_NAMES["suspected_source"], doc["suspected_source"])
-    row(FIELD_NAMES["patrol"], doc["patrol"])
+    for name in ("property", "address", "lagenhetsnummer", "objektsnummer", "category",
+                 "description", "disturbed_party", "suspected_source", "patrol"):
+        row(FIELD_NAMES[name], shown[name])
 
     heading(_("Time line"))
     for step in doc["timeline"]:
-        row(TIMELINE_NAMES[step["event"]], local(step["at"], tz) or "–")
+        row(TIMELINE_NAMES[step["event"]], shown[step["event"]] or "–")
 
     heading(_("The patrol's documentation"))
-    row(FIELD_NAMES["outcome"], OUTCOME_NAMES.get(doc["outcome"], doc["outcome"]))
-    row(FIELD_NAMES["observations"], doc["observations"])
-    row(FIELD_NAMES["disturber_reached"], yes_no(doc["disturber_reached"]))
-    row(FIELD_NAMES["disturber_response"], doc["disturber_response"])
-    row(FIELD_NAMES["tenant_contacted"], yes_no(doc["tenant_contacted"]))
-    row(FIELD_NAMES["actions"], doc["actions"])
-    row(FIELD_NAMES["can_testify"], yes_no(doc["can_testify"]))
-    row(FIELD_NAMES["text"], doc["text"])
+    for name in ("outcome", "observations", "disturber_reached", "disturber_response",
+                 "tenant_contacted", "actions", "can_testify", "text"):
+        row(FIELD_NAMES[name], shown[name])
     pdf.ln(2)
-    row(FIELD_NAMES["released_at"], local(doc["released_at"], tz))
+    row(FIELD_NAMES["released_at"], shown["released_at"])
     return bytes(pdf.output())

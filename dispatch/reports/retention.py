@@ -11,10 +11,12 @@ link to it can say it was deleted. One audit line records what went and how much
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.orm import Session
 
@@ -111,6 +113,11 @@ def purge(session: Session, *, retention_days: int, now: datetime | None = None,
     details["cutoff"] = cutoff.isoformat()
     record(session, "retention.purged", details=details)
     return result
+
+
+def retention_setting(config: Mapping | None = None) -> int:
+    """``REPORT_RETENTION_DAYS`` from ``config``, by default the current app's."""
+    return (current_app.config if config is None else config)["REPORT_RETENTION_DAYS"]
 
 
 def deletion_due(created_at: datetime, retention_days: int) -> datetime:

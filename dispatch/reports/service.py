@@ -13,6 +13,7 @@ from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session
 
 from dispatch.core.audit import record
+from dispatch.core.clock import iso, parse_instant
 from dispatch.jobs.dispatching import DispatchError, record_status
 from dispatch.models import (
     OUTCOMES,
@@ -32,15 +33,11 @@ BOOL_FIELDS = ("disturber_reached", "tenant_contacted", "can_testify")
 
 
 def _time(value, name: str) -> datetime | None:
-    if value in (None, ""):
-        return None
+    """``parse_instant`` for the field ``name``, refused as ``invalid_time``."""
     try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        raise DispatchError("invalid_time", f"{name} must be an ISO 8601 time") from None
-    if parsed.tzinfo is None:
-        raise DispatchError("invalid_time", f"{name} must carry a time zone")
-    return parsed
+        return parse_instant(value)
+    except ValueError as exc:
+        raise DispatchError("invalid_time", f"{name} {exc}") from None
 
 
 def submit_report(session: Session, job: Job, *, patrol_id: int, data: dict) -> IncidentReport:
@@ -86,6 +83,7 @@ class ReportError(ValueError):
 
 
 STAFF_ROLES = ("admin", "operator")
+READER_ROLES = ("landlord", *STAFF_ROLES)  # who may open reports at all; ``readable``: which
 EDITABLE_FIELDS = TEXT_FIELDS + BOOL_FIELDS + ("outcome", "arrived_at", "left_at")
 
 
@@ -170,10 +168,6 @@ def _job(session: Session, report: IncidentReport) -> Job:
     return session.get(Job, report.job_id)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 def document(session: Session, report: IncidentReport, tz: ZoneInfo) -> dict:
     """Everything a report says, in one dict for the page, the print view, the PDF, the CSV and
     the API: the patrol's documentation with the job's time line, the landlord, object and
@@ -210,7 +204,7 @@ def document(session: Session, report: IncidentReport, tz: ZoneInfo) -> dict:
         "disturbed_party": complaint.disturbed_party or complaint.caller_name,
         "suspected_source": complaint.suspected_source,
         "patrol": patrol.name if patrol is not None else None,
-        "timeline": [{"event": name, "at": _iso(at)} for name, at in timeline],
+        "timeline": [{"event": name, "at": iso(at)} for name, at in timeline],
         "observations": report.observations,
         "disturber_reached": report.disturber_reached,
         "disturber_response": report.disturber_response,
@@ -219,9 +213,9 @@ def document(session: Session, report: IncidentReport, tz: ZoneInfo) -> dict:
         "outcome": report.outcome,
         "can_testify": report.can_testify,
         "text": report.text,
-        "submitted_at": _iso(report.submitted_at),
-        "released_at": _iso(report.released_at),
-        "revisions": [{"action": r.action, "at": _iso(r.at), "user_id": r.user_id,
+        "submitted_at": iso(report.submitted_at),
+        "released_at": iso(report.released_at),
+        "revisions": [{"action": r.action, "at": iso(r.at), "user_id": r.user_id,
                        "fields": sorted((r.changes or {}).keys())} for r in revisions],
     }
 

@@ -1,0 +1,163 @@
+"""The way in for a landlord's contact person: the morning mail's link, and the log-in page
+that offers the password or a one-time code by mail."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import (
+    abort,
+    after_this_request,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import EmailField, HiddenField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, Length
+
+from dispatch.auth.access import has_role, log_in_first
+from dispatch.auth.forms import LoginForm
+from dispatch.auth.routes import _safe_next, client_ip
+from dispatch.core.extensions import db
+from dispatch.core.mail import MailError, build_message, send_one, sender_address
+from dispatch.models import MorningMail
+from dispatch.reports.codes import CODE_VALID, request_code, verify_code
+from dispatch.reports.service import READER_ROLES, is_staff
+from dispatch.reports.views.common import Deleted, audit, bp, morning_deleted
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class CodeRequestForm(FlaskForm):
+    email = EmailField(_l("E-mail"), filters=[_strip], validators=[
+        DataRequired(_l("Enter your e-mail address.")),
+        Email(_l("Not a valid e-mail address.")), Length(max=254)])
+    submit = SubmitField(_l("Send me a code"))
+
+
+class CodeVerifyForm(FlaskForm):
+    email = HiddenField(validators=[DataRequired(), Length(max=254)])
+    code = StringField(_l("Code from the mail"), validators=[
+        DataRequired(_l("Enter the code from the mail.")), Length(max=12)])
+    submit = SubmitField(_l("Log in"))
+
+
+def _limits() -> dict:
+    cfg = current_app.config
+    return {"window": timedelta(minutes=cfg["LOGIN_FAILURE_WINDOW_MINUTES"]),
+            "max_per_account": cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"],
+            "max_per_address": cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"],
+            "secret_key": cfg["SECRET_KEY"]}
+
+
+def _target() -> str:
+    return _safe_next(request.args.get("next")) or url_for("reports.index")
+
+
+@bp.get("/login")
+def login():
+    """Log in to read reports: with the password, or with a one-time code by mail."""
+    target = _target()
+    if current_user.is_authenticated:
+        return redirect(target)
+    return render_template("reports/login.html", form=LoginForm(), code_form=CodeRequestForm(),
+                           next=target)
+
+
+@bp.post("/login/code")
+def login_code():
+    """Mail a one-time code (the answer is the same whether or not the address is known)."""
+    target = _target()
+    form = CodeRequestForm()
+    if not form.validate_on_submit():
+        return render_template("reports/login.html", form=LoginForm(), code_form=form,
+                               next=target), 400
+    issued = request_code(db.session, form.email.data, ip=client_ip(), **_limits())
+    if issued.code is not None:
+        to, code, locale = issued.user.email, issued.code, issued.user.locale
+
+        @after_this_request
+        def mail_after_commit(response):
+            # After the request's commit: the code is stored before it is mailed, and no
+            # transaction waits on the SMTP server.
+            if response.status_code == 200:
+                _mail_code(to, code, locale)
+            return response
+
+    verify = CodeVerifyForm(formdata=None, email=form.email.data.strip().lower())
+    return render_template("reports/code.html", form=verify, next=target)
+
+
+def _mail_code(to: str, code: str, locale: str | None) -> None:
+    env = current_app.jinja_env
+    context = {"code": code, "minutes": int(CODE_VALID.total_seconds() // 60)}
+    with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+        msg = build_message(
+            sender=sender_address(current_app.config), to=to,
+            subject=env.get_template("reports/mail/code_subject.txt").render(context).strip(),
+            text=env.get_template("reports/mail/code.txt").render(context),
+            html=env.get_template("reports/mail/code.html").render(context),
+            headers={"Auto-Submitted": "auto-generated"})
+    try:
+        send_one(current_app.config, msg)
+    except MailError as exc:
+        current_app.logger.warning("log-in code not sent", extra={"error": exc.code})
+
+
+@bp.post("/login/code/verify")
+def login_code_verify():
+    """Check the code; on success go on to where the link pointed. A failure is answered, not
+    raised, so that its audit line (which the attempt limit counts) is committed."""
+    target = _target()
+    form = CodeVerifyForm()
+    if not form.validate_on_submit():
+        return render_template("reports/code.html", form=form, next=target), 400
+    result = verify_code(db.session, form.email.data, form.code.data, ip=client_ip(),
+                         **_limits())
+    if result.user is not None:
+        login_user(result.user)
+        return redirect(target)
+    if result.reason == "locked":
+        flash(_("Too many failed attempts. Wait a few minutes and try again."), "error")
+        return render_template("reports/code.html", form=form, next=target), 429
+    flash(_("The code is wrong or no longer valid. Ask for a new one if needed."), "error")
+    return render_template("reports/code.html", form=form, next=target), 401
+
+
+@bp.get("/m/<token>")
+def mail_link(token: str):
+    """The morning mail's link: after log-in, that morning's reports. A link whose morning is
+    past retention says so (410) even before log-in; one the user may not follow is not found.
+    """
+    morning = _token_morning(token)
+    row = db.session.scalar(select(MorningMail).where(MorningMail.link_token == token))
+    if row is None:
+        if morning is not None and morning_deleted(morning):
+            raise Deleted(morning=morning)
+        abort(404)
+    if not current_user.is_authenticated:
+        return log_in_first("reports.login")
+    if not has_role(current_user, *READER_ROLES) or not (
+            is_staff(current_user) or current_user.landlord_id == row.landlord_id):
+        abort(404)
+    audit("report.link_opened", subject=f"morning:{row.morning.isoformat()}")
+    return redirect(url_for("reports.morning", day=row.morning.isoformat()))
+
+
+def _token_morning(token: str) -> date | None:
+    """The morning a link token names (its first eight characters, YYYYMMDD)."""
+    try:
+        return date(int(token[:4]), int(token[4:6]), int(token[6:8]))
+    except ValueError:
+        return None
