@@ -19,9 +19,7 @@ pytest_plugins = ["tests.support.reports"]
 
 
 def test_send_morning_reports_sends_and_prints_the_counts(
-        app, runner, db_session, smtp, create_landlord, create_user, make_report):
-    acme = create_landlord()
-    create_user(role="landlord", landlord=acme, email="kontakt@acme.se")
+        app, runner, db_session, smtp, acme, make_report):
     make_report(acme, at=local(2026, 1, 14, 23, 0), released=local(2026, 1, 15, 1, 0))
     first = runner.invoke(args=["send-morning-reports", "--date", "2026-01-15"])
     assert first.exit_code == 0, first.output

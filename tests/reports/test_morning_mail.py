@@ -62,10 +62,7 @@ def test_each_contact_of_a_landlord_with_reports_gets_one_mail_with_the_count_an
     assert LINK.findall(text_of(to_acme)) != LINK.findall(text_of(smtp.to("acme1@acme.se")[0]))
 
 
-def test_the_mail_holds_no_personal_data(app, db_session, smtp, create_landlord, create_user,
-                                         make_report):
-    acme = create_landlord()
-    create_user(role="landlord", landlord=acme, email="kontakt@acme.se")
+def test_the_mail_holds_no_personal_data(app, db_session, smtp, acme, make_report):
     make_report(acme, at=local(2026, 1, 14, 23, 0), released=local(2026, 1, 15, 1, 0),
                 text="Test Testsson, 070-123 45 67, portkod 4711, 199001012385")
     send_morning_reports(app, db_session, now=local(2026, 1, 15, 6, 5))
@@ -90,9 +87,7 @@ def test_a_repeated_run_sends_no_mail_twice(app, db_session, smtp, create_landlo
 
 
 def test_a_report_released_after_the_mail_goes_in_the_next_mornings_mail(
-        app, db_session, smtp, create_landlord, create_user, make_report):
-    acme = create_landlord()
-    create_user(role="landlord", landlord=acme, email="kontakt@acme.se")
+        app, db_session, smtp, acme, make_report):
     make_report(acme, at=local(2026, 1, 14, 23, 0), released=local(2026, 1, 15, 1, 0))
     send_morning_reports(app, db_session, now=local(2026, 1, 15, 6, 0))
     make_report(acme, at=local(2026, 1, 15, 1, 0), released=local(2026, 1, 15, 9, 0))
@@ -181,11 +176,9 @@ def test_a_morning_covers_exactly_the_night_before_whatever_daylight_saving_does
 
 
 def test_reports_released_in_the_repeated_hour_go_in_that_mornings_mail(
-        app, db_session, smtp, create_landlord, create_user, make_report):
+        app, db_session, smtp, acme, make_report):
     from datetime import UTC, datetime
 
-    acme = create_landlord()
-    create_user(role="landlord", landlord=acme, email="kontakt@acme.se")
     # 02:30 local happens twice on 2026-10-25: 00:30 UTC (summer time) and 01:30 UTC.
     for utc_hour in (0, 1):
         make_report(acme, at=local(2026, 10, 24, 23, 0),
@@ -207,9 +200,7 @@ def test_a_contact_in_finnish_gets_the_mail_in_its_language_settings(
 
 
 def test_the_morning_run_writes_no_personal_data_to_the_audit_or_the_mail_rows(
-        app, db_session, smtp, create_landlord, create_user, make_report):
-    acme = create_landlord()
-    create_user(role="landlord", landlord=acme, email="kontakt@acme.se")
+        app, db_session, smtp, acme, make_report):
     make_report(acme, at=local(2026, 1, 14, 23, 0), released=local(2026, 1, 15, 1, 0))
     send_morning_reports(app, db_session, now=local(2026, 1, 15, 6, 0))
     row = db_session.scalar(select(MorningMail))

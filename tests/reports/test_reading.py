@@ -97,9 +97,7 @@ def test_landlord_a_cannot_read_bs_report_by_id_link_or_export(
 
 
 def test_a_contact_does_not_see_reports_still_waiting_for_review(
-        client, auth, create_landlord, create_user, make_report):
-    acme = create_landlord()
-    create_user(role="landlord", landlord=acme, email="kontakt@acme.se")
+        client, auth, acme, make_report):
     waiting = make_report(acme, at=local(2026, 1, 14, 23, 0), released=None)
     auth.login("kontakt@acme.se")
     assert client.get(f"/reports/{waiting.id}").status_code == 404

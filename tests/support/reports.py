@@ -43,6 +43,14 @@ def smtp(app, smtp_server):
 
 
 @pytest.fixture
+def acme(create_landlord, create_user):
+    """The landlord ACME with one contact person, kontakt@acme.se, who gets the reports."""
+    landlord = create_landlord()
+    create_user(role="landlord", landlord=landlord, email="kontakt@acme.se")
+    return landlord
+
+
+@pytest.fixture
 def make_report(db_session, create_landlord, build_register, create_user):
     """Factory: a report for ``landlord`` whose call came at ``at`` and which an operator
     released at ``released`` (None: left waiting for review). Returns the report."""
