@@ -2,7 +2,7 @@
 
 ``create_app`` builds one Flask app with its extensions, blueprints, socket handlers and CLI
 commands. It never touches the database schema: ``dispatch db upgrade`` (the Procfile's
-``release``) does that. Every request is one unit of work (``App.dispatch_request``).
+``release``) does that. Every request is one unit of work (``core.database.App``).
 May import every package; nothing imports it but the entry points (``cli``, ``wsgi``).
 """
 
@@ -10,46 +10,39 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flask import Flask
-
-from dispatch.core import settings
-from dispatch.core.database import unit_of_work
+if TYPE_CHECKING:
+    from flask import Flask
 
 __all__ = ["create_app"]
 
 
-class App(Flask):
-    """Flask with one unit of work per request: the view's changes are committed when it
-    returns and rolled back when anything escapes it (an error, ``abort``). Views, handlers
-    and domain functions only flush."""
-
-    def dispatch_request(self):
-        with unit_of_work():
-            return super().dispatch_request()
-
-
 def create_app(overrides: dict | None = None) -> Flask:
-    """Create and configure the application; ``overrides`` win over the environment (tests)."""
-    instance_path = os.environ.get("DISPATCH_INSTANCE") or str(Path.cwd() / "instance")
-    app = App(__name__, instance_path=instance_path, instance_relative_config=True)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    app.config.from_mapping(settings.load(Path(app.instance_path)))
-    if overrides:
-        app.config.update(overrides)
+    """Create and configure the application; ``overrides`` win over the environment (tests).
 
+    Everything is imported here, not at the top: the importer's stage process imports
+    ``dispatch.register`` and ``dispatch.core`` modules and must not load the web app."""
     from dispatch import auth, commands
     from dispatch.admin import bp as admin_bp
     from dispatch.api import bp as api_bp
     from dispatch.callcenter import bp as callcenter_bp
     from dispatch.callcenter import events as callcenter_events
     from dispatch.callcenter.api import bp as callcenter_api_bp
-    from dispatch.core import database, errors, i18n, logs, realtime, templating
+    from dispatch.core import database, errors, i18n, logs, realtime, settings, templating
+    from dispatch.core.database import App
     from dispatch.field import bp as field_bp
     from dispatch.field import events as field_events
     from dispatch.reports import bp as reports_bp
     from dispatch.reports.api import bp as reports_api_bp
     from dispatch.views import bp as main_bp
+
+    instance_path = os.environ.get("DISPATCH_INSTANCE") or str(Path.cwd() / "instance")
+    app = App(__name__, instance_path=instance_path, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(settings.load(Path(app.instance_path)))
+    if overrides:
+        app.config.update(overrides)
 
     logs.init_app(app)
     database.init_app(app)

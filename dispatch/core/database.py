@@ -46,6 +46,16 @@ def unit_of_work() -> Iterator[None]:
     db.session.commit()
 
 
+class App(Flask):
+    """Flask with one unit of work per request: the view's changes are committed when it
+    returns and rolled back when anything escapes it (an error, ``abort``). Views, handlers
+    and domain functions only flush."""
+
+    def dispatch_request(self):
+        with unit_of_work():
+            return super().dispatch_request()
+
+
 def transactional(function: Callable) -> Callable:
     """Decorate an entry point (socket event, scheduled job, command) as one unit of work."""
 
