@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData
-from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy import DateTime, ForeignKey, MetaData
+from sqlalchemy.orm import DeclarativeBase, MappedColumn, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
 
 # Named constraints make Alembic migrations reproducible on SQLite and PostgreSQL alike.
@@ -55,3 +55,9 @@ class Base(DeclarativeBase):
         metadata=MetaData(naming_convention=NAMING_CONVENTION),
         type_annotation_map={datetime: UTCDateTime()},
     )
+
+
+def link_key(table: str, *, index: bool = False) -> MappedColumn:
+    """One half of a link table's primary key: the row of ``table`` it links, deleted with it."""
+    return mapped_column(ForeignKey(f"{table}.id", ondelete="CASCADE"), primary_key=True,
+                         index=index)

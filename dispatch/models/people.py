@@ -12,7 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from dispatch.models.base import Base, utcnow
+from dispatch.models.base import Base, link_key, utcnow
 from dispatch.models.register import RentalObject
 
 
@@ -71,12 +71,8 @@ class AgreementObject(Base):
     # A link table needs no rowid: on SQLite that saves a B-tree per insert.
     __table_args__ = {"sqlite_with_rowid": False}
 
-    agreement_id: Mapped[int] = mapped_column(
-        ForeignKey("agreements.id", ondelete="CASCADE"), primary_key=True
-    )
-    object_id: Mapped[int] = mapped_column(
-        ForeignKey("objects.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    agreement_id: Mapped[int] = link_key("agreements")
+    object_id: Mapped[int] = link_key("objects", index=True)
 
     # The day the object left the agreement (the register moved it to another one); the
     # agreement itself ends when its last object has left.
@@ -91,12 +87,8 @@ class AgreementParty(Base):
     __tablename__ = "agreement_parties"
     __table_args__ = {"sqlite_with_rowid": False}
 
-    agreement_id: Mapped[int] = mapped_column(
-        ForeignKey("agreements.id", ondelete="CASCADE"), primary_key=True
-    )
-    person_id: Mapped[int] = mapped_column(
-        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    agreement_id: Mapped[int] = link_key("agreements")
+    person_id: Mapped[int] = link_key("people", index=True)
     position: Mapped[int] = mapped_column(default=1)
 
     person: Mapped[Person] = relationship()

@@ -6,19 +6,18 @@ import pytest
 
 from dispatch.core.extensions import socketio
 from dispatch.models import Patrol, utcnow
+from tests.support.factories import flat_row
 
 
 @pytest.fixture
 def acme(create_landlord, build_register):
     landlord = create_landlord(code="ACME", oncall_numbers=["08-46 500 401"])
     build_register(landlord, [
-        {"objektsnummer": "1-1102", "gatuadress": "Götgatan 12B", "postnummer": "118 46",
-         "ort": "Stockholm", "lagenhetsnummer": "1102", "portkod": "4711", "lat": "59.3121",
-         "lon": "18.0713", "avtalsnummer": "A1", "kundnummer": "K1",
-         "hyresgast_namn": "Anna Andersson", "hyresgast_telefon": "070-174 06 05"},
-        {"objektsnummer": "1-1202", "gatuadress": "Götgatan 12B", "postnummer": "118 46",
-         "ort": "Stockholm", "lagenhetsnummer": "1202", "avtalsnummer": "A2",
-         "kundnummer": "K2", "hyresgast_namn": "Bo Ek", "hyresgast_telefon": "070-174 06 06"},
+        flat_row("Götgatan 12B", "1102", portkod="4711", lat="59.3121", lon="18.0713",
+                 avtalsnummer="A1", kundnummer="K1", hyresgast_namn="Anna Andersson",
+                 hyresgast_telefon="070-174 06 05"),
+        flat_row("Götgatan 12B", "1202", avtalsnummer="A2", kundnummer="K2",
+                 hyresgast_namn="Bo Ek", hyresgast_telefon="070-174 06 06"),
     ])
     return landlord
 

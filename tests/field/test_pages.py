@@ -14,6 +14,7 @@ from dispatch.jobs.patrols import patrol_json, upsert_patrol
 from dispatch.jobs.shapes import job_for_tablet
 from dispatch.models import ApiToken, AuditEvent, Patrol, RentalObject, utcnow
 from dispatch.register.landlords import get_landlord
+from tests.support.factories import flat_row
 
 PASSWORD = "correct horse battery"
 
@@ -236,12 +237,11 @@ def test_first_load_is_at_most_150_kb(client):
 def test_a_job_for_the_tablet_is_at_most_5_kb(db_session, create_landlord, build_register):
     landlord = create_landlord(code="ACME")
     build_register(landlord, [
-        {"objektsnummer": "1-1102", "gatuadress": "Ringvägen 112B", "postnummer": "118 46",
-         "ort": "Stockholm", "lagenhetsnummer": "1102", "portkod": "1234#5678", "lat": "59.3121",
-         "lon": "18.0713", "avtalsnummer": "A1", "kundnummer": "K1",
-         "hyresgast_namn": "Anna-Karin Andersson-Lindqvist", "hyresgast_telefon": "070-174 06 05"},
-        {"objektsnummer": "1-1202", "gatuadress": "Ringvägen 112B", "postnummer": "118 46",
-         "ort": "Stockholm", "lagenhetsnummer": "1202"},
+        flat_row("Ringvägen 112B", "1102", portkod="1234#5678", lat="59.3121", lon="18.0713",
+                 avtalsnummer="A1", kundnummer="K1",
+                 hyresgast_namn="Anna-Karin Andersson-Lindqvist",
+                 hyresgast_telefon="070-174 06 05"),
+        flat_row("Ringvägen 112B", "1202"),
     ])
     flat, above = db_session.scalars(select(RentalObject).order_by(RentalObject.lagenhetsnummer))
     patrol = Patrol(call_sign="Jour 11", name="Jour 11", status="available")
