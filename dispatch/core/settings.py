@@ -92,6 +92,10 @@ def load(instance_path: Path) -> dict:
         "GEOCODER": env_str("GEOCODER"),  # e.g. "nominatim"; unset: no geocoding on import
         # Patrols whose last position is older than this are not recommended.
         "PATROL_POSITION_MAX_AGE_S": env_int("PATROL_POSITION_MAX_AGE_S", 300),
+        # A car is recommended only while a tablet of it is connected, or was (or sent a
+        # position) within this many seconds: a tunnel or a web process restarting is not
+        # the end of a shift; a tablet that is gone is.
+        "PRESENCE_GRACE_S": env_int("PRESENCE_GRACE_S", 60),
         # An assigned job not acknowledged by the tablet within this turns into an alarm.
         "ACK_ALARM_AFTER_S": env_int("ACK_ALARM_AFTER_S", 60),
         # Unacknowledged messages to tablets are sent again this often.
