@@ -47,6 +47,11 @@ def _max_age() -> timedelta:
     return timedelta(seconds=current_app.config["PATROL_POSITION_MAX_AGE_S"])
 
 
+def _grace() -> timedelta:
+    """How long a car whose tablet went away is still recommended (PRESENCE_GRACE_S)."""
+    return timedelta(seconds=current_app.config["PRESENCE_GRACE_S"])
+
+
 @bp.post("/calls")
 @roles_required("operator")
 def calls():
@@ -121,7 +126,8 @@ def complaints():
         raise ApiError(400, exc.code, exc.message) from None
     recommended = []
     if job.complaint.lat is not None:
-        recommended = PatrolPositions.available(db.session, max_age=_max_age()).nearest(
+        recommended = PatrolPositions.available(
+            db.session, max_age=_max_age(), seen_within=_grace()).nearest(
             job.complaint.lat, job.complaint.lon, limit=3)
     return jsonify({"complaint_id": job.complaint_id, "job_id": job.id,
                     "recommended": [c.as_json() for c in recommended]}), 201
@@ -147,7 +153,7 @@ def dispatch_job(job_id: int):
     try:
         if patrol_id is None:
             job, best = dispatch_nearest(db.session, job, user_id=current_user.id,
-                                         max_age=_max_age())
+                                         max_age=_max_age(), seen_within=_grace())
             distance = best.distance_m if best else None
         else:
             patrol = db.session.get(Patrol, patrol_id)

@@ -98,7 +98,8 @@ def load(instance_path: Path) -> dict:
         "PRESENCE_GRACE_S": env_int("PRESENCE_GRACE_S", 60),
         # An assigned job not acknowledged by the tablet within this turns into an alarm.
         "ACK_ALARM_AFTER_S": env_int("ACK_ALARM_AFTER_S", 60),
-        # Unacknowledged messages to tablets are sent again this often.
+        # Unacknowledged messages to tablets are sent again this often, by a loop in each web
+        # process that also stamps its tablets' presence; 0: no such loop (in-process tests).
         "DELIVERY_RESEND_S": env_int("DELIVERY_RESEND_S", 10),
         # A tablet's shift log-in (device token) lasts this long unless an admin revokes it.
         "FIELD_SESSION_DAYS": env_int("FIELD_SESSION_DAYS", 7),

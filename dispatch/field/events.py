@@ -1,6 +1,7 @@
 """The ``/field`` namespace: tablets connect as their car, get what was not acknowledged,
-send acknowledgements, statuses, positions and reports; and the re-sending of what they
-have not acknowledged.
+send acknowledgements, statuses, positions and reports; the re-sending of what they have not
+acknowledged; and the cars' presence (``jobs.patrols``): stamped at connect and disconnect,
+and on every pass of this process's upkeep loop for the cars whose sockets it holds.
 
 Handlers are thin: the patrol comes from the connection (set at connect), the domain
 functions do the work; each event is one unit of work (``_handled``), answered with
@@ -28,6 +29,7 @@ from dispatch.jobs.dispatching import (
     set_patrol_status,
     update_position,
 )
+from dispatch.jobs.patrols import mark_seen
 from dispatch.models import Job, Patrol
 from dispatch.reports.service import submit_report
 
@@ -106,20 +108,36 @@ def on_connect(auth=None):
     patrol_id = flask_session["patrol_id"] = patrol.id
     join_room(f"patrol:{patrol_id}")
     _local.setdefault(patrol_id, set()).add(request.sid)
+    mark_seen(db.session, [patrol_id])
     flush_pending(patrol_id, request.sid)
     if not _loop_started and current_app.config["DELIVERY_RESEND_S"] > 0:
         _loop_started = True
-        socketio.start_background_task(_resend_loop, current_app._get_current_object())
+        socketio.start_background_task(_upkeep_loop, current_app._get_current_object())
     return True
 
 
 def on_disconnect(*_args):
+    """The socket is gone: this process stops stamping the car, and its grace period starts
+    now (the stamp). A failure to stamp is logged, not raised: the last pass's stamp stands."""
     patrol_id = flask_session.get("patrol_id")
     sids = _local.get(patrol_id)
     if sids is not None:
         sids.discard(request.sid)
         if not sids:
             _local.pop(patrol_id, None)
+    if patrol_id is not None:
+        try:
+            with unit_of_work():
+                mark_seen(db.session, [patrol_id])
+        except Exception:
+            log.warning("presence not stamped at disconnect", exc_info=True,
+                        extra={"patrol_id": patrol_id})
+
+
+def refresh_presence(app) -> int:
+    """Stamp the cars whose tablets are connected to this process as seen now."""
+    with app.app_context(), unit_of_work():
+        return mark_seen(db.session, list(_local))
 
 
 def resend_due(app) -> int:
@@ -136,13 +154,23 @@ def resend_due(app) -> int:
         return len(sent)
 
 
-def _resend_loop(app) -> None:
+def upkeep_interval(config) -> float:
+    """How often the upkeep loop runs: the re-send interval, or more often if the presence
+    grace period needs it (a car must be stamped a few times within its grace period)."""
+    return min(config["DELIVERY_RESEND_S"], max(1, config["PRESENCE_GRACE_S"] / 3))
+
+
+def _upkeep_loop(app) -> None:
+    """This process's background loop (started by the first tablet that connects; none with
+    ``DELIVERY_RESEND_S`` 0, as in the in-process tests): presence, then re-sends."""
+    interval = upkeep_interval(app.config)
     while True:
-        socketio.sleep(app.config["DELIVERY_RESEND_S"])
-        try:
-            resend_due(app)
-        except Exception:
-            log.exception("re-send pass failed")
+        socketio.sleep(interval)
+        for work in (refresh_presence, resend_due):
+            try:
+                work(app)
+            except Exception:
+                log.exception("upkeep pass failed", extra={"work": work.__name__})
 
 
 @_handled

@@ -20,7 +20,7 @@ from dispatch.core.geo import haversine_m
 from dispatch.core.phones import normalise_phone
 from dispatch.core.realtime import publish
 from dispatch.jobs import delivery
-from dispatch.jobs.patrols import patrol_json
+from dispatch.jobs.patrols import PRESENCE_GRACE, patrol_json
 from dispatch.jobs.shapes import job_for_tablet, job_json
 from dispatch.models import (
     CATEGORIES,
@@ -74,22 +74,28 @@ class PatrolPositions:
         self.lons = np.fromiter((p[3] for p in patrols), dtype=float, count=len(patrols))
 
     @classmethod
-    def available(cls, session: Session, *, max_age: timedelta, now: datetime | None = None,
+    def available(cls, session: Session, *, max_age: timedelta,
+                  seen_within: timedelta = PRESENCE_GRACE, now: datetime | None = None,
                   exclude: int | None = None) -> PatrolPositions:
-        """Patrols that are available and whose position is not older than ``max_age``.
+        """Patrols that are available, present and placed: on duty and free, a tablet of the
+        car connected or seen within ``seen_within`` (``PRESENCE_GRACE_S``; see
+        ``jobs.patrols``), and a position not older than ``max_age``.
 
         Read with plain driver SQL: this runs for every dispatch, over every car on duty,
         and ORM rows for thousands of patrols cost milliseconds for nothing.
         """
-        since = (now or utcnow()) - max_age
+        now = now or utcnow()
+        since, seen = now - max_age, now - seen_within
         connection = session.connection()
         if connection.dialect.name == "sqlite":
-            mark, value = "?", sqlite_timestamp(since)
+            mark, values = "?", (sqlite_timestamp(since), sqlite_timestamp(seen),
+                                 sqlite_timestamp(seen))
         else:
-            mark, value = "%s", since
+            mark, values = "%s", (since, seen, seen)
         query = ("SELECT id, name, lat, lon FROM patrols WHERE status = 'available' "  # noqa: S608
-                 f"AND lat IS NOT NULL AND position_at >= {mark} ORDER BY id")
-        rows = connection.exec_driver_sql(query, (value,)).fetchall()
+                 f"AND lat IS NOT NULL AND position_at >= {mark} "
+                 f"AND (last_seen_at >= {mark} OR position_at >= {mark}) ORDER BY id")
+        rows = connection.exec_driver_sql(query, values).fetchall()
         return cls([r for r in rows if r[0] != exclude])
 
     def nearest(self, lat: float, lon: float, limit: int = 3,
@@ -227,12 +233,15 @@ def assign(session: Session, job: Job, patrol: Patrol, *, user_id: int | None,
 
 
 def dispatch_nearest(session: Session, job: Job, *, user_id: int | None,
-                     max_age: timedelta) -> tuple[Job, Candidate | None]:
-    """Assign the nearest available patrol; with none free, the job waits in the queue."""
+                     max_age: timedelta, seen_within: timedelta = PRESENCE_GRACE
+                     ) -> tuple[Job, Candidate | None]:
+    """Assign the nearest available (and present) patrol; with none free, the job waits in
+    the queue."""
     complaint = job.complaint
     if complaint.lat is None:
         raise DispatchError("not_placed", "the address has no position; choose a patrol")
-    candidates = PatrolPositions.available(session, max_age=max_age).nearest(
+    candidates = PatrolPositions.available(session, max_age=max_age,
+                                           seen_within=seen_within).nearest(
         complaint.lat, complaint.lon, limit=1)
     if not candidates:
         return job, None
@@ -333,6 +342,18 @@ def set_patrol_status(session: Session, patrol: Patrol, status: str) -> Patrol:
         publish(session, "patrol.updated", patrol_json(patrol), namespace="/console")
         return patrol
     release_patrol(session, patrol)
+    return patrol
+
+
+def end_shift(session: Session, patrol: Patrol) -> Patrol:
+    """The car's tablet session ended (the patrol logged out, or an admin revoked the
+    tablet): the car goes off duty at once, even with a job in hand (it stays on the board
+    under the car, an unacknowledged one raises the alarm, and the operator moves it), and the
+    consoles hear of it."""
+    if patrol.status != "off_duty":
+        patrol.status = "off_duty"
+        session.flush()
+        publish(session, "patrol.updated", patrol_json(patrol), namespace="/console")
     return patrol
 
 

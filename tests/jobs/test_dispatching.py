@@ -138,3 +138,76 @@ def test_a_finished_job_cannot_be_dispatched(db_session, flat):
     job.status = "done"
     with pytest.raises(DispatchError, match="done"):
         assign(db_session, job, a, user_id=None)
+
+
+# -- presence: only cars whose tablet is there ------------------------------------------------
+
+def _seen(db_session, patrol, seconds_ago, position_age_s=None):
+    """The car's tablet was last seen ``seconds_ago`` (None: never connected), its last
+    position ``position_age_s`` old (default: as old as the last sight, or two minutes)."""
+    now = utcnow()
+    patrol.last_seen_at = None if seconds_ago is None else now - timedelta(seconds=seconds_ago)
+    age = position_age_s if position_age_s is not None else (
+        seconds_ago if seconds_ago is not None else 120)
+    patrol.position_at = now - timedelta(seconds=age)
+    db_session.flush()
+    return patrol
+
+
+def test_a_car_is_recommended_only_while_its_tablet_is_there_or_was_within_the_grace(
+        db_session):
+    grace = timedelta(seconds=60)
+    connected = _seen(db_session, _patrol(db_session, "connected", 59.3122, 18.0713), 5,
+                      position_age_s=200)  # stamped by its web process; position quiet
+    in_tunnel = _seen(db_session, _patrol(db_session, "tunnel", 59.3123, 18.0713), 45)
+    reporting = _seen(db_session, _patrol(db_session, "reporting", 59.3124, 18.0713), None,
+                      position_age_s=20)  # a position report is a sign of life too
+    _seen(db_session, _patrol(db_session, "gone", 59.3121, 18.0713), 90)  # past the grace
+    _seen(db_session, _patrol(db_session, "never", 59.3121, 18.0713), None)  # positions only
+    result = PatrolPositions.available(db_session, max_age=FRESH, seen_within=grace).nearest(
+        *GOTGATAN, limit=10)
+    assert [c.patrol_id for c in result] == [connected.id, in_tunnel.id, reporting.id]
+    longer = PatrolPositions.available(db_session, max_age=FRESH,
+                                       seen_within=timedelta(seconds=100))
+    assert len(longer.ids) == 4  # the grace is a setting (PRESENCE_GRACE_S)
+
+
+def test_dispatch_to_nearest_skips_a_nearer_car_whose_tablet_is_gone(db_session, flat):
+    gone = _seen(db_session, _patrol(db_session, "gone", *GOTGATAN), 120, position_age_s=100)
+    there = _seen(db_session, _patrol(db_session, "there", 59.33, 18.06), 3, position_age_s=60)
+    job = _complaint(db_session, flat)
+    _, best = dispatch_nearest(db_session, job, user_id=None, max_age=FRESH,
+                               seen_within=timedelta(seconds=60))
+    assert best.patrol_id == there.id and job.patrol_id == there.id
+    assert gone.status == "available"  # not off duty: it is back in the list when it returns
+
+
+def test_marking_cars_seen_stamps_only_them_and_leaves_updated_at(db_session):
+    from dispatch.jobs.patrols import is_present, mark_seen
+
+    a, b = _patrol(db_session, "a", 59.3, 18.0), _patrol(db_session, "b", 59.3, 18.0)
+    _seen(db_session, a, None, position_age_s=200)
+    _seen(db_session, b, None, position_age_s=200)
+    before = a.updated_at
+    assert not is_present(a)
+    assert mark_seen(db_session, [a.id, a.id]) == 1 and mark_seen(db_session, []) == 0
+    db_session.expire_all()
+    assert is_present(a) and not is_present(b)
+    assert a.updated_at == before and b.last_seen_at is None
+
+
+def test_ending_a_shift_takes_the_car_off_duty_even_with_a_job_and_tells_the_consoles(
+        db_session, flat):
+    from dispatch.core.realtime import _PENDING
+    from dispatch.jobs.dispatching import end_shift
+
+    car = _patrol(db_session, "car", 59.3122, 18.0713)
+    job = _complaint(db_session, flat)
+    assign(db_session, job, car, user_id=None)
+    db_session.info.pop(_PENDING, None)
+    end_shift(db_session, car)
+    assert car.status == "off_duty" and job.patrol_id == car.id and job.status == "assigned"
+    events = [(e.name, e.data["status"]) for e in db_session.info.pop(_PENDING)]
+    assert events == [("patrol.updated", "off_duty")]
+    end_shift(db_session, car)  # again: nothing more to say
+    assert _PENDING not in db_session.info
