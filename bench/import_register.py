@@ -1,6 +1,8 @@
-"""Benchmark: the register importer against raw ``sqlite3.executemany``.
+"""Benchmark: the register importer against raw ``sqlite3.executemany`` (SQLite) or a raw
+``COPY`` (PostgreSQL).
 
     .venv/bin/python bench/import_register.py [--rows 1000000] [--keep]
+    .venv/bin/python bench/import_register.py --postgres [--postgres-url URL] [--rows N]
 
 Generates a realistic register of ``--rows`` rows (fixed seed; not timed), then runs each
 measured phase in its own child process, so that each phase's peak RSS is its own:
@@ -19,11 +21,23 @@ measured phase in its own child process, so that each phase's peak RSS is its ow
 The import phases import a copy of ``dispatch/`` and ``imports/`` taken at the start, so that
 edits to the tree during a run of several minutes cannot mix code versions.
 
+With ``--postgres`` the same phases run on PostgreSQL, in a database the bench creates on the
+server of ``--postgres-url`` (default ``$BENCH_POSTGRES_URL``, else the local cluster as
+dispatch_test) and drops at the end:
+
+* baseline  - psycopg 3: one plain table, one TEXT column per CSV column. Timed: opening the
+              CSV and ``COPY register FROM STDIN (FORMAT csv, DELIMITER ';', HEADER)`` of the
+              file in 1 MB blocks, through COMMIT.
+* first, reimport - as above, into the migrated PostgreSQL database. The phase also reports
+              the CPU seconds of its PostgreSQL backend (``/proc/PID/stat`` of
+              ``pg_backend_pid()``), which does the inserts, index updates and foreign-key
+              checks.
+
 Goal (the issue): ours <= 3x the baseline's seconds for ``first`` and ``reimport``, and peak
 RSS <= 1 GB (1024 MiB) per phase. The exit status is 1 if a goal or a count check fails.
 
-Internal use: ``--phase baseline|first|reimport --db PATH --csv PATH`` runs one phase and
-prints one JSON line (seconds, peak RSS, counts) on stdout.
+Internal use: ``--phase baseline|baseline-copy|first|reimport --db PATH-OR-URL --csv PATH``
+runs one phase and prints one JSON line (seconds, peak RSS, counts) on stdout.
 """
 
 from __future__ import annotations
@@ -53,6 +67,7 @@ LANDLORD_CODE = "BENCH"
 # start and the phases import the copy, so that a tree being edited during a run of several
 # minutes cannot make the first import and the re-import measure different code.
 SNAPSHOT = ("dispatch", "imports")
+DEFAULT_POSTGRES = "postgresql://dispatch_test:dispatch_test@127.0.0.1:5432/postgres"
 
 COLUMNS = [
     "objektsnummer", "objektstyp", "gatuadress", "postnummer", "ort", "fastighetsbeteckning",
@@ -315,35 +330,84 @@ def phase_baseline(db_path: Path, csv_path: Path) -> dict:
     return {"seconds": seconds, "rows": rows}
 
 
-def _app(db_path: Path, instance: Path):
+def phase_baseline_copy(url: str, csv_path: Path) -> dict:
+    """Raw PostgreSQL: one plain table, COPY of the file as it is, one transaction."""
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        connection.execute(
+            "CREATE TABLE register (" + ", ".join(f"{c} TEXT" for c in COLUMNS) + ")")
+        connection.commit()
+        started = time.perf_counter()
+        with csv_path.open("rb") as f, connection.cursor() as cursor:
+            with cursor.copy("COPY register FROM STDIN "
+                             "(FORMAT csv, DELIMITER ';', HEADER true)") as copy:
+                while block := f.read(1 << 20):
+                    copy.write(block)
+        connection.commit()
+        seconds = time.perf_counter() - started
+        rows = connection.execute("SELECT count(*) FROM register").fetchone()[0]
+        # Not part of the import's database: gone before the import phases run.
+        connection.execute("DROP TABLE register")
+        connection.commit()
+    return {"seconds": seconds, "rows": rows}
+
+
+def _is_url(target: str) -> bool:
+    return target.startswith("postgresql")
+
+
+def _app(target: str, instance: Path):
     os.environ["DISPATCH_INSTANCE"] = str(instance)
     from dispatch import create_app
 
-    return create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
-                       "LOG_FORMAT": "text"})
+    uri = (target.replace("postgresql://", "postgresql+psycopg://", 1) if _is_url(target)
+           else f"sqlite:///{target}")
+    return create_app({"SQLALCHEMY_DATABASE_URI": uri, "LOG_FORMAT": "text"})
 
 
-def phase_import(db_path: Path, csv_path: Path, first: bool) -> dict:
-    """import_register into the app's SQLite database; time import + commit."""
+def _backend_cpu(session) -> tuple[int | None, float]:
+    """The PostgreSQL backend of ``session`` and its CPU seconds so far (server on this machine;
+    None where /proc does not show it)."""
+    from sqlalchemy import text
+
+    if session.get_bind().dialect.name != "postgresql":
+        return None, 0.0
+    pid = session.execute(text("SELECT pg_backend_pid()")).scalar()
+    return pid, _proc_cpu(pid)
+
+
+def _proc_cpu(pid: int | None) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError, TypeError):
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def phase_import(target: str, csv_path: Path, first: bool, instance: Path) -> dict:
+    """import_register into the app's database; time import + commit."""
     from flask_migrate import upgrade
 
     from dispatch.core.extensions import db
     from dispatch.register.landlords import get_landlord, upsert_landlord
     from imports.service import import_register
 
-    app = _app(db_path, db_path.parent / "instance")
+    app = _app(target, instance)
     with app.app_context():
         if first:
             upgrade()
             upsert_landlord(db.session, code=LANDLORD_CODE, name="Bench")
             db.session.commit()
         landlord = get_landlord(db.session, LANDLORD_CODE)
+        backend, backend_before = _backend_cpu(db.session)
         cpu_before = _cpu_seconds()
         started = time.perf_counter()
         summary = import_register(db.session, landlord, csv_path, actor="bench")
         db.session.commit()
         seconds = time.perf_counter() - started
         cpu = [after - before for after, before in zip(_cpu_seconds(), cpu_before, strict=True)]
+        cpu_backend = _proc_cpu(backend) - backend_before if backend else None
         report = summary.as_json()
         counts = {k: report[k] for k in (
             "status", "rows", "added", "changed", "unchanged", "retired", "skipped",
@@ -353,22 +417,26 @@ def phase_import(db_path: Path, csv_path: Path, first: bool) -> dict:
         counts["module"] = sys.modules["imports.service"].__file__
         db.session.remove()
         db.engine.dispose()
-    return {"seconds": seconds, "cpu_self": cpu[0], "cpu_children": cpu[1], **counts}
+    return {"seconds": seconds, "cpu_self": cpu[0], "cpu_children": cpu[1],
+            "cpu_backend": cpu_backend, **counts}
 
 
-def run_phase(phase: str, db_path: Path, csv_path: Path) -> None:
+def run_phase(phase: str, target: str, csv_path: Path) -> None:
     if phase == "baseline":
-        result = phase_baseline(db_path, csv_path)
+        result = phase_baseline(Path(target), csv_path)
+    elif phase == "baseline-copy":
+        result = phase_baseline_copy(target, csv_path)
     else:
-        result = phase_import(db_path, csv_path, first=phase == "first")
+        result = phase_import(target, csv_path, first=phase == "first",
+                              instance=csv_path.parent / "instance")
     result["peak_rss_mb"] = _peak_rss_mb()
     print(json.dumps(result), flush=True)
 
 
-def _child(phase: str, db_path: Path, csv_path: Path, code: Path) -> dict:
+def _child(phase: str, target: Path | str, csv_path: Path, code: Path) -> dict:
     """Run one phase in a child process; if it crashes, the end of its traceback instead."""
     command = [sys.executable, str(Path(__file__).resolve()), "--phase", phase,
-               "--db", str(db_path), "--csv", str(csv_path)]
+               "--db", str(target), "--csv", str(csv_path)]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(code), *filter(None, [os.environ.get("PYTHONPATH")])]))
     done = subprocess.run(command, cwd=code, env=env, capture_output=True, text=True,
@@ -394,14 +462,23 @@ def _check_counts(name: str, result: dict, expected: dict) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Register importer benchmark against raw sqlite3.executemany.")
+        description="Register importer benchmark against raw sqlite3.executemany "
+                    "(or a raw COPY, with --postgres).")
     parser.add_argument("--rows", type=int, default=1_000_000,
                         help="rows in the generated register (default 1,000,000)")
     parser.add_argument("--keep", action="store_true",
-                        help="keep the temporary directory (CSV files, databases, code copy)")
-    parser.add_argument("--phase", choices=("baseline", "first", "reimport"),
+                        help="keep the temporary directory (CSV files, databases, code copy) "
+                             "and the PostgreSQL database")
+    parser.add_argument("--postgres", action="store_true",
+                        help="run on PostgreSQL, against a raw COPY of the file")
+    parser.add_argument("--postgres-url",
+                        default=os.environ.get("BENCH_POSTGRES_URL") or DEFAULT_POSTGRES,
+                        help="a PostgreSQL server (any database on it) where the role may "
+                             "CREATE DATABASE; default $BENCH_POSTGRES_URL, else "
+                             f"{DEFAULT_POSTGRES.replace(':dispatch_test@', ':***@')}")
+    parser.add_argument("--phase", choices=("baseline", "baseline-copy", "first", "reimport"),
                         help=argparse.SUPPRESS)
-    parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--csv", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.phase:
@@ -409,13 +486,44 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-import-"))
+    database = drop = None
     try:
-        return _run(args.rows, workdir)
+        if args.postgres:
+            database, drop = _create_database(args.postgres_url)
+        return _run(args.rows, workdir, database)
     finally:
         if args.keep:
             print(f"\nfiles kept in {workdir}")
+            if database:
+                print(f"database kept: {_hide_password(database)}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+            if drop:
+                drop()
+
+
+def _hide_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _create_database(server: str):
+    """A new database on ``server`` for this run, and the function that drops it."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(server)
+    name = f"bench_import_{os.getpid()}_{random.randrange(16 ** 6):06x}"
+    admin = url.render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return url.set(database=name).render_as_string(hide_password=False), drop
 
 
 def _snapshot(target: Path) -> str:
@@ -433,10 +541,20 @@ def _snapshot(target: Path) -> str:
     return commit + (" + uncommitted changes" if dirty else "")
 
 
-def _run(rows: int, workdir: Path) -> int:
+def _server_version(url: str) -> str:
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        return connection.execute("SHOW server_version").fetchone()[0].split()[0]
+
+
+def _run(rows: int, workdir: Path, database: str | None = None) -> int:
     first_csv, second_csv = workdir / "register.csv", workdir / "register-1pct.csv"
+    engine = (f"PostgreSQL {_server_version(database)}, database {_hide_password(database)}"
+              if database else f"SQLite {sqlite3.sqlite_version}")
     print(f"register importer benchmark: {rows:,} rows, Python {sys.version.split()[0]}, "
-          f"SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs, in {workdir}")
+          f"{engine}, {os.cpu_count()} CPUs, load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}, in {workdir}")
     code = workdir / "code"
     print(f"code: {_snapshot(code)}, copied to {code} for the import phases")
     started = time.perf_counter()
@@ -446,13 +564,16 @@ def _run(rows: int, workdir: Path) -> int:
           f"{second_csv.name} ({changed:,} rows changed) in "
           f"{time.perf_counter() - started:.1f} s (not measured)", flush=True)
 
-    app_db = workdir / "app.db"
+    app_db = database or workdir / "app.db"
+    baseline_phase, baseline_db = (("baseline-copy", database) if database
+                                   else ("baseline", workdir / "baseline.db"))
     results = {}
-    for phase, db_path, csv_path in (("baseline", workdir / "baseline.db", first_csv),
+    for phase, db_path, csv_path in (("baseline", baseline_db, first_csv),
                                      ("first", app_db, first_csv),
                                      ("reimport", app_db, second_csv)):
         print(f"phase {phase} ...", flush=True)
-        results[phase] = _child(phase, db_path, csv_path, code)
+        results[phase] = _child(baseline_phase if phase == "baseline" else phase, db_path,
+                                csv_path, code)
     baseline, first, again = results["baseline"], results["first"], results["reimport"]
 
     problems = _check_counts("baseline", baseline, {"rows": rows})
@@ -494,16 +615,26 @@ def _run(rows: int, workdir: Path) -> int:
         print(f"{name:<10} {result['seconds']:>9.2f} {ratio:>10.2f} "
               f"{result['peak_rss_mb']:>12.0f}  {goal_text:<22} {verdict}")
     print()
-    print("baseline timed: open CSV + csv.reader + executemany into one TEXT table + COMMIT")
+    if database:
+        print("baseline timed: open CSV + COPY FROM STDIN (FORMAT csv) of the file in 1 MB "
+              "blocks into one TEXT table + COMMIT (psycopg 3)")
+    else:
+        print("baseline timed: open CSV + csv.reader + executemany into one TEXT table + "
+              "COMMIT")
     print("ours timed: import_register() + db.session.commit() "
           "(app, schema and landlord set up before the clock starts)")
     print("peak RSS: ru_maxrss of each phase's own process plus that of its largest child "
-          "(a first import's stage process), MB = MiB")
+          "(a first import's stage process), MB = MiB"
+          + ("; the PostgreSQL server's processes are not counted" if database else ""))
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for name in ("first", "reimport"):
         result = results.get(name, {})
         if "cpu_self" in result:
+            backend = result.get("cpu_backend")
             print(f"{name} CPU seconds: writer (this process) {result['cpu_self']:.1f}, "
-                  f"stage process {result['cpu_children']:.1f}, wall {result['seconds']:.1f}")
+                  f"stage process {result['cpu_children']:.1f}"
+                  + (f", PostgreSQL backend {backend:.1f}" if backend is not None else "")
+                  + f", wall {result['seconds']:.1f}")
     for name, result in (("first", first), ("reimport", again)):
         if result.get("crashed"):
             print(f"{name}: CRASHED: {result['error']}")
