@@ -275,3 +275,33 @@ def test_a_revoked_device_session_is_cut_off_while_connected(app, db_session, ta
         app.config["TOKEN_RECHECK_S"] = 30
     assert answer["error"]["code"] == "unauthorized"
     assert not car.ws.is_connected("/field")
+
+
+# -- presence ------------------------------------------------------------------------------------
+
+def test_a_connected_tablet_keeps_its_car_present_and_one_that_left_stops_doing_so(
+        app, db_session, tablet):
+    from dispatch.field.events import refresh_presence
+
+    patrol = _patrol(db_session)
+    long_ago = utcnow() - timedelta(hours=1)
+
+    def last_seen():
+        db_session.expire_all()
+        return db_session.get(Patrol, patrol.id).last_seen_at
+
+    assert patrol.last_seen_at is None
+    car = tablet("Jour 11").connect()
+    assert last_seen() > utcnow() - timedelta(seconds=5)  # stamped at connect
+    patrol.last_seen_at = long_ago
+    db_session.commit()
+    assert refresh_presence(app) == 1  # the upkeep pass of the process that holds the socket
+    assert last_seen() > utcnow() - timedelta(seconds=5)
+    patrol.last_seen_at = long_ago
+    db_session.commit()
+    car.disconnect()
+    assert last_seen() > utcnow() - timedelta(seconds=5)  # the grace period starts now
+    patrol.last_seen_at = long_ago
+    db_session.commit()
+    assert refresh_presence(app) == 0  # no socket here any more: not stamped again
+    assert last_seen() == long_ago

@@ -290,3 +290,59 @@ def test_a_tablets_shift_log_in_connects_as_its_own_car_only(app, client, db_ses
         assert not other.is_connected("/field")
     finally:
         own.disconnect(namespace="/field")
+
+
+# -- the end of a shift takes the car off duty ---------------------------------------------------
+
+@pytest.fixture
+def console(app, client, create_token):
+    token, _ = create_token(role="operator")
+    ws = socketio.test_client(app, namespace="/console", auth={"token": token},
+                              flask_test_client=client)
+    yield ws
+    ws.disconnect(namespace="/console")
+
+
+def _patrol_updates(console):
+    return [e["args"][0] for e in console.get_received("/console")
+            if e["name"] == "patrol.updated"]
+
+
+def test_logging_out_takes_the_car_off_duty_and_tells_the_consoles(
+        client, car, patrol_user, db_session, console):
+    token = _log_in(client).get_json()["token"]
+    car.status = "available"
+    db_session.commit()
+    console.get_received("/console")
+    assert client.delete("/api/v1/field/session",
+                         headers={"Authorization": f"Bearer {token}"}).status_code == 204
+    db_session.refresh(car)
+    assert car.status == "off_duty"
+    assert [(u["patrol_id"], u["status"]) for u in _patrol_updates(console)] == [
+        (car.id, "off_duty")]
+    assert _audit(db_session, "device.session_ended")[0].details == {"call_sign": "Jour 11"}
+
+
+def test_revoking_the_cars_current_tablet_takes_it_off_duty_but_an_older_one_does_not(
+        client, car, patrol_user, db_session, console, auth, create_user):
+    _log_in(client)  # yesterday's tablet, never logged out
+    _log_in(client)  # the tablet in the car now
+    old, current = db_session.scalars(select(ApiToken).where(ApiToken.kind == "device")
+                                      .order_by(ApiToken.id)).all()
+    car.status = "available"
+    db_session.commit()
+    create_user(role="admin", email="admin@example.se")
+    auth.login("admin@example.se")
+    console.get_received("/console")
+
+    def revoke(row):
+        return client.post(f"/admin/devices/{row.id}/revoke",
+                           data={"csrf_token": auth.csrf_token("/admin/devices")})
+
+    assert revoke(old).status_code == 302
+    db_session.refresh(car)
+    assert car.status == "available" and _patrol_updates(console) == []
+    assert revoke(current).status_code == 302
+    db_session.refresh(car)
+    assert car.status == "off_duty"
+    assert [u["status"] for u in _patrol_updates(console)] == ["off_duty"]
