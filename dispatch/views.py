@@ -1,18 +1,36 @@
-"""Pages every role shares: the start page after log-in and a health check."""
+"""Pages every role shares: the start page after log-in and a health check.
+
+``GET /healthz``, for the load balancer and for people:
+
+- ``200 {"status": "ok"}``: the database answers (and Redis, when ``REDIS_URL`` is set).
+- ``200 {"status": "degraded", "redis": "unreachable"}``: the database answers but the
+  message queue does not. Still 200 on purpose: the process serves HTTP and its own sockets
+  (events reach the tablets and consoles connected to it, and the re-send loop delivers jobs
+  to its tablets), so a load balancer must keep it in; with every process in the same state,
+  a 503 would turn a partial outage into a full one. Logged as a warning at every check.
+- ``503 {"status": "unavailable", "database": "unreachable"}``: nothing useful can be done
+  here; take the process out until the database is back (it reconnects by itself).
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template
+import logging
+
+import redis
+from flask import Blueprint, current_app, jsonify, render_template
 from flask_login import current_user
 from sqlalchemy import func, select, text
 
 from dispatch.auth.access import roles_required
+from dispatch.core.errors import database_unavailable
 from dispatch.core.extensions import db
 from dispatch.jobs.patrols import list_patrols
 from dispatch.models import RentalObject
 from dispatch.register.landlords import list_landlords
 
 bp = Blueprint("main", __name__)
+log = logging.getLogger(__name__)
+REDIS_TIMEOUT_S = 1.0
 
 
 @bp.get("/")
@@ -35,6 +53,31 @@ def home():
 
 @bp.get("/healthz")
 def healthz():
-    """Liveness and database reachability, for the load balancer."""
-    db.session.execute(text("SELECT 1"))
-    return jsonify({"status": "ok"})
+    """Liveness, the database and the message queue (see the module's docstring)."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        log.warning("health check: database unreachable", extra={"error": str(exc)[:300]})
+        return jsonify({"status": "unavailable", "database": "unreachable"}), 503
+    body = {"status": "ok"}
+    if current_app.config.get("REDIS_URL") and not _redis_answers():
+        body = {"status": "degraded", "redis": "unreachable"}
+    return jsonify(body)
+
+
+def _redis_answers() -> bool:
+    """Whether the message queue's Redis answers a PING within a second; logs if not."""
+    client = current_app.extensions.get("dispatch.healthz_redis")
+    if client is None:
+        client = redis.Redis.from_url(current_app.config["REDIS_URL"],
+                                      socket_connect_timeout=REDIS_TIMEOUT_S,
+                                      socket_timeout=REDIS_TIMEOUT_S)
+        current_app.extensions["dispatch.healthz_redis"] = client
+    try:
+        return bool(client.ping())
+    except redis.RedisError as exc:
+        log.warning("health check: redis unreachable (events reach only the sockets of "
+                    "this process)", extra={"error": str(exc)[:300]})
+        return False

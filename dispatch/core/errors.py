@@ -1,15 +1,23 @@
 """Errors: JSON ``{"error": {code, message}}`` under /api/, friendly HTML pages elsewhere.
 
 Never a stack trace to the client; the trace goes to the log with the request id.
+
+A database that cannot be reached (PostgreSQL restarting, a dropped connection, SQLite's
+"database is locked" after its wait, a pool with no connection to give) is a 503
+``database_unavailable`` with ``Retry-After``, not a 500: the request's unit of work has
+rolled back, nothing of it is written, and the same request may simply be sent again. The
+pool checks each connection before use (``pool_pre_ping``), so once the database is back
+the next request gets a fresh connection: the web process needs no restart.
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -36,6 +44,17 @@ def _code_for(exc: HTTPException) -> str:
 
 def _is_api() -> bool:
     return request.path.startswith("/api/")
+
+
+RETRY_AFTER_S = 5
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database could not be reached or used just now (a state that
+    passes), rather than that the request or the code is wrong."""
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
 
 
 def json_error(status: int, code: str, message: str, **extra):
@@ -78,10 +97,34 @@ def init_app(app: Flask) -> None:
             "errors/error.html", status=status, title=titles.get(status, exc.name), message=""
         ), status
 
+    def _unavailable(exc: Exception):
+        first_line = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+        log.warning("database unavailable", extra={
+            "request_id": g.get("request_id"), "path": request.path,
+            "error": f"{type(exc).__name__}: {first_line}"[:300]})
+        headers = {"Retry-After": str(RETRY_AFTER_S)}
+        if _is_api():
+            response, status = json_error(
+                503, "database_unavailable",
+                "The database cannot be reached just now; nothing was saved. Try again in a "
+                "moment.")
+            response.headers.update(headers)
+            return response, status
+        # The page must not reach for the database again: the user behind the session (and
+        # the language of their account) would be loaded from it. Shown as anonymous.
+        g._login_user = current_app.login_manager.anonymous_user()
+        return render_template(
+            "errors/error.html", status=503,
+            title=_("The service is unavailable for a moment"),
+            message=_("Nothing was saved. Wait a moment and try again."),
+        ), 503, headers
+
     @app.errorhandler(Exception)
     def _unhandled(exc: Exception):
         if isinstance(exc, HTTPException):
             return _http_error(exc)
+        if database_unavailable(exc):
+            return _unavailable(exc)
         # The request's unit of work has rolled back already (``App.dispatch_request``).
         log.exception("unhandled error", extra={"request_id": g.get("request_id")})
         if _is_api():
