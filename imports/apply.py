@@ -7,18 +7,20 @@ retired. Everything happens inside one SAVEPOINT of the caller's transaction, re
 when the file passes the rules (at most 5 % bad rows; at most 20 % of the register retired
 unless forced) and rolled back otherwise or on a dry run, so readers never see half a register.
 
-A landlord's first register on SQLite, where every row is new, is parsed in a second process
-and copied in with INSERT ... SELECT instead (``imports.first``); the rules and the summary are
-the same.
+A landlord's first register, where every row is new, is parsed in a second process and
+copied in with INSERT ... SELECT (SQLite) or COPY (PostgreSQL) instead (``imports.first``);
+the rules and the summary are the same.
 """
 
 from __future__ import annotations
 
 import gc
+import operator
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import date, timedelta
+from functools import partial
 
 from sqlalchemy import Numeric, bindparam, text
 from sqlalchemy.orm import Session
@@ -26,7 +28,7 @@ from sqlalchemy.orm import Session
 from dispatch.models import Landlord, utcnow
 from dispatch.register.addresses import format_postnummer
 from imports.bulk import Bulk
-from imports.first import writer
+from imports.first import postgres, writer
 from imports.readers import Table
 from imports.rows import Row, RowError, RowParser, convert_sweref, duplicate, in_area
 from imports.summary import Summary
@@ -94,7 +96,7 @@ class Applier:
         # What applying the file did: the counts, errors and warnings of ``outcome``.
         self.outcome = outcome if outcome is not None else Summary()
         self.bulk = Bulk(session)
-        # A first register on SQLite goes the staged way (imports.first) unless this is False.
+        # A first register goes the staged way (imports.first) unless this is False.
         self.staged = staged
 
     # -- loading what the register holds now -------------------------------------------
@@ -232,19 +234,15 @@ class Applier:
         return out
 
     def _first_register(self) -> bool:
-        """Whether the landlord has nothing in the register yet (and the staged path fits)."""
-        return (self.bulk.dialect == "sqlite" and self.fresh and not self.objects
-                and not self.entrances and not self.properties)
+        """Whether the landlord has nothing in the register yet (the staged path fits)."""
+        return (self.bulk.dialect in ("sqlite", "postgresql") and self.fresh
+                and not self.objects and not self.entrances and not self.properties)
 
     def _run_staged(self, table: Table, parser: RowParser, progress: Progress | None) -> None:
-        """A first register: every row is new; parse in a second process (imports.first)."""
+        """A first register: every row is new; parse in a second process (imports.first),
+        copy with INSERT ... SELECT (SQLite) or COPY (PostgreSQL)."""
         self.session.flush()
         table.close()  # the stage process reads the file itself
-        tables = ("properties", "entrances", "objects", "agreements", "people")
-        bases = {t: self.bulk.id_base(t) for t in tables}
-        offsets = {"p": bases["properties"], "e": bases["entrances"], "o": bases["objects"],
-                   "a": bases["agreements"], "h": bases["people"], "l": self.landlord.id,
-                   "t": self.bulk.timestamp(self.now)}
         report = None
         if progress is not None:
             last = [0.0]
@@ -254,22 +252,33 @@ class Applier:
                     progress(position, table.size)
                     last[0] = time.monotonic()
 
-        staged = writer.write_staged(self.bulk.raw, table.path, offsets, report)
-        for name in tables:
-            self.bulk.claim(name, bases[name] + staged.counts[name])
+        tables = ("properties", "entrances", "objects", "agreements", "people")
+        if self.bulk.dialect == "sqlite":
+            bases = {t: self.bulk.id_base(t) for t in tables}
+            offsets = {"p": bases["properties"], "e": bases["entrances"],
+                       "o": bases["objects"], "a": bases["agreements"], "h": bases["people"],
+                       "l": self.landlord.id, "t": self.bulk.timestamp(self.now)}
+            staged = writer.write_staged(self.bulk.raw, table.path, offsets, report)
+            for name in tables:
+                self.bulk.claim(name, bases[name] + staged.counts[name])
+            entrance_id = partial(operator.add, bases["entrances"])
+            person_id = partial(operator.add, bases["people"])
+        else:
+            # Ids drawn from the sequences as the chunks come (imports.first.postgres).
+            staged, ids = postgres.copy_staged(self.bulk.raw, table.path, self.landlord.id,
+                                               self.now, report)
+            entrance_id, person_id = ids["entrances"], ids["people"]
         out = self.outcome
         out.rows = staged.rows_total
         out.errors.extend(staged.errors)
         out.added = staged.counts["objects"]
-        first = bases["entrances"]
         for key, (local, lat, lon, source, door, rows, changed) in staged.entrances.items():
-            entrance_id = first + local
-            self.entrances[key] = [entrance_id, lat, lon, source, door]
-            self.rows_per_entrance[entrance_id] = rows
+            eid = entrance_id(local)
+            self.entrances[key] = [eid, lat, lon, source, door]
+            self.rows_per_entrance[eid] = rows
             if changed:
-                self.entrance_updates[entrance_id] = (lat, lon, source, door)
-        first = bases["people"]
-        self.person_updates = {first + k: v for k, v in staged.person_updates.items()}
+                self.entrance_updates[eid] = (lat, lon, source, door)
+        self.person_updates = {person_id(k): v for k, v in staged.person_updates.items()}
 
     def _run_rows(self, table: Table, parser: RowParser, progress: Progress | None) -> None:
         """Any register: compare each row with the object it names; apply in chunks."""

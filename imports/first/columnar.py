@@ -33,7 +33,7 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
-from imports.first.staging import STAGING_TABLES, Staged
+from imports.first.staging import OUTPUTS, STAGING_TABLES, STAGING_TYPES, Staged
 from imports.phones_fast import normalise_phone_fast
 from imports.readers import Table
 from imports.rows import (
@@ -197,11 +197,13 @@ class ColumnarStage:
     """
 
     def __init__(self, table: Table, parser: RowParser, directory: Path,
-                 chunk_bytes: int = CHUNK_BYTES):
+                 chunk_bytes: int = CHUNK_BYTES, output: str = "sqlite"):
         import polars as pl
 
+        if output not in OUTPUTS:
+            raise ValueError(f"not a chunk output: {output!r}")
         self.table, self.parser, self.directory = table, parser, Path(directory)
-        self.chunk_bytes = chunk_bytes
+        self.chunk_bytes, self.output = chunk_bytes, output
         self.result = Staged()
         self.seen, self.agreements, self.people = _Keys(pl), _Keys(pl), _Keys(pl)
         self.properties: dict[str, int] = {}
@@ -543,7 +545,8 @@ class ColumnarStage:
             "properties": pl.DataFrame(properties, schema={"id": pl.Int64,
                                                            "designation": pl.String},
                                        orient="row"),
-            "entrances": pl.DataFrame(entrances, schema=_schema(pl, ENTRANCE_SCHEMA), orient="row"),
+            "entrances": pl.DataFrame(entrances, schema=_schema(pl, STAGING_TYPES["entrances"]),
+                                      orient="row"),
             "objects": objects,
             "people": people,
             "parties": parties,
@@ -669,6 +672,8 @@ class ColumnarStage:
 
     # -- writing a chunk ---------------------------------------------------------------------
     def _write(self, number: int, tables: dict) -> Path:
+        if self.output == "arrow":
+            return self._write_arrow(number, tables)
         import adbc_driver_sqlite.dbapi as adbc
         import polars as pl
 
@@ -694,11 +699,16 @@ class ColumnarStage:
         return path
 
 
-ENTRANCE_SCHEMA = {
-    "id": "Int64", "property_id": "Int64", "street": "String", "street_number": "Int64",
-    "street_letter": "String", "postnummer": "String", "ort": "String",
-    "address_key": "String", "lat": "Float64", "lon": "Float64", "position_source": "String",
-    "door_code": "String"}
+    def _write_arrow(self, number: int, tables: dict) -> Path:
+        """A folder with one Arrow IPC file per staging table that has rows (uncompressed:
+        read once, at once, by the writer on PostgreSQL)."""
+        path = self.directory / f"chunk-{number:05d}"
+        path.mkdir()
+        for name in STAGING_TABLES:
+            frame = tables[name]
+            if frame.height:
+                frame.write_ipc(path / f"{name}.arrow", compression="uncompressed")
+        return path
 
 
 # -- the per-value functions -----------------------------------------------------------------

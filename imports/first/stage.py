@@ -1,8 +1,10 @@
-"""The stage process (``python -m imports.first FILE DIR``): reads and parses a first
+"""The stage process (``python -m imports.first FILE DIR [OUTPUT]``): reads and parses a first
 register's file and sends it to the writer chunk by chunk, laid out as the staging tables.
 
 A plain UTF-8 CSV file is parsed a column at a time (``imports.first.columnar``), each chunk
-written to DIR as a small SQLite file and named in a FILE frame; any other file (XLSX, quoted
+written to DIR as a small SQLite file (OUTPUT ``sqlite``, the default: the writer on SQLite
+loads it whole) or as a folder of Arrow IPC files, one per staging table (``arrow``: the writer
+on PostgreSQL reads them with polars), and named in a FILE frame; any other file (XLSX, quoted
 cells, Windows-1252, ...) row by row here with the general path's ``RowParser``
 (``Stager``), each chunk marshalled in a CHUNK frame. Then the ``Staged`` summary (DONE), or
 the exception that stopped it (FAILED).
@@ -158,15 +160,16 @@ class Stager:
                 "people": people, "parties": parties}
 
 
-def _stage_columnar(table, directory: str, out) -> Staged:
-    """The file a column at a time (imports.first.columnar): chunks as SQLite files in
-    ``directory``, each named in a FILE frame. Raises NotColumnar before the first."""
+def _stage_columnar(table, directory: str, out, output: str) -> Staged:
+    """The file a column at a time (imports.first.columnar): chunks as SQLite files or Arrow
+    folders (``output``) in ``directory``, each named in a FILE frame. Raises NotColumnar
+    before the first."""
     check_file(table)
     table.close()
     # DISPATCH_IMPORT_BLOCK_BYTES: smaller blocks, for tests of what spans blocks.
     block = int(os.environ.get("DISPATCH_IMPORT_BLOCK_BYTES") or CHUNK_BYTES)
     stage = ColumnarStage(table, RowParser(table.header, as_text=True), Path(directory),
-                          chunk_bytes=block)
+                          chunk_bytes=block, output=output)
     for chunk, position in stage.chunks():
         send_frame(out, FILE, marshal.dumps((str(chunk), position)))
         out.flush()
@@ -174,11 +177,12 @@ def _stage_columnar(table, directory: str, out) -> Staged:
     return stage.result
 
 
-def stage_main(path: str, directory: str | None = None) -> int:
+def stage_main(path: str, directory: str | None = None, output: str = "sqlite") -> int:
     """The stage process: parse ``path`` and send its chunks, then the summary, to stdout.
 
     With ``directory``, a file polars reads exactly as csv does is parsed a column at a time
-    and its chunks are written there as SQLite files; any other file row by row."""
+    and its chunks are written there as ``output`` (``staging.OUTPUTS``); any other file row
+    by row."""
     gc.disable()  # short-lived, and its millions of small objects make no cycles
     out = sys.stdout.buffer
     try:
@@ -186,7 +190,7 @@ def stage_main(path: str, directory: str | None = None) -> int:
         if directory is not None and os.environ.get("DISPATCH_IMPORT_COLUMNAR", "1") != "0":
             table = open_table(Path(path))
             try:
-                result = _stage_columnar(table, directory, out)
+                result = _stage_columnar(table, directory, out, output)
             except NotColumnar:
                 pass
             finally:

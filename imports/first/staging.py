@@ -46,6 +46,32 @@ STAGING_TABLES = {
 }
 
 
+# How a column stage hands over a chunk: a SQLite file with the staging tables (the writer on
+# SQLite deserializes it) or a folder of Arrow IPC files, one per table (the writer on
+# PostgreSQL reads them with polars and COPYs them).
+OUTPUTS = ("sqlite", "arrow")
+
+# The staging tables' columns as polars types: the column stage makes its frames so, and the
+# writer on PostgreSQL makes a row stage's chunk into frames of the same types.
+STAGING_TYPES = {
+    "properties": {"id": "Int64", "designation": "String"},
+    "entrances": {
+        "id": "Int64", "property_id": "Int64", "street": "String", "street_number": "Int64",
+        "street_letter": "String", "postnummer": "String", "ort": "String",
+        "address_key": "String", "lat": "Float64", "lon": "Float64",
+        "position_source": "String", "door_code": "String"},
+    "objects": {
+        "id": "Int64", "entrance_id": "Int64", "objektsnummer": "String",
+        "object_type": "String", "lagenhetsnummer": "String", "floor": "Int64",
+        "rooms": "String", "area_m2": "String", "rent_sek": "String", "row_hash": "String",
+        "agreement_id": "Int64", "agreement_new": "Int64", "avtalsnummer": "String",
+        "starts_on": "String"},
+    "people": {"id": "Int64", "name": "String", "phone": "String", "email": "String",
+               "kundnummer": "String"},
+    "parties": {"agreement_id": "Int64", "person_id": "Int64", "position": "Int64"},
+}
+
+
 class StageFailed(RuntimeError):
     """The stage process stopped without finishing the file."""
 

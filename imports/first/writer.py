@@ -1,9 +1,12 @@
-"""The writer: starts the stage process and copies each chunk it sends into the register.
+"""The writer: starts the stage process (``run_stage``) and copies each chunk it sends into
+the register.
 
 It runs in the calling process, on the session's DB-API connection and inside its
-transaction: each chunk goes into an attached in-memory staging schema (``deserialize`` of
-a chunk's SQLite file, or ``executemany`` of its marshalled rows) and from there into the
-register with one ``INSERT ... SELECT`` per table, adding the id offsets and the landlord.
+transaction. On SQLite (``write_staged``) each chunk goes into an attached in-memory staging
+schema (``deserialize`` of a chunk's SQLite file, or ``executemany`` of its marshalled rows)
+and from there into the register with one ``INSERT ... SELECT`` per table, adding the id
+offsets and the landlord. PostgreSQL's writer (``imports.first.postgres``) runs the stage the
+same way and COPYs each chunk.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import marshal
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -58,17 +62,71 @@ COPY_STATEMENTS = (
 )
 
 
-def _start_stage(path: Path, directory: str, stderr) -> subprocess.Popen:
-    """``python -m imports.first FILE DIR`` (``imports.first.__main__``), importing this copy
-    of the package."""
+def _start_stage(path: Path, directory: str, stderr, output: str) -> subprocess.Popen:
+    """``python -m imports.first FILE DIR OUTPUT`` (``imports.first.__main__``), importing this
+    copy of the package."""
     package_root = str(Path(__file__).resolve().parents[2])  # the folder that holds imports/
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     return subprocess.Popen(
-        [sys.executable, "-m", "imports.first", str(path), directory],
+        [sys.executable, "-m", "imports.first", str(path), directory, output],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, env=env,
         bufsize=1 << 20,
     )
+
+
+def run_stage(path: Path, output: str, load: Callable[[Path | None, dict | None], None],
+              progress: Callable[[int], None] | None = None) -> Staged:
+    """Run the stage process on ``path`` and hand each chunk to ``load``; return its summary.
+
+    ``output`` is the form of a column stage's chunks (``staging.OUTPUTS``): ``load(path,
+    None)`` gets each as a file (deleted when ``load`` returns); a row stage's chunks come as
+    ``load(None, rows)``, the staging rows by table. The writers on SQLite (``write_staged``)
+    and PostgreSQL (``imports.first.postgres``) both run the stage this way.
+    """
+    stderr = tempfile.TemporaryFile()  # a file, not a pipe: it cannot fill up and block
+    directory = tempfile.TemporaryDirectory(prefix="dispatch-import-")
+    process = _start_stage(path, directory.name, stderr, output)
+    try:
+        while True:
+            frame = receive_frame(process.stdout)
+            if frame is None:
+                process.wait()
+                stderr.seek(0)
+                detail = stderr.read().decode(errors="replace").strip()
+                raise StageFailed(
+                    f"the stage process ended early (exit {process.returncode}): "
+                    f"{detail[-2000:]}"
+                )
+            kind, payload = frame
+            if kind == DONE:
+                return pickle.loads(payload)  # noqa: S301 (from our own child process)
+            if kind == FAILED:
+                raise pickle.loads(payload)  # noqa: S301
+            if kind == FILE:  # a chunk as a file (SQLite) or a folder of files (Arrow)
+                chunk, position = marshal.loads(payload)  # noqa: S302 (our own child)
+                chunk = Path(chunk)
+                try:
+                    load(chunk, None)
+                finally:
+                    if chunk.is_dir():
+                        shutil.rmtree(chunk, ignore_errors=True)
+                    else:
+                        chunk.unlink(missing_ok=True)
+            elif kind == CHUNK:
+                rows, position = marshal.loads(payload)  # noqa: S302 (our own child process)
+                load(None, rows)
+            else:
+                raise StageFailed(f"unknown frame {kind!r} from the stage process")
+            if progress is not None and position is not None:
+                progress(position)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        process.stdout.close()
+        stderr.close()
+        directory.cleanup()
 
 
 def _prepare_stage(raw) -> None:
@@ -88,52 +146,24 @@ def _insert_statement(name: str) -> str:
 
 def write_staged(raw, path: Path, offsets: dict[str, object],
                  progress: Callable[[int], None] | None = None) -> Staged:
-    """Run the stage process on ``path`` and copy every chunk into the register.
+    """SQLite: run the stage process on ``path`` and copy every chunk into the register.
 
     ``raw`` is the session's DB-API connection, inside the caller's transaction.
     """
     inserts = {name: _insert_statement(name) for name in STAGING_TABLES}
     _prepare_stage(raw)
-    stderr = tempfile.TemporaryFile()  # a file, not a pipe: it cannot fill up and block
-    directory = tempfile.TemporaryDirectory(prefix="dispatch-import-")
-    process = _start_stage(path, directory.name, stderr)
-    try:
-        while True:
-            frame = receive_frame(process.stdout)
-            if frame is None:
-                process.wait()
-                stderr.seek(0)
-                detail = stderr.read().decode(errors="replace").strip()
-                raise StageFailed(
-                    f"the stage process ended early (exit {process.returncode}): "
-                    f"{detail[-2000:]}"
-                )
-            kind, payload = frame
-            if kind == DONE:
-                return pickle.loads(payload)  # noqa: S301 (from our own child process)
-            if kind == FAILED:
-                raise pickle.loads(payload)  # noqa: S301
-            if kind == FILE:  # a chunk as a SQLite file: load it as the staging schema
-                chunk, position = marshal.loads(payload)  # noqa: S302 (our own child)
-                chunk = Path(chunk)
-                raw.deserialize(chunk.read_bytes(), name=STAGE)
-                chunk.unlink()
-            else:
-                rows, position = marshal.loads(payload)  # noqa: S302 (our own child process)
-                for name, statement in inserts.items():
-                    if rows[name]:
-                        raw.executemany(statement, rows[name])
-            for statement in COPY_STATEMENTS:
-                raw.execute(statement, offsets)
-            if kind == CHUNK:
-                for name in STAGING_TABLES:
-                    raw.execute(f"DELETE FROM {STAGE}.{name}")  # noqa: S608 (our names)
-            if progress is not None and position is not None:
-                progress(position)
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-        process.stdout.close()
-        stderr.close()
-        directory.cleanup()
+
+    def load(chunk: Path | None, rows: dict | None) -> None:
+        if chunk is not None:  # a chunk as a SQLite file: load it as the staging schema
+            raw.deserialize(chunk.read_bytes(), name=STAGE)
+        else:
+            for name, statement in inserts.items():
+                if rows[name]:
+                    raw.executemany(statement, rows[name])
+        for statement in COPY_STATEMENTS:
+            raw.execute(statement, offsets)
+        if chunk is None:
+            for name in STAGING_TABLES:
+                raw.execute(f"DELETE FROM {STAGE}.{name}")  # noqa: S608 (our names)
+
+    return run_stage(path, "sqlite", load, progress)

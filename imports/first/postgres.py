@@ -1,0 +1,217 @@
+"""The writer on PostgreSQL: a landlord's first register COPYed in, chunk by chunk.
+
+The stage process is SQLite's (``imports.first.stage``: a plain UTF-8 CSV a column at a time
+with polars, any other file row by row with ``RowParser``), run with OUTPUT ``arrow``: a
+column stage's chunk is a folder of Arrow IPC files, one per staging table; a row stage's
+chunk comes marshalled and is made into frames of the same types (``STAGING_TYPES``). For
+each chunk the writer
+
+* reserves the chunk's new ids from each table's own sequence with ``nextval``, as
+  ``imports.bulk.Bulk.reserve_ids`` does, in one statement for the five tables, and gets
+  them back as runs of consecutive ids. The stage numbers each table's rows from zero; an
+  ``IdMap`` per table turns those numbers into the reserved ids: one offset for the whole
+  file while nobody else draws from the sequence, a run more each time someone does. Every
+  id used was drawn from its sequence, so the sequences end past them by construction;
+* lays the chunk out as the register's rows with polars (ids mapped, the landlord and the
+  time added) and sends each table as CSV with ``COPY ... FROM STDIN (FORMAT csv)``
+  (polars writes a null as an empty field and an empty string as ``""``, which is what
+  COPY's CSV format reads them as), parents first, so that every foreign key holds when its
+  statement ends.
+
+Everything runs on the session's own connection, inside the caller's SAVEPOINT, like the
+general path's COPY (``imports.bulk``): a rejected file, a dry run or an error rolls it back.
+"""
+
+from __future__ import annotations
+
+import io
+from bisect import bisect_right
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from imports.first import writer
+from imports.first.staging import STAGING_TABLES, STAGING_TYPES, Staged, StageFailed
+
+# The register tables that get ids, in the order their sequences are looked up.
+ID_TABLES = ("properties", "entrances", "objects", "agreements", "people")
+
+# Each reserved block of ids comes back as runs (first id, count): consecutive ids form a
+# run (gaps and islands: id minus its rank is constant along a run).
+_RESERVE = (
+    "SELECT %s::int, min(v), count(*)::int FROM ("
+    "SELECT v, v - row_number() OVER (ORDER BY v) AS run FROM ("
+    "SELECT nextval(%s::oid::regclass) AS v FROM generate_series(1, %s)) AS ids"
+    ") AS numbered GROUP BY run"
+)
+
+
+class IdMap:
+    """One table's rows as the stage numbered them (from zero, in order) → reserved ids."""
+
+    def __init__(self) -> None:
+        self.locals: list[int] = []  # the first stage number of each run, ascending
+        self.offsets: list[int] = []  # id minus stage number, along that run
+        self.next_local = 0  # the stage number the next reserved id is for
+
+    def add(self, runs: list[tuple[int, int]]) -> None:
+        """Ids reserved as ``runs`` (first id, count), in order, for the next numbers."""
+        for first, count in runs:
+            offset = first - self.next_local
+            if not self.offsets or self.offsets[-1] != offset:
+                self.locals.append(self.next_local)
+                self.offsets.append(offset)
+            self.next_local += count
+
+    def __call__(self, local: int) -> int:
+        return local + self.offsets[bisect_right(self.locals, local) - 1]
+
+    def series(self, pl, numbers):
+        """A polars Series of stage numbers (nulls stay null) as ids."""
+        if not self.offsets:
+            if numbers.null_count() != len(numbers):
+                raise StageFailed("a staged row points at a row nothing was reserved for")
+            return numbers
+        if len(self.offsets) == 1:
+            return numbers + self.offsets[0]
+        runs = pl.Series(self.locals, dtype=pl.Int64)
+        at = runs.search_sorted(numbers.fill_null(0), side="right").cast(pl.Int64) - 1
+        return numbers + pl.Series(self.offsets, dtype=pl.Int64).gather(at)
+
+
+class Copier:
+    """COPYs chunk after chunk of a first register into PostgreSQL (see the module)."""
+
+    def __init__(self, raw, landlord_id: int, now: datetime):
+        import polars as pl
+
+        self.pl, self.raw = pl, raw
+        self.landlord_id, self.now = int(landlord_id), now.isoformat()
+        self.maps = {name: IdMap() for name in ID_TABLES}
+        self.schemas = {name: {column: getattr(pl, kind) for column, kind in types.items()}
+                        for name, types in STAGING_TYPES.items()}
+        with raw.cursor() as cursor:
+            cursor.execute(
+                "SELECT " + ", ".join(
+                    f"pg_get_serial_sequence('{name}', 'id')::regclass::oid"
+                    for name in ID_TABLES))
+            self.sequences = dict(zip(ID_TABLES, cursor.fetchone(), strict=True))
+
+    # -- one chunk -------------------------------------------------------------------------
+    def load(self, chunk: Path | None, rows: dict | None) -> None:
+        """Copy one chunk (a folder of Arrow files, or a row stage's rows) into the register."""
+        tables = self._frames(chunk, rows)
+        objects = tables["objects"]
+        pl = self.pl
+        made = objects.filter(pl.col("agreement_new") == 1)
+        new = {"properties": tables["properties"].get_column("id"),
+               "entrances": tables["entrances"].get_column("id"),
+               "objects": objects.get_column("id"),
+               "agreements": made.get_column("agreement_id"),
+               "people": tables["people"].get_column("id")}
+        self._reserve(new)
+        for name, columns, frame in self._layout(tables, made):
+            if frame.height:
+                self._copy(name, columns, frame)
+
+    def _frames(self, chunk: Path | None, rows: dict | None) -> dict:
+        pl = self.pl
+        frames = {}
+        for name in STAGING_TABLES:
+            schema = self.schemas[name]
+            if chunk is not None:
+                path = chunk / f"{name}.arrow"
+                frame = (pl.read_ipc(path).cast(schema) if path.exists()
+                         else pl.DataFrame(schema=schema))
+            else:
+                frame = pl.DataFrame(rows[name], schema=schema, orient="row")
+            frames[name] = frame
+        return frames
+
+    def _reserve(self, new: dict) -> None:
+        """Draw the chunk's new ids from the sequences; the stage numbered them on from where
+        the chunk before stopped, without gaps."""
+        wanted = []
+        for index, name in enumerate(ID_TABLES):
+            numbers = new[name]
+            if not len(numbers):
+                continue
+            expected = self.maps[name].next_local
+            if (numbers.min(), numbers.max(), numbers.n_unique()) != (
+                    expected, expected + len(numbers) - 1, len(numbers)):
+                raise StageFailed(f"the stage numbered new {name} out of order")
+            wanted.append((index, self.sequences[name], len(numbers)))
+        if not wanted:
+            return
+        sql = " UNION ALL ".join([_RESERVE] * len(wanted)) + " ORDER BY 1, 2"
+        with self.raw.cursor() as cursor:
+            cursor.execute(sql, [value for request in wanted for value in request])
+            runs = cursor.fetchall()
+        for index, _sequence, _count in wanted:
+            self.maps[ID_TABLES[index]].add([(first, count) for i, first, count in runs
+                                             if i == index])
+
+    def _layout(self, tables: dict, made):
+        """(table, columns, frame) of the register's rows, parents first."""
+        pl, maps = self.pl, self.maps
+
+        def ids(frame, column: str, table: str):
+            return maps[table].series(pl, frame.get_column(column)).alias(column)
+
+        landlord = pl.lit(self.landlord_id, dtype=pl.Int64).alias("landlord_id")
+        now = pl.lit(self.now, dtype=pl.String)
+        properties, entrances = tables["properties"], tables["entrances"]
+        objects, people, parties = tables["objects"], tables["people"], tables["parties"]
+        linked = objects.filter(pl.col("agreement_id").is_not_null())
+        yield ("properties", "id, landlord_id, designation", properties.select(
+            ids(properties, "id", "properties"), landlord, "designation"))
+        yield ("entrances", "id, landlord_id, property_id, street, street_number, "
+               "street_letter, postnummer, ort, address_key, lat, lon, position_source, "
+               "door_code", entrances.select(
+                   ids(entrances, "id", "entrances"), landlord,
+                   ids(entrances, "property_id", "properties"), "street", "street_number",
+                   "street_letter", "postnummer", "ort", "address_key", "lat", "lon",
+                   "position_source", "door_code"))
+        yield ("objects", "id, landlord_id, entrance_id, objektsnummer, object_type, "
+               "lagenhetsnummer, floor, rooms, area_m2, rent_sek, row_hash, created_at, "
+               "updated_at", objects.select(
+                   ids(objects, "id", "objects"), landlord,
+                   ids(objects, "entrance_id", "entrances"), "objektsnummer", "object_type",
+                   "lagenhetsnummer", "floor", "rooms", "area_m2", "rent_sek", "row_hash",
+                   now.alias("created_at"), now.alias("updated_at")))
+        yield ("agreements", "id, landlord_id, avtalsnummer, starts_on, created_at",
+               made.select(ids(made, "agreement_id", "agreements"), landlord, "avtalsnummer",
+                           "starts_on", now.alias("created_at")))
+        yield ("people", "id, landlord_id, name, phone, email, kundnummer, created_at, "
+               "updated_at", people.select(
+                   ids(people, "id", "people"), landlord, "name", "phone", "email",
+                   "kundnummer", now.alias("created_at"), now.alias("updated_at")))
+        yield ("agreement_objects", "agreement_id, object_id", linked.select(
+            ids(linked, "agreement_id", "agreements"), ids(linked, "id", "objects")))
+        yield ("agreement_parties", "agreement_id, person_id, position", parties.select(
+            ids(parties, "agreement_id", "agreements"), ids(parties, "person_id", "people"),
+            "position"))
+
+    def _copy(self, name: str, columns: str, frame) -> None:
+        data = io.BytesIO()
+        frame.write_csv(data, include_header=False)
+        with self.raw.cursor() as cursor:
+            with cursor.copy(f"COPY {name} ({columns}) FROM STDIN (FORMAT csv)") as copy:
+                copy.write(data.getbuffer())
+
+
+def copy_staged(raw, path: Path, landlord_id: int, now: datetime,
+                progress: Callable[[int], None] | None = None
+                ) -> tuple[Staged, dict[str, IdMap]]:
+    """Run the stage process on ``path`` and COPY every chunk into the register.
+
+    ``raw`` is the session's psycopg connection, inside the caller's transaction. Returns the
+    stage's summary and, per table, the map from the stage's numbers to the ids used.
+    """
+    copier = Copier(raw, landlord_id, now)
+    staged = writer.run_stage(path, "arrow", copier.load, progress)
+    for name in ID_TABLES:
+        if staged.counts.get(name, 0) != copier.maps[name].next_local:
+            raise StageFailed(f"the stage counted {staged.counts.get(name)} {name}, "
+                              f"{copier.maps[name].next_local} were copied")
+    return staged, copier.maps
