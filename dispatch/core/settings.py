@@ -87,6 +87,9 @@ def load(instance_path: Path) -> dict:
         "LOGIN_MAX_FAILURES_PER_ACCOUNT": env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5),
         "LOGIN_MAX_FAILURES_PER_ADDRESS": env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20),
         "LOGIN_FAILURE_WINDOW_MINUTES": env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15),
+        # Reverse proxies in front of the web processes (nginx: 1); their X-Forwarded-For and
+        # -Proto are believed, so many users behind one proxy are not one address. 0: none.
+        "TRUSTED_PROXIES": env_int("TRUSTED_PROXIES", 0),
         "CORS_ALLOWED_ORIGINS": [o for o in (env_str("CORS_ALLOWED_ORIGINS") or "").split() if o],
         "SOCKETIO_ASYNC_MODE": env_str("SOCKETIO_ASYNC_MODE", "threading"),
         "GEOCODER": env_str("GEOCODER"),  # e.g. "nominatim"; unset: no geocoding on import
