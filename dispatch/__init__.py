@@ -29,7 +29,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from dispatch.callcenter import bp as callcenter_bp
     from dispatch.callcenter import events as callcenter_events
     from dispatch.callcenter.api import bp as callcenter_api_bp
-    from dispatch.core import database, errors, i18n, logs, realtime, settings, templating
+    from dispatch.core import database, errors, i18n, logs, realtime, security, settings, templating
     from dispatch.core.database import App
     from dispatch.field import bp as field_bp
     from dispatch.field import events as field_events
@@ -51,6 +51,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     auth.init_app(app)
     errors.init_app(app)
     realtime.init_app(app)
+    security.init_app(app)  # after Socket.IO: its ProxyFix wraps the websockets too
     callcenter_events.register()
     field_events.register()
 
