@@ -13,6 +13,8 @@ export function el(tag, attrs, children) {
     if (key === "class") node.className = value;
     else if (key === "dataset") Object.assign(node.dataset, value);
     else if (key === "text") node.textContent = value;
+    // Through the CSSOM: a style attribute would be an inline style the CSP refuses.
+    else if (key === "style") node.style.cssText = value;
     else if (key.slice(0, 2) === "on") node.addEventListener(key.slice(2), value);
     else node.setAttribute(key, value === true ? "" : value);
   });
