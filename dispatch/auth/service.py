@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.auth.passwords import hash_password, needs_rehash, verify_password
 from dispatch.core.audit import record
+from dispatch.core.database import outside_transaction
 from dispatch.models import ROLES, ApiToken, AuditEvent, Landlord, User, utcnow
 
 TOKEN_PREFIX = "dsp_"  # noqa: S105 (a prefix, not a secret)
@@ -103,12 +104,17 @@ def authenticate(
         record(session, "login.locked", subject=email, ip=ip)
         return LoginResult(None, "locked")
     user = session.scalar(select(User).where(User.email == email))
-    ok = verify_password(user.password_hash if user else None, password)
+    stored = user.password_hash if user else None
+    # Most of a second of CPU: not while holding SQLite's one writer's turn (tablets' events
+    # would wait behind every log-in of a shift start).
+    with outside_transaction(session):
+        ok = verify_password(stored, password)
+        rehashed = hash_password(password) if ok and stored and needs_rehash(stored) else None
     if not ok or user is None or not user.active or (roles and user.role not in roles):
         record(session, "login.failed", subject=email, ip=ip, user_id=user.id if user else None)
         return LoginResult(None, "invalid")
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+    if rehashed is not None and user.password_hash == stored:  # not changed meanwhile
+        user.password_hash = rehashed
     user.last_login_at = utcnow()
     record(session, "login.succeeded", subject=email, ip=ip, user_id=user.id)
     return LoginResult(user)

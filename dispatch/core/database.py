@@ -1,24 +1,53 @@
-"""Database set-up: SQLite tuned for one machine (WAL, foreign keys), PostgreSQL as it is;
-and the unit of work: each entry point (request, socket event, scheduled job, command) commits
-or rolls back in one place, ``unit_of_work``; everything below it only flushes."""
+"""Database set-up: SQLite tuned for one machine (WAL, foreign keys, one writer at a time),
+PostgreSQL as it is; and the unit of work: each entry point (request, socket event, scheduled
+job, command) commits or rolls back in one place, ``unit_of_work``; everything below it only
+flushes.
+
+SQLite allows one writer at a time, and a transaction that has read and then wants to write
+gets SQLITE_BUSY at once, without waiting, when another writer is busy or committed after it
+read (its snapshot is stale): ``busy_timeout`` does not help there. So on SQLite:
+
+- every transaction writes-to-be unless its entry point says it reads: it takes the
+  process's writer lock (``_WriterLock``, a ``threading.Lock``: gevent's in the gunicorn
+  worker, so a waiting greenlet lets the others run) and starts with ``BEGIN IMMEDIATE``,
+  which waits (cooperatively, up to ``SQLITE_WRITE_WAIT_S``) while another process (the
+  scheduler, an import) writes. It can no longer fail half-way for "database is locked".
+- a request with a safe method (GET, HEAD, OPTIONS) reads: a deferred ``BEGIN`` and no lock,
+  so searches and the board never wait for writers nor each other. If it writes after all
+  (a token's ``last_used_at``, at most once a minute), it takes the writer lock at its first
+  write; should SQLite still refuse (another writer committed since it read), the request
+  runs again as a writer (``App.dispatch_request``).
+- the lock is released when the transaction ends: commit, rollback, or the pool's reset of a
+  connection given back with a transaction open.
+
+PostgreSQL keeps its plain transactions: nothing here runs for it.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import wraps
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.pool import Pool
 
 from dispatch.core.extensions import db, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+BUSY_TIMEOUT_MS = 10_000
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def sqlite_timestamp(value: datetime) -> str:
@@ -46,13 +75,51 @@ def unit_of_work() -> Iterator[None]:
     db.session.commit()
 
 
+# -- what a transaction means to do (SQLite only) ------------------------------------------
+
+# "write" (the default: socket events, scheduled jobs, commands) or "read" (safe requests).
+_intent: ContextVar[str] = ContextVar("dispatch_sqlite_intent", default="write")
+
+
+@contextmanager
+def intent(kind: str) -> Iterator[None]:
+    """Within the block, SQLite transactions begin as readers (``"read"``: deferred, no lock)
+    or as writers (``"write"``: the writer lock and ``BEGIN IMMEDIATE``)."""
+    token = _intent.set(kind)
+    try:
+        yield
+    finally:
+        _intent.reset(token)
+
+
+def lost_write_race(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite refusing a reader's first write (SQLITE_BUSY or
+    SQLITE_BUSY_SNAPSHOT): the work can run again as a writer and will then succeed."""
+    orig = getattr(exc, "orig", exc)
+    return (isinstance(orig, sqlite3.OperationalError)
+            and getattr(orig, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY)
+
+
 class App(Flask):
     """Flask with one unit of work per request: the view's changes are committed when it
     returns and rolled back when anything escapes it (an error, ``abort``). Views, handlers
-    and domain functions only flush."""
+    and domain functions only flush. A safe request (GET, HEAD, OPTIONS) reads on SQLite;
+    one that wrote and lost the race to another writer runs once more, as a writer."""
+
+    def full_dispatch_request(self):
+        with intent("read" if request.method in SAFE_METHODS else "write"):
+            return super().full_dispatch_request()
 
     def dispatch_request(self):
-        with unit_of_work():
+        if _intent.get() == "read":
+            try:
+                with unit_of_work():
+                    return super().dispatch_request()
+            except OperationalError as exc:
+                if not lost_write_race(exc):
+                    raise
+            db.session.rollback()
+        with intent("write"), unit_of_work():
             return super().dispatch_request()
 
 
@@ -67,8 +134,94 @@ def transactional(function: Callable) -> Callable:
     return wrapped
 
 
+# -- SQLite: WAL, and one writer at a time ---------------------------------------------------
+
+class WriteTimeout(sqlite3.OperationalError):
+    """No turn to write within ``SQLITE_WRITE_WAIT_S``: something held the database that long
+    (another process's long transaction, such as an import)."""
+
+
+class _WriterLock:
+    """One writer at a time on one database file, in this process. ``owner`` is the thread
+    (greenlet, under gevent) that took it, so that a second connection of that same thread
+    does not wait for itself."""
+
+    def __init__(self) -> None:
+        # Looked up when first needed, after gunicorn's gevent worker has patched threading.
+        self._lock = threading.Lock()
+        self.owner: int | None = None
+
+    def acquire(self, timeout: float) -> bool:
+        if not self._lock.acquire(timeout=max(timeout, 0)):
+            return False
+        self.owner = threading.get_ident()
+        return True
+
+    def release(self) -> None:
+        self.owner = None
+        self._lock.release()
+
+
+_locks: dict[str, _WriterLock] = {}
+_HELD = "dispatch.sqlite_writer_lock"  # in a DB-API connection's info: the lock it holds
+_WROTE = "dispatch.sqlite_wrote"  # ... and whether its transaction has written
+_write_wait_s = 30.0
+_READS = ("SELECT", "PRAGMA", "EXPLAIN", "SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")
+
+
 def _is_sqlite(dbapi_connection) -> bool:
     return type(dbapi_connection).__module__.startswith("sqlite3")
+
+
+def _writer_lock(connection: Connection) -> _WriterLock | None:
+    """The lock of the connection's database file (None for an in-memory database)."""
+    path = connection.engine.url.database
+    if not path or path == ":memory:" or path.startswith("file::memory:"):
+        return None
+    lock = _locks.get(path)
+    if lock is None:
+        lock = _locks.setdefault(path, _WriterLock())
+    return lock
+
+
+def _take_turn(connection: Connection, lock: _WriterLock) -> float:
+    """Wait for this process's writer lock; return the deadline for the database's own."""
+    deadline = time.monotonic() + _write_wait_s
+    if not lock.acquire(timeout=_write_wait_s):
+        raise WriteTimeout(f"no turn to write within {_write_wait_s:g} s: another thread of "
+                           "this process held the database that long")
+    connection.info[_HELD] = lock
+    return deadline
+
+
+def _release(info: dict) -> None:
+    info.pop(_WROTE, None)
+    lock = info.pop(_HELD, None)
+    if lock is not None:
+        lock.release()
+
+
+def _begin_immediate(raw, deadline: float) -> None:
+    """``BEGIN IMMEDIATE``, waiting while another process writes: in short sleeps rather than
+    in SQLite's busy handler, which would block every greenlet of a gevent worker."""
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        delay = 0.001
+        while True:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not lost_write_race(exc):
+                    raise
+                if time.monotonic() + delay > deadline:
+                    raise WriteTimeout(
+                        f"no turn to write within {_write_wait_s:g} s: another process held "
+                        "the database's write lock that long") from exc
+            time.sleep(delay)  # gevent's sleep in the gunicorn worker
+            delay = min(delay * 2, 0.05)
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 @event.listens_for(Engine, "connect")
@@ -86,20 +239,103 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
 @event.listens_for(Engine, "begin")
-def _sqlite_begin(connection) -> None:
-    """Start SQLite transactions explicitly (pairs with ``isolation_level = None`` above)."""
+def _sqlite_begin(connection: Connection) -> None:
+    """Start SQLite transactions explicitly (pairs with ``isolation_level = None`` above): a
+    writer takes its turn first and begins IMMEDIATE; a reader begins deferred."""
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.dbapi_connection
+    lock = _writer_lock(connection)
+    if (lock is None or _intent.get() == "read" or _HELD in connection.info
+            or lock.owner == threading.get_ident()):
+        # A reader; or a second connection of a thread that already writes on another (it
+        # would wait for itself): as before, deferred, and SQLite's busy_timeout applies.
+        raw.execute("BEGIN")
+        return
+    deadline = _take_turn(connection, lock)
+    try:
+        _begin_immediate(raw, deadline)
+    except BaseException:
+        _release(connection.info)
+        raise
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _sqlite_write(connection: Connection, _cursor, statement: str, *_args) -> None:
+    """Note that the transaction wrote; a reader's first write takes the writer lock, so
+    that in this process it waits for the writer in turn instead of failing against it."""
+    if (connection.dialect.name != "sqlite" or connection.info.get(_WROTE)
+            or statement.lstrip()[:9].upper().startswith(_READS)
+            or not connection.in_transaction()):
+        return
+    connection.info[_WROTE] = True
+    if _HELD in connection.info:
+        return
+    lock = _writer_lock(connection)
+    if lock is not None and lock.owner != threading.get_ident():
+        _take_turn(connection, lock)
+
+
+@contextmanager
+def outside_transaction(session: Session | scoped_session) -> Iterator[None]:
+    """Run slow work that needs no database (a password hash: most of a second) without
+    keeping other writers waiting. On SQLite, a transaction that holds the writer lock and
+    has not written yet ends first (its reads are done; objects load again when next used),
+    and the next statement begins a new one. Otherwise (PostgreSQL, something written or
+    pending, a nested transaction) the block just runs inside the transaction."""
+    if isinstance(session, scoped_session):
+        session = session()
+    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        connection = session.connection()
+        if (connection.dialect.name == "sqlite" and _HELD in connection.info
+                and not connection.info.get(_WROTE)
+                and not connection.in_nested_transaction()):
+            session.rollback()
+    yield
+
+
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _sqlite_end(connection: Connection) -> None:
+    """The transaction ends: the next writer may go. (This runs just before the COMMIT; a
+    writer of another thread that gets in first waits in ``_begin_immediate`` for it.)"""
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN")
+        _release(connection.info)
+
+
+def _given_back(record) -> None:
+    if record is not None:
+        _release(record.info)
+
+
+# A connection given back to the pool, or dropped, with its transaction open lets go of the lock.
+@event.listens_for(Pool, "reset")
+def _sqlite_reset(_dbapi_connection, record, _reset_state) -> None:
+    _given_back(record)
+
+
+@event.listens_for(Pool, "checkin")
+@event.listens_for(Pool, "detach")
+@event.listens_for(Pool, "close")
+def _sqlite_checkin(_dbapi_connection, record) -> None:
+    _given_back(record)
+
+
+@event.listens_for(Pool, "invalidate")
+def _sqlite_invalidate(_dbapi_connection, record, _exception) -> None:
+    _given_back(record)
 
 
 def init_app(app: Flask) -> None:
     """Bind SQLAlchemy and Alembic (through Flask-Migrate, which gives ``dispatch db``)."""
+    global _write_wait_s
 
+    _write_wait_s = float(app.config.get("SQLITE_WRITE_WAIT_S", _write_wait_s))
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "pool_size": 10})
     db.init_app(app)
