@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired
 
 from dispatch.admin.imports import ALLOWED_SUFFIXES, run_dir, run_state, start_import
 from dispatch.auth.access import roles_required
+from dispatch.core import csvsafe
 from dispatch.core.extensions import db
 from dispatch.models import Landlord, RegisterImport
 from dispatch.register.landlords import get_landlord, list_landlords
@@ -120,5 +121,8 @@ def import_errors(import_id: int):
     if not row.error_report:
         abort(404)
     name = f"fel-import-{row.id}.csv"
-    return Response("\ufeff" + row.error_report, mimetype="text/csv",
+    # Rewritten on the way out, so that reports stored before the rule are safe too: a cell
+    # from the register file that starts like a formula stays text in the spreadsheet.
+    body = csvsafe.made_safe(row.error_report, delimiter=";", lineterminator="\n")
+    return Response("\ufeff" + body, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

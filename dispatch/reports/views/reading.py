@@ -5,7 +5,6 @@ the reports' own log-in page (password or a code by mail), and comes back."""
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date, timedelta
 from itertools import groupby
@@ -14,6 +13,7 @@ from flask import Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from dispatch.auth.access import roles_required
+from dispatch.core import csvsafe
 from dispatch.core.extensions import db
 from dispatch.models import utcnow
 from dispatch.reports.labels import FIELD_NAMES, TIMELINE_NAMES, as_shown, local
@@ -140,7 +140,8 @@ def export():
         abort(400)
     reports = reports_of_nights(db.session, current_user, first, last, tz)
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
+    # Report texts are the patrol's words: a formula in them stays text in the spreadsheet.
+    writer = csvsafe.writer(out, delimiter=";")
     headings = {**{k: str(v) for k, v in FIELD_NAMES.items()},
                 **{k: str(v) for k, v in TIMELINE_NAMES.items()}}
     writer.writerow([headings.get(c, c) for c in CSV_COLUMNS])
