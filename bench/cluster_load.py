@@ -1,0 +1,243 @@
+"""Cluster load benchmark: 10,000 tablets through nginx over the three web processes of
+``scripts/cluster``, time from the dispatch POST to ``job.assigned`` beside a ping baseline.
+
+    .venv/bin/python bench/cluster_load.py [--tablets 10000] [--jobs 500] [--server URL]
+
+Starts ``scripts/cluster`` (nginx, three Procfile web processes, Redis, one scheduler) in a
+temporary state folder on a fresh PostgreSQL database (created on ``--server``, default
+``TEST_DATABASE_URL`` or the ``dispatch_test`` role that ``scripts/test`` makes; dropped at
+the end). Patrols and device tokens go straight into the database; the tablets (python-socketio
+asyncio clients, websocket transport, ``bench/field_delivery.py``'s ``Tablet``) connect through
+nginx, which spreads them over the web processes. Then, as in ``field_delivery.py``, for each
+job: ``POST /api/v1/complaints``, ``POST /api/v1/jobs/{id}/dispatch`` ``{}`` (the nearest car) and
+the wait for ``job.assigned`` at that car's tablet, which acknowledges it and reports it done.
+The operator's requests and the tablets' sockets land on any process; Redis carries the event
+to the right one. Baseline in the same run: a tablet's ``ping`` with acknowledgement, through
+nginx too. Prints, per web process, the tablets it holds and its worker's RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+from sqlalchemy import create_engine, insert, make_url, text
+from sqlalchemy.orm import Session
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))
+
+from bench.field_delivery import Tablet, _object_id, pct, rss_mb, worker_pid  # noqa: E402
+from tests.support.servers import free_port  # noqa: E402
+
+GOAL_P99_MS = 50
+
+
+def fresh_database(server: str) -> tuple[str, callable]:
+    """A new database on the PostgreSQL server ``server``; and how to drop it."""
+    url = make_url(server.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"dispatch_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url.set(database=name).render_as_string(hide_password=False), drop
+
+
+class Cluster:
+    def __init__(self, state: Path, database_url: str):
+        self.state, self.port = state, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "DISPATCH_CLUSTER_DIR": str(state),
+                    "CLUSTER_PORT": str(self.port), "CLUSTER_DATABASE_URL": database_url,
+                    "LOG_LEVEL": "WARNING", "DELIVERY_RESEND_S": "30",
+                    "PATROL_POSITION_MAX_AGE_S": "3600",
+                    "PATH": f"{BIN}:{os.environ.get('PATH', '')}"}
+
+    def run(self, *args: str) -> str:
+        done = subprocess.run([str(ROOT / "scripts" / "cluster"), *args], env=self.env,
+                              capture_output=True, text=True, cwd=ROOT, stdin=subprocess.DEVNULL)
+        if done.returncode != 0:
+            raise RuntimeError(f"scripts/cluster {' '.join(args)}:\n{done.stdout}{done.stderr}")
+        return done.stdout.strip()
+
+    def web(self) -> dict[str, tuple[int, int]]:
+        """web process name -> (its port, its gunicorn worker's pid)."""
+        env = (self.state / "cluster.env").read_text()
+        ports = next(line for line in env.splitlines() if line.startswith("WEB_PORTS="))
+        found = {}
+        for n, port in enumerate(ports.split("=", 1)[1].strip("\"'").split(), start=1):
+            master = int((self.state / f"web-{n}.pid").read_text())
+            found[f"web-{n}"] = (int(port), worker_pid(master))
+        return found
+
+
+def established_to(port: int) -> int:
+    """Established TCP connections whose local end is ``port`` (nginx's to one web process)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                count += 1
+    return count
+
+
+def add_patrols(database_url: str, tablets: int) -> list[tuple[str, str]]:
+    """Patrols on duty with a fresh position, and a device token each: (token, call sign)."""
+    from dispatch.auth.service import TOKEN_PREFIX, _digest
+    from dispatch.models import ApiToken, Patrol, User
+
+    rng = random.Random(5)
+    far = datetime(2030, 1, 1, tzinfo=UTC)  # every position counts as fresh
+    engine = create_engine(database_url)
+    credentials = []
+    with Session(engine) as session, session.begin():
+        user = User(email="cars@bench", name="", role="patrol", receives_reports=False)
+        session.add(user)
+        session.flush()
+        patrols, tokens = [], []
+        for n in range(tablets):
+            call_sign = f"B{n:05d}"
+            token = f"{TOKEN_PREFIX}bench{n:05d}{rng.getrandbits(64):016x}"
+            patrols.append({"call_sign": call_sign, "name": call_sign, "status": "available",
+                            "lat": 59.25 + rng.random() * 0.15, "lon": 17.9 + rng.random() * 0.3,
+                            "position_at": far, "last_seen_at": far, "updated_at": far})
+            tokens.append({"user_id": user.id, "token_hash": _digest(token), "kind": "device",
+                           "label": call_sign, "created_at": far})
+            credentials.append((token, call_sign))
+        session.execute(insert(Patrol), patrols)
+        session.execute(insert(ApiToken), tokens)
+    engine.dispose()
+    return credentials
+
+
+def register(workdir: Path) -> Path:
+    rng = random.Random(5)
+    path = workdir / "register.csv"
+    lines = ["objektsnummer;gatuadress;postnummer;ort;lagenhetsnummer;lat;lon"]
+    for n in range(500):
+        lat, lon = 59.25 + rng.random() * 0.15, 17.9 + rng.random() * 0.3
+        lines.append(f"B-{n};Benchgatan {n + 1};11846;Stockholm;1102;{lat:.5f};{lon:.5f}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+async def run(args) -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if hard < args.tablets + 500:
+        print(f"this process may open {hard} files (ulimit -Hn): not enough for "
+              f"{args.tablets} tablets; try --tablets {hard - 500}")
+        return 2
+    workdir = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
+    print(f"cluster load benchmark: {args.tablets} tablets, {args.jobs} jobs, in {workdir}")
+    database_url, drop = fresh_database(args.server)
+    cluster = Cluster(workdir / "cluster", database_url)
+    tablets: list[Tablet] = []
+    try:
+        cluster.run("start")
+        cluster.run("dispatch", "create-landlord", "--code", "BENCH", "--name", "Bench",
+                    "--oncall-number", "0846500401")
+        cluster.run("dispatch", "import-register", "--landlord", "BENCH",
+                    str(register(workdir)))
+        operator = cluster.run("dispatch", "create-token", "--role", "operator").splitlines()[-1]
+        credentials = add_patrols(database_url, args.tablets)
+        web = cluster.web()
+        idle = {name: rss_mb(pid) for name, (_port, pid) in web.items()}
+        url = cluster.url
+        headers = {"Authorization": f"Bearer {operator}"}
+        arrivals: dict[int, tuple[float, str]] = {}
+        tablets = [Tablet(url, token, call_sign, arrivals) for token, call_sign in credentials]
+        started = time.perf_counter()
+        for start in range(0, len(tablets), args.batch):
+            await asyncio.gather(*(t.connect() for t in tablets[start:start + args.batch]))
+        connect_s = time.perf_counter() - started
+        held = {name: established_to(port) for name, (port, _pid) in web.items()}
+        loaded = {name: rss_mb(pid) for name, (_port, pid) in web.items()}
+        rng = random.Random(9)
+        pings = [await rng.choice(tablets).ping() for _ in range(args.jobs)]
+        latencies, answered = [], []
+        async with aiohttp.ClientSession() as http:
+            for _ in range(args.jobs):
+                object_id = await _object_id(http, url, headers, str(rng.randrange(500)))
+                async with http.post(f"{url}/api/v1/complaints", headers=headers, json={
+                        "landlord": "BENCH", "object_id": object_id,
+                        "category": "music"}) as r:
+                    job_id = (await r.json())["job_id"]
+                sent = time.perf_counter()
+                async with http.post(f"{url}/api/v1/jobs/{job_id}/dispatch", headers=headers,
+                                     json={}) as r:
+                    answer = await r.json()
+                answered.append(time.perf_counter() - sent)
+                assert answer.get("patrol_id") is not None, answer
+                deadline = sent + 30
+                while job_id not in arrivals:
+                    if time.perf_counter() > deadline:
+                        raise RuntimeError(f"job {job_id} never reached its tablet")
+                    await asyncio.sleep(0.0005)
+                latencies.append(arrivals[job_id][0] - sent)
+    finally:
+        await asyncio.gather(*(t.client.disconnect() for t in tablets), return_exceptions=True)
+        try:
+            cluster.run("stop")
+        finally:
+            drop()
+    ms = [x * 1000 for x in latencies]
+    ping_ms = [x * 1000 for x in pings]
+    p99 = pct(ms, 0.99)
+    print(f"connected {args.tablets} tablets through nginx in {connect_s:.1f} s")
+    print()
+    print(f"{'':34}{'ours':>10}{'baseline':>10}")
+    print(f"{'p50 latency, ms':34}{pct(ms, 0.5):10.2f}{pct(ping_ms, 0.5):10.2f}")
+    print(f"{'p99 latency, ms':34}{p99:10.2f}{pct(ping_ms, 0.99):10.2f}")
+    print(f"{'mean latency, ms':34}{statistics.mean(ms):10.2f}{statistics.mean(ping_ms):10.2f}")
+    answered_ms = [x * 1000 for x in answered]
+    print(f"{'dispatch POST answered, p50/p99 ms':34}{pct(answered_ms, 0.5):10.2f}"
+          f"{pct(answered_ms, 0.99):10.2f}")
+    print("ours: dispatch POST sent -> job.assigned received at the nearest tablet")
+    print("baseline: a tablet's ping emitted with acknowledgement -> acknowledgement received")
+    print("(both through nginx; the operator and the tablet on any of the web processes)")
+    print()
+    for name in web:
+        per = (loaded[name] - idle[name]) * 1024 / max(held[name], 1)
+        print(f"{name}: {held[name]:6d} connections from nginx (tablets), worker RSS "
+              f"{idle[name]:.0f} MiB idle, {loaded[name]:.0f} MiB loaded = {per:.1f} KiB each")
+    ok = p99 <= GOAL_P99_MS
+    print(f"goal p99 <= {GOAL_P99_MS} ms with {args.tablets} tablets over {len(web)} web "
+          f"processes: {'PASS' if ok else 'FAIL'}")
+    return 0 if ok else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tablets", type=int, default=10_000)
+    parser.add_argument("--jobs", type=int, default=500)
+    parser.add_argument("--batch", type=int, default=200, help="tablets connecting at once")
+    parser.add_argument("--server", default=os.environ.get(
+        "TEST_DATABASE_URL",
+        "postgresql://dispatch_test:dispatch_test@127.0.0.1:5432/postgres"),
+        help="a PostgreSQL server URL whose role may create databases")
+    return asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
