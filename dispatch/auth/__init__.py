@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, current_app, request, session
 
 from dispatch.auth.routes import bp
 from dispatch.auth.service import user_for_token
@@ -18,6 +18,14 @@ def bearer_token() -> str | None:
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
     return None
+
+
+def signed_in_by_cookie() -> bool:
+    """Whether the request's cookies log someone in: a session naming a user, or a remember-me
+    cookie. A browser sends those to us on any site's behalf, so such a request must prove
+    with the CSRF token that it comes from our own page, whatever other headers it carries."""
+    remember = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    return session.get("_user_id") is not None or remember in request.cookies
 
 
 def init_app(app: Flask) -> None:
@@ -35,6 +43,8 @@ def init_app(app: Flask) -> None:
         user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
         return user if user is not None and user.active else None
 
+    # Flask-Login asks for the bearer token only when no cookie logs a user in: a request
+    # with both is the cookie's user's, and the API checks its CSRF token (api/__init__.py).
     @login_manager.request_loader
     def _load_from_token(req):
         token = bearer_token()
