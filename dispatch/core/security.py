@@ -17,21 +17,21 @@ import re
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, request
 from flask.wrappers import Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 HSTS_MAX_AGE_S = 365 * 24 * 3600
+_NONCE = "dispatch.csp_nonce"
 # A Host header goes into the policy (the websocket's origin) only if it is a plain host[:port].
-_PLAIN_HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
+_PLAIN_HOST = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
 
 def csp_nonce() -> str:
     """This response's script nonce, made on first use (in a template:
     ``<script nonce="{{ csp_nonce() }}">``). A response that never asks has none in its policy."""
-    if "csp_nonce" not in g:
-        g.csp_nonce = secrets.token_urlsafe(18)
-    return g.csp_nonce
+    # Kept with the request, not in ``g``: one app context may serve several requests (tests).
+    return request.environ.setdefault(_NONCE, secrets.token_urlsafe(18))
 
 
 def tile_source(url: str | None) -> str | None:
@@ -57,7 +57,7 @@ def content_security_policy(tile_url: str | None, nonce: str | None) -> str:
     images = ["'self'", "data:"] + [s for s in [tile_source(tile_url)] if s]
     sockets = ["'self'"]
     # 'self' covers ws: and wss: to this host in CSP 3 browsers; older WebKit needs it said.
-    if _PLAIN_HOST.match(request.host):
+    if _PLAIN_HOST.fullmatch(request.host):
         sockets.append(f"{'wss' if request.is_secure else 'ws'}://{request.host}")
     directives = {
         "default-src": ["'self'"],
@@ -78,7 +78,8 @@ def _set_headers(response: Response) -> Response:
     config = current_app.config
     headers = response.headers
     headers.setdefault("Content-Security-Policy",
-                       content_security_policy(config.get("MAP_TILE_URL"), g.get("csp_nonce")))
+                       content_security_policy(config.get("MAP_TILE_URL"),
+                                               request.environ.get(_NONCE)))
     headers.setdefault("X-Frame-Options", "DENY")  # for browsers without frame-ancestors
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Content-Type-Options", "nosniff")
