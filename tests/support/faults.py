@@ -48,14 +48,25 @@ class RestartableServer(LiveServer):
 
     def relaunch(self) -> RestartableServer:
         """Start the web process again (same port, database and instance; no migration)."""
+        self.launch()
+        wait_until(self.healthy, timeout=60)
+        return self
+
+    def launch(self) -> None:
+        """Start the web process; ``healthy`` says when it serves (launch several, then wait
+        for each: they start side by side)."""
         command = os.path.expandvars(procfile("web").replace("${PORT:-5000}", str(self.port)))
         command = command.replace("0.0.0.0:", "127.0.0.1:")
         self._log_file = self.log.open("a")
         self.process = subprocess.Popen(shlex.split(command), env=self.env, cwd=ROOT,
                                         stdout=self._log_file, stderr=subprocess.STDOUT,
                                         start_new_session=True)
-        wait_until(self.healthy, timeout=60)
-        return self
+
+    def stop(self) -> None:
+        """Gone at once: these processes are thrown away (nothing of a graceful stop is
+        tested here, and it waits for open connections)."""
+        if self.process and self.process.poll() is None:
+            self.kill9()
 
     def healthy(self) -> bool:
         if self.process.poll() is not None:
