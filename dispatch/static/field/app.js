@@ -81,6 +81,14 @@ var socket = null;
 var inFlight = null;
 var sequence = 0;
 var retryTimer = null;
+var retryDelay = 0;  // the last back-off in ms; 0 after the server has answered
+// Error acknowledgements that say "not now" rather than "never": the server could not
+// record the event (a fault, a database restarting), so it stays first in the outbox and is
+// sent again, 1 s, 2 s, 4 s ... 30 s apart. Every other refusal (unknown_job,
+// invalid_status, ...) will never succeed: it is shown and dropped, as before. Resending is
+// harmless: job.status carries its event_id, a report replaces the last, a status is a status.
+var TRANSIENT = ["internal_error", "unavailable", "service_unavailable", "database_unavailable",
+  "busy", "timeout", "try_again"];
 
 function enqueue(event, data, extra) {
   var item = Object.assign({ id: uuid(), event: event, data: data, queued_at: now() }, extra || {});
@@ -96,6 +104,16 @@ function retryLater(ms) {
   retryTimer = setTimeout(flush, ms);
 }
 
+function backOff() {
+  retryDelay = retryDelay ? Math.min(retryDelay * 2, 30000) : 1000;
+  // A little jitter, so that tablets refused at the same moment do not all come back at once.
+  retryLater(Math.round(retryDelay * (0.8 + 0.4 * Math.random())));
+}
+
+function transient(answer) {
+  return !!(answer && answer.ok === false && answer.error && TRANSIENT.indexOf(answer.error.code) >= 0);
+}
+
 function flush() {
   if (inFlight || !outbox.length || !isOnline()) return;
   var item = outbox[0];
@@ -104,12 +122,10 @@ function flush() {
   socket.timeout(15000).emit(item.event, item.data, function (err, answer) {
     if (inFlight !== mine) return;  // an answer to an attempt abandoned on disconnect
     inFlight = null;
-    if (err) { retryLater(2000); return renderQueue(); }  // no answer: send again (harmless)
+    if (err) { backOff(); return renderQueue(); }  // no answer: send again (harmless)
     if (!outbox.length || outbox[0].id !== item.id) return flush();
-    if (answer && answer.ok === false && answer.error && answer.error.code === "internal_error") {
-      retryLater(5000);
-      return renderQueue();
-    }
+    if (transient(answer)) { backOff(); return renderQueue(); }  // kept, in order
+    retryDelay = 0;
     outbox.shift();
     saveOutbox();
     if (answer && answer.ok) sent(item, answer); else refused(item, (answer && answer.error) || {});
