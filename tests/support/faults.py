@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from tests.support.servers import ROOT, LiveServer, free_port, procfile, wait_until
 
 GOTGATAN = (59.3121, 18.0713)
+PASSWORD = "correct horse battery"
 
 
 class RestartableServer(LiveServer):
@@ -113,7 +114,8 @@ def make_world(database_url: str, tmp_path: Path) -> World:
             summary = import_register(session, acme, register, actor="test")
             assert summary.status == "accepted", summary
             patrol = upsert_patrol(session, call_sign="Jour 11", name="Jour 11")
-            operator = upsert_user(session, email="op@faults.se", role="operator")
+            operator = upsert_user(session, email="op@faults.se", role="operator",
+                                   password=PASSWORD)
             crew = upsert_user(session, email="crew@faults.se", role="patrol")
             world = World(
                 object_id=session.scalars(sa.select(RentalObject.id)).one(),
@@ -256,12 +258,13 @@ class PrivatePostgres:
                   check=False)
 
     def create_database(self, name: str) -> str:
-        engine = sa.create_engine(self.url.replace("postgresql://", "postgresql+psycopg://"),
-                                  isolation_level="AUTOCOMMIT")
+        """A new database on this server; its URL (with the driver, as the suite's are)."""
+        server = self.url.replace("postgresql://", "postgresql+psycopg://")
+        engine = sa.create_engine(server, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
         engine.dispose()
-        return self.url.rsplit("/", 1)[0] + f"/{name}"
+        return server.rsplit("/", 1)[0] + f"/{name}"
 
     def remove(self) -> None:
         self.stop()
