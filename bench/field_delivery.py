@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
-import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,85 +25,7 @@ from pathlib import Path
 
 import aiohttp
 import socketio
-from sqlalchemy import create_engine, text
-
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-sys.path.insert(0, str(ROOT))
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process, in MiB (from /proc)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def worker_pid(master: int) -> int:
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    return int(children[0])
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def setup(workdir: Path, tablets: int) -> tuple[dict, list[str], list[tuple[str, str]]]:
-    """A migrated database with a landlord, a register, patrols and their tokens."""
-    from tests.support.servers import free_port
-
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
-           "DISPATCH_INSTANCE": str(workdir), "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING",
-           "BASE_URL": f"http://127.0.0.1:{port}", "PORT": str(port), "DELIVERY_RESEND_S": "30",
-           "PATROL_POSITION_MAX_AGE_S": "3600", "PATH": f"{BIN}:{os.environ['PATH']}"}
-
-    def cli(*args: str) -> str:
-        done = subprocess.run([str(BIN / "dispatch"), *args], env=env, capture_output=True,
-                              text=True, check=True)
-        return done.stdout.strip()
-
-    cli("db", "upgrade")
-    cli("create-landlord", "--code", "BENCH", "--name", "Bench", "--oncall-number", "0846500401")
-    rng = random.Random(5)
-    register = workdir / "register.csv"
-    lines = ["objektsnummer;gatuadress;postnummer;ort;lagenhetsnummer;lat;lon"]
-    addresses = []
-    for n in range(500):
-        lat, lon = 59.25 + rng.random() * 0.15, 17.9 + rng.random() * 0.3
-        lines.append(f"B-{n};Benchgatan {n + 1};11846;Stockholm;1102;{lat:.5f};{lon:.5f}")
-        addresses.append(n)
-    register.write_text("\n".join(lines) + "\n")
-    cli("import-register", "--landlord", "BENCH", str(register))
-    operator = cli("create-token", "--role", "operator")
-    # Patrols and device tokens straight into the database: 2,000 CLI calls would take minutes.
-    from dispatch.auth.service import TOKEN_PREFIX, _digest
-
-    engine = create_engine(env["DATABASE_URL"])
-    credentials = []
-    with engine.begin() as conn:
-        now = "2030-01-01 00:00:00.000000"  # far ahead: every position counts as fresh
-        conn.execute(text("INSERT INTO users (email, name, role, active, receives_reports, "
-                          "created_at) VALUES ('cars@bench', '', 'patrol', 1, 0, :now)"),
-                     {"now": now})
-        user_id = conn.execute(text("SELECT id FROM users WHERE email='cars@bench'")).scalar()
-        for n in range(tablets):
-            call_sign = f"B{n:04d}"
-            lat, lon = 59.25 + rng.random() * 0.15, 17.9 + rng.random() * 0.3
-            conn.execute(text("INSERT INTO patrols (call_sign, name, status, lat, lon, "
-                              "position_at, updated_at) VALUES (:c, :c, 'available', :lat, "
-                              ":lon, :now, :now)"),
-                         {"c": call_sign, "lat": lat, "lon": lon, "now": now})
-            token = f"{TOKEN_PREFIX}bench{n:05d}{rng.getrandbits(64):016x}"
-            conn.execute(text("INSERT INTO api_tokens (user_id, token_hash, kind, label, "
-                              "created_at) VALUES (:u, :h, 'device', :c, :now)"),
-                         {"u": user_id, "h": _digest(token), "c": call_sign, "now": now})
-            credentials.append((token, call_sign))
-    engine.dispose()
-    env["OPERATOR_TOKEN"] = operator
-    return env, [str(a) for a in addresses], credentials
+from _clients import Server, object_id, pct, prepare, rss_mb
 
 
 class Tablet:
@@ -140,27 +59,14 @@ class Tablet:
 async def run(args) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench-field-"))
     print(f"field delivery benchmark: {args.tablets} tablets, {args.jobs} jobs, in {workdir}")
-    env, addresses, credentials = setup(workdir, args.tablets)
-    from tests.support.servers import procfile
-
-    command = procfile("web").replace("${PORT:-5000}", env["PORT"])
-    command = command.replace("0.0.0.0:", "127.0.0.1:")  # noqa: S104 (loopback only)
-    log = (workdir / "web.log").open("w")
-    server = subprocess.Popen(shlex.split(command), env=env, cwd=ROOT, stdout=log,
-                              stderr=subprocess.STDOUT)
+    env, addresses, credentials = prepare(workdir, args.tablets)
+    server = Server("web", env, workdir)
     url = env["BASE_URL"]
     headers = {"Authorization": f"Bearer {env['OPERATOR_TOKEN']}"}
     try:
         async with aiohttp.ClientSession() as http:
-            for _ in range(300):
-                try:
-                    async with http.get(f"{url}/healthz") as r:
-                        if r.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-            worker = worker_pid(server.pid)
+            await server.ready(http)
+            worker = server.pid
             before = rss_mb(worker)
             arrivals: dict[int, tuple[float, str]] = {}
             tablets = [Tablet(url, t, c, arrivals) for t, c in credentials]
@@ -175,9 +81,9 @@ async def run(args) -> int:
                 pings.append(await rng.choice(tablets).ping())
             latencies = []
             for _ in range(args.jobs):
-                object_id = await _object_id(http, url, headers, rng.choice(addresses))
+                target = await object_id(http, url, headers, rng.choice(addresses))
                 async with http.post(f"{url}/api/v1/complaints", headers=headers, json={
-                        "landlord": "BENCH", "object_id": object_id,
+                        "landlord": "BENCH", "object_id": target,
                         "category": "music"}) as r:
                     job_id = (await r.json())["job_id"]
                 sent = time.perf_counter()
@@ -192,9 +98,7 @@ async def run(args) -> int:
             for t in tablets:
                 await t.client.disconnect()
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
+        server.stop()
     ms = [x * 1000 for x in latencies]
     ping_ms = [x * 1000 for x in pings]
     p99 = pct(ms, 0.99)
@@ -213,13 +117,6 @@ async def run(args) -> int:
     print(f"goal p99 <= 25 ms with {args.tablets} tablets on one process: "
           f"{'PASS' if ok else 'FAIL'}")
     return 0 if ok else 1
-
-
-async def _object_id(http, url, headers, n: str) -> int:
-    async with http.get(f"{url}/api/v1/addresses/search", headers=headers,
-                        params={"q": f"Benchgatan {int(n) + 1} lgh 1102",
-                                "landlord": "BENCH"}) as r:
-        return (await r.json())[0]["object_id"]
 
 
 def main() -> int:

@@ -1,0 +1,162 @@
+"""What the field benchmarks share: a fresh SQLite database with a landlord, a register,
+patrol cars and their device tokens; the web server started as the Procfile starts it (or as
+``dispatch run``); the process's memory; percentiles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, in MiB (from /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def worker_pid(master: int) -> int:
+    """gunicorn's (one) worker process under its master."""
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return int(children[0])
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def prepare(workdir: Path, tablets: int, *, on_duty: bool = True, extra_env: dict | None = None,
+            seed: int = 5) -> tuple[dict, list[str], list[tuple[str, str]]]:
+    """A migrated SQLite database in ``workdir`` with landlord BENCH, a register of 500
+    addresses, ``tablets`` patrol cars and a device token for each; the environment to run
+    the server and the CLI with (``OPERATOR_TOKEN`` in it). ``on_duty``: the cars start
+    available with a fresh position (else off duty, nowhere: their tablets say so)."""
+    from tests.support.servers import free_port
+
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{workdir / 'bench.db'}",
+           "DISPATCH_INSTANCE": str(workdir), "SECRET_KEY": "bench", "LOG_LEVEL": "WARNING",
+           "BASE_URL": f"http://127.0.0.1:{port}", "PORT": str(port), "DELIVERY_RESEND_S": "30",
+           "PATROL_POSITION_MAX_AGE_S": "3600", "PATH": f"{BIN}:{os.environ['PATH']}",
+           **(extra_env or {})}
+
+    def cli(*args: str) -> str:
+        done = subprocess.run([str(BIN / "dispatch"), *args], env=env, capture_output=True,
+                              text=True, check=True)
+        return done.stdout.strip()
+
+    cli("db", "upgrade")
+    cli("create-landlord", "--code", "BENCH", "--name", "Bench", "--oncall-number", "0846500401")
+    rng = random.Random(seed)
+    register = workdir / "register.csv"
+    lines = ["objektsnummer;gatuadress;postnummer;ort;lagenhetsnummer;lat;lon"]
+    addresses = []
+    for n in range(500):
+        lat, lon = 59.25 + rng.random() * 0.15, 17.9 + rng.random() * 0.3
+        lines.append(f"B-{n};Benchgatan {n + 1};11846;Stockholm;1102;{lat:.5f};{lon:.5f}")
+        addresses.append(n)
+    register.write_text("\n".join(lines) + "\n")
+    cli("import-register", "--landlord", "BENCH", str(register))
+    operator = cli("create-token", "--role", "operator")
+    # Patrols and device tokens straight into the database: 2,000 CLI calls would take minutes.
+    from dispatch.auth.service import TOKEN_PREFIX, _digest
+
+    engine = create_engine(env["DATABASE_URL"])
+    credentials = []
+    with engine.begin() as conn:
+        now = "2030-01-01 00:00:00.000000"  # far ahead: every position counts as fresh
+        conn.execute(text("INSERT INTO users (email, name, role, active, receives_reports, "
+                          "created_at) VALUES ('cars@bench', '', 'patrol', 1, 0, :now)"),
+                     {"now": now})
+        user_id = conn.execute(text("SELECT id FROM users WHERE email='cars@bench'")).scalar()
+        for n in range(tablets):
+            call_sign = f"B{n:04d}"
+            lat, lon = 59.25 + rng.random() * 0.15, 17.9 + rng.random() * 0.3
+            if on_duty:
+                conn.execute(text("INSERT INTO patrols (call_sign, name, status, lat, lon, "
+                                  "position_at, updated_at) VALUES (:c, :c, 'available', :lat, "
+                                  ":lon, :now, :now)"),
+                             {"c": call_sign, "lat": lat, "lon": lon, "now": now})
+            else:
+                conn.execute(text("INSERT INTO patrols (call_sign, name, status, updated_at) "
+                                  "VALUES (:c, :c, 'off_duty', :now)"),
+                             {"c": call_sign, "now": now})
+            token = f"{TOKEN_PREFIX}bench{n:05d}{rng.getrandbits(64):016x}"
+            conn.execute(text("INSERT INTO api_tokens (user_id, token_hash, kind, label, "
+                              "created_at) VALUES (:u, :h, 'device', :c, :now)"),
+                         {"u": user_id, "h": _digest(token), "c": call_sign, "now": now})
+            credentials.append((token, call_sign))
+    engine.dispose()
+    env["OPERATOR_TOKEN"] = operator
+    return env, [str(a) for a in addresses], credentials
+
+
+class Server:
+    """The web server on the prepared database: ``web``, the Procfile's process (gunicorn,
+    one gevent worker), or ``run``, the single-process ``dispatch run`` (threading)."""
+
+    def __init__(self, kind: str, env: dict, workdir: Path):
+        from tests.support.servers import procfile
+
+        self.kind, self.env, self.url = kind, env, env["BASE_URL"]
+        if kind == "web":
+            command = procfile("web").replace("${PORT:-5000}", env["PORT"])
+            args = shlex.split(command.replace("0.0.0.0:", "127.0.0.1:"))  # noqa: S104
+        else:
+            args = [str(BIN / "dispatch"), "run", "--port", env["PORT"]]
+        self.log_path = workdir / f"{kind}.log"
+        self._log = self.log_path.open("w")
+        self.process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=self._log,
+                                        stderr=subprocess.STDOUT)
+
+    async def ready(self, http: aiohttp.ClientSession) -> None:
+        for _ in range(600):
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                async with http.get(f"{self.url}/healthz") as r:
+                    if r.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+        raise RuntimeError("the server did not come up within 60 s")
+
+    @property
+    def pid(self) -> int:
+        """The process that serves: gunicorn's worker, or ``dispatch run`` itself."""
+        return worker_pid(self.process.pid) if self.kind == "web" else self.process.pid
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
+
+
+async def object_id(http: aiohttp.ClientSession, url: str, headers: dict, n: str) -> int:
+    """The object id of the register's address ``n`` (through the address search)."""
+    async with http.get(f"{url}/api/v1/addresses/search", headers=headers,
+                        params={"q": f"Benchgatan {int(n) + 1} lgh 1102",
+                                "landlord": "BENCH"}) as r:
+        return (await r.json())[0]["object_id"]
