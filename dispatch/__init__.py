@@ -29,7 +29,17 @@ def create_app(overrides: dict | None = None) -> Flask:
     from dispatch.callcenter import bp as callcenter_bp
     from dispatch.callcenter import events as callcenter_events
     from dispatch.callcenter.api import bp as callcenter_api_bp
-    from dispatch.core import database, errors, i18n, logs, realtime, security, settings, templating
+    from dispatch.core import (
+        database,
+        errors,
+        i18n,
+        ids,
+        logs,
+        realtime,
+        security,
+        settings,
+        templating,
+    )
     from dispatch.core.database import App
     from dispatch.field import bp as field_bp
     from dispatch.field import events as field_events
@@ -45,6 +55,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.config.update(overrides)
 
     logs.init_app(app)
+    ids.init_app(app)
     database.init_app(app)
     i18n.init_app(app)
     templating.init_app(app)

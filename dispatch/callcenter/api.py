@@ -14,6 +14,7 @@ from dispatch.api import api_blueprint
 from dispatch.auth.access import roles_required
 from dispatch.core.errors import ApiError, found
 from dispatch.core.extensions import db
+from dispatch.core.ids import MAX_ID, is_id
 from dispatch.jobs.calls import incoming_call
 from dispatch.jobs.dispatching import (
     DispatchError,
@@ -90,8 +91,8 @@ def _int_or_none(body: dict, key: str) -> int | None:
     value = body.get(key)
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ApiError(400, f"invalid_{key}", f"{key} must be a whole number")
+    if not is_id(value):
+        raise ApiError(400, f"invalid_{key}", f"{key} must be a whole number from 1 to {MAX_ID}")
     return value
 
 
