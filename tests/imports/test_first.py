@@ -9,12 +9,13 @@ from __future__ import annotations
 import csv
 import random
 
+import polars as pl
 import pytest
 from sqlalchemy import select, text
 
 from dispatch.models import RentalObject
 from imports.apply import Applier, Rejected
-from imports.first import columnar, writer
+from imports.first import columnar, postgres, writer
 from imports.readers import open_table
 from tests.imports.test_formats import register_row, run_import, write_register
 
@@ -367,3 +368,79 @@ def test_only_a_file_polars_reads_as_csv_does_goes_to_the_column_stage(
     else:
         with pytest.raises(columnar.NotColumnar):
             columnar.check_file(table)
+
+
+def test_a_stage_that_fails_after_chunks_were_copied_leaves_no_register(
+        db_session, create_landlord, tmp_path, monkeypatch):
+    monkeypatch.setenv("DISPATCH_IMPORT_BLOCK_BYTES", "2000")  # many chunks before the bad one
+    landlord = create_landlord()
+    path = tmp_path / "register.csv"
+    write_plain(path, [register_row(i) for i in range(1, 200)])
+    with path.open("a", encoding="utf-8", newline="") as f:  # a cell csv will not read
+        f.write("1234-99-0001;Storgatan 1;118 46;" + "x" * 200_000 + "\r\n")
+    loaded = []
+    real = writer.run_stage
+    monkeypatch.setattr(writer, "run_stage", lambda path, output, load, progress=None: real(
+        path, output, lambda *chunk: loaded.append(1) or load(*chunk), progress))
+
+    with pytest.raises(csv.Error):
+        run_import(db_session, landlord, path)
+
+    assert len(loaded) > 5
+    assert register_of(db_session, landlord.id)["objects"] == []
+
+
+# -- PostgreSQL: ids drawn from the sequences (imports.first.postgres) ----------------------
+
+def test_an_id_map_follows_the_runs_the_sequence_gave():
+    ids = postgres.IdMap()
+    ids.add([(101, 3)])
+    ids.add([(104, 2), (200, 2)])  # the first run goes on where the last one stopped
+
+    assert [ids(n) for n in range(7)] == [101, 102, 103, 104, 105, 200, 201]
+    assert (ids.locals, ids.offsets) == ([0, 5], [101, 195])
+    numbers = pl.Series([0, None, 5, 6, 4, 2], dtype=pl.Int64)
+    assert ids.series(pl, numbers).to_list() == [101, None, 200, 201, 105, 103]
+    one = postgres.IdMap()
+    one.add([(7, 2)])
+    assert one.series(pl, numbers.head(2)).to_list() == [7, None]
+
+
+def test_ids_others_draw_meanwhile_leave_gaps_and_the_same_register(
+        db_session, create_landlord, tmp_path, monkeypatch):
+    if not on_postgres(db_session):
+        pytest.skip("ids from sequences: PostgreSQL only")
+    monkeypatch.setenv("DISPATCH_IMPORT_BLOCK_BYTES", "1500")
+    sequences = {name: db_session.execute(
+        text(f"SELECT pg_get_serial_sequence('{name}', 'id')")).scalar()
+        for name in postgres.ID_TABLES}
+    real_reserve = postgres.Copier._reserve
+
+    def reserve(copier, new):  # another session draws from every sequence in between
+        for sequence in sequences.values():
+            db_session.execute(text("SELECT nextval(:s) FROM generate_series(1, 3)"),
+                               {"s": sequence})
+        real_reserve(copier, new)
+
+    monkeypatch.setattr(postgres.Copier, "_reserve", reserve)
+    maps = []
+    real_copy = postgres.copy_staged
+    monkeypatch.setattr(postgres, "copy_staged",
+                        lambda *a, **k: (lambda r: maps.append(r[1]) or r)(real_copy(*a, **k)))
+    rows = awkward_rows()
+    path = tmp_path / "register.csv"
+    write_plain(path, rows)
+    staged, general = create_landlord("STAGED"), create_landlord("ROWS")
+
+    by_stage = apply_file(db_session, staged, path, staged=True)
+    by_rows = apply_file(db_session, general, path, staged=False)
+
+    assert len(maps) == 1
+    assert all(len(maps[0][name].offsets) > 1 for name in postgres.ID_TABLES)  # gaps
+    assert by_stage.errors == by_rows.errors
+    assert register_of(db_session, staged.id) == register_of(db_session, general.id)
+    for name, sequence in sequences.items():  # every id used was drawn from its sequence
+        largest = db_session.execute(text(
+            f"SELECT max(id) FROM {name} WHERE landlord_id = :l"), {"l": staged.id}).scalar()  # noqa: S608
+        last = db_session.execute(text(f"SELECT last_value FROM {sequence}")).scalar()  # noqa: S608
+        assert largest is not None and last >= largest
