@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from dispatch.core.realtime import publish
@@ -53,13 +53,15 @@ def pending(session: Session, patrol_id: int) -> list[Delivery]:
 
 def due(session: Session, patrol_ids: list[int], *, older_than: timedelta,
         now: datetime | None = None) -> list[Delivery]:
-    """Unacknowledged messages to these patrols not sent within ``older_than``."""
+    """Unacknowledged messages to these patrols not sent within ``older_than``. A new one
+    was sent when it was written (after commit): it is not due before ``older_than`` either,
+    or a re-send pass could send it again while the tablet's acknowledgement is on its way."""
     if not patrol_ids:
         return []
     cutoff = (now or utcnow()) - older_than
     return list(session.scalars(
         select(Delivery).where(Delivery.patrol_id.in_(patrol_ids), Delivery.acked_at.is_(None))
-        .where((Delivery.last_sent_at.is_(None)) | (Delivery.last_sent_at < cutoff))
+        .where(func.coalesce(Delivery.last_sent_at, Delivery.created_at) < cutoff)
         .order_by(Delivery.id)))
 
 
