@@ -10,13 +10,17 @@ Two steps, each safe to repeat and to run in two schedulers at once:
    and due for a retry, or claimed by a sender that died), commits the claim, sends, and
    records each outcome. A row claimed by one sender is invisible to every other, so no mail
    goes twice; a failed one is retried later with a growing pause, and given up after a few.
+   Each mail the SMTP server accepted is recorded (and committed) at once, before the next is
+   sent: a sender killed half-way through a batch leaves only the mail in flight (never
+   confirmed by the server) to be sent again once its claim runs out, never one that went.
 
 The mail holds counts, dates, report numbers and a link, never personal data.
 
 This is the one place in reports that commits part way, on purpose: the plan before anything
-is sent, each batch's claim before its mails go (a crash never mails anyone twice, and no
-transaction waits on the SMTP server), each batch's outcomes after. Everything else in reports
-only flushes; its entry point (the request, the scheduler's job, the command) commits.
+is sent, each batch's claim before its mails go (no transaction waits on the SMTP server),
+each sent mail at once (a crash never mails anyone twice), the failures after the batch.
+Everything else in reports only flushes; its entry point (the request, the scheduler's job,
+the command) commits.
 """
 
 from __future__ import annotations
@@ -262,10 +266,14 @@ def send_due(app: Flask, session: Session, *, mornings: list[date], mailer=None,
                                 mail_id=row.id, to=row.email, landlord=row.name,
                                 morning=row.morning, content=row.content,
                                 link_token=row.link_token))
-                            sent.append(row.id)
                         except MailError as exc:
                             failed.append((row.id, exc.code, row.attempts))
-            finish(session, run_id=me, sent=sent, failed=failed, now=now_fn())
+                            continue
+                        # It went: say so before the next, so that a crash never sends it again.
+                        finish(session, run_id=me, sent=[row.id], failed=[], now=now_fn())
+                        session.commit()
+                        sent.append(row.id)
+            finish(session, run_id=me, sent=[], failed=failed, now=now_fn())
             session.commit()
             sent_total += len(sent)
             failed_total += len(failed)
