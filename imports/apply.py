@@ -265,8 +265,9 @@ class Applier:
             person_id = partial(operator.add, bases["people"])
         else:
             # Ids drawn from the sequences as the chunks come (imports.first.postgres).
-            staged, ids = postgres.copy_staged(self.bulk.raw, table.path, self.landlord.id,
-                                               self.now, report)
+            staged, ids = postgres.copy_staged(
+                self.bulk.raw, table.path, self.landlord.id, self.now, report,
+                engine=self.session.connection().engine)
             entrance_id, person_id = ids["entrances"], ids["people"]
         out = self.outcome
         out.rows = staged.rows_total

@@ -13,13 +13,19 @@ each chunk the writer
   file while nobody else draws from the sequence, a run more each time someone does. Every
   id used was drawn from its sequence, so the sequences end past them by construction;
 * lays the chunk out as the register's rows with polars (ids mapped, the landlord and the
-  time added) and sends each table as CSV with ``COPY ... FROM STDIN (FORMAT csv)``
-  (polars writes a null as an empty field and an empty string as ``""``, which is what
-  COPY's CSV format reads them as), parents first, so that every foreign key holds when its
-  statement ends.
+  time added) and writes each table as CSV (polars writes a null as an empty field and an
+  empty string as ``""``, which is what COPY's CSV format reads them as);
+* sends the tables with ``COPY ... FROM STDIN (FORMAT csv)`` on the session's connection,
+  parents first, so that every foreign key holds when its statement ends.
 
-Everything runs on the session's own connection, inside the caller's SAVEPOINT, like the
-general path's COPY (``imports.bulk``): a rejected file, a dry run or an error rolls it back.
+The first two steps run on a worker thread (the reservation on a second connection, in
+autocommit) while the chunk before is COPYed, so that PostgreSQL never waits for the writer:
+its backend is the slowest of the three processes, as it inserts the rows, updates a dozen
+indexes and checks each row's foreign keys (a query per key and row: most of its time).
+
+The COPYs run inside the caller's SAVEPOINT, like the general path's (``imports.bulk``): a
+rejected file, a dry run or an error rolls them back. Only ids drawn from the sequences stay
+drawn, as with any PostgreSQL sequence.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from __future__ import annotations
 import io
 from bisect import bisect_right
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 
@@ -80,12 +88,19 @@ class IdMap:
 
 
 class Copier:
-    """COPYs chunk after chunk of a first register into PostgreSQL (see the module)."""
+    """COPYs chunk after chunk of a first register into PostgreSQL (see the module).
 
-    def __init__(self, raw, landlord_id: int, now: datetime):
+    A chunk is prepared (ids reserved, rows laid out, CSV written) on a worker thread while
+    the chunk before it is COPYed on the session's connection, so that PostgreSQL, which does
+    most of the work (inserts, index updates, foreign-key checks), does not wait for us.
+    Ids are reserved on ``reserving`` (another connection, in autocommit: drawing from a
+    sequence is not transactional anyway) or, without one, on the session's connection
+    between the COPYs."""
+
+    def __init__(self, raw, landlord_id: int, now: datetime, reserving=None):
         import polars as pl
 
-        self.pl, self.raw = pl, raw
+        self.pl, self.raw, self.reserving = pl, raw, reserving
         self.landlord_id, self.now = int(landlord_id), now.isoformat()
         self.maps = {name: IdMap() for name in ID_TABLES}
         self.schemas = {name: {column: getattr(pl, kind) for column, kind in types.items()}
@@ -96,23 +111,51 @@ class Copier:
                     f"pg_get_serial_sequence('{name}', 'id')::regclass::oid"
                     for name in ID_TABLES))
             self.sequences = dict(zip(ID_TABLES, cursor.fetchone(), strict=True))
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-copy")
+        self.pending: Future | None = None  # the chunk before, being prepared
 
     # -- one chunk -------------------------------------------------------------------------
     def load(self, chunk: Path | None, rows: dict | None) -> None:
-        """Copy one chunk (a folder of Arrow files, or a row stage's rows) into the register."""
-        tables = self._frames(chunk, rows)
+        """Take one chunk (a folder of Arrow files, or a row stage's rows): prepare it, and
+        COPY the one before it meanwhile."""
+        tables = self._frames(chunk, rows)  # now: the files go when this returns
+        if self.reserving is None:
+            self._flush()  # the session's connection reserves: nothing may run beside it
+        prepared = self.worker.submit(self._prepare, tables)
+        self._flush()
+        self.pending = prepared
+
+    def finish(self) -> None:
+        """COPY the last chunk."""
+        self._flush()
+
+    def close(self) -> None:
+        if self.pending is not None:
+            self.pending.cancel()
+        self.worker.shutdown(wait=True)
+
+    def _flush(self) -> None:
+        if self.pending is not None:
+            prepared, self.pending = self.pending.result(), None
+            for name, columns, data in prepared:
+                self._copy(name, columns, data)
+
+    def _prepare(self, tables: dict) -> list[tuple[str, str, memoryview]]:
+        """Reserve the chunk's ids; its rows as CSV, by register table, parents first."""
         objects = tables["objects"]
-        pl = self.pl
-        made = objects.filter(pl.col("agreement_new") == 1)
-        new = {"properties": tables["properties"].get_column("id"),
-               "entrances": tables["entrances"].get_column("id"),
-               "objects": objects.get_column("id"),
-               "agreements": made.get_column("agreement_id"),
-               "people": tables["people"].get_column("id")}
-        self._reserve(new)
+        made = objects.filter(self.pl.col("agreement_new") == 1)
+        self._reserve({"properties": tables["properties"].get_column("id"),
+                       "entrances": tables["entrances"].get_column("id"),
+                       "objects": objects.get_column("id"),
+                       "agreements": made.get_column("agreement_id"),
+                       "people": tables["people"].get_column("id")})
+        prepared = []
         for name, columns, frame in self._layout(tables, made):
             if frame.height:
-                self._copy(name, columns, frame)
+                data = io.BytesIO()
+                frame.write_csv(data, include_header=False)
+                prepared.append((name, columns, data.getbuffer()))
+        return prepared
 
     def _frames(self, chunk: Path | None, rows: dict | None) -> dict:
         pl = self.pl
@@ -144,7 +187,7 @@ class Copier:
         if not wanted:
             return
         sql = " UNION ALL ".join([_RESERVE] * len(wanted)) + " ORDER BY 1, 2"
-        with self.raw.cursor() as cursor:
+        with (self.reserving or self.raw).cursor() as cursor:
             cursor.execute(sql, [value for request in wanted for value in request])
             runs = cursor.fetchall()
         for index, _sequence, _count in wanted:
@@ -192,24 +235,31 @@ class Copier:
             ids(parties, "agreement_id", "agreements"), ids(parties, "person_id", "people"),
             "position"))
 
-    def _copy(self, name: str, columns: str, frame) -> None:
-        data = io.BytesIO()
-        frame.write_csv(data, include_header=False)
+    def _copy(self, name: str, columns: str, data) -> None:
         with self.raw.cursor() as cursor:
             with cursor.copy(f"COPY {name} ({columns}) FROM STDIN (FORMAT csv)") as copy:
-                copy.write(data.getbuffer())
+                copy.write(data)
 
 
 def copy_staged(raw, path: Path, landlord_id: int, now: datetime,
-                progress: Callable[[int], None] | None = None
+                progress: Callable[[int], None] | None = None, *, engine=None
                 ) -> tuple[Staged, dict[str, IdMap]]:
     """Run the stage process on ``path`` and COPY every chunk into the register.
 
-    ``raw`` is the session's psycopg connection, inside the caller's transaction. Returns the
+    ``raw`` is the session's psycopg connection, inside the caller's transaction; ids are
+    reserved on a connection of its own from ``engine`` (SQLAlchemy) when given. Returns the
     stage's summary and, per table, the map from the stage's numbers to the ids used.
     """
-    copier = Copier(raw, landlord_id, now)
-    staged = writer.run_stage(path, "arrow", copier.load, progress)
+    with ExitStack() as stack:
+        reserving = None
+        if engine is not None:
+            connection = stack.enter_context(
+                engine.connect().execution_options(isolation_level="AUTOCOMMIT"))
+            reserving = connection.connection.driver_connection
+        copier = Copier(raw, landlord_id, now, reserving)
+        stack.callback(copier.close)
+        staged = writer.run_stage(path, "arrow", copier.load, progress)
+        copier.finish()
     for name in ID_TABLES:
         if staged.counts.get(name, 0) != copier.maps[name].next_local:
             raise StageFailed(f"the stage counted {staged.counts.get(name)} {name}, "

@@ -407,7 +407,7 @@ def test_an_id_map_follows_the_runs_the_sequence_gave():
 
 
 def test_ids_others_draw_meanwhile_leave_gaps_and_the_same_register(
-        db_session, create_landlord, tmp_path, monkeypatch):
+        db_session, create_landlord, tmp_path, monkeypatch, request):
     if not on_postgres(db_session):
         pytest.skip("ids from sequences: PostgreSQL only")
     monkeypatch.setenv("DISPATCH_IMPORT_BLOCK_BYTES", "1500")
@@ -415,11 +415,14 @@ def test_ids_others_draw_meanwhile_leave_gaps_and_the_same_register(
         text(f"SELECT pg_get_serial_sequence('{name}', 'id')")).scalar()
         for name in postgres.ID_TABLES}
     real_reserve = postgres.Copier._reserve
+    other = db_session.connection().engine.connect()  # another session
+    request.addfinalizer(other.close)
 
-    def reserve(copier, new):  # another session draws from every sequence in between
-        for sequence in sequences.values():
-            db_session.execute(text("SELECT nextval(:s) FROM generate_series(1, 3)"),
-                               {"s": sequence})
+    def reserve(copier, new):  # the other session draws from every sequence in between
+        with other.begin():
+            for sequence in sequences.values():
+                other.execute(text("SELECT nextval(:s) FROM generate_series(1, 3)"),
+                              {"s": sequence})
         real_reserve(copier, new)
 
     monkeypatch.setattr(postgres.Copier, "_reserve", reserve)
