@@ -25,6 +25,7 @@ from dispatch.core.extensions import db, socketio
 from dispatch.jobs import delivery
 from dispatch.jobs.dispatching import (
     DispatchError,
+    patrol_became_available,
     record_status,
     set_patrol_status,
     update_position,
@@ -96,8 +97,9 @@ def _emit(item, sid: str) -> None:
 
 @transactional
 def on_connect(auth=None):
-    """A tablet connects as its car (``auth: {token, call_sign}``): it joins the car's room
-    and gets at once everything it has not acknowledged."""
+    """A tablet connects as its car (``auth: {token, call_sign}``): it joins the car's room,
+    its car is seen, it gets at once everything it has not acknowledged, and an available car
+    is offered the queue's first job (it may have waited for a car to come back)."""
     global _loop_started
     admit(auth, "patrol")
     patrol = patrol_for(auth)
@@ -110,6 +112,9 @@ def on_connect(auth=None):
     _local.setdefault(patrol_id, set()).add(request.sid)
     mark_seen(db.session, [patrol_id])
     flush_pending(patrol_id, request.sid)
+    if patrol.status == "available":
+        # A job may have queued while no car was there to take it: this one is now.
+        patrol_became_available(db.session, patrol)
     if not _loop_started and current_app.config["DELIVERY_RESEND_S"] > 0:
         _loop_started = True
         socketio.start_background_task(_upkeep_loop, current_app._get_current_object())

@@ -305,3 +305,31 @@ def test_a_connected_tablet_keeps_its_car_present_and_one_that_left_stops_doing_
     db_session.commit()
     assert refresh_presence(app) == 0  # no socket here any more: not stamped again
     assert last_seen() == long_ago
+
+
+def test_a_job_queued_while_no_car_was_there_goes_to_the_first_available_car_that_connects(
+        app, db_session, flat, tablet):
+    from dispatch.jobs.dispatching import dispatch_nearest
+
+    patrol = _patrol(db_session)
+    patrol.position_at = utcnow() - timedelta(minutes=2)  # on duty, but its tablet is gone
+    job = _job(db_session, flat)
+    _, best = dispatch_nearest(db_session, job, user_id=None, max_age=timedelta(minutes=5),
+                               seen_within=timedelta(seconds=60))
+    assert best is None and job.status == "queued"
+    db_session.commit()
+    car = tablet("Jour 11").connect()
+    assert [e["args"][0]["job_id"] for e in car.pump()] == [job.id]  # once
+    db_session.refresh(job)
+    assert (job.status, job.patrol_id) == ("assigned", patrol.id)
+    car.disconnect()
+    car.connect()
+    assert car.pump() == [] and car.shown == [job.id]
+
+
+def test_the_upkeep_loop_stamps_several_times_within_the_grace_period():
+    from dispatch.field.events import upkeep_interval
+
+    assert upkeep_interval({"DELIVERY_RESEND_S": 10, "PRESENCE_GRACE_S": 60}) == 10
+    assert upkeep_interval({"DELIVERY_RESEND_S": 10, "PRESENCE_GRACE_S": 15}) == 5
+    assert upkeep_interval({"DELIVERY_RESEND_S": 10, "PRESENCE_GRACE_S": 1}) == 1
