@@ -108,6 +108,9 @@ def load(instance_path: Path) -> dict:
         "FIELD_SESSION_DAYS": env_int("FIELD_SESSION_DAYS", 7),
         # A connected tablet's token is checked again this often (revocation takes effect).
         "TOKEN_RECHECK_S": env_int("TOKEN_RECHECK_S", 30),
+        # SQLite: how long a write waits for its turn (one writer at a time: another thread
+        # of this process, or another process such as an import) before it gives up.
+        "SQLITE_WRITE_WAIT_S": env_int("SQLITE_WRITE_WAIT_S", 30),
         # Map tiles for the console's map; empty: no tiles (markers on a blank map).
         "MAP_TILE_URL": env_str("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
         "MAP_ATTRIBUTION": env_str("MAP_ATTRIBUTION", "© OpenStreetMap"),
