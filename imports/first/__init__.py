@@ -1,2 +1,3 @@
-"""The staged first import on SQLite: staging (shared), stage + columnar (2nd process), writer.
-May import imports.readers, .rows, .phones_fast, polars and ADBC; never imports.apply/.service."""
+"""The staged first import: staging (shared), stage + columnar (2nd process), writer (SQLite)
+and postgres (PostgreSQL). May import imports.readers, .rows, .phones_fast, polars and ADBC;
+never imports.apply/.service."""

@@ -1,25 +1,27 @@
-"""A landlord's first register on SQLite: parse in a second process, write in this one. This
-module is what the two share: the staging tables, the ``Staged`` summary and the frames.
+"""A landlord's first register: parse in a second process, write in this one. This module is
+what the two share: the staging tables, the ``Staged`` summary and the frames.
 
 When a landlord has nothing in the register yet, every valid row of its file is a new object
 and applying the file needs no diff. The general path (``Applier._run_rows``) does every step
 for every row on one core. Here the work is split in two, so that a million-row first import
 uses both cores of a small machine:
 
-* a **stage process** (``python -m imports.first FILE DIR``, ``imports.first.stage``) reads
-  and parses the file and lays each chunk out as the rows of the register's tables, with ids
-  counted from zero (the choices the general path makes for new rows: the first row of an
-  entrance makes it, its last coordinates and door code win, an agreement's first row names
-  its tenants, a kundnummer is one person). A plain UTF-8 CSV file is parsed a column at a
-  time with polars (``imports.first.columnar``) and each chunk is written to DIR as a small
-  SQLite file; any other file (XLSX, quoted cells, Windows-1252, ...) row by row with the
-  general path's ``RowParser``, each chunk marshalled. Chunks are announced in frames on its
-  stdout;
+* a **stage process** (``python -m imports.first FILE DIR OUTPUT``,
+  ``imports.first.stage``) reads and parses the file and lays each chunk out as the rows of
+  the register's tables, with ids counted from zero (the choices the general path makes for
+  new rows: the first row of an entrance makes it, its last coordinates and door code win,
+  an agreement's first row names its tenants, a kundnummer is one person). A plain UTF-8
+  CSV file is parsed a column at a time with polars (``imports.first.columnar``) and each
+  chunk is written to DIR as a small SQLite file (or, for PostgreSQL, a folder of Arrow
+  files); any other file (XLSX, quoted cells, Windows-1252, ...) row by row with the
+  general path's ``RowParser``, each chunk marshalled. Chunks are announced in frames on
+  its stdout;
 * the **writer** (``imports.first.writer``), in the calling process, owns the session's
   connection and transaction. It loads each chunk into an attached in-memory staging schema
   (``deserialize`` of the SQLite file, or ``executemany`` of the marshalled rows) and copies
   it into the register with one ``INSERT ... SELECT`` per table, adding the id offsets and
-  the landlord, inside SQLite.
+  the landlord, inside SQLite. On PostgreSQL (``imports.first.postgres``) it maps the stage's
+  numbers to ids drawn from the sequences and COPYs each table of the chunk.
 
 Tests import the same files both ways (and by both stages) and compare every table.
 Everything happens in the caller's SAVEPOINT, so the rejection rules, dry runs and the
