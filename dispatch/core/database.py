@@ -331,6 +331,14 @@ def _sqlite_invalidate(_dbapi_connection, record, _exception) -> None:
     _given_back(record)
 
 
+def _body_before_the_transaction() -> None:
+    """A write request's form and uploads are read off the network before its first
+    statement: a writer holds SQLite's one turn from there to its commit, and a register
+    file on a slow line can take minutes. (JSON bodies are small: read when asked for.)"""
+    if request.method not in SAFE_METHODS:
+        request.form  # noqa: B018 (parses the form, spools uploads to disk)
+
+
 def init_app(app: Flask) -> None:
     """Bind SQLAlchemy and Alembic (through Flask-Migrate, which gives ``dispatch db``)."""
     global _write_wait_s
@@ -339,4 +347,5 @@ def init_app(app: Flask) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True, "pool_size": 10})
     db.init_app(app)
+    app.before_request(_body_before_the_transaction)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
