@@ -338,6 +338,8 @@ def phase_baseline_copy(url: str, csv_path: Path) -> dict:
         connection.execute(
             "CREATE TABLE register (" + ", ".join(f"{c} TEXT" for c in COLUMNS) + ")")
         connection.commit()
+        backend = connection.info.backend_pid
+        backend_before, cpu_before = _proc_cpu(backend), _cpu_seconds()[0]
         started = time.perf_counter()
         with csv_path.open("rb") as f, connection.cursor() as cursor:
             with cursor.copy("COPY register FROM STDIN "
@@ -346,11 +348,14 @@ def phase_baseline_copy(url: str, csv_path: Path) -> dict:
                     copy.write(block)
         connection.commit()
         seconds = time.perf_counter() - started
+        cpu_self = _cpu_seconds()[0] - cpu_before
+        cpu_backend = _proc_cpu(backend) - backend_before
         rows = connection.execute("SELECT count(*) FROM register").fetchone()[0]
         # Not part of the import's database: gone before the import phases run.
         connection.execute("DROP TABLE register")
         connection.commit()
-    return {"seconds": seconds, "rows": rows}
+    return {"seconds": seconds, "rows": rows, "cpu_self": cpu_self, "cpu_children": 0.0,
+            "cpu_backend": cpu_backend}
 
 
 def _is_url(target: str) -> bool:
@@ -430,6 +435,8 @@ def run_phase(phase: str, target: str, csv_path: Path) -> None:
         result = phase_import(target, csv_path, first=phase == "first",
                               instance=csv_path.parent / "instance")
     result["peak_rss_mb"] = _peak_rss_mb()
+    result["peak_rss_self_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_rss_child_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps(result), flush=True)
 
 
@@ -520,8 +527,16 @@ def _create_database(server: str):
         connection.execute(f'CREATE DATABASE "{name}"')
 
     def drop() -> None:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        # An autovacuum worker (after a million rows) may hold the database for a while; it
+        # cannot be stopped by a role without pg_signal_backend: wait for it.
+        for _attempt in range(120):
+            try:
+                with psycopg.connect(admin, autocommit=True) as connection:
+                    connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                return
+            except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
+                time.sleep(1)
+        print(f"could not drop database {name} (in use); drop it by hand")
 
     return url.set(database=name).render_as_string(hide_password=False), drop
 
@@ -627,14 +642,30 @@ def _run(rows: int, workdir: Path, database: str | None = None) -> int:
           "(a first import's stage process), MB = MiB"
           + ("; the PostgreSQL server's processes are not counted" if database else ""))
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    # On a busy machine the seconds include waiting for a CPU; the CPU seconds of the busiest
+    # process of a phase are about what its seconds would be on an idle one.
+    base_busiest = None
+    if "cpu_self" in baseline:
+        base_busiest = max(baseline["cpu_self"], baseline.get("cpu_backend") or 0.0)
+        print(f"baseline CPU seconds: client {baseline['cpu_self']:.1f}, PostgreSQL backend "
+              f"{baseline['cpu_backend']:.1f}, wall {baseline['seconds']:.1f}")
     for name in ("first", "reimport"):
         result = results.get(name, {})
         if "cpu_self" in result:
             backend = result.get("cpu_backend")
-            print(f"{name} CPU seconds: writer (this process) {result['cpu_self']:.1f}, "
-                  f"stage process {result['cpu_children']:.1f}"
-                  + (f", PostgreSQL backend {backend:.1f}" if backend is not None else "")
-                  + f", wall {result['seconds']:.1f}")
+            busiest = max(result["cpu_self"], result["cpu_children"], backend or 0.0)
+            line = (f"{name} CPU seconds: writer (this process) {result['cpu_self']:.1f}, "
+                    f"stage process {result['cpu_children']:.1f}")
+            if backend is not None:
+                line += f", PostgreSQL backend {backend:.1f}"
+            line += f", wall {result['seconds']:.1f}"
+            if base_busiest:
+                line += (f"; busiest process {busiest:.1f} = {busiest / base_busiest:.2f}x "
+                         f"the baseline's busiest")
+            print(line)
+        if "peak_rss_self_mb" in result:
+            print(f"{name} peak RSS MB: writer {result['peak_rss_self_mb']:.0f}, "
+                  f"stage process {result['peak_rss_child_mb']:.0f}")
     for name, result in (("first", first), ("reimport", again)):
         if result.get("crashed"):
             print(f"{name}: CRASHED: {result['error']}")
