@@ -30,7 +30,7 @@ from dispatch.jobs.dispatching import (
     set_patrol_status,
     update_position,
 )
-from dispatch.jobs.patrols import mark_seen
+from dispatch.jobs.patrols import is_present, mark_seen
 from dispatch.models import Job, Patrol
 from dispatch.reports.service import submit_report
 
@@ -99,7 +99,7 @@ def _emit(item, sid: str) -> None:
 def on_connect(auth=None):
     """A tablet connects as its car (``auth: {token, call_sign}``): it joins the car's room,
     its car is seen, it gets at once everything it has not acknowledged, and an available car
-    is offered the queue's first job (it may have waited for a car to come back)."""
+    back after its grace period is offered the queue's first job."""
     global _loop_started
     admit(auth, "patrol")
     patrol = patrol_for(auth)
@@ -110,10 +110,14 @@ def on_connect(auth=None):
     patrol_id = flask_session["patrol_id"] = patrol.id
     join_room(f"patrol:{patrol_id}")
     _local.setdefault(patrol_id, set()).add(request.sid)
+    grace = timedelta(seconds=current_app.config["PRESENCE_GRACE_S"])
+    returning = not is_present(patrol, grace=grace)
     mark_seen(db.session, [patrol_id])
     flush_pending(patrol_id, request.sid)
-    if patrol.status == "available":
-        # A job may have queued while no car was there to take it: this one is now.
+    if returning and patrol.status == "available":
+        # Back after its grace period: jobs may have queued while it was away, not offered to
+        # it; now it is there to take the first. (A tablet back from a short drop-out within
+        # its grace period was offered everything all along.)
         patrol_became_available(db.session, patrol)
     if not _loop_started and current_app.config["DELIVERY_RESEND_S"] > 0:
         _loop_started = True

@@ -307,7 +307,7 @@ def test_a_connected_tablet_keeps_its_car_present_and_one_that_left_stops_doing_
     assert last_seen() == long_ago
 
 
-def test_a_job_queued_while_no_car_was_there_goes_to_the_first_available_car_that_connects(
+def test_a_job_queued_while_no_car_was_there_goes_to_the_first_available_car_that_returns(
         app, db_session, flat, tablet):
     from dispatch.jobs.dispatching import dispatch_nearest
 
@@ -325,6 +325,14 @@ def test_a_job_queued_while_no_car_was_there_goes_to_the_first_available_car_tha
     car.disconnect()
     car.connect()
     assert car.pump() == [] and car.shown == [job.id]
+    # A car back from a short drop-out (within its grace period) takes nothing on the way in:
+    # a job just logged waits for the operator's choice.
+    other = _job(db_session, flat)
+    db_session.get(Patrol, patrol.id).status = "available"
+    db_session.commit()
+    car.disconnect()
+    car.connect()
+    assert car.pump() == [] and other.status == "queued"
 
 
 def test_the_upkeep_loop_stamps_several_times_within_the_grace_period():
