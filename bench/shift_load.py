@@ -23,6 +23,12 @@ another car), jobs dispatched / delivered / reported, dispatch POST sent → ``j
 at the tablet (p50, p99, max) beside the ping, the serving process's RSS idle, with the
 tablets and at the end, and the server log's count of "database is locked" and of errors.
 Exit status 1 when any error acknowledgement or logged error occurred.
+
+``--import-rows N``: 20 s into the shift, a new landlord's first register of N rows (made
+by ``bench/import_register.py``'s generator) is imported with ``dispatch import-register``
+beside the running server, as an administrator would; prints how long it took and the
+acknowledgements and complaint POSTs while it ran (the import holds SQLite's one writer's
+turn: see issue 12).
 """
 
 from __future__ import annotations
@@ -63,6 +69,9 @@ class Shift:
         self.disconnects = 0  # before the end of the shift
         self.closing = False
         self.working: set[asyncio.Task] = set()
+        self.ack_ms: list[tuple[float, float]] = []  # (sent, ms to the acknowledgement)
+        self.post_ms: list[tuple[float, float]] = []  # (sent, ms): POST /complaints
+        self.imported: tuple[float, float, int, str] | None = None  # start, end, exit, output
 
     def answer(self, event: str, answer) -> str:
         ok = isinstance(answer, dict) and answer.get("ok")
@@ -102,6 +111,7 @@ class Tablet:
         with back-off (1 s, 2 s, 4 s ...), as the tablet does; the final answer."""
         delay = 1.0
         while True:
+            started = time.perf_counter()
             try:
                 answer = await self.client.call(event, data, namespace=NS, timeout=30)
             except socketio.exceptions.TimeoutError:
@@ -109,6 +119,7 @@ class Tablet:
             except (socketio.exceptions.BadNamespaceError,
                     socketio.exceptions.DisconnectedError):
                 answer = {"ok": False, "error": {"code": "not_connected"}}
+            self.shift.ack_ms.append((started, (time.perf_counter() - started) * 1000))
             if self.shift.answer(event, answer) not in TRANSIENT or delay > 30:
                 return answer
             await asyncio.sleep(delay)
@@ -186,13 +197,16 @@ async def operator(http, url: str, headers: dict, addresses: list[str], shift: S
     """One complaint logged and dispatched to the nearest car."""
     try:
         target = await object_id(http, url, headers, rng.choice(addresses))
+        posted = time.perf_counter()
         async with http.post(f"{url}/api/v1/complaints", headers=headers, json={
                 "landlord": "BENCH", "object_id": target, "category": "music",
                 "description": "Hög musik"}) as r:
+            answer = await r.json()
+            shift.post_ms.append((posted, (time.perf_counter() - posted) * 1000))
             if r.status != 201 and r.status != 200:
                 shift.http_errors[f"POST /complaints {r.status}"] += 1
                 return
-            job_id = (await r.json())["job_id"]
+            job_id = answer["job_id"]
         shift.sent[job_id] = time.perf_counter()
         async with http.post(f"{url}/api/v1/jobs/{job_id}/dispatch", headers=headers,
                              json={}) as r:
@@ -203,6 +217,27 @@ async def operator(http, url: str, headers: dict, addresses: list[str], shift: S
                 shift.queued += 1
     except aiohttp.ClientError as exc:
         shift.http_errors[type(exc).__name__] += 1
+
+
+async def first_import(env: dict, register: Path, after_s: float, shift: Shift) -> None:
+    """A landlord's first register imported with the CLI beside the running server."""
+    from _clients import BIN
+
+    await asyncio.sleep(after_s)
+    started = time.perf_counter()
+    process = await asyncio.create_subprocess_exec(
+        str(BIN / "dispatch"), "import-register", "--landlord", "BIG", str(register), env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    output, _ = await process.communicate()
+    shift.imported = (started, time.perf_counter(), process.returncode,
+                      output.decode(errors="replace").strip()[-300:])
+
+
+def _window(samples: list[tuple[float, float]], start: float = 0.0,
+            end: float = float("inf")) -> str:
+    ms = [v for t, v in samples if start <= t <= end]
+    return (f"{len(ms):,} samples, p50 {pct(ms, 0.5):.1f} ms, p99 {pct(ms, 0.99):.1f} ms, "
+            f"max {pct(ms, 1.0):.1f} ms")
 
 
 async def every(seconds: float, until: float, action) -> None:
@@ -227,6 +262,17 @@ async def run_shift(kind: str, args) -> bool:
           f"in {workdir}", flush=True)
     env, addresses, credentials = prepare(workdir, args.tablets, on_duty=False, extra_env={
         "PATROL_POSITION_MAX_AGE_S": "300", "DELIVERY_RESEND_S": "10"})
+    register = None
+    if args.import_rows:
+        import subprocess
+
+        from _clients import BIN
+        from import_register import generate
+
+        register = workdir / "big.csv"
+        generate(register, args.import_rows)
+        subprocess.run([str(BIN / "dispatch"), "create-landlord", "--code", "BIG", "--name",
+                        "Big"], env=env, check=True, capture_output=True)
     server = Server(kind, env, workdir)
     url = env["BASE_URL"]
     headers = {"Authorization": f"Bearer {env['OPERATOR_TOKEN']}"}
@@ -263,7 +309,8 @@ async def run_shift(kind: str, args) -> bool:
             await asyncio.gather(
                 every(args.complaint_s, until,
                       lambda: operator(http, url, headers, addresses, shift, rng)),
-                every(1.0, until, ping))
+                every(1.0, until, ping),
+                *([first_import(env, register, args.import_after_s, shift)] if register else []))
             # The last jobs are worked to their reports before the tablets go.
             deadline = time.perf_counter() + 5 * args.step_s * 1.5 + 60
             while shift.working and time.perf_counter() < deadline:
@@ -314,6 +361,14 @@ async def run_shift(kind: str, args) -> bool:
     print(f"{'samples':20}{len(latencies):10}{len(ping_ms):10}")
     print("ours: dispatch POST sent -> job.assigned at the tablet; ping: a tablet's bare "
           "Socket.IO ping with acknowledgement, same run")
+    print(f"every ack           {_window(shift.ack_ms)}")
+    print(f"POST /complaints    {_window(shift.post_ms)}")
+    if shift.imported:
+        start, end, status, output = shift.imported
+        print(f"first import        {args.import_rows:,} rows, {end - start:.1f} s, exit "
+              f"{status}: {output.splitlines()[-1] if output else ''}")
+        print(f"  acks during it    {_window(shift.ack_ms, start, end)}")
+        print(f"  POSTs during it   {_window(shift.post_ms, start, end)}")
     print(f"server RSS          {rss_idle:.0f} MiB idle, {rss_connected:.0f} MiB with the "
           f"tablets, {rss_end:.0f} MiB at the end")
     print(f"server log          'database is locked' {locked}, errors logged {logged_errors}")
@@ -340,6 +395,10 @@ def main() -> int:
                         help="one complaint every this many seconds")
     parser.add_argument("--step-s", type=float, default=5,
                         help="mean time between a job's statuses at the tablet")
+    parser.add_argument("--import-rows", type=int, default=0,
+                        help="import a first register of this many rows during the shift")
+    parser.add_argument("--import-after-s", type=float, default=20,
+                        help="... this many seconds after the tablets have connected")
     return asyncio.run(run(parser.parse_args()))
 
 
