@@ -196,6 +196,10 @@ def test_tablets_spread_over_three_processes_keep_every_job_through_a_kill_9(clu
             if not tablet.connected:
                 while_away.append(job_id)
 
+        # The operator's requests all went to web-1: to six of the tablets, through Redis.
+        assert {cluster.process_at(s.upstream) for s in cluster.served()
+                if s.route == keys["web-1"][0] and s.target.startswith("/api/v1/")} == {"web-1"}
+
         # web-3's tablets come back through nginx, on the two processes left.
         wait_until(lambda: all(len(t.sids) == 2 and t.connected for t in orphans), timeout=30)
         for tablet in orphans:
