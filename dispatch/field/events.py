@@ -1,7 +1,7 @@
 """The ``/field`` namespace: tablets connect as their car, get what was not acknowledged,
 send acknowledgements, statuses, positions and reports; the re-sending of what they have not
-acknowledged; and the cars' presence (``jobs.patrols``): stamped at connect and disconnect,
-and on every pass of this process's upkeep loop for the cars whose sockets it holds.
+acknowledged; and the cars' presence (``jobs.patrols``): stamped at connect and on every
+pass of this process's upkeep loop for the cars whose sockets it holds.
 
 Handlers are thin: the patrol comes from the connection (set at connect), the domain
 functions do the work; each event is one unit of work (``_handled``), answered with
@@ -110,9 +110,10 @@ def on_connect(auth=None):
     patrol_id = flask_session["patrol_id"] = patrol.id
     join_room(f"patrol:{patrol_id}")
     _local.setdefault(patrol_id, set()).add(request.sid)
-    grace = timedelta(seconds=current_app.config["PRESENCE_GRACE_S"])
-    returning = not is_present(patrol, grace=grace)
-    mark_seen(db.session, [patrol_id])
+    config = current_app.config
+    returning = not is_present(patrol, grace=timedelta(seconds=config["PRESENCE_GRACE_S"]))
+    if not is_present(patrol, grace=timedelta(seconds=upkeep_interval(config))):
+        mark_seen(db.session, [patrol_id])  # (a tablet back within seconds is still fresh)
     flush_pending(patrol_id, request.sid)
     if returning and patrol.status == "available":
         # Back after its grace period: jobs may have queued while it was away, not offered to
@@ -126,21 +127,15 @@ def on_connect(auth=None):
 
 
 def on_disconnect(*_args):
-    """The socket is gone: this process stops stamping the car, and its grace period starts
-    now (the stamp). A failure to stamp is logged, not raised: the last pass's stamp stands."""
+    """The socket is gone: this process stops stamping the car. No write here (tablets on 4G
+    drop out all the time): the grace period runs from the last stamp, at most one upkeep
+    interval before the disconnect, as it does for a process killed with -9."""
     patrol_id = flask_session.get("patrol_id")
     sids = _local.get(patrol_id)
     if sids is not None:
         sids.discard(request.sid)
         if not sids:
             _local.pop(patrol_id, None)
-    if patrol_id is not None:
-        try:
-            with unit_of_work():
-                mark_seen(db.session, [patrol_id])
-        except Exception:
-            log.warning("presence not stamped at disconnect", exc_info=True,
-                        extra={"patrol_id": patrol_id})
 
 
 def refresh_presence(app) -> int:

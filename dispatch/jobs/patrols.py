@@ -2,11 +2,12 @@
 presence: whether a tablet of the car is there to take a job.
 
 Presence is ``patrols.last_seen_at``, in the database because several web processes hold the
-tablets. The process that holds a car's socket stamps it at connect and at disconnect, and
-every few seconds while the socket lives (``mark_seen``); a car counts as present while that
-stamp, or its last position report, is younger than the grace period (``PRESENCE_GRACE_S``).
-A process killed with -9 never says disconnect: it just stops stamping, and its cars lapse
-after the grace period unless their tablets reconnect elsewhere first.
+tablets. The process that holds a car's socket stamps it at connect and every few seconds
+while the socket lives (``mark_seen``, one statement per process and pass); a car counts as
+present while that stamp, or its last position report, is younger than the grace period
+(``PRESENCE_GRACE_S``). A disconnect writes nothing: the stamps stop, and the car lapses a
+grace period after the last one; a process killed with -9, which never says disconnect, is
+the same case. A tablet that reconnects anywhere is stamped again at once.
 """
 
 from __future__ import annotations

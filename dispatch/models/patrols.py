@@ -16,8 +16,8 @@ class Patrol(Base):
     """A patrol car, known by its call sign; its last reported position and status.
 
     ``last_seen_at`` is the car's presence: when a tablet of this car was last known to be
-    connected (stamped at connect, at disconnect, and every few seconds by the web process
-    that holds its socket). It lives here, not in a process, because several web processes
+    connected (stamped at connect and every few seconds by the web process that holds its
+    socket). It lives here, not in a process, because several web processes
     hold the tablets; a process killed with -9 simply stops stamping, and the car drops out
     of the recommendations once the grace period (``PRESENCE_GRACE_S``) has passed.
     """
