@@ -100,8 +100,12 @@ def patrols(database):
         patrol.status, patrol.lat, patrol.lon = "available", lat, lon
         patrol.position_at = patrol.updated_at = now
     database.commit()
-    return {p.call_sign: p.id for p in database.scalars(
+    ids = {p.call_sign: p.id for p in database.scalars(
         sa.select(Patrol).where(Patrol.call_sign.in_([c for c, _, _ in PATROLS])))}
+    # End that read: on SQLite an open transaction of this process would hold the one
+    # writer's turn (BEGIN IMMEDIATE) and keep the server from writing until the test ends.
+    database.rollback()
+    return ids
 
 
 @pytest.fixture
