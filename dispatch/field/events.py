@@ -21,6 +21,7 @@ from flask_socketio import ConnectionRefusedError, disconnect, join_room
 from dispatch.auth.sockets import admit, device_may_be, patrol_for, session_revoked
 from dispatch.core.clock import instant_or_none
 from dispatch.core.database import transactional, unit_of_work
+from dispatch.core.errors import database_unavailable
 from dispatch.core.extensions import db, socketio
 from dispatch.jobs import delivery
 from dispatch.jobs.dispatching import (
@@ -65,7 +66,13 @@ def _handled(handler):
                 result = handler(data if isinstance(data, dict) else {})
         except DispatchError as exc:
             return _error(exc)
-        except Exception:
+        except Exception as exc:
+            if database_unavailable(exc):  # passes: the tablet keeps it and sends it again
+                log.warning("field event: database unavailable",
+                            extra={"event": handler.__name__, "error": str(exc)[:300]})
+                return {"ok": False, "error": {
+                    "code": "database_unavailable",
+                    "message": "the database cannot be reached just now; send it again"}}
             log.exception("field event failed", extra={"event": handler.__name__})
             return {"ok": False, "error": {"code": "internal_error",
                                            "message": "the server could not record this"}}

@@ -338,3 +338,20 @@ def test_the_upkeep_loop_stamps_several_times_within_the_grace_period():
     assert upkeep_interval({"DELIVERY_RESEND_S": 10, "PRESENCE_GRACE_S": 60}) == 10
     assert upkeep_interval({"DELIVERY_RESEND_S": 10, "PRESENCE_GRACE_S": 15}) == 5
     assert upkeep_interval({"DELIVERY_RESEND_S": 10, "PRESENCE_GRACE_S": 1}) == 1
+
+
+def test_an_event_that_meets_an_unreachable_database_is_answered_send_it_again(
+        db_session, tablet, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from dispatch.field import events
+
+    def down(*_args, **_kwargs):
+        raise OperationalError("UPDATE patrols", {}, Exception("connection refused"))
+
+    _patrol(db_session)
+    car = tablet("Jour 11").connect()
+    monkeypatch.setattr(events, "update_position", down)
+    answer = car.send("position", {"lat": 59.33, "lon": 18.06})
+    # A transient code: the tablet keeps the event first in its outbox and retries it.
+    assert answer["ok"] is False and answer["error"]["code"] == "database_unavailable"
