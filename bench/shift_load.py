@@ -70,6 +70,7 @@ class Shift:
         self.closing = False
         self.working: set[asyncio.Task] = set()
         self.ack_ms: list[tuple[float, float]] = []  # (sent, ms to the acknowledgement)
+        self.ack_events: list[str] = []  # ... of which event
         self.post_ms: list[tuple[float, float]] = []  # (sent, ms): POST /complaints
         self.imported: tuple[float, float, int, str] | None = None  # start, end, exit, output
 
@@ -120,6 +121,7 @@ class Tablet:
                     socketio.exceptions.DisconnectedError):
                 answer = {"ok": False, "error": {"code": "not_connected"}}
             self.shift.ack_ms.append((started, (time.perf_counter() - started) * 1000))
+            self.shift.ack_events.append(event)
             if self.shift.answer(event, answer) not in TRANSIENT or delay > 30:
                 return answer
             await asyncio.sleep(delay)
@@ -326,6 +328,10 @@ async def run_shift(kind: str, args) -> bool:
         stop.set()
         server.stop()
 
+    with (workdir / "acks.csv").open("w") as f:  # for a closer look: when, what, how long
+        f.write("t_s,event,ms\n")
+        for (t, ms), event in zip(shift.ack_ms, shift.ack_events, strict=True):
+            f.write(f"{t - started:.3f},{event},{ms:.1f}\n")
     log = server.log_path.read_text(errors="replace")
     locked = log.count("database is locked")
     logged_errors = sum(1 for line in log.splitlines()
