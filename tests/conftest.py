@@ -277,3 +277,14 @@ class AuthActions:
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests about one database run in that database's pass only: deselected (not skipped)
+    in the other, so that a skip never hides anything."""
+    on_postgres = bool(os.environ.get("TEST_DATABASE_URL"))
+    other = "sqlite_only" if on_postgres else "postgres_only"
+    deselected = [item for item in items if item.get_closest_marker(other)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker(other)]

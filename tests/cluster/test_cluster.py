@@ -12,7 +12,6 @@ Runs on the PostgreSQL pass only (``TEST_DATABASE_URL``), like production; selec
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import Counter
 
@@ -23,11 +22,7 @@ import socketio
 from tests.cluster.cluster import Cluster
 from tests.support.servers import wait_until
 
-pytestmark = [
-    pytest.mark.cluster,
-    pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"),
-                       reason="the cluster runs on PostgreSQL (TEST_DATABASE_URL)"),
-]
+pytestmark = [pytest.mark.cluster, pytest.mark.postgres_only]
 
 PASSWORD = "correct horse battery"
 PER_PROCESS = 3  # tablets per web process

@@ -9,7 +9,6 @@ server and its connections are not disturbed; run on the PostgreSQL pass only.""
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections import Counter
@@ -21,16 +20,12 @@ import sqlalchemy as sa
 from tests.support.faults import PASSWORD, PrivatePostgres, RestartableServer, make_world
 from tests.support.servers import wait_until
 
-pytestmark = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"),
-                                reason="the PostgreSQL pass only (TEST_DATABASE_URL)")
+pytestmark = pytest.mark.postgres_only
 
 
 @pytest.fixture
 def postgres():
-    try:
-        server = PrivatePostgres().init()
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
+    server = PrivatePostgres().init()  # PostgreSQL's server binaries: scripts/setup installs them
     server.start()
     try:
         yield server

@@ -8,7 +8,6 @@ complaints over the HTTP API. Every acknowledgement is ok and the server never l
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -27,10 +26,8 @@ TABLETS = 20
 JOBS_PER_CAR = 2
 PASSWORD = "correct horse battery"  # noqa: S105 (a test account's)
 
-pytestmark = pytest.mark.skipif(
-    bool(os.environ.get("TEST_DATABASE_URL")),
-    reason="the SQLite default under a shift: runs in the SQLite pass",
-)
+# The SQLite default under a shift: runs in the SQLite pass (conftest deselects it on PostgreSQL).
+pytestmark = pytest.mark.sqlite_only
 
 
 @pytest.fixture

@@ -406,10 +406,9 @@ def test_an_id_map_follows_the_runs_the_sequence_gave():
     assert one.series(pl, numbers.head(2)).to_list() == [7, None]
 
 
+@pytest.mark.postgres_only  # ids from sequences
 def test_ids_others_draw_meanwhile_leave_gaps_and_the_same_register(
         db_session, create_landlord, tmp_path, monkeypatch, request):
-    if not on_postgres(db_session):
-        pytest.skip("ids from sequences: PostgreSQL only")
     monkeypatch.setenv("DISPATCH_IMPORT_BLOCK_BYTES", "1500")
     sequences = {name: db_session.execute(
         text(f"SELECT pg_get_serial_sequence('{name}', 'id')")).scalar()
