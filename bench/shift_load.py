@@ -332,6 +332,11 @@ async def run_shift(kind: str, args) -> bool:
         f.write("t_s,event,ms\n")
         for (t, ms), event in zip(shift.ack_ms, shift.ack_events, strict=True):
             f.write(f"{t - started:.3f},{event},{ms:.1f}\n")
+        for t, ms in shift.post_ms:
+            f.write(f"{t - started:.3f},POST /complaints,{ms:.1f}\n")
+        if shift.imported:
+            f.write(f"{shift.imported[0] - started:.3f},import started,0\n"
+                    f"{shift.imported[1] - started:.3f},import ended,0\n")
     log = server.log_path.read_text(errors="replace")
     locked = log.count("database is locked")
     logged_errors = sum(1 for line in log.splitlines()

@@ -38,9 +38,11 @@ from pathlib import Path
 
 from flask import Flask, request
 from sqlalchemy import event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.pool import Pool
 
 from dispatch.core.extensions import db, migrate
@@ -77,7 +79,8 @@ def unit_of_work() -> Iterator[None]:
 
 # -- what a transaction means to do (SQLite only) ------------------------------------------
 
-# "write" (the default: socket events, scheduled jobs, commands) or "read" (safe requests).
+# "write" (the default: socket events, scheduled jobs, commands), "read" (safe requests), or
+# "now" (a write that takes the turn at once or not at all: ``note_in_passing``).
 _intent: ContextVar[str] = ContextVar("dispatch_sqlite_intent", default="write")
 
 
@@ -185,10 +188,12 @@ def _writer_lock(connection: Connection) -> _WriterLock | None:
 
 
 def _take_turn(connection: Connection, lock: _WriterLock) -> float:
-    """Wait for this process's writer lock; return the deadline for the database's own."""
-    deadline = time.monotonic() + _write_wait_s
-    if not lock.acquire(timeout=_write_wait_s):
-        raise WriteTimeout(f"no turn to write within {_write_wait_s:g} s: another thread of "
+    """Wait for this process's writer lock; return the deadline for the database's own.
+    (Not at all under ``intent("now")``: the turn now or a WriteTimeout.)"""
+    wait = 0.0 if _intent.get() == "now" else _write_wait_s
+    deadline = time.monotonic() + wait
+    if not lock.acquire(timeout=wait):
+        raise WriteTimeout(f"no turn to write within {wait:g} s: another thread of "
                            "this process held the database that long")
     connection.info[_HELD] = lock
     return deadline
@@ -216,8 +221,8 @@ def _begin_immediate(raw, deadline: float) -> None:
                     raise
                 if time.monotonic() + delay > deadline:
                     raise WriteTimeout(
-                        f"no turn to write within {_write_wait_s:g} s: another process held "
-                        "the database's write lock that long") from exc
+                        "no turn to write in time: another process held the database's "
+                        "write lock") from exc
             time.sleep(delay)  # gevent's sleep in the gunicorn worker
             delay = min(delay * 2, 0.05)
     finally:
@@ -279,6 +284,40 @@ def _sqlite_write(connection: Connection, _cursor, statement: str, *_args) -> No
     lock = _writer_lock(connection)
     if lock is not None and lock.owner != threading.get_ident():
         _take_turn(connection, lock)
+
+
+def _reading(session: Session) -> bool:
+    """Whether ``session`` is in a SQLite transaction that reads (a safe request's): one
+    that does not hold the writer's turn."""
+    if not session.in_transaction():
+        return _intent.get() == "read" and session.get_bind().dialect.name == "sqlite"
+    connection = session.connection()
+    return connection.dialect.name == "sqlite" and _HELD not in connection.info
+
+
+def note_in_passing(session: Session | scoped_session, row, **values) -> None:
+    """Set bookkeeping columns of ``row`` (a token's last use) without making a reading
+    request write. In a transaction that writes anyway, and on PostgreSQL, they are part of
+    it. In a SQLite reader they are written in a transaction of their own on another
+    connection, and only if nobody is writing at this moment (else not now: the next use
+    will); the reader neither waits nor has to run again."""
+    if isinstance(session, scoped_session):
+        session = session()
+    if not _reading(session):
+        for name, value in values.items():
+            setattr(row, name, value)
+        return
+    mapper = sa_inspect(row).mapper
+    key = zip(mapper.primary_key, mapper.primary_key_from_instance(row), strict=True)
+    statement = mapper.local_table.update().where(*(column == value for column, value in key))
+    try:
+        with intent("now"), session.get_bind().begin() as connection:
+            connection.execute(statement.values(
+                {mapper.get_property(name).columns[0]: value for name, value in values.items()}))
+    except WriteTimeout:
+        return
+    for name, value in values.items():
+        set_committed_value(row, name, value)
 
 
 @contextmanager

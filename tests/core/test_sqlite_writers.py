@@ -14,9 +14,10 @@ import threading
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from dispatch.core import database
-from dispatch.core.database import App, WriteTimeout, intent
+from dispatch.core.database import App, WriteTimeout, intent, note_in_passing
 
 
 @pytest.fixture
@@ -159,12 +160,59 @@ def test_the_turn_is_given_back_however_the_transaction_ends(engine, short_wait)
         assert _read(conn) == 3
 
 
+class _Base(DeclarativeBase):
+    pass
+
+
+class Counter(_Base):
+    __tablename__ = "counter"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    n: Mapped[int]
+
+
+def test_a_reader_notes_in_passing_only_when_nobody_writes_and_never_waits(engine, short_wait):
+    with intent("read"), Session(engine) as session:
+        row = session.get(Counter, 1)
+        note_in_passing(session, row, n=5)  # nobody writes: on a connection of its own
+        assert row.n == 5 and not session.dirty
+        session.commit()
+    writing, done = threading.Event(), threading.Event()
+
+    def writer():
+        with engine.begin() as conn:
+            _write(conn, 7)
+            writing.set()
+            done.wait(timeout=30)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert writing.wait(timeout=30)
+        with intent("read"), Session(engine) as session:
+            row = session.get(Counter, 1)
+            note_in_passing(session, row, n=9)  # someone writes: not now, and no waiting
+            assert row.n == 5 and not session.dirty
+            session.commit()
+    finally:
+        done.set()
+        thread.join(timeout=30)
+    with Session(engine) as session:  # a writer: part of its own transaction
+        row = session.get(Counter, 1)
+        assert row.n == 7
+        note_in_passing(session, row, n=11)
+        assert row in session.dirty
+        session.commit()
+    with engine.connect() as conn:
+        assert _read(conn) == 11
+
+
 GEVENT_SCRIPT = r"""
 from gevent import monkey
 monkey.patch_all()
 import sqlite3, sys
 import gevent
 import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 import dispatch.core.database  # noqa: F401 (the events)
 
 path = sys.argv[1]
