@@ -280,11 +280,16 @@ def auth(client):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests about one database run in that database's pass only: deselected (not skipped)
-    in the other, so that a skip never hides anything."""
+    """Tests about one database run in that database's pass only, and browser tests once (in
+    the SQLite pass): deselected (not skipped) in the other, so that a skip never hides
+    anything."""
     on_postgres = bool(os.environ.get("TEST_DATABASE_URL"))
-    other = "sqlite_only" if on_postgres else "postgres_only"
-    deselected = [item for item in items if item.get_closest_marker(other)]
+    other = ("sqlite_only", "browser") if on_postgres else ("postgres_only",)
+
+    def elsewhere(item) -> bool:
+        return any(item.get_closest_marker(name) for name in other)
+
+    deselected = [item for item in items if elsewhere(item)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if not item.get_closest_marker(other)]
+        items[:] = [item for item in items if not elsewhere(item)]
