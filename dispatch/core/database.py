@@ -139,9 +139,14 @@ def transactional(function: Callable) -> Callable:
 
 # -- SQLite: WAL, and one writer at a time ---------------------------------------------------
 
-class WriteTimeout(sqlite3.OperationalError):
+class WriteTimeout(OperationalError):
     """No turn to write within ``SQLITE_WRITE_WAIT_S``: something held the database that long
-    (another process's long transaction, such as an import)."""
+    (another process's long transaction, such as an import). An OperationalError as
+    SQLAlchemy raises them, so that it is answered as the database being unavailable just
+    now (503, ``database_unavailable``: send it again), not as a fault."""
+
+    def __init__(self, message: str):
+        super().__init__(None, None, sqlite3.OperationalError(message))
 
 
 class _WriterLock:
