@@ -242,6 +242,10 @@ def _window(samples: list[tuple[float, float]], start: float = 0.0,
             f"max {pct(ms, 1.0):.1f} ms")
 
 
+async def _sample_rss(server: Server, series: list[float]) -> None:
+    series.append(rss_mb(server.pid))
+
+
 async def every(seconds: float, until: float, action) -> None:
     """Call ``action()`` (not awaited: a slow answer must not slow the rate) every
     ``seconds`` until ``until`` (perf_counter)."""
@@ -302,6 +306,7 @@ async def run_shift(kind: str, args) -> bool:
             connected = [t for t in tablets if t.connected_at is not None]
             connect_s = max((t.connected_at for t in connected), default=started) - started
             rss_connected = rss_mb(server.pid)
+            rss_series: list[float] = []
             moving = [asyncio.create_task(t.positions(stop)) for t in connected]
             until = time.perf_counter() + args.minutes * 60
 
@@ -312,6 +317,7 @@ async def run_shift(kind: str, args) -> bool:
                 every(args.complaint_s, until,
                       lambda: operator(http, url, headers, addresses, shift, rng)),
                 every(1.0, until, ping),
+                every(60.0, until, lambda: _sample_rss(server, rss_series)),
                 *([first_import(env, register, args.import_after_s, shift)] if register else []))
             # The last jobs are worked to their reports before the tablets go.
             deadline = time.perf_counter() + 5 * args.step_s * 1.5 + 60
@@ -381,7 +387,8 @@ async def run_shift(kind: str, args) -> bool:
         print(f"  acks during it    {_window(shift.ack_ms, start, end)}")
         print(f"  POSTs during it   {_window(shift.post_ms, start, end)}")
     print(f"server RSS          {rss_idle:.0f} MiB idle, {rss_connected:.0f} MiB with the "
-          f"tablets, {rss_end:.0f} MiB at the end")
+          f"tablets, {rss_end:.0f} MiB at the end; each minute: "
+          + " ".join(f"{x:.0f}" for x in rss_series))
     print(f"server log          'database is locked' {locked}, errors logged {logged_errors}")
     ok = errors == 0 and locked == 0 and logged_errors == 0 and len(connected) == len(tablets)
     print(f"0 error acknowledgements, nothing locked, every tablet connected: "
