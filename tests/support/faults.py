@@ -69,14 +69,6 @@ class RestartableServer(LiveServer):
         if self.process and self.process.poll() is None:
             self.kill9()
 
-    def healthy(self) -> bool:
-        if self.process.poll() is not None:
-            raise RuntimeError(f"web process exited: {self.log.read_text()[-2000:]}")
-        try:
-            return requests.get(f"{self.url}/healthz", timeout=5).ok
-        except requests.RequestException:
-            return False
-
 
 @dataclass
 class World:

@@ -81,20 +81,21 @@ class LiveServer:
             stdout=self._log_file, stderr=subprocess.STDOUT,
         )
 
-        def up():
-            if self.process.poll() is not None:
-                raise RuntimeError(f"web process exited: {self.log.read_text()[-2000:]}")
-            try:
-                return requests.get(f"{self.url}/healthz", timeout=5).ok
-            except requests.RequestException:
-                return False
-
         try:
-            wait_until(up, timeout=60)
+            wait_until(self.healthy, timeout=60)
         except BaseException:
             self.stop()
             raise
         return self
+
+    def healthy(self) -> bool:
+        """Whether the web process answers /healthz; raises if it has exited."""
+        if self.process.poll() is not None:
+            raise RuntimeError(f"web process exited: {self.log.read_text()[-2000:]}")
+        try:
+            return requests.get(f"{self.url}/healthz", timeout=5).ok
+        except requests.RequestException:
+            return False
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
