@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -65,7 +66,9 @@ def test_read_then_write_from_many_threads_never_fails_and_loses_nothing(engine)
         assert _read(conn) == 200  # one writer at a time: no increment lost
 
 
-def test_a_reader_does_not_wait_for_a_writer(engine, short_wait):
+@contextmanager
+def _another_thread_writing(engine):
+    """While the block runs, another thread holds a write transaction (it wrote 7)."""
     writing, done = threading.Event(), threading.Event()
 
     def writer():
@@ -78,11 +81,16 @@ def test_a_reader_does_not_wait_for_a_writer(engine, short_wait):
     thread.start()
     try:
         assert writing.wait(timeout=30)
-        with intent("read"), engine.begin() as conn:
-            assert _read(conn) == 0  # WAL: the last committed value, at once
+        yield
     finally:
         done.set()
         thread.join(timeout=30)
+
+
+def test_a_reader_does_not_wait_for_a_writer(engine, short_wait):
+    with _another_thread_writing(engine):
+        with intent("read"), engine.begin() as conn:
+            assert _read(conn) == 0  # WAL: the last committed value, at once
 
 
 def test_a_safe_request_that_lost_a_write_race_runs_again_as_a_writer(engine):
@@ -176,26 +184,12 @@ def test_a_reader_notes_in_passing_only_when_nobody_writes_and_never_waits(engin
         note_in_passing(session, row, n=5)  # nobody writes: on a connection of its own
         assert row.n == 5 and not session.dirty
         session.commit()
-    writing, done = threading.Event(), threading.Event()
-
-    def writer():
-        with engine.begin() as conn:
-            _write(conn, 7)
-            writing.set()
-            done.wait(timeout=30)
-
-    thread = threading.Thread(target=writer)
-    thread.start()
-    try:
-        assert writing.wait(timeout=30)
+    with _another_thread_writing(engine):
         with intent("read"), Session(engine) as session:
             row = session.get(Counter, 1)
             note_in_passing(session, row, n=9)  # someone writes: not now, and no waiting
             assert row.n == 5 and not session.dirty
             session.commit()
-    finally:
-        done.set()
-        thread.join(timeout=30)
     with Session(engine) as session:  # a writer: part of its own transaction
         row = session.get(Counter, 1)
         assert row.n == 7
