@@ -6,10 +6,12 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from dispatch.auth.forms import LoginForm
+from dispatch.auth.lockout import LockoutPolicy
 from dispatch.auth.service import authenticate
 from dispatch.core.audit import record
 from dispatch.core.extensions import db
@@ -28,8 +30,16 @@ def _safe_next(target: str | None) -> str | None:
 
 
 def client_ip() -> str | None:
-    """The client's address (behind a proxy, configure ProxyFix so that this is the real one)."""
+    """The client's address: behind ``TRUSTED_PROXIES`` proxies, the one they forwarded
+    (ProxyFix, ``dispatch/core/security.py``), which the log-in limits count by."""
     return request.remote_addr
+
+
+def locked_message(retry_after: int) -> str:
+    """What a locked-out log-in is told: when to try again, in the user's language."""
+    return _("Too many failed attempts. Try again %(when)s.",
+             when=format_timedelta(timedelta(seconds=retry_after), threshold=1,
+                                   add_direction=True))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -40,23 +50,15 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        cfg = current_app.config
-
-        result = authenticate(
-            db.session,
-            form.email.data,
-            form.password.data,
-            ip=client_ip(),
-            max_per_account=cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"],
-            max_per_address=cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"],
-            window=timedelta(minutes=cfg["LOGIN_FAILURE_WINDOW_MINUTES"]),
-        )
+        result = authenticate(db.session, form.email.data, form.password.data, ip=client_ip(),
+                              policy=LockoutPolicy.from_config(current_app.config))
         if result.user is not None:
             login_user(result.user, remember=result.user.role == "patrol")
             return redirect(_safe_next(request.args.get("next")) or url_for("main.home"))
         if result.reason == "locked":
-            flash(_("Too many failed attempts. Wait a few minutes and try again."), "error")
-            status = 429
+            flash(locked_message(result.retry_after), "error")
+            page = render_template("auth/login.html", form=form)
+            return page, 429, {"Retry-After": str(result.retry_after)}
         else:
             flash(_("Wrong e-mail address or password."), "error")
             status = 401

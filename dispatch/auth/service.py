@@ -1,4 +1,5 @@
-"""Authentication as plain functions: users, log-in with attempt limits, bearer tokens.
+"""Authentication as plain functions: users, log-in with attempt limits (``lockout``), bearer
+tokens.
 
 Session and values in, values out. Views and the CLI call these; they commit.
 """
@@ -10,13 +11,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.auth.lockout import LockoutPolicy, lockout
 from dispatch.auth.passwords import hash_password, needs_rehash, verify_password
 from dispatch.core.audit import record
 from dispatch.core.database import note_in_passing, outside_transaction
-from dispatch.models import ROLES, ApiToken, AuditEvent, Landlord, User, utcnow
+from dispatch.models import ROLES, ApiToken, Landlord, User, utcnow
 
 TOKEN_PREFIX = "dsp_"  # noqa: S105 (a prefix, not a secret)
 
@@ -65,19 +67,12 @@ def upsert_user(
 
 @dataclass
 class LoginResult:
-    """What a log-in attempt came to: the user, or why not (``invalid`` or ``locked``)."""
+    """What a log-in attempt came to: the user, or why not (``invalid`` or ``locked``); a
+    locked attempt says how many seconds to wait (``retry_after``)."""
 
     user: User | None
     reason: str | None = None
-
-
-def _recent_failures(session: Session, since: datetime, **where) -> int:
-    query = select(func.count(AuditEvent.id)).where(
-        AuditEvent.action == "login.failed", AuditEvent.at >= since
-    )
-    for column, value in where.items():
-        query = query.where(getattr(AuditEvent, column) == value)
-    return session.scalar(query) or 0
+    retry_after: int | None = None
 
 
 def authenticate(
@@ -86,23 +81,26 @@ def authenticate(
     password: str,
     *,
     ip: str | None,
-    max_per_account: int = 5,
-    max_per_address: int = 20,
-    window: timedelta = timedelta(minutes=15),
+    policy: LockoutPolicy | None = None,
+    max_per_account: int | None = None,
+    max_per_address: int | None = None,
+    window: timedelta | None = None,
     roles: tuple[str, ...] | None = None,
 ) -> LoginResult:
-    """Check a log-in, limit failures per account and per address, and audit the outcome.
-
-    Failures are counted from the audit log, so the limit holds across web processes and
-    restarts. A locked account answers the same whether or not the password was right.
-    """
+    """Check a log-in within the attempt limits (``dispatch/auth/lockout.py``: back-off per
+    account and address pair, a higher limit per address) and audit the outcome. A locked
+    attempt answers the same whether or not the password was right. Without ``policy``, the
+    default one with ``max_per_account`` (failures of the pair before back-off),
+    ``max_per_address`` and ``window`` where given."""
     email = normalise_email(email)
-    since = utcnow() - window
-    if _recent_failures(session, since, subject=email) >= max_per_account or (
-        ip and _recent_failures(session, since, ip=ip) >= max_per_address
-    ):
-        record(session, "login.locked", subject=email, ip=ip)
-        return LoginResult(None, "locked")
+    if policy is None:
+        given = {"failures_before_backoff": max_per_account, "max_per_address": max_per_address,
+                 "window": window}
+        policy = LockoutPolicy(**{k: v for k, v in given.items() if v is not None})
+    locked = lockout(session, email, ip, policy)
+    if locked is not None:
+        record(session, "login.locked", subject=email, ip=ip, details={"scope": locked.scope})
+        return LoginResult(None, "locked", retry_after=locked.retry_after())
     user = session.scalar(select(User).where(User.email == email))
     stored = user.password_hash if user else None
     # Most of a second of CPU: not while holding SQLite's one writer's turn (tablets' events

@@ -84,9 +84,18 @@ def load(instance_path: Path) -> dict:
         "BABEL_DEFAULT_LOCALE": "sv",
         "BABEL_DEFAULT_TIMEZONE": env_str("DISPATCH_TZ", "Europe/Stockholm"),
         "LANGUAGES": ["sv", "en", "fi"],
-        "LOGIN_MAX_FAILURES_PER_ACCOUNT": env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5),
-        "LOGIN_MAX_FAILURES_PER_ADDRESS": env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20),
+        # Log-in attempt limits (dispatch/auth/lockout.py): one account from one address may
+        # fail this many times freely, then waits LOGIN_BACKOFF_BASE_S after the next failure,
+        # twice that after the one after, ... at most LOGIN_BACKOFF_MAX_S; other addresses are
+        # not held up. One address failing this many times in the window (over any accounts)
+        # waits until its failures age out. Failures count within the window.
+        "LOGIN_FAILURES_BEFORE_BACKOFF": env_int("LOGIN_FAILURES_BEFORE_BACKOFF", 5),
+        "LOGIN_BACKOFF_BASE_S": env_int("LOGIN_BACKOFF_BASE_S", 30),
+        "LOGIN_BACKOFF_MAX_S": env_int("LOGIN_BACKOFF_MAX_S", 15 * 60),
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 100),
         "LOGIN_FAILURE_WINDOW_MINUTES": env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15),
+        # The former name of LOGIN_FAILURES_BEFORE_BACKOFF (now per account and address).
+        "LOGIN_MAX_FAILURES_PER_ACCOUNT": env_int("LOGIN_FAILURES_BEFORE_BACKOFF", 5),
         # Reverse proxies in front of the web processes (nginx: 1); their X-Forwarded-For and
         # -Proto are believed, so many users behind one proxy are not one address. 0: none.
         "TRUSTED_PROXIES": env_int("TRUSTED_PROXIES", 0),

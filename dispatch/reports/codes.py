@@ -3,7 +3,8 @@ sent by mail, valid ten minutes, used once.
 
 Only an HMAC of the code (keyed with SECRET_KEY) is stored, so a copy of the database does not
 give six digits to try. A code allows five attempts; failures are audited as ``login.failed``
-like password failures, so the same per-account and per-address limits lock both ways in.
+like password failures, so the same limits (``dispatch/auth/lockout.py``: back-off per account
+and address pair, a higher limit per address) hold both ways in.
 Asking for a code answers the same whether or not the address belongs to anyone.
 """
 
@@ -18,9 +19,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from dispatch.auth.lockout import LockoutPolicy, lockout
 from dispatch.auth.service import normalise_email
 from dispatch.core.audit import record
-from dispatch.models import AuditEvent, LoginCode, User, utcnow
+from dispatch.models import LoginCode, User, utcnow
 
 CODE_VALID = timedelta(minutes=10)
 ATTEMPTS_PER_CODE = 5
@@ -37,33 +39,21 @@ class CodeRequest:
 
 @dataclass
 class CodeResult:
-    """A checked code: the user, or why not (``invalid`` or ``locked``)."""
+    """A checked code: the user, or why not (``invalid`` or ``locked``, then with the seconds
+    to wait)."""
 
     user: User | None
     reason: str | None = None
+    retry_after: int | None = None
 
 
 def _digest(secret_key: str, user_id: int, code: str) -> str:
     return hmac.new(secret_key.encode(), f"{user_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def _failures(session: Session, since: datetime, **where) -> int:
-    query = select(func.count(AuditEvent.id)).where(
-        AuditEvent.action == "login.failed", AuditEvent.at >= since)
-    for column, value in where.items():
-        query = query.where(getattr(AuditEvent, column) == value)
-    return session.scalar(query) or 0
-
-
-def _locked(session: Session, email: str, ip: str | None, *, since: datetime,
-            max_per_account: int, max_per_address: int) -> bool:
-    return _failures(session, since, subject=email) >= max_per_account or bool(
-        ip and _failures(session, since, ip=ip) >= max_per_address)
-
-
 def request_code(session: Session, email: str, *, ip: str | None, secret_key: str,
-                 window: timedelta, max_per_account: int = 5, max_per_address: int = 20,
-                 now: datetime | None = None) -> CodeRequest:
+                 policy: LockoutPolicy = LockoutPolicy(), now: datetime | None = None
+                 ) -> CodeRequest:
     """Make a code for an active contact person (the caller commits, then mails it). Earlier
     unused codes stop working. Unknown address, locked account or too many codes: nothing."""
     now = now or utcnow()
@@ -72,12 +62,10 @@ def request_code(session: Session, email: str, *, ip: str | None, secret_key: st
     if user is None or not user.active or user.role != "landlord":
         record(session, "login.code_refused", subject=email, ip=ip)
         return CodeRequest()
-    since = now - window
+    since = now - policy.window
     recent = session.scalar(select(func.count(LoginCode.id)).where(
         LoginCode.user_id == user.id, LoginCode.created_at >= since)) or 0
-    if recent >= CODES_PER_WINDOW or _locked(session, email, ip, since=since,
-                                             max_per_account=max_per_account,
-                                             max_per_address=max_per_address):
+    if recent >= CODES_PER_WINDOW or lockout(session, email, ip, policy, now=now):
         record(session, "login.code_refused", subject=email, ip=ip, user_id=user.id,
                details={"reason": "limit"})
         return CodeRequest()
@@ -93,16 +81,17 @@ def request_code(session: Session, email: str, *, ip: str | None, secret_key: st
 
 
 def verify_code(session: Session, email: str, code: str, *, ip: str | None, secret_key: str,
-                window: timedelta, max_per_account: int = 5, max_per_address: int = 20,
-                now: datetime | None = None) -> CodeResult:
+                policy: LockoutPolicy = LockoutPolicy(), now: datetime | None = None
+                ) -> CodeResult:
     """Check a code; on success it is used up. Every outcome is audited."""
     now = now or utcnow()
     email = normalise_email(email)
     code = "".join(ch for ch in code if ch.isdigit())
-    if _locked(session, email, ip, since=now - window, max_per_account=max_per_account,
-               max_per_address=max_per_address):
-        record(session, "login.locked", subject=email, ip=ip, details={"method": "code"})
-        return CodeResult(None, "locked")
+    locked = lockout(session, email, ip, policy, now=now)
+    if locked is not None:
+        record(session, "login.locked", subject=email, ip=ip,
+               details={"method": "code", "scope": locked.scope})
+        return CodeResult(None, "locked", retry_after=locked.retry_after(now))
     user = session.scalar(select(User).where(User.email == email))
     row = None
     if user is not None and user.active and user.role == "landlord":

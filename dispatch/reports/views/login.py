@@ -3,7 +3,7 @@ that offers the password or a one-time code by mail."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from flask import (
     abort,
@@ -26,7 +26,8 @@ from wtforms.validators import DataRequired, Email, Length
 
 from dispatch.auth.access import has_role, log_in_first
 from dispatch.auth.forms import LoginForm
-from dispatch.auth.routes import _safe_next, client_ip
+from dispatch.auth.lockout import LockoutPolicy
+from dispatch.auth.routes import _safe_next, client_ip, locked_message
 from dispatch.core.extensions import db
 from dispatch.core.mail import MailError, build_message, send_one, sender_address
 from dispatch.models import MorningMail
@@ -55,10 +56,7 @@ class CodeVerifyForm(FlaskForm):
 
 def _limits() -> dict:
     cfg = current_app.config
-    return {"window": timedelta(minutes=cfg["LOGIN_FAILURE_WINDOW_MINUTES"]),
-            "max_per_account": cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"],
-            "max_per_address": cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"],
-            "secret_key": cfg["SECRET_KEY"]}
+    return {"policy": LockoutPolicy.from_config(cfg), "secret_key": cfg["SECRET_KEY"]}
 
 
 def _target() -> str:
@@ -129,8 +127,9 @@ def login_code_verify():
         login_user(result.user)
         return redirect(target)
     if result.reason == "locked":
-        flash(_("Too many failed attempts. Wait a few minutes and try again."), "error")
-        return render_template("reports/code.html", form=form, next=target), 429
+        flash(locked_message(result.retry_after), "error")
+        return (render_template("reports/code.html", form=form, next=target), 429,
+                {"Retry-After": str(result.retry_after)})
     flash(_("The code is wrong or no longer valid. Ask for a new one if needed."), "error")
     return render_template("reports/code.html", form=form, next=target), 401
 
