@@ -21,7 +21,7 @@ from dispatch.core.database import transactional
 from dispatch.core.extensions import db, socketio
 from dispatch.demo import demo_command
 from dispatch.jobs.patrols import upsert_patrol
-from dispatch.models import User
+from dispatch.models import Patrol, User
 from dispatch.register.landlords import LandlordError, get_landlord, upsert_landlord
 from dispatch.scheduler import (
     purge_reports_command,
@@ -129,11 +129,23 @@ def create_user_command(role, email, landlord_code, name, password) -> None:
 @click.option("--email", default=None, help="The user the token acts as (created if missing).")
 @click.option("--landlord", "landlord_code", default=None, help="For a new landlord user.")
 @click.option("--label", default="", help="What the token is for, e.g. the switch's name.")
+@click.option("--call-sign", default=None,
+              help="For role patrol: the one car the token may be on the /field socket.")
 @with_appcontext
 @transactional
-def create_token_command(role, email, landlord_code, label) -> None:
-    """Print a bearer token for the HTTP API and the websocket."""
+def create_token_command(role, email, landlord_code, label, call_sign) -> None:
+    """Print a bearer token for the HTTP API and the websocket. A patrol token opens the
+    /field socket only as the car named by --call-sign (without it, the HTTP API only)."""
 
+    patrol = None
+    if call_sign is not None:
+        if role != "patrol":
+            _fail("--call-sign is for --role patrol only", 2)
+        if label:
+            _fail("a car's token is labelled by its call sign: leave out --label", 2)
+        patrol = db.session.scalar(select(Patrol).where(Patrol.call_sign == call_sign.strip()))
+        if patrol is None:
+            _fail(f"no patrol car with call sign {call_sign.strip()!r}", 2)
 
     email = (email or f"{role}-integration@tokens.invalid").strip().lower()
     user = db.session.scalar(select(User).where(User.email == email))
@@ -147,7 +159,10 @@ def create_token_command(role, email, landlord_code, label) -> None:
             _fail(f"{email} is a {user.role} user, not {role}", 2)
     except AuthError as exc:
         _fail(str(exc), 2)
-    token = create_token(db.session, user, label=label)
+    if patrol is not None:  # bound to one car (see dispatch/auth/sockets.py)
+        token = create_token(db.session, user, kind="car", label=patrol.call_sign)
+    else:
+        token = create_token(db.session, user, label=label)
     click.echo(token)
 
 

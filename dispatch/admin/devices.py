@@ -13,8 +13,7 @@ from dispatch.auth.routes import client_ip
 from dispatch.auth.service import device_sessions, revoke_token_id
 from dispatch.core.audit import record
 from dispatch.core.extensions import db
-from dispatch.jobs.dispatching import end_shift
-from dispatch.jobs.patrols import patrol_of_ended_session
+from dispatch.field.sessions import end_token_session
 from dispatch.models import ApiToken, utcnow
 
 
@@ -30,16 +29,17 @@ def devices():
 @bp.post("/devices/<int:token_id>/revoke")
 @roles_required("admin")
 def revoke_device(token_id: int):
-    """Revoke one device session: the tablet is refused at its next connection (or event),
-    and its car goes off duty if this was the car's current tablet session."""
+    """Revoke one device session: the tablet is disconnected at once (and refused from then
+    on), and if this was the car's current tablet session the car goes off duty and the jobs
+    it had not acknowledged go back to the queue (``field.sessions``)."""
     row = db.session.get(ApiToken, token_id)
     was_live = row is not None and row.revoked_at is None
     row = revoke_token_id(db.session, token_id, kind="device")
     if row is None:
         abort(404)
-    patrol = patrol_of_ended_session(db.session, row) if was_live else None
-    if patrol is not None:
-        end_shift(db.session, patrol)
+    # The car off duty and its pending jobs withdrawn (if this was its current session), and
+    # the tablet's sockets closed after commit on every web process.
+    end_token_session(db.session, row, was_live=was_live)
     record(db.session, "device.session_revoked", subject=row.user.email, ip=client_ip(),
            user_id=current_user.id, details={"token_id": row.id, "call_sign": row.label})
     flash(_("The session of %(call_sign)s (%(email)s) is revoked.", call_sign=row.label,

@@ -6,23 +6,39 @@ pass of this process's upkeep loop for the cars whose sockets it holds.
 Handlers are thin: the patrol comes from the connection (set at connect), the domain
 functions do the work; each event is one unit of work (``_handled``), answered with
 ``{"ok": true}`` or ``{"ok": false, "error": {code, message}}`` as the acknowledgement.
+
+Every socket is one car or none: the car its token is bound to (``auth.sockets``), and an
+event may name only that car's jobs and deliveries (anything else is ``unknown_job`` /
+``unknown_delivery``, nothing changed). Payloads come from outside: ids are checked against the
+database's range (``core.ids``), positions are finite numbers (not booleans) in range, text
+with NUL or unpaired surrogates is refused; an event with no handler is answered
+``unknown_event`` and logged once per connection.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from datetime import timedelta
 from functools import wraps
 
 from flask import current_app, request
 from flask import session as flask_session
 from flask_socketio import ConnectionRefusedError, disconnect, join_room
+from sqlalchemy import select
 
-from dispatch.auth.sockets import admit, device_may_be, patrol_for, session_revoked
+from dispatch.auth.sockets import (
+    admit,
+    device_may_be,
+    live_token_ids,
+    patrol_for,
+    session_revoked,
+)
 from dispatch.core.clock import instant_or_none
 from dispatch.core.database import transactional, unit_of_work
 from dispatch.core.errors import database_unavailable
 from dispatch.core.extensions import db, socketio
+from dispatch.core.ids import is_id
 from dispatch.jobs import delivery
 from dispatch.jobs.dispatching import (
     DispatchError,
@@ -32,7 +48,7 @@ from dispatch.jobs.dispatching import (
     update_position,
 )
 from dispatch.jobs.patrols import is_present, mark_seen
-from dispatch.models import Job, Patrol
+from dispatch.models import Delivery, Job, Patrol
 from dispatch.reports.service import submit_report
 
 log = logging.getLogger(__name__)
@@ -41,7 +57,11 @@ NS = "/field"
 # The tablets connected to this process: patrol id → socket ids. Re-sends go only to these,
 # so that several web processes never re-send the same message twice.
 _local: dict[int, set[str]] = {}
+# Socket id → the token it was opened with, for the upkeep pass that cuts off sockets whose
+# session ended (in case the queue's message that closes them was lost).
+_tokens: dict[str, int] = {}
 _loop_started = False
+MAX_DEPTH = 8  # how deep a payload's strings are checked (deeper nesting is refused)
 
 
 def _error(exc: DispatchError) -> dict:
@@ -56,14 +76,16 @@ def _handled(handler):
     """Run a handler as one unit of work; turn refusals into an error acknowledgement."""
 
     @wraps(handler)
-    def wrapped(data=None):
+    def wrapped(data=None, *_extra):
         if session_revoked():
             disconnect()
             return {"ok": False, "error": {"code": "unauthorized",
                                            "message": "this device's session has ended"}}
         try:
+            data = data if isinstance(data, dict) else {}
+            _check_text(data)
             with unit_of_work():
-                result = handler(data if isinstance(data, dict) else {})
+                result = handler(data)
         except DispatchError as exc:
             return _error(exc)
         except Exception as exc:
@@ -79,6 +101,26 @@ def _handled(handler):
         return {"ok": True, **(result or {})}
 
     return wrapped
+
+
+def _check_text(value, depth: int = 0) -> None:
+    """Refuse text no database stores (NUL, unpaired surrogates) anywhere in a payload."""
+    if depth > MAX_DEPTH:
+        raise DispatchError("invalid_payload", "the payload is nested too deeply")
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise DispatchError("invalid_text", "text must not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise DispatchError("invalid_text", "text must be valid Unicode") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key, depth + 1)
+            _check_text(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item, depth + 1)
 
 
 def flush_pending(patrol_id: int, sid: str) -> int:
@@ -113,10 +155,13 @@ def on_connect(auth=None):
     if patrol is None:
         raise ConnectionRefusedError("unknown patrol: give auth.call_sign")
     if not device_may_be(patrol.call_sign):
+        # One car or none: only a token bound to this call sign (a shift log-in's device token,
+        # or an integration made with --call-sign) connects as this car.
         raise ConnectionRefusedError("forbidden")
     patrol_id = flask_session["patrol_id"] = patrol.id
     join_room(f"patrol:{patrol_id}")
     _local.setdefault(patrol_id, set()).add(request.sid)
+    _tokens[request.sid] = flask_session["token_id"]
     config = current_app.config
     returning = not is_present(patrol, grace=timedelta(seconds=config["PRESENCE_GRACE_S"]))
     if not is_present(patrol, grace=timedelta(seconds=upkeep_interval(config))):
@@ -138,6 +183,7 @@ def on_disconnect(*_args):
     drop out all the time): the grace period runs from the last stamp, at most one upkeep
     interval before the disconnect, as it does for a process killed with -9."""
     patrol_id = flask_session.get("patrol_id")
+    _tokens.pop(request.sid, None)
     sids = _local.get(patrol_id)
     if sids is not None:
         sids.discard(request.sid)
@@ -149,6 +195,21 @@ def refresh_presence(app) -> int:
     """Stamp the cars whose tablets are connected to this process as seen now."""
     with app.app_context(), unit_of_work():
         return mark_seen(db.session, list(_local))
+
+
+def cut_off_ended_sessions(app) -> int:
+    """Disconnect this process's sockets whose token no longer holds (revoked, expired, user
+    deactivated). Ending a session closes its sockets at once through the message queue; this
+    pass is the net under it (a queue that was down then). Returns the sockets cut off."""
+    with app.app_context(), unit_of_work():
+        live = live_token_ids(db.session, _tokens.values())
+    ended = [sid for sid, token_id in list(_tokens.items()) if token_id not in live]
+    for sid in ended:
+        log.warning("field socket of an ended session cut off",
+                    extra={"token_id": _tokens.get(sid)})
+        socketio.server.disconnect(sid, namespace=NS, ignore_queue=True)
+        _tokens.pop(sid, None)
+    return len(ended)
 
 
 def resend_due(app) -> int:
@@ -177,7 +238,7 @@ def _upkeep_loop(app) -> None:
     interval = upkeep_interval(app.config)
     while True:
         socketio.sleep(interval)
-        for work in (refresh_presence, resend_due):
+        for work in (cut_off_ended_sessions, refresh_presence, resend_due):
             try:
                 work(app)
             except Exception:
@@ -187,23 +248,47 @@ def _upkeep_loop(app) -> None:
 @_handled
 def job_ack(data):
     """The tablet has the job (or the revocation): stop re-sending it."""
-    delivery_id = data.get("delivery_id")
-    job_id = data.get("job_id")
+    delivery_id, job_id = data.get("delivery_id"), data.get("job_id")
+    # Only this car's own deliveries: another car's id is unknown here (and stays pending for
+    # that car's tablet).
     found = delivery.acknowledge(
         db.session, patrol_id=_patrol_id(),
-        delivery_id=delivery_id if isinstance(delivery_id, int) else None,
-        job_id=job_id if isinstance(job_id, int) else None)
+        delivery_id=delivery_id if is_id(delivery_id) else None,
+        job_id=job_id if is_id(job_id) and not is_id(delivery_id) else None)
     if found is None:
         raise DispatchError("unknown_delivery", "nothing to acknowledge")
 
 
 def _job(data) -> Job:
-    """The job an event names by ``job_id``; an unknown or malformed id is an error."""
+    """The job an event names by ``job_id``, if it is this car's: an id out of range, of
+    another type, of no job or of a job this car never had is ``unknown_job``; a job that was
+    this car's and has been moved to another car is ``not_your_job`` (the tablet marks it
+    moved)."""
     job_id = data.get("job_id")
-    job = db.session.get(Job, job_id) if isinstance(job_id, int) else None
+    job = db.session.get(Job, job_id) if is_id(job_id) else None
     if job is None:
         raise DispatchError("unknown_job", "no such job")
+    patrol_id = _patrol_id()
+    if job.patrol_id != patrol_id:
+        had_it = db.session.scalar(select(Delivery.id).where(
+            Delivery.job_id == job.id, Delivery.patrol_id == patrol_id).limit(1))
+        if had_it is None:
+            raise DispatchError("unknown_job", "no such job")
+        raise DispatchError("not_your_job", f"job {job.id} is not assigned to this car")
     return job
+
+
+def _number(value, name: str, low: float, high: float) -> float:
+    """A finite number from ``low`` to ``high`` (an int or a float; a boolean is not one)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise DispatchError("invalid_position", f"{name} must be a number")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise DispatchError("invalid_position", f"{name} is out of range") from None
+    if not math.isfinite(number) or not low <= number <= high:
+        raise DispatchError("invalid_position", f"{name} is out of range")
+    return number
 
 
 @_handled
@@ -220,11 +305,12 @@ def job_status(data):
 @_handled
 def position(data):
     """Where the car is (every 15 s and on movement)."""
-    try:
-        lat, lon = float(data["lat"]), float(data["lon"])
-        accuracy = float(data["accuracy_m"]) if data.get("accuracy_m") is not None else None
-    except (KeyError, TypeError, ValueError):
-        raise DispatchError("invalid_position", "lat and lon are required numbers") from None
+    if "lat" not in data or "lon" not in data:
+        raise DispatchError("invalid_position", "lat and lon are required numbers")
+    lat = _number(data["lat"], "lat", -90, 90)
+    lon = _number(data["lon"], "lon", -180, 180)
+    accuracy = data.get("accuracy_m")
+    accuracy = _number(accuracy, "accuracy_m", 0, 1e7) if accuracy is not None else None
     patrol = db.session.get(Patrol, _patrol_id())
     update_position(db.session, patrol, lat=lat, lon=lon, accuracy_m=accuracy,
                     at=instant_or_none(data.get("at")))
@@ -234,7 +320,8 @@ def position(data):
 def patrol_status(data):
     """On duty (available) or off duty."""
     patrol = db.session.get(Patrol, _patrol_id())
-    set_patrol_status(db.session, patrol, str(data.get("status")))
+    status = data.get("status")
+    set_patrol_status(db.session, patrol, status if isinstance(status, str) else "")
     return {"status": patrol.status}
 
 
@@ -246,9 +333,21 @@ def job_report(data):
     return {"report_id": report.id}
 
 
-def ping(data=None):
+def ping(*_data):
     """A round trip the tablet can time to tell a live connection from a dead one."""
     return {"ok": True}
+
+
+def unknown_event(event, *_data):
+    """An event with no handler: answered (if it asked for an answer) and logged once per
+    connection and event name, whatever a client sends how often."""
+    name = str(event)[:64]
+    seen = flask_session.setdefault("unknown_events", [])
+    if name not in seen and len(seen) < 20:
+        seen.append(name)
+        log.warning("field socket: unknown event",
+                    extra={"event": name, "patrol_id": flask_session.get("patrol_id")})
+    return {"ok": False, "error": {"code": "unknown_event", "message": "no such event"}}
 
 
 def register() -> None:
@@ -259,3 +358,4 @@ def register() -> None:
                           ("position", position), ("patrol.status", patrol_status),
                           ("job.report", job_report), ("ping", ping)):
         socketio.on_event(name, handler, namespace=NS)
+    socketio.on_event("*", unknown_event, namespace=NS)

@@ -46,8 +46,9 @@ from dispatch.core.templating import (
     JOB_STATUS_NAMES,
     OUTCOME_NAMES,
 )
-from dispatch.jobs.dispatching import PATROL_STATUS_STEPS, end_shift
-from dispatch.jobs.patrols import list_patrols, patrol_json, patrol_of_ended_session
+from dispatch.field.sessions import end_token_session
+from dispatch.jobs.dispatching import PATROL_STATUS_STEPS
+from dispatch.jobs.patrols import list_patrols, patrol_json
 from dispatch.models import OUTCOMES, ApiToken, Patrol, utcnow
 
 # The tablet's JSON endpoints sit beside the rest of the API. The log-in is exempt from CSRF:
@@ -263,17 +264,16 @@ def create_session():
 
 @api.delete("/session")
 def end_session():
-    """End the shift on this tablet: the device token stops working at once, and the car
-    goes off duty (if this was its current tablet session) and the consoles hear of it."""
+    """End the shift on this tablet: the device token stops working at once, its sockets are
+    closed, and the car goes off duty with its unacknowledged jobs back in the queue (if this
+    was its current tablet session) and the consoles hear of it."""
     token = bearer_token()
     user = user_for_token(db.session, token) if token else None
     if user is None:
         raise ApiError(401, "unauthorized", "send the device token as a bearer token")
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
-    revoke_token(db.session, token)
-    patrol = patrol_of_ended_session(db.session, row) if row is not None else None
-    if patrol is not None:
-        end_shift(db.session, patrol)
+    was_live = revoke_token(db.session, token)
+    patrol = end_token_session(db.session, row, was_live=was_live, reason="logged_out")
     record(db.session, "device.session_ended", subject=user.email, ip=client_ip(),
            user_id=user.id, details={"call_sign": patrol.call_sign} if patrol else None)
     return "", 204

@@ -98,3 +98,29 @@ def acknowledge(session: Session, *, patrol_id: int, delivery_id: int | None = N
             session.flush()
             publish(session, "job.updated", job_json(job), namespace="/console")
     return delivery
+
+
+def withdraw(session: Session, patrol_id: int) -> list[Job]:
+    """The car's tablet session ended (revoked, or logged out): nothing it had not
+    acknowledged is sent any more (no tablet of the car is there to take it), and a job it was
+    given but never acknowledged goes back to the queue, the consoles told: the crew may never
+    have seen it. A job the crew acknowledged stays with the car (they know of it; the operator
+    moves it). Returns the jobs put back in the queue."""
+    now = utcnow()
+    requeued = []
+    for item in pending(session, patrol_id):
+        item.acked_at = now
+        if item.event != "job.assigned":
+            continue
+        job = session.get(Job, item.job_id)
+        if (job is None or job.patrol_id != patrol_id or job.status != "assigned"
+                or job.acknowledged_at is not None or job in requeued):
+            continue
+        job.patrol_id, job.status, job.dispatched_at = None, "queued", None
+        job.events.append(JobEvent(kind="withdrawn", at=now, patrol_id=patrol_id,
+                                   details={"reason": "session_ended"}))
+        requeued.append(job)
+    session.flush()
+    for job in requeued:
+        publish(session, "job.updated", job_json(job), namespace="/console")
+    return requeued

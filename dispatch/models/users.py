@@ -52,7 +52,9 @@ class ApiToken(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    # "api" for integrations, "device" for a patrol tablet's shift log-in.
+    # "api" for integrations, "device" for a patrol tablet's shift log-in, "car" for an
+    # integration acting as one patrol car (create-token --call-sign); for "device" and "car"
+    # the label is the car's call sign, the one car the token may be on /field.
     kind: Mapped[str] = mapped_column(String(10), default="api")
     label: Mapped[str] = mapped_column(String(120), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

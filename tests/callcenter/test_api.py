@@ -45,7 +45,9 @@ def sockets(app, client, create_token):
     opened = []
 
     def connect(namespace, role, call_sign=None):
-        token, _ = create_token(role=role)
+        # A tablet's token is bound to its car (its shift log-in's device token).
+        bound = {"kind": "device", "label": call_sign} if call_sign else {}
+        token, _ = create_token(role=role, **bound)
         auth = {"token": token, **({"call_sign": call_sign} if call_sign else {})}
         ws = socketio.test_client(app, namespace=namespace, auth=auth, flask_test_client=client)
         assert ws.is_connected(namespace)

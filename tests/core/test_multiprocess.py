@@ -37,7 +37,8 @@ def test_a_job_dispatched_through_one_process_reaches_a_tablet_on_the_other(two_
     a.cli("import-register", "--landlord", "ACME", str(register))
     a.cli("create-patrol", "--call-sign", "Jour 11")
     operator = {"Authorization": "Bearer " + a.cli("create-token", "--role", "operator").strip()}
-    patrol_token = a.cli("create-token", "--role", "patrol", "--email", "car@x.se").strip()
+    patrol_token = a.cli("create-token", "--role", "patrol", "--email", "car@x.se",
+                         "--call-sign", "Jour 11").strip()
 
     received, acked = [], []
     tablet = socketio.Client(reconnection=False)

@@ -38,7 +38,7 @@ def test_field_admits_a_patrol_with_its_call_sign_and_not_an_operator(
     connect, create_token, db_session
 ):
     upsert_patrol(db_session, call_sign="Jour 11", name="Jour 11")
-    patrol, _ = create_token(role="patrol")
+    patrol, _ = create_token(role="patrol", kind="device", label="Jour 11")
     operator, _ = create_token(role="operator")
     assert connect("/field", patrol, "Jour 11").is_connected("/field")
     assert not connect("/field", patrol).is_connected("/field")  # which car?
@@ -56,7 +56,8 @@ def test_published_event_reaches_consoles_only_after_commit(connect, create_toke
     operator, _ = create_token(role="operator")
     first, second = connect("/console", operator), connect("/console", operator)
     upsert_patrol(db_session, call_sign="Jour 11", name="Jour 11")
-    tablet = connect("/field", create_token(role="patrol")[0], "Jour 11")
+    tablet = connect("/field", create_token(role="patrol", kind="device", label="Jour 11")[0],
+                     "Jour 11")
     publish(db_session, "patrol.updated", {"patrol_id": 7}, namespace="/console")
     assert first.get_received("/console") == []
     db_session.commit()
@@ -82,8 +83,10 @@ def test_published_event_is_dropped_when_the_transaction_rolls_back(
 def test_event_to_a_patrol_reaches_only_that_car(connect, create_token, db_session):
     car_a = upsert_patrol(db_session, call_sign="Jour 11", name="Jour 11")
     upsert_patrol(db_session, call_sign="Jour 12", name="Jour 12")
-    a = connect("/field", create_token(role="patrol")[0], "Jour 11")
-    b = connect("/field", create_token(role="patrol")[0], "Jour 12")
+    a = connect("/field", create_token(role="patrol", kind="device", label="Jour 11")[0],
+                "Jour 11")
+    b = connect("/field", create_token(role="patrol", kind="device", label="Jour 12")[0],
+                "Jour 12")
     publish(db_session, "job.assigned", {"job_id": 3}, namespace="/field", to=f"patrol:{car_a.id}")
     db_session.commit()
     assert [e["name"] for e in a.get_received("/field")] == ["job.assigned"]

@@ -93,7 +93,7 @@ def tablet(app, client, create_token):
     made = []
 
     def factory(call_sign):
-        token, _ = create_token(role="patrol")
+        token, _ = create_token(role="patrol", kind="device", label=call_sign)
         t = Tablet(app, client, token, call_sign)
         made.append(t)
         return t
@@ -172,15 +172,27 @@ def test_status_updates_replayed_twice_change_nothing(db_session, flat, tablet):
     assert job.arrived_at.isoformat() == at
 
 
-def test_a_status_for_someone_elses_job_is_refused(db_session, flat, tablet):
+def test_a_status_for_someone_elses_job_is_refused_as_unknown(db_session, flat, tablet):
     mine, other = _patrol(db_session, "Jour 11"), _patrol(db_session, "Jour 12")
     car = tablet("Jour 12").connect()
     job = _job(db_session, flat)
     assign(db_session, job, mine, user_id=None)
     db_session.commit()
     answer = car.send("job.status", {"job_id": job.id, "status": "accepted"})
+    assert answer["ok"] is False and answer["error"]["code"] == "unknown_job"
+    db_session.refresh(job)
+    assert (job.status, other.status) == ("assigned", "available")
+
+
+def test_a_status_for_a_job_moved_to_another_car_says_so(db_session, flat, tablet):
+    first, second = _patrol(db_session, "Jour 11"), _patrol(db_session, "Jour 12")
+    car = tablet("Jour 11").connect()
+    job = _job(db_session, flat)
+    assign(db_session, job, first, user_id=None)
+    assign(db_session, job, second, user_id=None)
+    db_session.commit()
+    answer = car.send("job.status", {"job_id": job.id, "status": "accepted"})
     assert answer["ok"] is False and answer["error"]["code"] == "not_your_job"
-    assert other.status == "available"
 
 
 def test_position_updates_the_patrol_and_the_consoles(app, client, db_session, tablet,

@@ -113,7 +113,7 @@ def make_world(database_url: str, tmp_path: Path) -> World:
                 object_id=session.scalars(sa.select(RentalObject.id)).one(),
                 patrol_id=patrol.id,
                 operator_token=create_token(session, operator),
-                patrol_token=create_token(session, crew))
+                patrol_token=create_token(session, crew, kind="device", label="Jour 11"))
             session.commit()
     finally:
         engine.dispose()

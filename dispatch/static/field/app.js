@@ -575,10 +575,19 @@ function connect() {
   if (socket) socket.disconnect();
   socket = io("/field", { auth: { token: session.token, call_sign: session.call_sign }, reconnectionDelayMax: 5000 });
   socket.on("connect", function () { notice(""); renderQueue(); refreshDuty(); sendPosition(); flush(); });
-  socket.on("disconnect", function () { inFlight = null; renderQueue(); });
+  socket.on("disconnect", function (reason) {
+    inFlight = null;
+    renderQueue();
+    // The server ended the connection (a revoked session, say): ask again, and the refusal
+    // says why; socket.io does not reconnect by itself after a server's disconnect.
+    if (reason === "io server disconnect" && socket) socket.connect();
+  });
+  socket.on("session.revoked", function () { revokedHere(); });
   socket.on("connect_error", function (err) {
     var reason = (err && err.message) || "";
-    if (reason === "unauthorized" || reason === "forbidden" || reason.indexOf("unknown patrol") === 0) {
+    if (reason === "revoked") {
+      revokedHere();
+    } else if (reason === "unauthorized" || reason === "forbidden" || reason.indexOf("unknown patrol") === 0) {
       endSession(reason.indexOf("unknown patrol") === 0 ? "unknown_call_sign" : reason);
     } else {
       renderQueue();
@@ -608,6 +617,18 @@ function endSession(code) {
   localStorage.removeItem(PREFIX + "session");
   showLogin(T.errors[code] || "");
 }
+
+// Log-out, or the session revoked (a lost tablet): nothing of the shift stays on the tablet,
+// neither jobs and door codes nor drafts and the outbox.
+function forgetShift(message) {
+  if (socket) { socket.off(); socket.disconnect(); socket = null; }
+  wipe();
+  session = null; jobs = []; outbox = []; drafts = {}; duty = null;
+  $("jobs").innerHTML = "";
+  watchPosition();
+  showLogin(message);
+}
+function revokedHere() { forgetShift(T.errors.unauthorized); }
 
 function showLogin(message) {
   $("jobs").hidden = true;
@@ -668,12 +689,7 @@ $("logout").addEventListener("click", function () {
   if (!window.confirm(outbox.length ? T.log_out_pending : T.log_out_confirm)) return;
   var token = session && session.token;
   if (token) fetch("/api/v1/field/session", { method: "DELETE", headers: { Authorization: "Bearer " + token } }).catch(function () {});
-  if (socket) { socket.off(); socket.disconnect(); socket = null; }
-  wipe();
-  session = null; jobs = []; outbox = []; drafts = {}; duty = null;
-  $("jobs").innerHTML = "";
-  watchPosition();
-  showLogin("");
+  forgetShift("");
 });
 
 $("duty").addEventListener("click", toggleDuty);
