@@ -29,6 +29,7 @@ import logging
 import os
 import secrets
 import socket
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from itertools import groupby
@@ -62,6 +63,12 @@ BATCH = 100
 
 class MorningError(ValueError):
     """A morning that cannot be sent (yet)."""
+
+
+class RunawaySend(MorningError):  # noqa: N818 (a morning that cannot be sent, like its parent)
+    """``send_due`` met a mail that cannot be due again in one run: one it sent, or one it
+    already tried ``MAX_ATTEMPTS`` times. Only a fault does that; the run stops rather than
+    mail someone again and again."""
 
 
 @dataclass(frozen=True)
@@ -237,9 +244,31 @@ def send_due(app: Flask, session: Session, *, mornings: list[date], mailer=None,
     own_mailer = mailer is None
     mailer = mailer or mailer_for(app.config)
     sent_total = failed_total = 0
+    # The loop's bound: a mail this run sent is never due again, and one it failed is due
+    # again at most until its attempts run out. A claim that brings back either is a fault
+    # (a sent mail still looking due would otherwise be mailed on every pass, for ever).
+    sent_here: set[int] = set()
+    claims: Counter[int] = Counter()
     try:
         while True:
             ids = claim(session, run_id=me, mornings=mornings, now=now_fn(), limit=batch)
+            again = sorted(set(ids) & sent_here)
+            tried_out = sorted(i for i in ids if claims[i] >= MAX_ATTEMPTS and i not in sent_here)
+            if again or tried_out:
+                # What the claim took back is put right (sent, given up) as far as this run
+                # can; the rest of its batch goes back to the next run once the claim's lease
+                # runs out.
+                finish(session, run_id=me, sent=again, now=now_fn(),
+                       failed=[(i, "claimed_too_often", MAX_ATTEMPTS) for i in tried_out])
+                session.commit()
+                log.error("morning mails due again within one run: stopped", extra={
+                    "sent_again": len(again), "tried_out": len(tried_out),
+                    "sent": sent_total, "failed": failed_total})
+                raise RunawaySend(
+                    f"{len(again)} mail(s) sent in this run and {len(tried_out)} tried "
+                    f"{MAX_ATTEMPTS} times in it were due again (ids {(again + tried_out)[:10]}):"
+                    f" stopped after {sent_total} sent, {failed_total} failed")
+            claims.update(ids)
             session.commit()
             if not ids:
                 break
@@ -273,6 +302,7 @@ def send_due(app: Flask, session: Session, *, mornings: list[date], mailer=None,
                         finish(session, run_id=me, sent=[row.id], failed=[], now=now_fn())
                         session.commit()
                         sent.append(row.id)
+                        sent_here.add(row.id)
             finish(session, run_id=me, sent=[], failed=failed, now=now_fn())
             session.commit()
             sent_total += len(sent)
