@@ -90,6 +90,17 @@ class _TestSession(sa.orm.scoped_session):
 
 
 @pytest.fixture(autouse=True)
+def _config_restored(app):
+    """Whatever a test changes in the session-wide app's settings is put back as it was (not
+    to a literal the test guessed), so that no test sees another's settings."""
+    before = dict(app.config)
+    yield
+    if dict(app.config) != before:
+        app.config.clear()
+        app.config.update(before)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_search_index():
     """The address search caches indexes per process, keyed by register version; every test
     starts from a rolled-back database, so it starts from an empty cache too."""

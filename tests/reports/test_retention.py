@@ -83,11 +83,12 @@ def test_purge_reports_command_uses_the_configured_retention(
 ):
     landlord = create_landlord()
     _incident(db_session, landlord, 40)
+    before = app.config["REPORT_RETENTION_DAYS"]
     app.config["REPORT_RETENTION_DAYS"] = 30
     try:
         result = runner.invoke(args=["purge-reports"])
     finally:
-        app.config["REPORT_RETENTION_DAYS"] = 90
+        app.config["REPORT_RETENTION_DAYS"] = before  # what it was, not a literal
     assert result.exit_code == 0, result.output
     assert "reports=1" in result.output
     assert _count(db_session, models.IncidentReport) == 0
