@@ -19,11 +19,11 @@ from dispatch.jobs.calls import incoming_call
 from dispatch.jobs.dispatching import (
     DispatchError,
     NewComplaint,
-    PatrolPositions,
     assign,
     create_complaint,
     dispatch_nearest,
     distance_m,
+    nearest_available,
     open_jobs,
 )
 from dispatch.jobs.figures import call_to_dispatch
@@ -127,9 +127,8 @@ def complaints():
         raise ApiError(400, exc.code, exc.message) from None
     recommended = []
     if job.complaint.lat is not None:
-        recommended = PatrolPositions.available(
-            db.session, max_age=_max_age(), seen_within=_grace()).nearest(
-            job.complaint.lat, job.complaint.lon, limit=3)
+        recommended = nearest_available(db.session, job.complaint.lat, job.complaint.lon,
+                                        limit=3, max_age=_max_age(), seen_within=_grace())
     return jsonify({"complaint_id": job.complaint_id, "job_id": job.id,
                     "recommended": [c.as_json() for c in recommended]}), 201
 

@@ -8,6 +8,7 @@ after the caller's commit.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.core.database import sqlite_timestamp
-from dispatch.core.geo import haversine_m
+from dispatch.core.geo import EARTH_RADIUS_M, haversine_m
 from dispatch.core.phones import normalise_phone
 from dispatch.core.realtime import publish
 from dispatch.jobs import delivery
@@ -64,6 +65,46 @@ class Candidate:
                 "distance_m": round(self.distance_m), "eta_min": self.eta_min}
 
 
+# The first box read around an address (metres from it to the box's sides), and how much it
+# grows while it holds fewer cars than asked for.
+FIRST_BOX_M = 1_000.0
+BOX_GROWTH = 4.0
+
+
+@dataclass(frozen=True)
+class Box:
+    """Latitude and longitude bounds (degrees) around a point; ``lon`` None: every longitude."""
+
+    lat: tuple[float, float]
+    lon: tuple[float, float] | None
+
+
+def box_around(lat: float, lon: float, radius_m: float) -> Box | None:
+    """A lat/lon box outside which every point is farther than ``radius_m`` from (``lat``,
+    ``lon``) as ``haversine_m`` measures; None when that is the whole Earth.
+
+    Outside the latitude band, |Δφ| > δ = r/R, so hav(d/R) ≥ hav(Δφ) > hav(δ). Inside it,
+    hav(d/R) ≥ cos φ cos φ' hav(Δλ) with cos φ' ≥ cos φ_edge (the band's edge farther from the
+    equator), so |Δλ| > 2 asin(sin(δ/2) / √(cos φ cos φ_edge)) is farther than r too. Near a
+    pole or across the antimeridian the longitudes are left open (correct, only slower).
+    """
+    delta = radius_m / EARTH_RADIUS_M
+    if delta >= math.pi:
+        return None
+    dlat = math.degrees(delta)
+    south, north = lat - dlat, lat + dlat
+    if south <= -90 or north >= 90:
+        return Box((south, north), None)
+    edge = math.radians(max(abs(south), abs(north)))
+    ratio = math.sin(delta / 2) / math.sqrt(math.cos(math.radians(lat)) * math.cos(edge))
+    if ratio >= 1:
+        return Box((south, north), None)
+    dlon = math.degrees(2 * math.asin(ratio))
+    if lon - dlon <= -180 or lon + dlon >= 180:
+        return Box((south, north), None)
+    return Box((south, north), (lon - dlon, lon + dlon))
+
+
 class PatrolPositions:
     """Available patrols with fresh positions, as arrays ready for one vectorised pass."""
 
@@ -76,26 +117,35 @@ class PatrolPositions:
     @classmethod
     def available(cls, session: Session, *, max_age: timedelta,
                   seen_within: timedelta = PRESENCE_GRACE, now: datetime | None = None,
-                  exclude: int | None = None) -> PatrolPositions:
+                  exclude: int | None = None, within: Box | None = None) -> PatrolPositions:
         """Patrols that are available, present and placed: on duty and free, a tablet of the
         car connected or seen within ``seen_within`` (``PRESENCE_GRACE_S``; see
-        ``jobs.patrols``), and a position not older than ``max_age``.
+        ``jobs.patrols``), and a position not older than ``max_age``; with ``within``, only
+        those placed in that box (read through the index ``ix_patrols_status_lat_lon``).
 
-        Read with plain driver SQL: this runs for every dispatch, over every car on duty,
-        and ORM rows for thousands of patrols cost milliseconds for nothing.
+        Without a box this reads every car on duty: to choose among them, ``nearest_available``
+        reads a box around the address instead. Plain driver SQL: ORM rows for hundreds of
+        patrols would cost milliseconds for nothing.
         """
         now = now or utcnow()
         since, seen = now - max_age, now - seen_within
         connection = session.connection()
         if connection.dialect.name == "sqlite":
-            mark, values = "?", (sqlite_timestamp(since), sqlite_timestamp(seen),
-                                 sqlite_timestamp(seen))
+            mark, values = "?", [sqlite_timestamp(since), sqlite_timestamp(seen),
+                                 sqlite_timestamp(seen)]
         else:
-            mark, values = "%s", (since, seen, seen)
+            mark, values = "%s", [since, seen, seen]
+        area = ""
+        if within is not None:
+            area += f" AND lat BETWEEN {mark} AND {mark}"
+            values += within.lat
+            if within.lon is not None:
+                area += f" AND lon BETWEEN {mark} AND {mark}"
+                values += within.lon
         query = ("SELECT id, name, lat, lon FROM patrols WHERE status = 'available' "  # noqa: S608
                  f"AND lat IS NOT NULL AND position_at >= {mark} "
-                 f"AND (last_seen_at >= {mark} OR position_at >= {mark}) ORDER BY id")
-        rows = connection.exec_driver_sql(query, values).fetchall()
+                 f"AND (last_seen_at >= {mark} OR position_at >= {mark}){area} ORDER BY id")
+        rows = connection.exec_driver_sql(query, tuple(values)).fetchall()
         return cls([r for r in rows if r[0] != exclude])
 
     def nearest(self, lat: float, lon: float, limit: int = 3,
@@ -106,15 +156,46 @@ class PatrolPositions:
         distances = haversine_m(lat, lon, self.lats, self.lons)
         k = min(limit, len(self.ids))
         if k < len(self.ids):
-            part = np.argpartition(distances, k - 1)[:k]
+            # argpartition splits ties at the k-th distance arbitrarily: take them all back.
+            kth = distances[np.argpartition(distances, k - 1)[k - 1]]
+            part = np.flatnonzero(distances <= kth)
         else:
             part = np.arange(len(self.ids))
-        order = part[np.lexsort((part, distances[part]))]
+        order = part[np.lexsort((part, distances[part]))][:k]
         return [
             Candidate(self.ids[i], self.names[i], float(distances[i]),
                       eta_minutes(float(distances[i]), speed_kmh))
             for i in order
         ]
+
+
+def nearest_available(session: Session, lat: float, lon: float, *, limit: int = 1,
+                      max_age: timedelta, seen_within: timedelta = PRESENCE_GRACE,
+                      now: datetime | None = None, exclude: int | None = None,
+                      first_radius_m: float = FIRST_BOX_M) -> list[Candidate]:
+    """The ``limit`` nearest available, present and placed patrols (``PatrolPositions``'s
+    rules), nearest first, ties to the lower patrol id: the same answer as reading every car
+    on duty, from the cars in a box around the address.
+
+    The box starts ``first_radius_m`` from the address to its sides. Every car outside it is
+    farther than that (``box_around``), so once the box holds ``limit`` cars and the farthest
+    of them is within that radius, no car outside can be nearer or tie. Else it grows: to the
+    farthest one's distance if it holds enough (which settles it), ``BOX_GROWTH`` times if not,
+    up to the whole Earth. A dispatch thus reads the few dozen cars around the address, not
+    the whole fleet on duty.
+    """
+    now = now or utcnow()
+    radius = first_radius_m
+    while True:
+        # A hair wider than the radius: no rounding of the distances can then let a car
+        # outside the box tie with one inside it.
+        box = box_around(lat, lon, radius * (1 + 1e-6) + 0.01)
+        found = PatrolPositions.available(session, max_age=max_age, seen_within=seen_within,
+                                          now=now, exclude=exclude, within=box).nearest(
+            lat, lon, limit=limit)
+        if box is None or (len(found) == limit and found[-1].distance_m <= radius):
+            return found
+        radius = found[-1].distance_m if len(found) == limit else radius * BOX_GROWTH
 
 
 def distance_m(complaint: Complaint, patrol: Patrol) -> float | None:
@@ -240,9 +321,8 @@ def dispatch_nearest(session: Session, job: Job, *, user_id: int | None,
     complaint = job.complaint
     if complaint.lat is None:
         raise DispatchError("not_placed", "the address has no position; choose a patrol")
-    candidates = PatrolPositions.available(session, max_age=max_age,
-                                           seen_within=seen_within).nearest(
-        complaint.lat, complaint.lon, limit=1)
+    candidates = nearest_available(session, complaint.lat, complaint.lon, limit=1,
+                                   max_age=max_age, seen_within=seen_within)
     if not candidates:
         return job, None
     best = candidates[0]

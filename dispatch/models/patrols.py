@@ -23,6 +23,9 @@ class Patrol(Base):
     """
 
     __tablename__ = "patrols"
+    # The nearest-car read (``jobs.dispatching.nearest_available``): available cars in a
+    # latitude band, their longitudes checked in the index, a box's few rows read.
+    __table_args__ = (Index("ix_patrols_status_lat_lon", "status", "lat", "lon"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_sign: Mapped[str] = mapped_column(String(40), unique=True)

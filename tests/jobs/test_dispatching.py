@@ -211,3 +211,86 @@ def test_ending_a_shift_takes_the_car_off_duty_even_with_a_job_and_tells_the_con
     assert events == [("patrol.updated", "off_duty")]
     end_shift(db_session, car)  # again: nothing more to say
     assert _PENDING not in db_session.info
+
+
+# -- the nearest-car read: a box around the address, the same answer as reading every car ------
+
+def test_every_point_outside_the_box_is_farther_than_its_radius_even_near_poles_and_180():
+    import random
+
+    import numpy as np
+
+    from dispatch.core.geo import haversine_m
+    from dispatch.jobs.dispatching import box_around
+
+    rng = random.Random(12)
+    centres = [(59.31, 18.07), (89.9, 10.0), (-89.5, -40.0), (65.0, 179.99), (0.0, -179.9),
+               (69.0, 20.0)] + [(rng.uniform(-89, 89), rng.uniform(-180, 180)) for _ in range(40)]
+    for lat, lon in centres:
+        for radius in (5.0, 800.0, 30_000.0, 900_000.0, 8_000_000.0):
+            box = box_around(lat, lon, radius)
+            lats = np.array([lat + rng.uniform(-1, 1) * min(90, radius / 50_000 + 0.01)
+                             for _ in range(400)]).clip(-90, 90)
+            lons = np.array([(lon + rng.uniform(-1, 1) * min(180, radius / 20_000 + 0.01)
+                              + 180) % 360 - 180 for _ in range(400)])
+            near = haversine_m(lat, lon, lats, lons) <= radius
+            if box is None:
+                continue
+            inside = (lats >= box.lat[0]) & (lats <= box.lat[1])
+            if box.lon is not None:
+                inside &= (lons >= box.lon[0]) & (lons <= box.lon[1])
+            assert not (near & ~inside).any(), (lat, lon, radius)
+
+
+def test_the_box_read_recommends_exactly_what_reading_every_car_recommends(db_session):
+    import random
+
+    from dispatch.jobs.dispatching import nearest_available
+
+    rng = random.Random(7)
+    for n in range(150):  # a city's fleet, some busy, off duty or stale; a few cars far away
+        lat, lon = 59.25 + rng.random() * 0.15, 17.9 + rng.random() * 0.3
+        _patrol(db_session, f"c{n}", lat, lon, status=rng.choice(["available"] * 4 + ["busy"]),
+                age_s=rng.choice([10, 10, 10, 900]))
+    for n, (lat, lon) in enumerate([(57.7, 11.97), (67.85, 20.22), (60.17, 24.94)]):
+        _patrol(db_session, f"far{n}", lat, lon)
+    _patrol(db_session, "twin-a", 59.30, 18.00)
+    _patrol(db_session, "twin-b", 59.30, 18.00)  # the same spot: the lower id first
+    every = PatrolPositions.available(db_session, max_age=FRESH)
+    points = [(59.30, 18.00), (59.0, 17.5), (55.6, 13.0), (68.0, 21.0), (-33.9, 151.2)] + [
+        (59.25 + rng.random() * 0.15, 17.9 + rng.random() * 0.3) for _ in range(60)]
+    for lat, lon in points:
+        for limit in (1, 3):
+            assert nearest_available(db_session, lat, lon, limit=limit, max_age=FRESH) == \
+                every.nearest(lat, lon, limit=limit), (lat, lon, limit)
+
+
+def test_a_dispatch_reads_the_cars_around_the_address_not_the_whole_fleet(
+        db_session, flat, monkeypatch):
+    import random
+
+    from dispatch.jobs import dispatching
+
+    rng = random.Random(3)
+    for n in range(300):  # spread over a region 100 km across
+        _patrol(db_session, f"c{n}", 59.0 + rng.random(), 17.5 + rng.random() * 1.5)
+    near = _patrol(db_session, "near", 59.3140, 18.0720)
+    read = []
+    original = dispatching.PatrolPositions.__init__
+
+    def counting(self, patrols):
+        read.append(len(patrols))
+        original(self, patrols)
+
+    monkeypatch.setattr(dispatching.PatrolPositions, "__init__", counting)
+    job, best = dispatch_nearest(db_session, _complaint(db_session, flat), user_id=None,
+                                 max_age=FRESH)
+    assert best.patrol_id == near.id and job.patrol_id == near.id
+    assert sum(read) < 30
+
+
+def test_the_only_available_car_is_dispatched_however_far_away_it_is(db_session, flat):
+    kiruna = _patrol(db_session, "kiruna", 67.85, 20.22)  # 960 km from the address
+    job, best = dispatch_nearest(db_session, _complaint(db_session, flat), user_id=None,
+                                 max_age=FRESH)
+    assert best.patrol_id == kiruna.id and 900_000 < best.distance_m < 1_000_000
