@@ -4,6 +4,11 @@ TAB) or XLSX (first sheet, streamed). Yields rows as lists of strings, with line
 The encoding is decided by scanning the whole file once with an incremental UTF-8 decoder
 (constant memory): a file that is valid UTF-8 throughout is UTF-8, anything else is
 Windows-1252, which is what Excel on Swedish Windows writes.
+
+``open_table`` first checks the whole file against the ``Limits`` (``imports.limits``: before
+any parser sees it, the staged first import's polars stage included), then the readers count
+rows and cell lengths again as they stream: whatever the bytes, a reader raises StructureError
+and nothing else, and holds no more than a bounded part of the file.
 """
 
 from __future__ import annotations
@@ -17,14 +22,24 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from imports.limits import (
+    DEFAULT_LIMITS,
+    MAX_COLUMNS,
+    Limits,
+    StructureError,
+    _,
+    cell_too_long,
+    check_file,
+    current_limits,
+    line_too_long,
+    too_many_rows,
+)
 from imports.rows import canonical_column
+
+__all__ = ["DEFAULT_LIMITS", "Limits", "StructureError", "Table", "open_table"]
 
 CHUNK = 1 << 20
 DELIMITERS = (";", ",", "\t")
-
-
-class StructureError(ValueError):
-    """The file is not a table we can read: it is rejected whole."""
 
 
 @dataclass
@@ -72,14 +87,15 @@ def detect_delimiter(header_line: str) -> str:
     return best
 
 
-def _is_xlsx(path: Path) -> bool:
+def is_xlsx(path: Path) -> bool:
+    """Whether ``path`` is a zip holding a workbook (else it is read as CSV)."""
     with path.open("rb") as f:
         if f.read(4) != b"PK\x03\x04":
             return False
     try:
         with zipfile.ZipFile(path) as z:
             return "xl/workbook.xml" in z.namelist()
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
         return False
 
 
@@ -89,30 +105,45 @@ def _looks_binary(path: Path) -> bool:
     return b"\x00" in sample
 
 
-def open_table(path: Path) -> Table:
-    """Open ``path`` as CSV or XLSX; raise StructureError if it is not a table."""
+def open_table(path: Path, limits: Limits | None = None) -> Table:
+    """Open ``path`` as CSV or XLSX; raise StructureError if it is not a table, or breaks a
+    limit (``limits``, else the app's settings): the whole file is checked first, then the
+    rows again as they are read."""
     size = path.stat().st_size
     if size == 0:
         raise StructureError("the file is empty")
-    if _is_xlsx(path):
-        return _open_xlsx(path, size)
+    limits = limits or current_limits()
+    check_file(path, limits)
+    if is_xlsx(path):
+        return _open_xlsx(path, size, limits)
     if _looks_binary(path):
         raise StructureError("the file is neither CSV nor XLSX")
-    return _open_csv(path, size)
+    return _open_csv(path, size, limits)
 
 
-def _open_csv(path: Path, size: int) -> Table:
+def not_text() -> StructureError:
+    return StructureError(_("The file is neither UTF-8 nor Windows-1252 text."))
+
+
+def _open_csv(path: Path, size: int, limits: Limits) -> Table:
     encoding = detect_encoding(path)
     raw = path.open("rb")
     text = io.TextIOWrapper(raw, encoding=encoding, newline="")
-    first = text.readline()
-    while first and not first.strip():
-        first = text.readline()
-    if not first.strip():
-        raw.close()
-        raise StructureError("the file has no rows")
+    line = 0
     try:
+        first = ""
+        while not first.strip():
+            # Bounded: a file of one endless line must not be read whole into memory.
+            first = text.readline(limits.line_bytes + 1)
+            line += 1
+            if len(first) > limits.line_bytes:
+                raise line_too_long(line, limits)
+            if not first:
+                raise StructureError("the file has no rows")
         delimiter = detect_delimiter(first)
+    except UnicodeDecodeError:
+        raw.close()
+        raise not_text() from None
     except StructureError:
         raw.close()
         raise
@@ -120,12 +151,21 @@ def _open_csv(path: Path, size: int) -> Table:
     reader = csv.reader(text, delimiter=delimiter)
 
     def rows() -> Iterator[tuple[int, list[str]]]:
+        count = 0
         try:
             for values in reader:
                 # A blank line or a row of empty cells is no row (the first cell decides fast).
                 if values and (values[0].strip() or any(v.strip() for v in values)):
+                    count += 1
+                    if count > limits.rows:
+                        raise too_many_rows(limits)
                     # csv counts physical lines; +1 for the header we read ourselves.
                     yield reader.line_num + 1, values
+        except UnicodeDecodeError:
+            raise not_text() from None
+        except csv.Error as exc:  # a field over csv's own limit, a stray quote ...
+            raise StructureError(_("Line %(line)s cannot be read as CSV.",
+                                   line=reader.line_num + line)) from exc
         finally:
             raw.close()
 
@@ -146,26 +186,57 @@ def _cell(value) -> str:
     return str(value)
 
 
-def _open_xlsx(path: Path, size: int) -> Table:
+def _unreadable(exc: Exception) -> StructureError:
+    return StructureError(f"the XLSX file cannot be read: {exc}"[:500])
+
+
+def _open_xlsx(path: Path, size: int, limits: Limits) -> Table:
     from openpyxl import load_workbook
 
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise StructureError(f"the XLSX file cannot be read: {exc}") from exc
+        raise _unreadable(exc) from exc
+    try:
+        return _xlsx_table(workbook, path, limits)
+    except StructureError:
+        workbook.close()
+        raise
+    except Exception as exc:
+        workbook.close()
+        raise _unreadable(exc) from exc
+
+
+def _xlsx_table(workbook, path: Path, limits: Limits) -> Table:
+    if not workbook.worksheets:
+        raise StructureError("the first sheet has no rows")
     sheet = workbook.worksheets[0]
+    declared_rows = sheet.max_row or 1
+    # The sheet's declared size (<dimension>) is the file's word: rows are not padded to it.
+    sheet.reset_dimensions()
     it = sheet.iter_rows(values_only=True)
     line = 0
     header = None
     for values in it:
         line += 1
+        if line > limits.rows:
+            raise too_many_rows(limits)
         if values and any(v not in (None, "") for v in values):
             header = [_cell(v) for v in values]
             break
+    it.close()
     if header is None:
-        workbook.close()
         raise StructureError("the first sheet has no rows")
-    total = max((sheet.max_row or 1) - line, 1)
+    while header and not header[-1].strip():
+        header.pop()
+    if len(header) > MAX_COLUMNS:
+        raise StructureError(_("The first row has more than %(limit)s columns: not a register.",
+                               limit=MAX_COLUMNS))
+    if any(len(h) > limits.cell_chars for h in header):
+        raise cell_too_long(line, limits)
+    width = len(header)
+    it = sheet.iter_rows(min_row=line + 1, max_col=width, values_only=True)
+    total = min(max(declared_rows - line, 1), limits.rows)
     state = {"done": 0}
     # Excel turns a postnummer typed as a number into one: Finland's 00100 becomes 100. A
     # Swedish postnummer never starts with 0, so a short numeric cell can only have lost zeros.
@@ -177,12 +248,20 @@ def _open_xlsx(path: Path, size: int) -> Table:
             for values in it:
                 number += 1
                 state["done"] += 1
+                if state["done"] > limits.rows:
+                    raise too_many_rows(limits)
                 if values and any(v not in (None, "") for v in values):
                     cells = [_cell(v) for v in values]
+                    if max(map(len, cells)) > limits.cell_chars:
+                        raise cell_too_long(number, limits)
                     if zip_at is not None and zip_at < len(values) and isinstance(
                             values[zip_at], int | float) and len(cells[zip_at]) < 5:
                         cells[zip_at] = cells[zip_at].zfill(5)
                     yield number, cells
+        except StructureError:
+            raise
+        except Exception as exc:  # openpyxl meets a broken sheet only as it streams it
+            raise _unreadable(exc) from exc
         finally:
             workbook.close()
 

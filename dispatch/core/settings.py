@@ -102,6 +102,16 @@ def load(instance_path: Path) -> dict:
         "CORS_ALLOWED_ORIGINS": [o for o in (env_str("CORS_ALLOWED_ORIGINS") or "").split() if o],
         "SOCKETIO_ASYNC_MODE": env_str("SOCKETIO_ASYNC_MODE", "threading"),
         "GEOCODER": env_str("GEOCODER"),  # e.g. "nominatim"; unset: no geocoding on import
+        # Register files (imports/limits.py): an upload larger than this is answered 413; a
+        # register of 1,000,000 rows is about 250 MB as CSV. The rest bound what a file may
+        # hold, so that a hostile one costs neither memory (< 1 GiB) nor hours.
+        "MAX_CONTENT_LENGTH": env_int("IMPORT_MAX_UPLOAD_BYTES", 512 << 20),
+        "IMPORT_MAX_ROWS": env_int("IMPORT_MAX_ROWS", 2_000_000),
+        "IMPORT_MAX_CELL_CHARS": env_int("IMPORT_MAX_CELL_CHARS", 32_767),
+        "IMPORT_MAX_LINE_BYTES": env_int("IMPORT_MAX_LINE_BYTES", 1 << 20),
+        "IMPORT_MAX_XLSX_BYTES": env_int("IMPORT_MAX_XLSX_BYTES", 4 << 30),
+        "IMPORT_MAX_XLSX_PART_BYTES": env_int("IMPORT_MAX_XLSX_PART_BYTES", 256 << 20),
+        "IMPORT_MAX_XLSX_RATIO": env_int("IMPORT_MAX_XLSX_RATIO", 100),
         # Patrols whose last position is older than this are not recommended.
         "PATROL_POSITION_MAX_AGE_S": env_int("PATROL_POSITION_MAX_AGE_S", 300),
         # A car is recommended only while a tablet of it is connected, or was (or sent a
