@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import io
 from bisect import bisect_right
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
@@ -90,12 +91,17 @@ class IdMap:
 class Copier:
     """COPYs chunk after chunk of a first register into PostgreSQL (see the module).
 
-    A chunk is prepared (ids reserved, rows laid out, CSV written) on a worker thread while
-    the chunk before it is COPYed on the session's connection, so that PostgreSQL, which does
-    most of the work (inserts, index updates, foreign-key checks), does not wait for us.
+    Three steps run at once, each on its own thread, a chunk apart: the caller's thread reads
+    chunk n+2 from the stage, a worker prepares chunk n+1 (ids reserved, rows laid out, CSV
+    written) and another COPYs chunk n on the session's connection, so that PostgreSQL, which
+    does most of the work (inserts, index updates, foreign-key checks), starts on the first
+    chunk as soon as it is prepared and never waits for us. At most ``AHEAD`` chunks are in
+    hand at a time (memory): the caller waits for the oldest one's COPY beyond that.
     Ids are reserved on ``reserving`` (another connection, in autocommit: drawing from a
-    sequence is not transactional anyway) or, without one, on the session's connection
-    between the COPYs."""
+    sequence is not transactional anyway) or, without one, on the session's connection on
+    the COPY's thread, between the COPYs."""
+
+    AHEAD = 3
 
     def __init__(self, raw, landlord_id: int, now: datetime, reserving=None):
         import polars as pl
@@ -111,34 +117,41 @@ class Copier:
                     f"pg_get_serial_sequence('{name}', 'id')::regclass::oid"
                     for name in ID_TABLES))
             self.sequences = dict(zip(ID_TABLES, cursor.fetchone(), strict=True))
-        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-copy")
-        self.pending: Future | None = None  # the chunk before, being prepared
+        self.preparing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-prepare")
+        self.copying = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-copy")
+        self.pending: deque[Future] = deque()  # the chunks' COPYs, oldest first
 
     # -- one chunk -------------------------------------------------------------------------
     def load(self, chunk: Path | None, rows: dict | None) -> None:
-        """Take one chunk (a folder of Arrow files, or a row stage's rows): prepare it, and
-        COPY the one before it meanwhile."""
+        """Take one chunk (a folder of Arrow files, or a row stage's rows): queue its
+        preparation and its COPY; wait only while ``AHEAD`` chunks are in hand."""
         tables = self._frames(chunk, rows)  # now: the files go when this returns
-        if self.reserving is None:
-            self._flush()  # the session's connection reserves: nothing may run beside it
-        prepared = self.worker.submit(self._prepare, tables)
-        self._flush()
-        self.pending = prepared
+        if self.reserving is None:  # the session's connection reserves: not beside a COPY
+            self.pending.append(self.copying.submit(
+                lambda: self._copy_all(self._prepare(tables))))
+        else:
+            prepared = self.preparing.submit(self._prepare, tables)
+            self.pending.append(self.copying.submit(lambda: self._copy_all(prepared.result())))
+        while self.pending and (len(self.pending) > self.AHEAD or self.pending[0].done()):
+            self.pending.popleft().result()  # a failed COPY or preparation raises here
 
     def finish(self) -> None:
-        """COPY the last chunk."""
-        self._flush()
+        """Wait for the last chunks' COPYs."""
+        while self.pending:
+            self.pending.popleft().result()
 
     def close(self) -> None:
-        if self.pending is not None:
-            self.pending.cancel()
-        self.worker.shutdown(wait=True)
+        """Drop what has not started; wait for what runs (it uses the session's connection,
+        which the caller is about to roll back or go on with)."""
+        for future in self.pending:
+            future.cancel()
+        self.pending.clear()
+        self.preparing.shutdown(wait=True, cancel_futures=True)
+        self.copying.shutdown(wait=True, cancel_futures=True)
 
-    def _flush(self) -> None:
-        if self.pending is not None:
-            prepared, self.pending = self.pending.result(), None
-            for name, columns, data in prepared:
-                self._copy(name, columns, data)
+    def _copy_all(self, prepared: list[tuple[str, str, memoryview]]) -> None:
+        for name, columns, data in prepared:
+            self._copy(name, columns, data)
 
     def _prepare(self, tables: dict) -> list[tuple[str, str, memoryview]]:
         """Reserve the chunk's ids; its rows as CSV, by register table, parents first."""
