@@ -75,6 +75,10 @@ def load(instance_path: Path) -> dict:
         "BASE_URL": base_url.rstrip("/"),
         "DISPATCH_TZ": env_str("DISPATCH_TZ", "Europe/Stockholm"),
         "REPORT_RETENTION_DAYS": env_int("REPORT_RETENTION_DAYS", 90),
+        # How a landlord reaches the service in the daytime (office hours, phone, e-mail),
+        # printed in the morning mail and every report; empty: not printed.
+        "DAYTIME_CONTACT": env_str(
+            "DAYTIME_CONTACT", "info@storningsjour.example, 08-123 456 00 (8–16)"),
         "SESSION_COOKIE_SECURE": base_url.startswith("https://"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -87,11 +91,13 @@ def load(instance_path: Path) -> dict:
         # Log-in attempt limits (dispatch/auth/lockout.py): one account from one address may
         # fail this many times freely, then waits LOGIN_BACKOFF_BASE_S after the next failure,
         # twice that after the one after, ... at most LOGIN_BACKOFF_MAX_S; other addresses are
-        # not held up. One address failing this many times in the window (over any accounts)
-        # waits until its failures age out. Failures count within the window.
+        # not held up. The pair's failures are remembered LOGIN_BACKOFF_MEMORY_HOURS (or until
+        # it logs in). One address failing LOGIN_MAX_FAILURES_PER_ADDRESS times within the
+        # window (over any accounts) waits until its failures age out of it.
         "LOGIN_FAILURES_BEFORE_BACKOFF": env_int("LOGIN_FAILURES_BEFORE_BACKOFF", 5),
         "LOGIN_BACKOFF_BASE_S": env_int("LOGIN_BACKOFF_BASE_S", 30),
         "LOGIN_BACKOFF_MAX_S": env_int("LOGIN_BACKOFF_MAX_S", 15 * 60),
+        "LOGIN_BACKOFF_MEMORY_HOURS": env_int("LOGIN_BACKOFF_MEMORY_HOURS", 24),
         "LOGIN_MAX_FAILURES_PER_ADDRESS": env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 100),
         "LOGIN_FAILURE_WINDOW_MINUTES": env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15),
         # The former name of LOGIN_FAILURES_BEFORE_BACKOFF (now per account and address).

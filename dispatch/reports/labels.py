@@ -3,9 +3,11 @@ CSV), and how its times are shown: local time, to the minute."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import format_date, get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from dispatch.core.templating import CATEGORY_NAMES, OUTCOME_NAMES  # noqa: F401 (re-exported)
@@ -41,7 +43,14 @@ FIELD_NAMES = {
     "text": _l("Report text"),
     "released_at": _l("Released"),
     "status": _l("Status"),
+    "arrived_at": _l("Arrived on site"),
+    "left_at": _l("Left the site"),
+    "case": _l("Case"),
+    "time": _l("Time"),
+    "corrected": _l("Corrected by the operator"),
+    "original": _l("The patrol's original text"),
 }
+REVISION_NAMES = {"corrected": _l("corrected"), "released": _l("released")}
 STATUS_NAMES = {"submitted": _l("Waiting for review"), "released": _l("Released")}
 YES, NO = _l("Yes"), _l("No")
 
@@ -51,6 +60,44 @@ def yes_no(value: bool | None) -> str:
     if value is None:
         return ""
     return str(YES if value else NO)
+
+
+# How the first day of a night is written before the dash, by how much it shares with the
+# second (same month; same year), per language; the second day is always the long date.
+_NIGHT_START = {
+    "sv": ("d", "d MMMM"),
+    "fi": ("d.", "d. MMMM"),
+}
+
+
+def night_dates(night: date | str) -> str:
+    """The two dates of a night, in the current language: "25–26 november 2026",
+    "30 november–1 december 2026", "31 december 2026–1 januari 2027"."""
+    first = date.fromisoformat(night) if isinstance(night, str) else night
+    second = first + timedelta(days=1)
+    language = str(get_locale() or "sv").split("_")[0]
+    if language == "en":
+        if first.month == second.month:
+            return f"{format_date(first, 'MMMM d')}–{format_date(second, 'd, y')}"
+        if first.year == second.year:
+            return f"{format_date(first, 'MMMM d')} – {format_date(second, 'MMMM d, y')}"
+        return f"{format_date(first, 'MMMM d, y')} – {format_date(second, 'MMMM d, y')}"
+    same_month, same_year = _NIGHT_START.get(language, _NIGHT_START["sv"])
+    if first.month == second.month:
+        start = format_date(first, same_month)
+    elif first.year == second.year:
+        start = format_date(first, same_year)
+    else:
+        start = format_date(first, "long")
+    return f"{start}–{format_date(second, 'long')}"
+
+
+def night_name(night: date | str | None) -> str:
+    """A night named so that nobody can take it for another: "Natten 25–26 november 2026"
+    (the same on the page, in the PDF, the CSV and the mail)."""
+    if not night:
+        return ""
+    return _("Night of %(dates)s", dates=night_dates(night))
 
 
 def local(value: str | datetime | None, tz: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -67,9 +114,26 @@ def as_shown(doc: dict, tz: ZoneInfo) -> dict:
     its event's name (``call``, ``dispatched`` ...). For the PDF and the CSV."""
     return {
         **doc,
+        "night": night_name(doc["night"]),
         **{step["event"]: local(step["at"], tz) for step in doc["timeline"]},
         "category": str(CATEGORY_NAMES.get(doc["category"], doc["category"])),
         "outcome": str(OUTCOME_NAMES.get(doc["outcome"], doc["outcome"] or "")),
         "released_at": local(doc["released_at"], tz),
         **{name: yes_no(doc[name]) for name in BOOL_FIELDS},
+        # Which fields an operator corrected, and what the patrol first wrote in each.
+        "corrected": ", ".join(str(FIELD_NAMES.get(name, name)) for name in doc["corrections"]),
+        "original": " | ".join(
+            f"{FIELD_NAMES.get(name, name)}: {value_shown(name, fix['original'], tz)}"
+            for name, fix in doc["corrections"].items()),
     }
+
+
+def value_shown(name: str, value, tz: ZoneInfo) -> str:
+    """One field's value as people read it (for the patrol's original of a corrected field)."""
+    if name == "outcome":
+        return str(OUTCOME_NAMES.get(value, value or ""))
+    if name in BOOL_FIELDS:
+        return yes_no(value)
+    if name in ("arrived_at", "left_at"):
+        return local(value, tz)
+    return "" if value is None else str(value)

@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.core.mail import MailError, build_message, mailer_for, sender_address
 from dispatch.models import IncidentReport, Landlord, MorningMail, User, utcnow
+from dispatch.reports.labels import night_name
 from dispatch.reports.nights import (
     latest_morning,
     morning_window,
@@ -108,6 +109,12 @@ def plan(session: Session, morning: date, *, tz, retention_days: int,
             session, start=warn_start, end=warn_end, retention_days=retention_days):
         going.setdefault(landlord_id, []).append(
             [report_id, night_of(called_at, tz).isoformat()])
+    # Reports still waiting for an operator's review: the mail says how many are to come.
+    waiting_review = dict(session.execute(
+        select(IncidentReport.landlord_id, func.count())
+        .where(IncidentReport.status == "submitted")
+        .group_by(IncidentReport.landlord_id)
+    ).all())
     quiet = set(session.scalars(select(Landlord.id).where(Landlord.quiet_night_mail)))
     landlords = set(new_counts) | set(going) | quiet
     if not landlords:
@@ -123,6 +130,7 @@ def plan(session: Session, morning: date, *, tz, retention_days: int,
     return [{
         "user_id": user_id, "landlord_id": landlord_id, "morning": morning,
         "content": {"reports": new_counts.get(landlord_id, 0),
+                    "waiting_review": waiting_review.get(landlord_id, 0),
                     "expiring": going.get(landlord_id, []), "goes_on": goes_on},
         "link_token": stamp + secrets.token_urlsafe(18), "status": "pending", "attempts": 0,
         "created_at": now,
@@ -202,6 +210,7 @@ class Composer:
         self.sender = sender_address(app.config)
         self.domain = urlsplit(self.base_url).hostname or "localhost"
         self.retention_days = retention_setting(app.config)
+        self.contact = app.config.get("DAYTIME_CONTACT") or ""
         self._text = self.env.get_template("reports/mail/morning.txt")
         self._html = self.env.get_template("reports/mail/morning.html")
         self._subject = self.env.get_template("reports/mail/morning_subject.txt")
@@ -213,13 +222,14 @@ class Composer:
             "landlord": landlord,
             "morning": format_date(morning, "long"),
             "count": content.get("reports", 0),
-            "expiring": [(rid, format_date(date.fromisoformat(night), "long"))
-                         for rid, night in content.get("expiring", [])],
+            "waiting": content.get("waiting_review", 0),
+            "expiring": [(rid, night_name(night)) for rid, night in content.get("expiring", [])],
             "goes_on": format_date(date.fromisoformat(content["goes_on"]), "long")
             if content.get("goes_on") else "",
             "link": f"{self.base_url}/reports/m/{link_token}",
             "expiring_link": f"{self.base_url}/reports/expiring",
             "retention_days": self.retention_days,
+            "contact": self.contact,
         }
         return build_message(
             sender=self.sender, to=to, subject=self._subject.render(context).strip(),

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from fpdf import FPDF
 
-from dispatch.reports.labels import FIELD_NAMES, TIMELINE_NAMES, as_shown
+from dispatch.reports.labels import FIELD_NAMES, TIMELINE_NAMES, as_shown, local, value_shown
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 
@@ -39,8 +39,9 @@ class _Pdf(FPDF):
                   align="C")
 
 
-def render(doc: dict, tz: ZoneInfo, *, printed_at: str) -> bytes:
-    """The report's PDF bytes (labels in the current language)."""
+def render(doc: dict, tz: ZoneInfo, *, printed_at: str, daytime_contact: str = "") -> bytes:
+    """The report's PDF bytes (labels in the current language). A field an operator
+    corrected is followed by that mark and what the patrol wrote first."""
     title = _("Incident report %(id)s", id=doc["id"])
     pdf = _Pdf(f"Störningsjouren · {title} · {printed_at}")
     pdf.set_title(title)
@@ -75,7 +76,18 @@ def render(doc: dict, tz: ZoneInfo, *, printed_at: str) -> bytes:
         pdf.line(pdf.l_margin, pdf.get_y(), pdf.w - pdf.r_margin, pdf.get_y())
         pdf.ln(1)
 
-    row(FIELD_NAMES["night"], doc["night"])
+    def corrected(name) -> None:
+        fix = doc["corrections"].get(name)
+        if fix is None:
+            return
+        by = f" ({fix['by']})" if fix.get("by") else ""
+        pdf.set_text_color(122, 72, 0)
+        row("", f"{FIELD_NAMES['corrected']}{by}, {local(fix['at'], tz)}")
+        row("", f"{FIELD_NAMES['original']}: {value_shown(name, fix['original'], tz) or '–'}")
+        pdf.set_text_color(0, 0, 0)
+
+    row(FIELD_NAMES["night"], shown["night"])
+    row(FIELD_NAMES["case"], doc["case"])
     row(FIELD_NAMES["landlord"], f"{doc['landlord']['name']} ({doc['landlord']['code']})")
     for name in ("property", "address", "lagenhetsnummer", "objektsnummer", "category",
                  "description", "disturbed_party", "suspected_source", "patrol"):
@@ -84,11 +96,19 @@ def render(doc: dict, tz: ZoneInfo, *, printed_at: str) -> bytes:
     heading(_("Time line"))
     for step in doc["timeline"]:
         row(TIMELINE_NAMES[step["event"]], shown[step["event"]] or "–")
+        corrected({"arrived": "arrived_at", "left": "left_at"}.get(step["event"], ""))
 
     heading(_("The patrol's documentation"))
     for name in ("outcome", "observations", "disturber_reached", "disturber_response",
                  "tenant_contacted", "actions", "can_testify", "text"):
-        row(FIELD_NAMES[name], shown[name])
+        row(FIELD_NAMES[name], shown[name] or ("–" if name in doc["corrections"] else ""))
+        corrected(name)
     pdf.ln(2)
     row(FIELD_NAMES["released_at"], shown["released_at"])
+    if daytime_contact:
+        pdf.ln(4)
+        pdf.set_font(pdf.body_family, "", 10)
+        pdf.multi_cell(width, 6, pdf.text_of(
+            _("Questions about the report in the daytime: %(contact)s",
+              contact=daytime_contact)), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())

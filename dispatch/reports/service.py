@@ -24,6 +24,7 @@ from dispatch.models import (
     Landlord,
     Patrol,
     ReportRevision,
+    User,
     utcnow,
 )
 from dispatch.reports.nights import morning_of, morning_window, night_of, night_window
@@ -62,10 +63,13 @@ def submit_report(session: Session, job: Job, *, patrol_id: int, data: dict) -> 
     for name in BOOL_FIELDS:
         value = data.get(name)
         setattr(report, name, None if value is None else bool(value))
+    again = report.status == "submitted"
     report.outcome = outcome
     report.status = "submitted"
     report.submitted_at = utcnow()
     session.flush()
+    record(session, "report.submitted", subject=f"report:{report.id}",
+           details={"job_id": job.id, "patrol_id": patrol_id, "again": again})
     if job.status != "done":
         record_status(session, job, patrol_id=patrol_id, status="done",
                       at=report.left_at, event_id=f"report:{job.id}")
@@ -191,6 +195,7 @@ def document(session: Session, report: IncidentReport, tz: ZoneInfo) -> dict:
         ReportRevision.report_id == report.id).order_by(ReportRevision.id)).all()
     return {
         "id": report.id,
+        "case": complaint.id,
         "status": report.status,
         "night": night_of(complaint.call_received_at, tz).isoformat(),
         "landlord": {"code": landlord.code, "name": landlord.name},
@@ -217,7 +222,31 @@ def document(session: Session, report: IncidentReport, tz: ZoneInfo) -> dict:
         "released_at": iso(report.released_at),
         "revisions": [{"action": r.action, "at": iso(r.at), "user_id": r.user_id,
                        "fields": sorted((r.changes or {}).keys())} for r in revisions],
+        "corrections": corrections(session, report, revisions),
     }
+
+
+def corrections(session: Session, report: IncidentReport, revisions=None) -> dict:
+    """The fields an operator changed, each with what the patrol wrote (``original``: the
+    value before the first correction of that field), when and by whom (``by``: the
+    operator's name, else "") it was last corrected. A field corrected back to the patrol's
+    own value is no correction."""
+    if revisions is None:
+        revisions = session.scalars(select(ReportRevision).where(
+            ReportRevision.report_id == report.id).order_by(ReportRevision.id)).all()
+    found: dict[str, dict] = {}
+    names: dict[int, str] = {}
+    for revision in revisions:
+        if revision.action != "corrected":
+            continue
+        if revision.user_id is not None and revision.user_id not in names:
+            user = session.get(User, revision.user_id)
+            names[revision.user_id] = (user.name or "") if user is not None else ""
+        for name, (old, _new) in (revision.changes or {}).items():
+            entry = found.setdefault(name, {"original": old})
+            entry.update(at=iso(revision.at), by=names.get(revision.user_id, ""))
+    return {name: entry for name, entry in sorted(found.items())
+            if _jsonable(getattr(report, name, None)) != entry["original"]}
 
 
 def summary(session: Session, report: IncidentReport, tz: ZoneInfo) -> dict:

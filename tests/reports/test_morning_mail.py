@@ -204,5 +204,5 @@ def test_the_morning_run_writes_no_personal_data_to_the_audit_or_the_mail_rows(
     make_report(acme, at=local(2026, 1, 14, 23, 0), released=local(2026, 1, 15, 1, 0))
     send_morning_reports(app, db_session, now=local(2026, 1, 15, 6, 0))
     row = db_session.scalar(select(MorningMail))
-    assert set(row.content) == {"reports", "expiring", "goes_on"}
+    assert set(row.content) == {"reports", "waiting_review", "expiring", "goes_on"}
     assert "Testsson" not in repr(db_session.scalars(select(AuditEvent.details)).all())

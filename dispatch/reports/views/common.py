@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 from flask_login import current_user
 from werkzeug.exceptions import Gone
 
@@ -16,9 +16,11 @@ from dispatch.reports.labels import (
     CATEGORY_NAMES,
     FIELD_NAMES,
     OUTCOME_NAMES,
+    REVISION_NAMES,
     STATUS_NAMES,
     TIMELINE_NAMES,
     local,
+    night_name,
     yes_no,
 )
 from dispatch.reports.nights import morning_start, service_zone
@@ -57,6 +59,8 @@ def _labels() -> dict:
     """The names and helpers every reports template uses."""
     return {"category_names": CATEGORY_NAMES, "outcome_names": OUTCOME_NAMES,
             "timeline_names": TIMELINE_NAMES, "field_names": FIELD_NAMES,
-            "status_names": STATUS_NAMES, "yes_no": yes_no,
+            "status_names": STATUS_NAMES, "yes_no": yes_no, "night_name": night_name,
+            "revision_names": REVISION_NAMES,
+            "daytime_contact": current_app.config.get("DAYTIME_CONTACT") or "",
             "local": lambda value, fmt="%Y-%m-%d %H:%M": local(value, service_zone(), fmt),
             "retention_days": retention_setting()}

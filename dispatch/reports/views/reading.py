@@ -9,7 +9,7 @@ import io
 from datetime import date, timedelta
 from itertools import groupby
 
-from flask import Response, abort, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from dispatch.auth.access import roles_required
@@ -33,10 +33,13 @@ from dispatch.reports.service import (
 from dispatch.reports.views.common import Deleted, audit, bp, morning_deleted
 
 EXPORT_MAX_DAYS = 366
-CSV_COLUMNS = ("id", "night", "landlord", "property", "address", "lagenhetsnummer",
-               "objektsnummer", "category", "call", "dispatched", "acknowledged", "arrived",
-               "left", "outcome", "disturber_reached", "tenant_contacted", "can_testify",
-               "observations", "disturber_response", "actions", "text", "released_at")
+# The patrol's call attempts to the disturbed tenant are not recorded yet (issue 13): when
+# they are, they get a column here.
+CSV_COLUMNS = ("id", "case", "night", "landlord", "property", "address", "lagenhetsnummer",
+               "objektsnummer", "category", "description", "suspected_source", "patrol",
+               "call", "dispatched", "acknowledged", "arrived", "left", "outcome",
+               "disturber_reached", "tenant_contacted", "can_testify", "observations",
+               "disturber_response", "actions", "text", "corrected", "original", "released_at")
 
 
 @bp.get("/")
@@ -122,7 +125,8 @@ def pdf(report_id: int):
 
     doc = _read(report_id, "pdf")
     tz = service_zone()
-    body = render(doc, tz, printed_at=local(utcnow(), tz))
+    body = render(doc, tz, printed_at=local(utcnow(), tz),
+                  daytime_contact=current_app.config.get("DAYTIME_CONTACT") or "")
     name = f"storningsrapport-{report_id}-{doc['night']}.pdf"
     return Response(body, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}"',
