@@ -1,17 +1,19 @@
 """Log-in attempt limits that slow a guesser down without locking the owner out.
 
 Failures are counted from the audit log (``login.failed``), so the limits hold across web
-processes and restarts. Two rules, both over ``LOGIN_FAILURE_WINDOW_MINUTES``:
+processes and restarts. Two rules:
 
 * **Per account and address pair**, with exponential back-off: the first
   ``LOGIN_FAILURES_BEFORE_BACKOFF`` failures of one e-mail address from one client address
   cost nothing; after that each further failure doubles the wait before the pair may try
-  again (``LOGIN_BACKOFF_BASE_S``, 2×, 4×, … capped at ``LOGIN_BACKOFF_MAX_S``). A log-in that
-  succeeds from the pair starts it afresh. Someone guessing at an account from one address
-  cannot lock its owner out: the right password from any other address works at once.
-* **Per address**, a much higher limit (``LOGIN_MAX_FAILURES_PER_ADDRESS``) against one address
-  spraying guesses over many accounts; the address may try again when enough of its failures
-  have aged out of the window.
+  again (``LOGIN_BACKOFF_BASE_S``, 2×, 4×, … capped at ``LOGIN_BACKOFF_MAX_S``). The pair's
+  failures are remembered for ``LOGIN_BACKOFF_MEMORY_HOURS`` (longer than the longest wait,
+  so that a patient guesser stays at one try per wait) or until a log-in succeeds from the
+  pair. Someone guessing at an account from one address cannot lock its owner out: the right
+  password from any other address works at once.
+* **Per address**, a much higher limit (``LOGIN_MAX_FAILURES_PER_ADDRESS`` within
+  ``LOGIN_FAILURE_WINDOW_MINUTES``) against one address spraying guesses over many accounts;
+  the address may try again when enough of its failures have aged out of the window.
 
 The client address is ``request.remote_addr`` after ProxyFix (``TRUSTED_PROXIES``, see
 ``dispatch/core/security.py``): behind nginx, each user's own address, not the proxy's.
@@ -42,6 +44,7 @@ class LockoutPolicy:
     backoff_max: timedelta = timedelta(minutes=15)
     max_per_address: int = 100
     window: timedelta = timedelta(minutes=15)
+    memory: timedelta = timedelta(hours=24)
 
     @classmethod
     def from_config(cls, config: Mapping) -> LockoutPolicy:
@@ -52,6 +55,7 @@ class LockoutPolicy:
             backoff_max=timedelta(seconds=int(config["LOGIN_BACKOFF_MAX_S"])),
             max_per_address=int(config["LOGIN_MAX_FAILURES_PER_ADDRESS"]),
             window=timedelta(minutes=int(config["LOGIN_FAILURE_WINDOW_MINUTES"])),
+            memory=timedelta(hours=int(config["LOGIN_BACKOFF_MEMORY_HOURS"])),
         )
 
     def backoff(self, failures: int) -> timedelta:
@@ -86,7 +90,7 @@ def _failures(since: datetime, **where):
 
 def _pair_lockout(session: Session, email: str, ip: str | None, policy: LockoutPolicy,
                   now: datetime) -> Lockout | None:
-    since = now - policy.window
+    since = now - policy.memory
     last_success = session.scalar(select(func.max(AuditEvent.at)).where(
         AuditEvent.action == SUCCEEDED, AuditEvent.subject == email, AuditEvent.ip == ip,
         AuditEvent.at > since))

@@ -17,16 +17,17 @@ pytest_plugins = ["tests.support.reports"]
 CODE = re.compile(r"^\s+(\d{6})\s*$", re.M)
 
 
-def _ask(client, auth, email, next_path="/reports/"):
+def _ask(client, auth, email, next_path="/reports/", environ=None):
     token = auth.csrf_token("/reports/login")
     return client.post(f"/reports/login/code?next={next_path}",
-                       data={"email": email, "csrf_token": token})
+                       data={"email": email, "csrf_token": token}, environ_base=environ or {})
 
 
-def _enter(client, auth, email, code, next_path="/reports/"):
+def _enter(client, auth, email, code, next_path="/reports/", environ=None):
     token = auth.csrf_token("/reports/login")
     return client.post(f"/reports/login/code/verify?next={next_path}",
-                       data={"email": email, "code": code, "csrf_token": token})
+                       data={"email": email, "code": code, "csrf_token": token},
+                       environ_base=environ or {})
 
 
 def _mailed_code(smtp, email) -> str:
@@ -137,3 +138,21 @@ def test_the_code_mail_holds_the_code_and_nothing_else_personal(
     [msg] = smtp.messages
     body = text_of(msg)
     assert CODE.search(body) and "Acme" not in body
+
+
+def test_five_wrong_codes_from_one_address_do_not_lock_the_contact_out_from_another(
+        client, auth, smtp, db_session, create_landlord, create_user):
+    create_user(role="landlord", landlord=create_landlord(), email="kontakt@acme.se")
+    _ask(client, auth, "kontakt@acme.se")
+    code = _mailed_code(smtp, "kontakt@acme.se")
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    guesser, contact = {"REMOTE_ADDR": "198.51.100.7"}, {"REMOTE_ADDR": "203.0.113.9"}
+    for _ in range(5):
+        assert _enter(client, auth, "kontakt@acme.se", wrong, environ=guesser).status_code == 401
+    locked = _enter(client, auth, "kontakt@acme.se", code, environ=guesser)
+    assert locked.status_code == 429 and locked.headers["Retry-After"] == "30"
+    assert "Försök igen om 30 sekunder." in locked.get_data(as_text=True)
+    # The guesses used up that code; from the contact's own address a new one is sent and works.
+    assert _ask(client, auth, "kontakt@acme.se", environ=contact).status_code == 200
+    fresh = _mailed_code(smtp, "kontakt@acme.se")
+    assert _enter(client, auth, "kontakt@acme.se", fresh, environ=contact).status_code == 302
