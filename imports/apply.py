@@ -29,6 +29,7 @@ from dispatch.models import Landlord, utcnow
 from dispatch.register.addresses import format_postnummer
 from imports.bulk import Bulk
 from imports.first import postgres, writer
+from imports.plan import Plan
 from imports.readers import Table
 from imports.rows import Row, RowError, RowParser, convert_sweref, duplicate, in_area
 from imports.summary import Summary
@@ -87,6 +88,7 @@ class Applier:
         today: date | None = None,
         staged: bool = True,
         outcome: Summary | None = None,
+        plan: Plan | None = None,
     ):
         self.session = session
         self.landlord = landlord
@@ -98,6 +100,22 @@ class Applier:
         self.bulk = Bulk(session)
         # A first register goes the staged way (imports.first) unless this is False.
         self.staged = staged
+        # With a plan (imports.plan, SQLite), the register is only read, on the session's
+        # snapshot, and every write goes into the plan, to be applied later in one short
+        # transaction; without one, writes go to the session's transaction as they come.
+        self.plan = plan
+
+    # -- writing ------------------------------------------------------------------------
+    def _insert(self, table: str, columns, rows) -> int:
+        if self.plan is not None:
+            return self.plan.insert(table, columns, list(rows))
+        return self.bulk.insert(table, columns, rows)
+
+    def _execute(self, statement, params) -> None:
+        if self.plan is not None:
+            self.plan.execute(statement, params)
+        else:
+            self.session.execute(statement, params)
 
     # -- loading what the register holds now -------------------------------------------
     def _load(self) -> None:
@@ -178,7 +196,12 @@ class Applier:
             out.warnings.append(
                 "repeated columns, first one used: " + ", ".join(parser.duplicate_columns)
             )
-        self.bulk.lock(self.landlord.id)
+        if self.plan is None:
+            self.bulk.lock(self.landlord.id)
+        else:  # the apply checks that the register is still the one read here
+            self.plan.version = self.session.execute(
+                text("SELECT register_version FROM landlords WHERE id = :l"),
+                {"l": self.landlord.id}).scalar()
         self._load()
         self.ids = {
             t: _Ids(self.bulk, t)
@@ -225,7 +248,7 @@ class Applier:
         self._retire(retire)
         self._finish_entrances()
         self._flush_updates()
-        self.session.execute(
+        self._execute(
             text("UPDATE landlords SET register_version = register_version + 1 WHERE id = :l"),
             {"l": self.landlord.id},
         )
@@ -258,7 +281,11 @@ class Applier:
             offsets = {"p": bases["properties"], "e": bases["entrances"],
                        "o": bases["objects"], "a": bases["agreements"], "h": bases["people"],
                        "l": self.landlord.id, "t": self.bulk.timestamp(self.now)}
-            staged = writer.write_staged(self.bulk.raw, table.path, offsets, report)
+            if self.plan is not None:  # into the plan's staging file; copied at its apply
+                staged = writer.stage_into(self.plan.db, table.path, report)
+                self.plan.copy_staged(offsets)
+            else:
+                staged = writer.write_staged(self.bulk.raw, table.path, offsets, report)
             for name in tables:
                 self.bulk.claim(name, bases[name] + staged.counts[name])
             entrance_id = partial(operator.add, bases["entrances"])
@@ -343,8 +370,8 @@ class Applier:
                 changed.append(row)
                 self.objects[row.objektsnummer] = (existing[0], row.digest, False, entrance_id)
                 self.outcome.changed += 1
-        self.bulk.insert("properties", ("id", "landlord_id", "designation"), new_properties)
-        self.bulk.insert(
+        self._insert("properties", ("id", "landlord_id", "designation"), new_properties)
+        self._insert(
             "entrances",
             (
                 "id",
@@ -367,7 +394,7 @@ class Applier:
             # Inserted now: a later chunk or _finish_entrances must UPDATE, not edit the list.
             del self.entrances[pending[8]][5:]
         now = self.bulk.timestamp(self.now)
-        self.bulk.insert(
+        self._insert(
             "objects",
             (
                 "id",
@@ -406,7 +433,7 @@ class Applier:
             ],
         )
         if changed:
-            self.session.execute(
+            self._execute(
                 text(
                     "UPDATE objects SET entrance_id = :e, object_type = :t, "
                     "lagenhetsnummer = :lgh, floor = :f, rooms = :rooms, area_m2 = :area, "
@@ -547,7 +574,7 @@ class Applier:
             if same:
                 agreement_id = same[0]
                 left += [(a, row.object_id) for a, _ in links_now if a != agreement_id]
-                self.session.execute(
+                self._execute(
                     text("UPDATE agreements SET starts_on = :s WHERE id = :id"),
                     {"s": row.starts_on, "id": agreement_id},
                 )
@@ -599,13 +626,13 @@ class Applier:
                 new_parties.append((agreement_id, person_id, position))
         if left:
             yesterday = self.today - timedelta(days=1)
-            self.session.execute(
+            self._execute(
                 text("UPDATE agreement_objects SET ends_on = :d WHERE agreement_id = :a "
                      "AND object_id = :o AND ends_on IS NULL"),
                 [{"d": yesterday, "a": a, "o": o} for a, o in sorted(set(left))],
             )
             # An agreement ends when the register shows it on no object any more.
-            self.session.execute(
+            self._execute(
                 text(
                     "UPDATE agreements SET ends_on = :d WHERE id IN :ids AND ends_on IS NULL "
                     "AND NOT EXISTS (SELECT 1 FROM agreement_objects ao "
@@ -614,18 +641,18 @@ class Applier:
                 {"d": yesterday, "ids": sorted({a for a, _ in left})},
             )
         if relinked:
-            self.session.execute(
+            self._execute(
                 text("DELETE FROM agreement_objects WHERE agreement_id = :a AND object_id = :o"),
                 [{"a": a, "o": o} for a, o in relinked],
             )
         if replaced_parties:
-            self.session.execute(
+            self._execute(
                 text("DELETE FROM agreement_parties WHERE agreement_id IN :ids").bindparams(
                     bindparam("ids", expanding=True)
                 ),
                 {"ids": replaced_parties},
             )
-        self.bulk.insert(
+        self._insert(
             "agreements",
             (
                 "id",
@@ -638,7 +665,7 @@ class Applier:
             ),
             new_agreements,
         )
-        self.bulk.insert(
+        self._insert(
             "people",
             (
                 "id",
@@ -653,16 +680,16 @@ class Applier:
             ),
             new_people,
         )
-        self.bulk.insert("agreement_objects", ("agreement_id", "object_id", "ends_on"),
+        self._insert("agreement_objects", ("agreement_id", "object_id", "ends_on"),
                          [(a, o, None) for a, o in links])
-        self.bulk.insert(
+        self._insert(
             "agreement_parties", ("agreement_id", "person_id", "position"), new_parties
         )
 
     # -- the end of the run -------------------------------------------------------------
     def _retire(self, ids: list[int]) -> None:
         for start in range(0, len(ids), 5000):
-            self.session.execute(
+            self._execute(
                 text(
                     "UPDATE objects SET retired_at = :now, updated_at = :now WHERE id IN :ids"
                 ).bindparams(bindparam("ids", expanding=True)),
@@ -686,6 +713,9 @@ class Applier:
             ).all()
             pending = {e[5][0]: e[5] for e in unplaced if len(e) > 5}
             addresses = {r[0]: (r[1], r[2], r[3], r[4], r[5]) for r in rows}
+            if self.plan is not None:  # entrances the plan inserts are not in the database
+                addresses.update(self.plan.entrance_addresses(
+                    [e[0] for e in unplaced if len(e) <= 5 and e[0] not in addresses]))
             addresses.update({eid: (p[3], p[4], p[5], p[6], p[7]) for eid, p in pending.items()})
             by_id = {e[0]: e for e in unplaced}
             for eid, (street, number, letter, postnummer, ort) in addresses.items():
@@ -704,7 +734,7 @@ class Applier:
 
     def _flush_updates(self) -> None:
         if self.entrance_updates:
-            self.session.execute(
+            self._execute(
                 text(
                     "UPDATE entrances SET lat = :lat, lon = :lon, position_source = :src, "
                     "door_code = :code WHERE id = :id"
@@ -715,7 +745,7 @@ class Applier:
                 ],
             )
         if self.person_updates:
-            self.session.execute(
+            self._execute(
                 text(
                     "UPDATE people SET name = :n, phone = :p, email = :e, updated_at = :now "
                     "WHERE id = :id"

@@ -33,6 +33,9 @@ class Bulk:
         self.dialect = connection.dialect.name
         self.raw = connection.connection.driver_connection
         self._next_id: dict[str, int] = {}
+        # SQLite: the first free key of each table as read from the database (max(id) + 1),
+        # so that a plan made on a snapshot can check at its apply that they are free still.
+        self.read_bases: dict[str, int] = {}
 
     def timestamp(self, value: datetime):
         """``value`` ready to bind many times: pre-formatted text on SQLite, as is elsewhere."""
@@ -69,8 +72,7 @@ class Bulk:
             return [r[0] for r in rows]
         start = self._next_id.get(table)
         if start is None:
-            query = text(f"SELECT max(id) FROM {_table(table)}")  # noqa: S608
-            start = (self.session.execute(query).scalar() or 0) + 1
+            start = self._read_base(table)
         self._next_id[table] = start + count
         return list(range(start, start + count))
 
@@ -80,9 +82,12 @@ class Bulk:
             raise NotImplementedError("ids are counted ahead on SQLite only")
         start = self._next_id.get(table)
         if start is None:
-            query = text(f"SELECT max(id) FROM {_table(table)}")  # noqa: S608
-            start = (self.session.execute(query).scalar() or 0) + 1
-            self._next_id[table] = start
+            start = self._next_id[table] = self._read_base(table)
+        return start
+
+    def _read_base(self, table: str) -> int:
+        query = text(f"SELECT max(id) FROM {_table(table)}")  # noqa: S608
+        start = self.read_bases[table] = (self.session.execute(query).scalar() or 0) + 1
         return start
 
     def claim(self, table: str, next_id: int) -> None:

@@ -4,20 +4,31 @@
 and leaves the commit to the caller, except that the import record itself must survive a
 rejection: the register changes are made in a SAVEPOINT that is rolled back when the file is
 refused (or on a dry run), and the record is added after it.
+
+On SQLite (one writer at a time) the file is read, checked and laid out first, on a snapshot
+and without the writer's turn, into a plan with a staging file of its own (``imports.plan``);
+only a file that passes is applied, in one short transaction, and web writes wait for that
+alone. A rejected file never touches the register. Imports of one database run one at a
+time. On PostgreSQL the import reads and writes in the caller's transaction as it goes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import tempfile
 import time
+from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.core.audit import record
+from dispatch.core.database import intent, release_turn
 from dispatch.models import Landlord, RegisterImport, utcnow
 from imports.apply import Applier, Geocoder, Progress, Rejected
+from imports.plan import Plan, RegisterMoved, database_file, import_lock
 from imports.readers import StructureError, open_table
 from imports.summary import Summary
 
@@ -60,8 +71,39 @@ def import_register(
     sha = file_sha256(path)
     summary = Summary(landlord=landlord.code, file=filename, sha256=sha, dry_run=dry_run,
                       forced=force)
+    if session.get_bind().dialect.name == "sqlite":
+        summary = _import_planned(session, landlord, path, summary, force=force,
+                                  dry_run=dry_run, geocoder=geocoder, progress=progress)
+    else:
+        _import_in_transaction(session, landlord, path, summary, force=force, dry_run=dry_run,
+                               geocoder=geocoder, progress=progress)
+    summary.seconds = round(time.monotonic() - started, 3)
+    row = RegisterImport(
+        landlord_id=landlord.id, user_id=user_id, actor=actor, filename=filename[:255],
+        sha256=sha, size_bytes=path.stat().st_size, status=summary.status, forced=force,
+        dry_run=dry_run, rows_total=summary.rows, added=summary.added, changed=summary.changed,
+        retired=summary.retired, unchanged=summary.unchanged, skipped=summary.skipped,
+        not_placed=summary.not_placed, message=summary.message, warnings=summary.warnings,
+        error_report=summary.error_csv() if summary.errors else None, started_at=started_at,
+        finished_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    summary.import_id = row.id
+    record(session, "register.import", subject=f"landlord:{landlord.code}", user_id=user_id,
+           details={"import_id": row.id, "status": summary.status, "dry_run": dry_run,
+                    "added": summary.added, "changed": summary.changed,
+                    "retired": summary.retired, "skipped": summary.skipped})
+    return summary
+
+
+def _import_in_transaction(session: Session, landlord: Landlord, path: Path, summary: Summary,
+                           *, force: bool, dry_run: bool, geocoder: Geocoder | None,
+                           progress: Progress | None) -> None:
+    """PostgreSQL: read and apply in the caller's transaction, in a SAVEPOINT (readers keep
+    their snapshot, and other writers do not wait for the import but for its rows)."""
     last = _last_accepted(session, landlord)
-    if last is not None and last.sha256 == sha and not force:
+    if last is not None and last.sha256 == summary.sha256 and not force:
         summary.status = "unchanged"
         summary.message = f"the same file was imported on {last.started_at:%Y-%m-%d %H:%M} UTC"
     else:
@@ -88,22 +130,68 @@ def import_register(
                 savepoint.rollback()
             else:
                 savepoint.commit()
-    summary.seconds = round(time.monotonic() - started, 3)
-    row = RegisterImport(
-        landlord_id=landlord.id, user_id=user_id, actor=actor, filename=filename[:255],
-        sha256=sha, size_bytes=path.stat().st_size, status=summary.status, forced=force,
-        dry_run=dry_run, rows_total=summary.rows, added=summary.added, changed=summary.changed,
-        retired=summary.retired, unchanged=summary.unchanged, skipped=summary.skipped,
-        not_placed=summary.not_placed, message=summary.message, warnings=summary.warnings,
-        error_report=summary.error_csv() if summary.errors else None, started_at=started_at,
-        finished_at=utcnow(),
-    )
-    session.add(row)
-    session.flush()
-    summary.import_id = row.id
-    record(session, "register.import", subject=f"landlord:{landlord.code}", user_id=user_id,
-           details={"import_id": row.id, "status": summary.status, "dry_run": dry_run,
-                    "added": summary.added, "changed": summary.changed,
-                    "retired": summary.retired, "skipped": summary.skipped})
-    return summary
 
+
+def _import_planned(session: Session, landlord: Landlord, path: Path, summary: Summary,
+                    *, force: bool, dry_run: bool, geocoder: Geocoder | None,
+                    progress: Progress | None) -> Summary:
+    """SQLite: read, check and lay out the file without the writer's turn, then apply it in
+    one short transaction (``imports.plan``). Imports of one database run one at a time."""
+    database = database_file(session)
+    directory = Path(database).parent if database else Path(tempfile.gettempdir())
+    with import_lock(database):
+        for _attempt in range(3):
+            outcome = replace(summary, warnings=[], errors=[])
+            # The plan reads a snapshot of its own unless the caller's transaction has written
+            # (then it reads, and waits, inside that transaction, which holds the turn anyway).
+            outside = release_turn(session)
+            plan = Plan(directory)
+            try:
+                with intent("read") if outside else nullcontext():
+                    last = _last_accepted(session, landlord)
+                    if last is not None and last.sha256 == outcome.sha256 and not force:
+                        outcome.status = "unchanged"
+                        outcome.message = (f"the same file was imported on "
+                                           f"{last.started_at:%Y-%m-%d %H:%M} UTC")
+                    else:
+                        _make_plan(session, landlord, path, outcome, plan, force=force,
+                                   geocoder=geocoder, progress=progress)
+                if outside:
+                    session.rollback()  # the snapshot's end: nothing was written
+                if outcome.status != "accepted" or dry_run:
+                    return outcome
+                with intent("write"):
+                    savepoint = session.begin_nested()
+                    try:
+                        plan.apply(session, landlord.id)
+                    except RegisterMoved:
+                        savepoint.rollback()
+                        if outside:
+                            session.rollback()
+                        continue  # imported meanwhile by a writer outside this lock: again
+                    except BaseException:
+                        savepoint.rollback()
+                        raise
+                    savepoint.commit()
+                return outcome
+            finally:
+                plan.close()
+    raise RuntimeError("the register kept changing while the file was read")
+
+
+def _make_plan(session: Session, landlord: Landlord, path: Path, outcome: Summary, plan: Plan,
+               *, force: bool, geocoder: Geocoder | None, progress: Progress | None) -> None:
+    """Run the Applier into ``plan``; a rejection sets ``outcome``'s status and reason."""
+    applier = Applier(session, landlord, geocoder=geocoder, outcome=outcome, plan=plan)
+    try:
+        table = open_table(path)
+        try:
+            applier.run(table, force=force, progress=progress)
+        finally:
+            table.close()  # a file rejected before its rows were read is open still
+    except (StructureError, Rejected) as exc:
+        outcome.status = "rejected"
+        outcome.reason = getattr(exc, "code", "structure")
+        outcome.message = str(exc)
+        return
+    plan.bases = dict(applier.bulk.read_bases)

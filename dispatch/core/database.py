@@ -343,6 +343,27 @@ def outside_transaction(session: Session | scoped_session) -> Iterator[None]:
     yield
 
 
+def release_turn(session: Session | scoped_session) -> bool:
+    """Make way for long reading work (an import's plan, ``imports.plan``) on SQLite: end
+    the session's transaction if it has written nothing and nothing is pending, so that the
+    work can read on a snapshot of its own (under ``intent("read")``) without the writer's
+    turn. Whether the session is now outside a transaction; False (the work must run inside
+    the caller's transaction) when something is written or pending, in a nested
+    transaction, or on PostgreSQL."""
+    if isinstance(session, scoped_session):
+        session = session()
+    if session.new or session.dirty or session.deleted:
+        return False
+    if not session.in_transaction():
+        return session.get_bind().dialect.name == "sqlite"
+    connection = session.connection()
+    if (connection.dialect.name != "sqlite" or connection.info.get(_WROTE)
+            or connection.in_nested_transaction()):
+        return False
+    session.rollback()
+    return True
+
+
 @event.listens_for(Engine, "commit")
 @event.listens_for(Engine, "rollback")
 def _sqlite_end(connection: Connection) -> None:

@@ -167,3 +167,31 @@ def write_staged(raw, path: Path, offsets: dict[str, object],
                 raw.execute(f"DELETE FROM {STAGE}.{name}")  # noqa: S608 (our names)
 
     return run_stage(path, "sqlite", load, progress)
+
+
+def stage_into(db, path: Path, progress: Callable[[int], None] | None = None) -> Staged:
+    """SQLite, without the live database: run the stage process on ``path`` and gather every
+    chunk into the staging tables of ``db`` (a staging file's own connection, in a
+    transaction), ids from zero. ``imports.plan`` copies them into the register at its apply
+    with ``COPY_STATEMENTS`` (the file attached as ``STAGE``)."""
+    chunk_schema = "import_chunk"
+    attached = {row[1] for row in db.execute("PRAGMA database_list")}
+    if chunk_schema not in attached:
+        db.execute(f"ATTACH DATABASE ':memory:' AS {chunk_schema}")
+    for name, columns in STAGING_TABLES.items():
+        db.execute(f"CREATE TABLE IF NOT EXISTS main.{name} ({columns})")
+    marks = {name: ", ".join("?" * len(columns.split(",")))
+             for name, columns in STAGING_TABLES.items()}
+
+    def load(chunk: Path | None, rows: dict | None) -> None:
+        if chunk is not None:  # a chunk as a SQLite file: loaded whole, then appended
+            db.deserialize(chunk.read_bytes(), name=chunk_schema)
+            for name, columns in STAGING_TABLES.items():
+                db.execute(f"INSERT INTO main.{name} ({columns}) "  # noqa: S608 (our names)
+                           f"SELECT {columns} FROM {chunk_schema}.{name}")
+        else:
+            for name in STAGING_TABLES:
+                if rows[name]:
+                    db.executemany(f"INSERT INTO main.{name} VALUES ({marks[name]})", rows[name])  # noqa: S608
+
+    return run_stage(path, "sqlite", load, progress)

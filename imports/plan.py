@@ -1,0 +1,211 @@
+"""An import's plan (SQLite): everything applying a file will write, gathered without the live
+database's writer turn, then applied in one short transaction.
+
+SQLite has one writer at a time. Reading, checking, comparing, geocoding and laying out a
+million-row file takes seconds to minutes; a web write that waited that long for its turn
+would fail. So on SQLite ``import_register`` runs the ``Applier`` in two phases:
+
+1. **plan**, on a read snapshot of the register (a deferred transaction: no writer turn;
+   web writes go on meanwhile): the Applier reads the register as it does always, but every
+   write goes into a ``Plan`` instead of the database. Rows to insert go into tables of a
+   staging SQLite file of their own next to the database (``plan_<table>``, untyped columns,
+   so that values reach the register's columns exactly as a direct insert binds them); a
+   first register's chunks from the stage process go into the staging tables of the same
+   file (``imports.first.writer.stage_into``); updates and deletes are kept as statements.
+   A rejected file (or a dry run) ends here: the register was never touched.
+2. **apply**, in the writer's turn: the file is ATTACHed, the keys the plan counted on are
+   checked to be free still (``RegisterMoved`` otherwise: the import plans again), and the
+   steps run in their order, inserts as ``INSERT ... SELECT`` inside SQLite.
+
+Imports of one database run one at a time (``import_lock``): a plan counts new keys up
+from the largest in its snapshot, so two plans must not overlap.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from imports.bulk import TABLES
+from imports.first.writer import COPY_STATEMENTS, STAGE
+
+SCHEMA = "import_plan"  # the name the staging file is attached under at the apply
+# The first register's copy statements, reading the staging file's tables.
+_COPY = tuple(statement.replace(f"{STAGE}.", f"{SCHEMA}.") for statement in COPY_STATEMENTS)
+
+_memory_lock = threading.Lock()  # imports into an in-memory database (tests): one at a time
+
+
+class RegisterMoved(Exception):
+    """The register changed between the plan and its apply (keys the plan counted on are
+    taken, or the landlord's register was imported meanwhile): plan again."""
+
+
+def database_file(session: Session) -> str | None:
+    """The SQLite file the session works on (None: in memory)."""
+    bind = session.get_bind()
+    path = getattr(bind, "engine", bind).url.database
+    if not path or path == ":memory:" or path.startswith("file::memory:"):
+        return None
+    return path
+
+
+@contextmanager
+def import_lock(database: str | None) -> Iterator[None]:
+    """One import at a time on one SQLite database, across processes: a lock on a file next
+    to it (``<database>.import-lock``). A second import waits, polling, for the first."""
+    if database is None:
+        with _memory_lock:
+            yield
+        return
+    with open(f"{database}.import-lock", "a+b") as f:
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                time.sleep(0.05)  # gevent's sleep in a gevent worker; flock itself would block it
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+class Plan:
+    """The writes of one import, in order, with their rows in a staging file."""
+
+    def __init__(self, directory: str | Path):
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / f".import-{os.getpid()}-{uuid.uuid4().hex[:12]}.stage"
+        # Written only by this import, read once at the apply: no journal, no syncs.
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=OFF")
+        self.db.execute("PRAGMA synchronous=OFF")
+        self.db.execute("BEGIN")
+        # ("insert", table, columns, first rowid, last rowid) | ("execute", statement, params)
+        # | ("staged", offsets): a first register's staging tables, with the keys' offsets
+        self.steps: list[tuple] = []
+        self._rows: dict[str, int] = {}
+        self.staged_entrances: int | None = None  # the entrances' key offset of staged rows
+        self.version: int | None = None  # the landlord's register_version in the snapshot
+        self.bases: dict[str, int] = {}  # table → the first free key in the snapshot
+
+    # -- gathering -----------------------------------------------------------------------
+    def insert(self, table: str, columns: Sequence[str], rows: list[Sequence]) -> int:
+        if table not in TABLES:
+            raise ValueError(f"not a register table: {table!r}")
+        if not rows:
+            return 0
+        if table not in self._rows:
+            self.db.execute(f"CREATE TABLE plan_{table} ({', '.join(columns)})")
+            self._rows[table] = 0
+        marks = ", ".join("?" * len(columns))
+        self.db.executemany(f"INSERT INTO plan_{table} VALUES ({marks})", rows)  # noqa: S608
+        first = self._rows[table] + 1
+        self._rows[table] += len(rows)
+        self.steps.append(("insert", table, tuple(columns), first, self._rows[table]))
+        return len(rows)
+
+    def execute(self, statement, params) -> None:
+        self.steps.append(("execute", statement, params))
+
+    def copy_staged(self, offsets: dict[str, object]) -> None:
+        self.staged_entrances = int(offsets["e"])
+        self.steps.append(("staged", dict(offsets)))
+
+    def entrance_addresses(self, ids: list[int]) -> dict[int, tuple]:
+        """(street, number, letter, postnummer, ort) of entrances this plan inserts."""
+        found: dict[int, tuple] = {}
+        for start in range(0, len(ids), 500):
+            part = ids[start:start + 500]
+            marks = ", ".join("?" * len(part))
+            if "entrances" in self._rows:
+                for row in self.db.execute(
+                        "SELECT id, street, street_number, street_letter, postnummer, ort "  # noqa: S608
+                        f"FROM plan_entrances WHERE id IN ({marks})", part):
+                    found[row[0]] = row[1:]
+            if self.staged_entrances is not None:
+                base = self.staged_entrances
+                for row in self.db.execute(
+                        "SELECT id, street, street_number, street_letter, postnummer, ort "  # noqa: S608
+                        f"FROM entrances WHERE id IN ({marks})", [i - base for i in part]):
+                    found[row[0] + base] = row[1:]
+        return found
+
+    def finish(self) -> None:
+        """The staging file is complete: commit it (the apply reads it from another
+        connection) and close it."""
+        if self.db is not None:
+            self.db.execute("COMMIT")
+            self.db.close()
+            self.db = None
+
+    def close(self) -> None:
+        """Drop the staging file (whether or not it was applied)."""
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+        self.path.unlink(missing_ok=True)
+
+    # -- applying -------------------------------------------------------------------------
+    def apply(self, session: Session, landlord_id: int) -> None:
+        """Run the steps in the session's transaction (the writer's turn); raise
+        ``RegisterMoved`` if the keys or the register it was made on changed since."""
+        self.finish()
+        session.flush()
+        run = session.connection().exec_driver_sql
+        version = run("SELECT register_version FROM landlords WHERE id = ?",
+                      (landlord_id,)).scalar()
+        if version != self.version:
+            raise RegisterMoved("the landlord's register was imported meanwhile")
+        for table, base in self.bases.items():
+            now = (run(f"SELECT max(id) FROM {table}").scalar() or 0) + 1  # noqa: S608
+            if table not in TABLES or now != base:
+                raise RegisterMoved(f"new {table} were added meanwhile")
+        raw = session.connection().connection.driver_connection
+        # A bigger page cache keeps the indexes' B-trees in memory while the rows go in.
+        raw.execute("PRAGMA cache_size = -65536")
+        _attach(raw, self.path)
+        for step in self.steps:
+            kind = step[0]
+            if kind == "insert":
+                _, table, columns, first, last = step
+                names = ", ".join(columns)
+                raw.execute(
+                    f"INSERT INTO main.{table} ({names}) SELECT {names} "  # noqa: S608
+                    f"FROM {SCHEMA}.plan_{table} WHERE rowid BETWEEN ? AND ?", (first, last))
+            elif kind == "execute":
+                session.execute(step[1], step[2])
+            else:
+                for statement in _COPY:
+                    raw.execute(statement, step[1])
+
+
+def _attach(raw, path: Path) -> None:
+    """ATTACH the staging file as ``SCHEMA``. The name may still be attached from an earlier
+    import on this connection: detached first, or, when the transaction has used it still
+    (imports in one transaction, as in the tests), the file's content is loaded in its place."""
+    attached = {row[1] for row in raw.execute("PRAGMA database_list")}
+    if SCHEMA in attached:
+        try:
+            raw.execute(f"DETACH DATABASE {SCHEMA}")
+        except sqlite3.OperationalError:
+            raw.deserialize(path.read_bytes(), name=SCHEMA)
+            return
+    raw.execute(f"ATTACH DATABASE ? AS {SCHEMA}", (str(path),))
+
+
+def register_version(session: Session, landlord_id: int) -> int | None:
+    return session.execute(text("SELECT register_version FROM landlords WHERE id = :l"),
+                           {"l": landlord_id}).scalar()
