@@ -14,7 +14,8 @@ KEYWORDS = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None, "ngett
 
 
 def _source_messages() -> set[str]:
-    method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
+    method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2"),
+                  ("**/templates/**.txt", "jinja2")]
     found = set()
     for _file, _line, message, _comments, _ctx in extract_from_dir(
         str(PACKAGE), method_map, keywords=KEYWORDS
@@ -23,11 +24,25 @@ def _source_messages() -> set[str]:
     return found
 
 
+def _singular(message_id):
+    return message_id if isinstance(message_id, str) else message_id[0]
+
+
+def _all_there(string) -> bool:
+    return bool(string) and (isinstance(string, str) or all(string))
+
+
+def _key(value):
+    return value if isinstance(value, str) else tuple(value)
+
+
 @pytest.mark.parametrize("locale", ["sv", "fi"])
 def test_every_message_in_the_code_is_translated(locale):
     with open(PACKAGE / "translations" / locale / "LC_MESSAGES" / "messages.po", "rb") as f:
         catalog = read_po(f)
-    translated = {m.id for m in catalog if m.id and m.string and not m.fuzzy}
+    # A plural form is translated when every one of its forms is (its id: the singular).
+    translated = {_singular(m.id) for m in catalog
+                  if m.id and _all_there(m.string) and not m.fuzzy}
     missing = sorted(_source_messages() - translated)
     assert missing == [], f"untranslated in {locale}: {missing} (run scripts/i18n)"
 
@@ -36,9 +51,9 @@ def test_every_message_in_the_code_is_translated(locale):
 def test_compiled_catalog_matches_its_source(locale):
     folder = PACKAGE / "translations" / locale / "LC_MESSAGES"
     with open(folder / "messages.po", "rb") as f:
-        po = {m.id: m.string for m in read_po(f) if m.id and m.string}
+        po = {_key(m.id): _key(m.string) for m in read_po(f) if m.id and _all_there(m.string)}
     with open(folder / "messages.mo", "rb") as f:
-        mo = {m.id: m.string for m in read_mo(f) if m.id}
+        mo = {_key(m.id): _key(m.string) for m in read_mo(f) if m.id}
     assert mo == po, "messages.mo is stale: run scripts/i18n"
 
 
