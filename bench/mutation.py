@@ -47,8 +47,8 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 # module (short name) → (file, the tests of its area, most specific first: -x stops early)
 AREAS: dict[str, tuple[str, list[str]]] = {
     "dispatching": ("dispatch/jobs/dispatching.py",
-                    ["tests/jobs/test_position_age.py", "tests/jobs/test_dispatching.py",
-                     "tests/callcenter/test_api.py"]),
+                    ["tests/jobs/test_position_age.py", "tests/jobs/test_complaint_address.py",
+                     "tests/jobs/test_dispatching.py", "tests/callcenter/test_api.py"]),
     "delivery": ("dispatch/jobs/delivery.py", ["tests/field/test_events.py"]),
     "premises": ("dispatch/register/premises.py", ["tests/register/test_premises.py"]),
     "search": ("dispatch/register/search.py",
@@ -67,6 +67,23 @@ AREAS: dict[str, tuple[str, list[str]]] = {
     "auth": ("dispatch/auth/service.py",
              ["tests/auth/test_auth.py", "tests/auth/test_csrf_bearer.py"]),
 }
+
+# The mutations issue #20 found unguarded (its table), as text replacements: ``--table`` runs
+# each against its area's tests; every one must be killed. (The first row, delivery.acknowledge
+# without its patrol filter, is guarded by the tests of issue #14.)
+TABLE: list[tuple[str, str, str, list[str]]] = [
+    ("dispatch/register/search.py", "score += 20", "score += 0",
+     AREAS["search"][1]),
+    ("dispatch/register/search.py", "_STREET_CUTOFF = 60", "_STREET_CUTOFF = 40",
+     AREAS["search"][1]),
+    ("dispatch/core/settings.py", 'env_int("REPORT_RETENTION_DAYS", 90)',
+     'env_int("REPORT_RETENTION_DAYS", 91)', AREAS["retention"][1]),
+    ("imports/phones_fast.py", r"[1-9]\d{6,8}", r"[1-9]\d{4,8}", AREAS["phones_fast"][1]),
+    ("imports/apply.py", "out.skipped > MAX_BAD_SHARE", "out.skipped >= MAX_BAD_SHARE",
+     ["tests/imports/test_bad_row_share.py", "tests/imports/test_rules.py"]),
+    ("dispatch/jobs/dispatching.py", "AND lat IS NOT NULL AND position_at >= {mark}",
+     "AND lat IS NOT NULL AND position_at > {mark}", AREAS["dispatching"][1]),
+]
 
 _FLIP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
          ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.In: ast.NotIn, ast.NotIn: ast.In,
@@ -306,12 +323,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--indices", help="run exactly these candidates (#n of the listing) "
                         "of the one module given, instead of a sample")
     parser.add_argument("--json", type=Path, help="also write the outcomes here")
+    parser.add_argument("--table", action="store_true",
+                        help="run the mutations of issue #20's table instead of a sample")
     args = parser.parse_args(argv)
     modules = [m.strip() for m in args.modules.split(",") if m.strip()]
     unknown = [m for m in modules if m not in AREAS]
     if unknown:
         parser.error(f"unknown module(s): {', '.join(unknown)}")
 
+    if args.table:
+        return run_table(args.timeout)
     workdir = Path(tempfile.mkdtemp(prefix="mut-"))
     outcomes: list[Outcome] = []
     started = time.monotonic()
@@ -361,6 +382,35 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         return 0
     return report(outcomes, time.monotonic() - started, args.json)
+
+
+def run_table(timeout: float) -> int:
+    """Each of TABLE's mutations on a copy of HEAD; 1 if any survives."""
+    workdir = Path(tempfile.mkdtemp(prefix="mut-"))
+    survived = 0
+    try:
+        unpack_head(workdir)
+        for relative, old, new, tests in TABLE:
+            path = workdir / relative
+            original = path.read_text(encoding="utf-8")
+            if original.count(old) != 1:
+                print(f"  not found once: {relative}  {old!r}")
+                survived += 1
+                continue
+            path.write_text(original.replace(old, new), encoding="utf-8")
+            _forget_bytecode(path)
+            try:
+                status, seconds, detail = run_tests(workdir, tests, timeout)
+            finally:
+                path.write_text(original, encoding="utf-8")
+                _forget_bytecode(path)
+            survived += status == "survived"
+            print(f"  {status:8} {seconds:5.0f} s  {relative}  {old!r} → {new!r}  {detail}",
+                  flush=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"issue #20's table: {len(TABLE) - survived} of {len(TABLE)} killed")
+    return 1 if survived else 0
 
 
 def report(outcomes: list[Outcome], seconds: float, json_path: Path | None) -> int:
