@@ -24,10 +24,14 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, fields
+from functools import cache
 from pathlib import Path
 
+from babel.support import Translations
 from flask import current_app, has_app_context, has_request_context
 from flask_babel import force_locale, gettext
+
+from dispatch.core.settings import env_int, env_str
 
 CHUNK = 1 << 20
 MAX_COLUMNS = 1000  # a register has about 30; more is not a register (and costs per row)
@@ -36,10 +40,21 @@ SMALL_PART = 1 << 20  # parts smaller than this may pack as tightly as they like
 XML_SUFFIXES = (".xml", ".rels", ".vml")
 
 
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "dispatch" / "translations"
+
+
+@cache
+def _catalog(locale: str) -> Translations:
+    return Translations.load(str(TRANSLATIONS), [locale])
+
+
 def _(message: str, **values) -> str:
-    """``message`` translated: in the request's language, else (the CLI, the import process)
-    in the app's default language, Swedish; English outside an app (the stage process)."""
-    if has_app_context() and not has_request_context():
+    """``message`` translated: in the request's language, else (the CLI, the import process,
+    the staged first import's stage process, which has no app) in the default language."""
+    if not has_app_context():
+        text = _catalog(env_str("BABEL_DEFAULT_LOCALE", "sv")).ugettext(message)
+        return text % values if values else text
+    if not has_request_context():
         with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "sv")):
             return gettext(message, **values)
     return gettext(message, **values)
@@ -82,11 +97,14 @@ SETTINGS = {"rows": "IMPORT_MAX_ROWS", "cell_chars": "IMPORT_MAX_CELL_CHARS",
 
 
 def current_limits() -> Limits:
-    """The app's settings, or the defaults outside an app."""
-    if not has_app_context():
-        return DEFAULT_LIMITS
-    config = current_app.config
-    return Limits(**{f.name: int(config.get(SETTINGS[f.name], getattr(DEFAULT_LIMITS, f.name)))
+    """The app's settings; outside an app (the staged first import's stage process) the same
+    settings from the environment it inherits."""
+    if has_app_context():
+        config = current_app.config
+        return Limits(**{f.name: int(config.get(SETTINGS[f.name],
+                                                getattr(DEFAULT_LIMITS, f.name)))
+                         for f in fields(Limits)})
+    return Limits(**{f.name: env_int(SETTINGS[f.name], getattr(DEFAULT_LIMITS, f.name))
                      for f in fields(Limits)})
 
 
@@ -94,22 +112,22 @@ def _mb(size: int) -> str:
     return f"{size / (1 << 20):g}"
 
 
-def too_large(message: str, **values) -> StructureError:
-    return StructureError(_(message, **values), "too_large")
+def too_large(text: str) -> StructureError:
+    return StructureError(text, "too_large")
 
 
 def too_many_rows(limits: Limits) -> StructureError:
-    return too_large("The file has more than %(limit)s rows.", limit=limits.rows)
+    return too_large(_("The file has more than %(limit)s rows.", limit=limits.rows))
 
 
 def cell_too_long(line: int, limits: Limits) -> StructureError:
-    return too_large("A cell on row %(line)s is longer than %(limit)s characters.",
-                     line=line, limit=limits.cell_chars)
+    return too_large(_("A cell on row %(line)s is longer than %(limit)s characters.",
+                       line=line, limit=limits.cell_chars))
 
 
 def line_too_long(line: int, limits: Limits) -> StructureError:
-    return too_large("Line %(line)s is longer than %(limit)s bytes: not a register file.",
-                     line=line, limit=limits.line_bytes)
+    return too_large(_("Line %(line)s is longer than %(limit)s bytes: not a register file.",
+                       line=line, limit=limits.line_bytes))
 
 
 def damaged() -> StructureError:
@@ -189,11 +207,11 @@ def _check_directory_size(path: Path) -> None:
         raise damaged()
     entries, size = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]
     if entries > MAX_PARTS or size > MAX_PARTS * 1024:
-        raise too_large("The XLSX file has more than %(limit)s parts.", limit=MAX_PARTS)
+        raise too_large(_("The XLSX file has more than %(limit)s parts.", limit=MAX_PARTS))
 
 
 def _unpacks_to_more(limit: int) -> StructureError:
-    return too_large("The XLSX file unpacks to more than %(limit)s MB.", limit=_mb(limit))
+    return too_large(_("The XLSX file unpacks to more than %(limit)s MB.", limit=_mb(limit)))
 
 
 def _whole_in_memory(name: str) -> bool:
@@ -206,8 +224,8 @@ def _check_declared(part: zipfile.ZipInfo, limits: Limits) -> None:
         raise _unpacks_to_more(limits.xlsx_parts_bytes)
     if part.file_size > SMALL_PART and part.file_size > limits.xlsx_ratio * max(
             part.compress_size, 1):
-        raise too_large("The XLSX file is packed more than %(limit)s times tighter than a "
-                        "spreadsheet can be: refused as a zip bomb.", limit=limits.xlsx_ratio)
+        raise too_large(_("The XLSX file is packed more than %(limit)s times tighter than a "
+                          "spreadsheet can be: refused as a zip bomb.", limit=limits.xlsx_ratio))
 
 
 def _scan_part(archive: zipfile.ZipFile, part: zipfile.ZipInfo, limits: Limits,
@@ -232,8 +250,8 @@ def _scan_part(archive: zipfile.ZipFile, part: zipfile.ZipInfo, limits: Limits,
                 cut = 0
             scan, carry = data[:cut], data[cut:]
             if len(carry) > limits.token_bytes:
-                raise too_large("The XLSX file holds a text or tag longer than %(limit)s "
-                                "bytes.", limit=limits.token_bytes)
+                raise too_large(_("The XLSX file holds a text or tag longer than %(limit)s "
+                                  "bytes.", limit=limits.token_bytes))
             if DTD.search(scan):
                 raise damaged()
             if sheet:
@@ -250,8 +268,8 @@ def _scan_part(archive: zipfile.ZipFile, part: zipfile.ZipInfo, limits: Limits,
                     elif not scan[match.end():match.end() + 2].startswith(b"/"):
                         open_si = offset + match.start()
                 if open_si is not None and offset + len(scan) - open_si > limits.token_bytes:
-                    raise too_large("The XLSX file holds a text or tag longer than %(limit)s "
-                                    "bytes.", limit=limits.token_bytes)
+                    raise too_large(_("The XLSX file holds a text or tag longer than %(limit)s "
+                                    "bytes.", limit=limits.token_bytes))
             offset += len(scan)
     if DTD.search(carry):
         raise damaged()

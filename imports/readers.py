@@ -193,21 +193,29 @@ def _unreadable(exc: Exception) -> StructureError:
 def _open_xlsx(path: Path, size: int, limits: Limits) -> Table:
     from openpyxl import load_workbook
 
+    # Our own file object: openpyxl leaves its own open when a broken file makes it raise.
+    source = path.open("rb")
+
+    def close() -> None:
+        workbook.close()
+        source.close()
+
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        workbook = load_workbook(source, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
+        source.close()
         raise _unreadable(exc) from exc
     try:
-        return _xlsx_table(workbook, path, limits)
+        return _xlsx_table(workbook, close, path, limits)
     except StructureError:
-        workbook.close()
+        close()
         raise
     except Exception as exc:
-        workbook.close()
+        close()
         raise _unreadable(exc) from exc
 
 
-def _xlsx_table(workbook, path: Path, limits: Limits) -> Table:
+def _xlsx_table(workbook, close, path: Path, limits: Limits) -> Table:
     if not workbook.worksheets:
         raise StructureError("the first sheet has no rows")
     sheet = workbook.worksheets[0]
@@ -263,7 +271,7 @@ def _xlsx_table(workbook, path: Path, limits: Limits) -> Table:
         except Exception as exc:  # openpyxl meets a broken sheet only as it streams it
             raise _unreadable(exc) from exc
         finally:
-            workbook.close()
+            close()
 
     return Table("xlsx", None, None, header, rows(), total, lambda: state["done"],
-                 workbook.close, path)
+                 close, path)

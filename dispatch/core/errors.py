@@ -18,7 +18,7 @@ from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sa_exc
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 log = logging.getLogger(__name__)
 
@@ -85,16 +85,25 @@ def init_app(app: Flask) -> None:
     def _http_error(exc: HTTPException):
         status = exc.code or 500
         if _is_api():
-            return json_error(status, _code_for(exc), exc.description or exc.name)
+            response, status = json_error(status, _code_for(exc), exc.description or exc.name)
+            if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+                response.headers["Allow"] = ", ".join(exc.valid_methods)
+            return response, status
         titles = {
             401: _("Please log in"),
             403: _("You do not have access to this page"),
             404: _("Page not found"),
             405: _("That is not allowed here"),
+            413: _("The file is too large"),
             429: _("Too many attempts"),
         }
+        message = ""
+        if status == 413 and current_app.config.get("MAX_CONTENT_LENGTH"):
+            message = _("Files up to %(mb)s MB can be sent.",
+                        mb=f"{current_app.config['MAX_CONTENT_LENGTH'] / (1 << 20):g}")
         return render_template(
-            "errors/error.html", status=status, title=titles.get(status, exc.name), message=""
+            "errors/error.html", status=status, title=titles.get(status, exc.name),
+            message=message,
         ), status
 
     def _unavailable(exc: Exception):
