@@ -201,9 +201,10 @@ def cut_off_ended_sessions(app) -> int:
     """Disconnect this process's sockets whose token no longer holds (revoked, expired, user
     deactivated). Ending a session closes its sockets at once through the message queue; this
     pass is the net under it (a queue that was down then). Returns the sockets cut off."""
-    with app.app_context(), unit_of_work():
-        live = live_token_ids(db.session, _tokens.values())
-    ended = [sid for sid, token_id in list(_tokens.items()) if token_id not in live]
+    held = dict(_tokens)  # judged as they are now: a socket that connects during the read
+    with app.app_context(), unit_of_work():  # (the greenlet yields) is not in it, not ended
+        live = live_token_ids(db.session, held.values())
+    ended = [sid for sid, token_id in held.items() if token_id not in live]
     for sid in ended:
         log.warning("field socket of an ended session cut off",
                     extra={"token_id": _tokens.get(sid)})

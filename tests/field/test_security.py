@@ -279,3 +279,22 @@ def test_text_no_database_stores_is_refused_not_an_internal_error(
         answer = _send(tablet, "job.report", {"job_id": job.id, "outcome": "stopped",
                                               "text": text})
         assert answer["error"]["code"] == "invalid_text", answer
+
+
+def test_a_socket_that_connects_while_the_upkeep_pass_reads_the_tokens_is_not_cut_off(
+        app, client, create_user, connect, cars, monkeypatch):
+    from dispatch.field import events
+
+    first = connect(_shift_log_in(client, create_user, "Jour 11"), "Jour 11")
+    token = _shift_log_in(client, create_user, "Jour 12")
+    late = []
+    reading = events.live_token_ids
+
+    def a_tablet_connects_meanwhile(session, token_ids):
+        live = reading(session, token_ids)
+        late.append(connect(token, "Jour 12"))  # as another greenlet would, during the query
+        return live
+
+    monkeypatch.setattr(events, "live_token_ids", a_tablet_connects_meanwhile)
+    assert events.cut_off_ended_sessions(app) == 0
+    assert first.is_connected("/field") and late[0].is_connected("/field")
