@@ -1,0 +1,87 @@
+"""A first register on PostgreSQL (imports.first.postgres): chunks are prepared on one thread
+and COPYed on another while the stage sends the next ones. Whatever fails on either thread,
+in whichever chunk, the import raises that error and leaves no register behind; the session
+goes on working."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from imports.first import postgres
+from tests.imports.test_first import register_of
+from tests.imports.test_formats import register_row, run_import, write_register
+
+pytestmark = pytest.mark.postgres_only  # COPY
+
+
+class Broken(Exception):
+    """What the preparation of a chunk raises in these tests."""
+
+
+def many_chunks(monkeypatch, tmp_path, rows: int = 400):
+    monkeypatch.setenv("DISPATCH_IMPORT_BLOCK_BYTES", "2000")  # a chunk every few rows
+    return write_register(tmp_path, [register_row(i) for i in range(1, rows + 1)])
+
+
+def fail_on_chunk(monkeypatch, method: str, chunk: int, fail) -> list[int]:
+    """Make ``Copier.<method>`` call ``fail`` instead on its ``chunk``-th call; return the
+    list the calls are counted in."""
+    real = getattr(postgres.Copier, method)
+    calls = []
+
+    def wrapper(copier, *args):
+        calls.append(1)
+        if len(calls) == chunk:
+            return fail(copier, real, *args)
+        return real(copier, *args)
+
+    monkeypatch.setattr(postgres.Copier, method, wrapper)
+    return calls
+
+
+def bad_data(copier, real, prepared):
+    """COPY the chunk's first table with a value its id column cannot take."""
+    name, columns, _data = prepared[0]
+    fields = len(columns.split(","))
+    real(copier, [(name, columns, b"not-a-number" + b",x" * (fields - 1) + b"\n")])
+
+
+def broken(copier, real, tables):
+    raise Broken("the chunk could not be laid out")
+
+
+@pytest.mark.parametrize(("method", "fail", "error"), [
+    ("_copy_all", bad_data, psycopg.errors.InvalidTextRepresentation),
+    ("_prepare", broken, Broken),
+])
+def test_a_chunk_that_fails_midway_raises_its_error_and_leaves_no_register(
+        db_session, create_landlord, tmp_path, monkeypatch, method, fail, error):
+    landlord = create_landlord()
+    path = many_chunks(monkeypatch, tmp_path)
+    calls = fail_on_chunk(monkeypatch, method, 4, fail)
+
+    with pytest.raises(error):
+        run_import(db_session, landlord, path)
+
+    assert len(calls) >= 4  # chunks before the broken one were copied
+    assert register_of(db_session, landlord.id) == register_of(db_session, -1)  # nothing
+    assert db_session.execute(text("SELECT count(*) FROM objects WHERE landlord_id = :l"),
+                              {"l": landlord.id}).scalar() == 0
+
+
+def test_the_next_first_import_after_a_failed_one_builds_the_whole_register(
+        db_session, create_landlord, tmp_path, monkeypatch):
+    landlord = create_landlord()
+    path = many_chunks(monkeypatch, tmp_path)
+    fail_on_chunk(monkeypatch, "_copy_all", 3, bad_data)
+    with pytest.raises(psycopg.errors.InvalidTextRepresentation):
+        run_import(db_session, landlord, path)
+    monkeypatch.undo()
+    monkeypatch.setenv("DISPATCH_IMPORT_BLOCK_BYTES", "2000")
+
+    summary = run_import(db_session, landlord, path)
+
+    assert (summary.status, summary.added) == ("accepted", 400)
+    assert len(register_of(db_session, landlord.id)["objects"]) == 400
