@@ -48,7 +48,8 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 AREAS: dict[str, tuple[str, list[str]]] = {
     "dispatching": ("dispatch/jobs/dispatching.py",
                     ["tests/jobs/test_position_age.py", "tests/jobs/test_complaint_address.py",
-                     "tests/jobs/test_dispatching.py", "tests/callcenter/test_api.py"]),
+                     "tests/jobs/test_position_range.py", "tests/jobs/test_dispatching.py",
+                     "tests/callcenter/test_api.py"]),
     "delivery": ("dispatch/jobs/delivery.py", ["tests/field/test_events.py"]),
     "premises": ("dispatch/register/premises.py", ["tests/register/test_premises.py"]),
     "search": ("dispatch/register/search.py",

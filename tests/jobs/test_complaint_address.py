@@ -1,6 +1,7 @@
 """A complaint is logged only at an address of its own landlord's register: an object or an
 entrance of another landlord, or one that does not exist, is refused with a stable code, and
-so is a suspected neighbour's flat (``create_complaint`` in dispatch/jobs/dispatching.py)."""
+so is a suspected neighbour's flat; the caller's name is kept trimmed, or not at all
+(``create_complaint`` in dispatch/jobs/dispatching.py)."""
 
 from __future__ import annotations
 
@@ -86,3 +87,14 @@ def test_a_complaint_without_an_address_is_refused(db_session, two_landlords):
         _log(db_session, acme)
 
     assert refused.value.code == "address_required"
+
+
+@pytest.mark.parametrize("given, stored", [("  Anna Svensson ", "Anna Svensson"),
+                                           ("   ", None), (None, None)])
+def test_the_callers_name_is_kept_trimmed_or_not_at_all(db_session, two_landlords, given,
+                                                        stored):
+    acme, _ = two_landlords
+
+    job = _log(db_session, acme, object_id=_flat(db_session, "A-1").id, caller_name=given)
+
+    assert job.complaint.caller_name == stored
