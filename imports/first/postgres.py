@@ -104,7 +104,7 @@ class Copier:
     sequence is not transactional anyway) or, without one, on the session's connection on
     the COPY's thread, between the COPYs."""
 
-    AHEAD = 3
+    AHEAD = 2
 
     def __init__(self, raw, landlord_id: int, now: datetime, reserving=None):
         import polars as pl
