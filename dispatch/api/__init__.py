@@ -68,7 +68,8 @@ def me():
 def set_locale():
     """Store the caller's language (``sv``, ``en`` or ``fi``) on the account."""
     languages = current_app.config["LANGUAGES"]
-    locale = (request.get_json(silent=True) or {}).get("locale")
+    body = request.get_json(silent=True)
+    locale = body.get("locale") if isinstance(body, dict) else None
     if locale not in languages:
         raise ApiError(400, "invalid_locale", f"locale must be one of {', '.join(languages)}")
     current_user.locale = locale

@@ -1,6 +1,16 @@
-"""The OpenAPI document served at /api/v1/openapi.json. It grows as endpoints land."""
+"""The OpenAPI document served at /api/v1/openapi.json. It grows as endpoints land.
+
+Every operation lists the errors it can really answer, each with the contract's JSON error
+shape (``{"error": {"code", "message"}}``): 401 without a caller, 403 for a role that may not,
+405 for a method the path does not have (with ``Allow``), 503 when the database cannot be
+reached (with ``Retry-After``); a request with a body also 400 (a bad body, or a missing CSRF
+token beside a session cookie) and 413 (over ``MAX_CONTENT_LENGTH``); 404 and 409 where an
+operation says so. ``tests/api/test_schema.py`` holds the API to it with schemathesis.
+"""
 
 from __future__ import annotations
+
+from dispatch.core.ids import MAX_ID
 
 ERROR = {
     "type": "object",
@@ -50,10 +60,48 @@ def _list_of(ref: str, description: str) -> dict:
     }
 
 
-_ERRORS = {
-    "401": {"$ref": "#/components/responses/Error"},
-    "403": {"$ref": "#/components/responses/Error"},
+def _error(description: str, **headers: dict) -> dict:
+    """A response with the JSON error body (and the given headers)."""
+    answer = {"description": description, "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    if headers:
+        answer["headers"] = headers
+    return answer
+
+
+_RETRY_AFTER = {"description": "Seconds to wait before sending the request again",
+                "schema": {"type": "string", "pattern": "^[0-9]+$"}}
+ERROR_RESPONSES = {
+    "BadRequest": _error("The request is not valid: see the error's code and message"),
+    "Unauthorized": _error("No caller: send a bearer token or log in"),
+    "Forbidden": _error("The caller's role may not do this"),
+    "NotFound": _error("No such thing (or one the caller may not see)"),
+    "MethodNotAllowed": _error(
+        "The path does not have this method; Allow lists the ones it has",
+        Allow={"description": "The methods the path has", "required": True,
+               "schema": {"type": "string"}}),
+    "Conflict": _error("The thing is not in a state that allows this just now"),
+    "TooLarge": _error("The request body is larger than the server accepts"),
+    "TooManyAttempts": _error("Too many failed attempts: wait, then try again",
+                              **{"Retry-After": _RETRY_AFTER}),
+    "Unavailable": _error("The database cannot be reached just now; nothing was saved",
+                          **{"Retry-After": {**_RETRY_AFTER, "required": True}}),
 }
+_STATUS = {"400": "BadRequest", "401": "Unauthorized", "403": "Forbidden", "404": "NotFound",
+           "405": "MethodNotAllowed", "409": "Conflict", "413": "TooLarge",
+           "429": "TooManyAttempts", "503": "Unavailable"}
+
+
+def _errors(*statuses: str) -> dict:
+    """The listed error responses, by reference."""
+    return {status: {"$ref": f"#/components/responses/{_STATUS[status]}"}
+            for status in statuses}
+
+
+_ERRORS = _errors("401", "403", "405", "503")  # every operation that needs a caller
+_PUBLIC = _errors("405", "503")  # every operation
+_BODY = _errors("400", "413")  # every operation with a request body
+_NOT_FOUND = _errors("404")
 
 
 HIT = {
@@ -121,8 +169,9 @@ def _ok(description: str, schema: dict | None = None) -> dict:
     return answer
 
 
-_BAD = {"400": {"$ref": "#/components/responses/Error"}}
-_ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+_BAD = _errors("400")
+_ID = [{"name": "id", "in": "path", "required": True,
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}]
 
 
 def document() -> dict:
@@ -139,14 +188,7 @@ def document() -> dict:
             },
             "schemas": {"Error": ERROR, "Landlord": LANDLORD, "Patrol": PATROL, "Hit": HIT,
                         "Job": JOB, "ReportSummary": REPORT_SUMMARY, "Report": REPORT},
-            "responses": {
-                "Error": {
-                    "description": "An error",
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                    },
-                }
-            },
+            "responses": ERROR_RESPONSES,
         },
         "paths": {
             "/landlords": {
@@ -168,8 +210,9 @@ def document() -> dict:
                         "type": "object",
                         "properties": {"locale": {"type": "string", "enum": ["sv", "en", "fi"]}},
                         "required": ["locale"]}}}},
-                    "responses": {"200": {"description": "Stored"},
-                                  "400": {"$ref": "#/components/responses/Error"}, **_ERRORS},
+                    "responses": {"200": _ok("Stored", {
+                        "type": "object", "properties": {"locale": {"type": "string"}},
+                        "required": ["locale"]}), **_BODY, **_ERRORS},
                 }
             },
             "/calls": {"post": {
@@ -178,7 +221,7 @@ def document() -> dict:
                                            "caller_number": {"type": ["string", "null"]}},
                                           ["dialled_number"]),
                 "responses": {"201": _ok("The screen pop: landlord and matching tenants"),
-                              **_BAD, **_ERRORS}}},
+                              **_BODY, **_ERRORS}}},
             "/addresses/search": {"get": {
                 "summary": "Search the registers, best first",
                 "parameters": [
@@ -186,7 +229,8 @@ def document() -> dict:
                     {"name": "landlord", "in": "query", "schema": {"type": "string"}},
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "default": 5}},
                 ],
-                "responses": {"200": _list_of("Hit", "Candidates"), **_BAD, **_ERRORS}}},
+                "responses": {"200": _list_of("Hit", "Candidates"), **_BAD,
+                              **_errors("404"), **_ERRORS}}},
             "/complaints": {"post": {
                 "summary": "Log a complaint; answers the job and the nearest patrols",
                 "requestBody": _json_body({
@@ -197,19 +241,18 @@ def document() -> dict:
                     "disturbed_party": {"type": "string"},
                     "suspected_object_id": {"type": "integer"},
                     "suspected_source": {"type": "string"}}, ["landlord", "category"]),
-                "responses": {"201": _ok("complaint_id, job_id, recommended"), **_BAD,
+                "responses": {"201": _ok("complaint_id, job_id, recommended"), **_BODY,
                               **_ERRORS}}},
             "/jobs/{id}/dispatch": {"post": {
                 "summary": "Send the job to a patrol ({patrol_id}) or the nearest ({})",
                 "parameters": _ID,
                 "requestBody": _json_body({"patrol_id": {"type": "integer"}}, []),
-                "responses": {"200": _ok("job_id, patrol_id, distance_m"),
-                              "404": {"$ref": "#/components/responses/Error"},
-                              "409": {"$ref": "#/components/responses/Error"}, **_ERRORS}}},
+                "responses": {"200": _ok("job_id, patrol_id, distance_m"), **_BODY,
+                              **_errors("404", "409"), **_ERRORS}}},
             "/jobs/{id}": {"get": {
                 "summary": "A job with its status history", "parameters": _ID,
                 "responses": {"200": _ok("The job", {"$ref": "#/components/schemas/Job"}),
-                              "404": {"$ref": "#/components/responses/Error"}, **_ERRORS}}},
+                              **_NOT_FOUND, **_ERRORS}}},
             "/reports": {"get": {
                 "summary": "The reports of one morning's mail that the caller may read "
                            "(a landlord's contact person: only its own, released ones)",
@@ -222,13 +265,13 @@ def document() -> dict:
                 "summary": "One report; 404 for one the caller may not read, as for one that "
                            "does not exist", "parameters": _ID,
                 "responses": {"200": _ok("The report", {"$ref": "#/components/schemas/Report"}),
-                              "404": {"$ref": "#/components/responses/Error"}, **_ERRORS}}},
+                              **_NOT_FOUND, **_ERRORS}}},
             "/reports/{id}/release": {"post": {
                 "summary": "An operator releases a reviewed report to the landlord "
                            "(read-only from then on)", "parameters": _ID,
                 "responses": {"200": _ok("The released report",
                                          {"$ref": "#/components/schemas/Report"}),
-                              "404": {"$ref": "#/components/responses/Error"}, **_ERRORS}}},
+                              **_BODY, **_NOT_FOUND, **_ERRORS}}},
             "/field/session": {
                 "post": {
                     "summary": "A patrol tablet's shift log-in: a device token for the /field "
@@ -239,23 +282,25 @@ def document() -> dict:
                                                "call_sign": {"type": "string"}},
                                               ["email", "password", "call_sign"]),
                     "responses": {"201": _ok("The token, its expiry, the user and the car"),
-                                  **_BAD, **_ERRORS},
+                                  **_BODY, **_errors("401", "429"), **_PUBLIC},
                 },
                 "delete": {"summary": "End the shift: revoke this device token",
-                           "responses": {"204": {"description": "Revoked"}, **_ERRORS}},
+                           "responses": {"204": {"description": "Revoked"}, **_BODY,
+                                         **_errors("401"), **_PUBLIC}},
             },
             "/field/patrols": {"get": {
                 "summary": "The cars' call signs for the tablet's log-in (public)",
-                "security": [], "responses": {"200": _ok("[{call_sign, name}]")}}},
+                "security": [], "responses": {"200": _ok("[{call_sign, name}]"),
+                                              **_PUBLIC}}},
             "/objects/{id}": {"get": {
                 "summary": "The object view: address, flat, tenants, door code, neighbours, "
                            "premise history", "parameters": _ID,
                 "responses": {"200": _ok("The object"),
-                              "404": {"$ref": "#/components/responses/Error"}, **_ERRORS}}},
+                              **_NOT_FOUND, **_ERRORS}}},
             "/entrances/{id}": {"get": {
                 "summary": "An address with its objects, to choose the flat", "parameters": _ID,
                 "responses": {"200": _ok("The entrance"),
-                              "404": {"$ref": "#/components/responses/Error"}, **_ERRORS}}},
+                              **_NOT_FOUND, **_ERRORS}}},
             "/board": {"get": {
                 "summary": "Open jobs and every patrol: the live board's starting state",
                 "responses": {"200": _ok("jobs, patrols, ack_alarm_after_s"), **_ERRORS}}},
@@ -264,6 +309,10 @@ def document() -> dict:
                 "parameters": [{"name": "night", "in": "query",
                                 "schema": {"type": "string", "format": "date"}}],
                 "responses": {"200": _ok("The night's figures"), **_BAD, **_ERRORS}}},
+            "/openapi.json": {"get": {
+                "summary": "This document", "security": [],
+                "responses": {"200": _ok("The OpenAPI document", {"type": "object"}),
+                              **_PUBLIC}}},
             "/me": {
                 "get": {
                     "summary": "The caller",
