@@ -12,6 +12,8 @@ from sqlalchemy.orm import joinedload
 
 from dispatch.api import api_blueprint
 from dispatch.auth.access import roles_required
+from dispatch.auth.routes import client_ip
+from dispatch.core.audit import record
 from dispatch.core.errors import ApiError, found
 from dispatch.core.extensions import db
 from dispatch.core.ids import MAX_ID, is_id
@@ -64,7 +66,10 @@ def calls():
     caller = body.get("caller_number")
     if caller is not None and not isinstance(caller, str):
         raise ApiError(400, "invalid_caller_number", "caller_number must be a string")
-    _call, pop = incoming_call(db.session, dialled, caller)
+    call, pop = incoming_call(db.session, dialled, caller)
+    # Every console is shown the callers' tenants: audited once per call, as a read.
+    record(db.session, "call.screen_pop", subject=f"call:{call.id}", ip=client_ip(),
+           user_id=current_user.id, details={"tenants": len(pop.get("tenants") or [])})
     return jsonify(pop), 201
 
 
@@ -181,8 +186,12 @@ def get_object(object_id: int):
     """The object view: address, flat, tenants, door code, neighbours, premise history."""
 
     obj = found(db.session.get(RentalObject, object_id), "object", object_id)
-    return jsonify(object_view(db.session, obj,
-                               retention_days=current_app.config["REPORT_RETENTION_DAYS"]))
+    view = object_view(db.session, obj, retention_days=current_app.config["REPORT_RETENTION_DAYS"])
+    # The door code only on an explicit, audited "show" (``routes.door_code``).
+    view["door_code_known"] = bool(view.pop("door_code", None))
+    record(db.session, "object.viewed", subject=f"object:{obj.id}", ip=client_ip(),
+           user_id=current_user.id, details={"tenants": len(view["tenants"])})
+    return jsonify(view)
 
 
 @bp.get("/entrances/<int:entrance_id>")
@@ -191,7 +200,11 @@ def get_entrance(entrance_id: int):
     """An address with its objects, to choose the flat."""
 
     entrance = found(db.session.get(Entrance, entrance_id), "entrance", entrance_id)
-    return jsonify(entrance_view(db.session, entrance))
+    view = entrance_view(db.session, entrance)
+    # A search hit opened: the address's flats and their tenants are read.
+    record(db.session, "entrance.viewed", subject=f"entrance:{entrance.id}", ip=client_ip(),
+           user_id=current_user.id)
+    return jsonify(view)
 
 
 @bp.get("/board")

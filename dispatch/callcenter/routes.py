@@ -10,11 +10,13 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from dispatch.auth.access import roles_required
+from dispatch.auth.routes import client_ip
+from dispatch.core.audit import record
 from dispatch.core.extensions import db
 from dispatch.core.i18n import as_strings
 from dispatch.core.templating import (
@@ -24,7 +26,7 @@ from dispatch.core.templating import (
     PATROL_STATUS_NAMES,
 )
 from dispatch.jobs.figures import call_to_dispatch
-from dispatch.models import CATEGORIES
+from dispatch.models import CATEGORIES, RentalObject
 from dispatch.register.landlords import list_landlords
 
 bp = Blueprint("callcenter", __name__, url_prefix="/console")
@@ -59,6 +61,7 @@ TEXTS = {
     "no_neighbours": _l("No neighbours found."),
     "no_history": _l("No earlier complaints."),
     "door_code": _l("Door code"),
+    "show_door_code": _l("Show the door code"),
     "none": _l("none"),
     "unknown_caller": _l("Unknown number"),
     "unknown_landlord": _l("Unknown on-call number"),
@@ -142,3 +145,15 @@ def figures():
     data = call_to_dispatch(db.session, night, tz)
     return render_template("callcenter/figures.html", figures=data, night=night,
                            previous=night - timedelta(days=1), next=night + timedelta(days=1))
+
+
+@bp.post("/objects/<int:object_id>/door-code")
+@roles_required("operator")
+def door_code(object_id: int):
+    """The door code of the object's entrance, for an operator who presses "show" in the
+    object view (the object view itself does not carry it). Every showing is audited."""
+    obj = db.session.get(RentalObject, object_id) or abort(404)
+    entrance = obj.entrance
+    record(db.session, "door_code.shown", subject=f"object:{obj.id}", ip=client_ip(),
+           user_id=current_user.id, details={"entrance_id": entrance.id})
+    return jsonify({"object_id": obj.id, "door_code": entrance.door_code})

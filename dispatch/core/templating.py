@@ -1,11 +1,12 @@
-"""Template helpers: translated names for roles and statuses, phone formatting."""
+"""Template helpers: translated names for roles and statuses, phone formatting, numbers in
+the current language (Babel: decimal comma in Swedish and Finnish)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from flask import Flask
-from flask_babel import format_datetime
+from flask_babel import format_datetime, format_decimal, format_percent
 from flask_babel import lazy_gettext as _l
 
 from dispatch.core.phones import display_phone
@@ -76,11 +77,28 @@ def localtime_iso(value: str | None) -> str:
     return localtime(datetime.fromisoformat(value)) if value else ""
 
 
+def decimal(value, digits: int = 1) -> str:
+    """A number in the current language's way: 12,5 in Swedish and Finnish, 12.5 in English;
+    at most ``digits`` decimals."""
+    if value is None:
+        return ""
+    return format_decimal(value, format="#,##0." + "#" * digits if digits else "#,##0")
+
+
+def percent(value, digits: int = 1) -> str:
+    """A share (0.912) as a percentage in the current language: "91,2 %"."""
+    if value is None:
+        return ""
+    return format_percent(value, format="#,##0." + "0" * digits + " %" if digits else "#,##0 %")
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and globals."""
     app.add_template_filter(display_phone, "phone")
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(localtime_iso, "localtime_iso")
+    app.add_template_filter(decimal, "decimal")
+    app.add_template_filter(percent, "percent")
     app.add_template_global(IMPORT_STATUS_NAMES, "import_status_names")
     app.add_template_global(ROLE_NAMES, "role_names")
     app.add_template_global(PATROL_STATUS_NAMES, "patrol_status_names")

@@ -206,7 +206,9 @@ def test_call_to_dispatch_by_keyboard_alone_and_a_second_console_sees_it(
     expect(obj).to_contain_text("Anna Andersson")
     expect(obj.get_by_role("link", name="070-174 06 05")).to_have_attribute(
         "href", "tel:+46701740605")
-    expect(obj.locator(".door-code")).to_have_text("4711")
+    # The door code only on an explicit "show" (audited): not on the screen by itself.
+    expect(obj.get_by_role("button", name="Visa portkod")).to_be_visible()
+    expect(obj.locator(".door-code")).not_to_contain_text("4711")
     expect(obj.locator(".neighbours li").first).to_contain_text("Ovanför")
     expect(obj.locator(".neighbours li").first).to_contain_text("Bo Ek")
 
@@ -253,6 +255,7 @@ def test_a_draft_survives_a_reload_and_bad_input_keeps_what_was_typed(
     page.keyboard.press("n")
     expect(page.locator("#chosen")).to_contain_text("Götgatan 12B, lgh 1202")
     expect(page.get_by_label("Inringarens namn")).to_have_value("Bo Ek")
+    page.get_by_role("button", name="Visa portkod").click()
     expect(page.locator("#object-body .door-code")).to_have_text("4711")
     page.get_by_label("Beskrivning").fill("Skrik från lägenheten under.")
 

@@ -20,17 +20,18 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from wtforms import EmailField, HiddenField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, Length
 
-from dispatch.auth.access import has_role, log_in_first
+from dispatch.auth.access import has_role
 from dispatch.auth.forms import LoginForm
 from dispatch.auth.lockout import LockoutPolicy
 from dispatch.auth.routes import _safe_next, client_ip, locked_message
 from dispatch.core.extensions import db
 from dispatch.core.mail import MailError, build_message, send_one, sender_address
-from dispatch.models import MorningMail
+from dispatch.models import MorningMail, User
 from dispatch.reports.codes import CODE_VALID, request_code, verify_code
 from dispatch.reports.service import READER_ROLES, is_staff
 from dispatch.reports.views.common import Deleted, audit, bp, morning_deleted
@@ -63,14 +64,44 @@ def _target() -> str:
     return _safe_next(request.args.get("next")) or url_for("reports.index")
 
 
+HINT_SALT = "reports.login-hint"
+HINT_MAX_AGE_S = 14 * 24 * 3600  # a morning mail's link pre-fills the address this long
+
+
+def _hints() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=HINT_SALT)
+
+
+def login_hint(user_id: int) -> str:
+    """A signed token naming the contact a mail went to (an id, no address in the URL)."""
+    return _hints().dumps(user_id)
+
+
+def _hinted_email() -> str | None:
+    """The e-mail of the contact whose mail link led here, if the hint is genuine and fresh."""
+    token = request.args.get("hint")
+    if not token:
+        return None
+    try:
+        user_id = _hints().loads(token, max_age=HINT_MAX_AGE_S)
+    except BadSignature:
+        return None
+    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    return user.email if user is not None and user.active else None
+
+
 @bp.get("/login")
 def login():
-    """Log in to read reports: with the password, or with a one-time code by mail."""
+    """Log in to read reports: with the password, or with a one-time code by mail. From a
+    morning mail's link, the contact's address is filled in already."""
     target = _target()
     if current_user.is_authenticated:
         return redirect(target)
-    return render_template("reports/login.html", form=LoginForm(), code_form=CodeRequestForm(),
-                           next=target)
+    form, code_form = LoginForm(), CodeRequestForm()
+    email = _hinted_email()
+    if email:
+        form.email.data = code_form.email.data = email
+    return render_template("reports/login.html", form=form, code_form=code_form, next=target)
 
 
 @bp.post("/login/code")
@@ -146,7 +177,8 @@ def mail_link(token: str):
             raise Deleted(morning=morning)
         abort(404)
     if not current_user.is_authenticated:
-        return log_in_first("reports.login")
+        return redirect(url_for("reports.login", next=request.full_path.rstrip("?"),
+                                hint=login_hint(row.user_id)))
     if not has_role(current_user, *READER_ROLES) or not (
             is_staff(current_user) or current_user.landlord_id == row.landlord_id):
         abort(404)

@@ -47,7 +47,7 @@ export function renderObject() {
     el("dt", {text: T.floor}), el("dd", {text: o.floor != null ? String(o.floor) : "–"}),
     el("dt", {text: T.objektsnummer}), el("dd", {text: o.objektsnummer}),
     el("dt", {text: T.door_code}),
-    el("dd", {class: "door-code", text: o.door_code || T.none}),
+    doorCode(o),
   ]));
   body.appendChild(el("h3", {text: T.tenants_title}));
   body.appendChild(o.tenants.length
@@ -101,4 +101,22 @@ export function markNeighbour(index) {
   renderObject();
   notice($("f-suspected").value);
   return true;
+}
+
+/** The door code is shown only when asked for (each "show" is audited on the server). */
+function doorCode(o) {
+  var dd = el("dd", {class: "door-code"});
+  if (!o.door_code_known) { dd.textContent = T.none; return dd; }
+  var button = el("button", {type: "button", class: "door-code-show", text: T.show_door_code});
+  button.addEventListener("click", function () {
+    button.disabled = true;
+    api("POST", "/console/objects/" + o.object_id + "/door-code", {}).then(function (result) {
+      if (state.object !== o) return;
+      if (result.ok) { dd.textContent = result.data.door_code || T.none; return; }
+      button.disabled = false;
+      notice(errorText(result), "error");
+    }).catch(function () { button.disabled = false; notice(T.request_failed, "error"); });
+  });
+  dd.appendChild(button);
+  return dd;
 }

@@ -1,0 +1,171 @@
+"""The audit log for admins: who did what to which subject when, filtered by each of those and
+paginated, and the same selection as CSV (``core.csvsafe``: a subject or detail that starts
+like a formula stays text in the spreadsheet). Reading the log is audited too."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Response, current_app, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import aliased
+from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms.validators import NumberRange, Optional
+
+from dispatch.admin.routes import bp
+from dispatch.auth.access import roles_required
+from dispatch.auth.routes import client_ip
+from dispatch.core import csvsafe
+from dispatch.core.audit import record
+from dispatch.core.extensions import db
+from dispatch.models import AuditEvent, User
+
+PAGE_SIZE = 50
+EXPORT_MAX_ROWS = 100_000
+# What an audit line is about, by the first part of its action ("report.read": "report").
+ACTION_GROUPS = {
+    "login": _l("Log-ins"),
+    "report": _l("Reports"),
+    "object": _l("Object views"),
+    "entrance": _l("Addresses opened"),
+    "call": _l("Screen pops"),
+    "door_code": _l("Door codes shown"),
+    "device": _l("Tablet sessions"),
+    "landlord": _l("Landlords"),
+    "user": _l("Users"),
+    "token": _l("API tokens"),
+    "patrol": _l("Patrol cars"),
+    "import": _l("Register imports"),
+    "retention": _l("Deletion after retention"),
+    "audit": _l("The audit log"),
+}
+
+
+class AuditFilter(FlaskForm):
+    """The page's filters, from the query string (a GET form: nothing to protect by CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    who = StringField(_l("Who (e-mail)"), validators=[Optional()])
+    what = SelectField(_l("What"), validators=[Optional()])
+    subject = StringField(_l("Subject"), validators=[Optional()])
+    since = DateField(_l("From"), validators=[Optional()],
+                      render_kw={"type": "date"})
+    until = DateField(_l("To"), validators=[Optional()], render_kw={"type": "date"})
+    page = IntegerField(validators=[Optional(), NumberRange(min=1)])
+
+
+def _form() -> AuditFilter:
+    form = AuditFilter(formdata=request.args)
+    actions = db.session.scalars(select(AuditEvent.action).distinct()).all()
+    groups = sorted({a.split(".", 1)[0] for a in actions} | set(ACTION_GROUPS))
+    form.what.choices = [("", "—")] + [
+        (g, str(ACTION_GROUPS.get(g, g))) for g in groups] + [
+        (a, a) for a in sorted(actions) if "." in a]
+    return form
+
+
+def _selection(form: AuditFilter):
+    """The audit lines the (valid) filters select, newest first, with who did it."""
+    actor = aliased(User)
+    query = select(AuditEvent, actor.email).outerjoin(actor, actor.id == AuditEvent.user_id)
+    who = (form.who.data or "").strip().lower()
+    if who:
+        query = query.where(func.lower(actor.email).contains(who, autoescape=True))
+    what = form.what.data or ""
+    if what:
+        query = query.where(or_(AuditEvent.action == what,
+                                AuditEvent.action.startswith(what + ".", autoescape=True)))
+    subject = (form.subject.data or "").strip()
+    if subject:
+        query = query.where(AuditEvent.subject.contains(subject, autoescape=True))
+    tz = service_zone()
+    if form.since.data:
+        query = query.where(AuditEvent.at >= _start_of(form.since.data, tz))
+    if form.until.data:
+        query = query.where(AuditEvent.at < _start_of(form.until.data + timedelta(days=1), tz))
+    return query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+
+
+def _start_of(day: date, tz) -> datetime:
+    """Midnight of ``day`` in the service's time zone (UTC, aware, as the log's column)."""
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+
+def _filters(form: AuditFilter) -> dict:
+    """The filters in force, for the links (pages, CSV) and the audit line of the read."""
+    values = {"who": (form.who.data or "").strip(), "what": form.what.data or "",
+              "subject": (form.subject.data or "").strip(),
+              "since": form.since.data.isoformat() if form.since.data else "",
+              "until": form.until.data.isoformat() if form.until.data else ""}
+    return {k: v for k, v in values.items() if v}
+
+
+def service_zone() -> ZoneInfo:
+    """The service's time zone (DISPATCH_TZ): the filter's days and the times shown."""
+    return ZoneInfo(current_app.config["DISPATCH_TZ"])
+
+
+def _details(event: AuditEvent) -> str:
+    return json.dumps(event.details, ensure_ascii=False, sort_keys=True) if event.details else ""
+
+
+@bp.get("/audit")
+@roles_required("admin")
+def audit_log():
+    """The audit log, filtered by who, what, subject and time, newest first, a page at a time.
+    A filter that is not valid (a date that is no date) is said next to its field and the
+    page shows nothing rather than everything."""
+    form = _form()
+    valid = form.validate()
+    if not valid:
+        return render_template("admin/audit.html", form=form, rows=[], page=1, pages=0,
+                               total=0, filters=_filters_raw()), 400
+    query = _selection(form)
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(form.page.data or 1, pages)
+    rows = db.session.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    filters = _filters(form)
+    record(db.session, "audit.read", user_id=current_user.id, ip=client_ip(),
+           details={**filters, "page": page, "count": len(rows)})
+    return render_template("admin/audit.html", form=form, rows=rows, page=page, pages=pages,
+                           total=total, filters=filters, details=_details)
+
+
+def _filters_raw() -> dict:
+    return {k: v for k in ("who", "what", "subject", "since", "until")
+            if (v := request.args.get(k, "").strip())}
+
+
+@bp.get("/audit.csv")
+@roles_required("admin")
+def audit_export():
+    """The selected audit lines as CSV (semicolons, UTF-8 with BOM), newest first."""
+    form = _form()
+    if not form.validate():
+        return render_template("admin/audit.html", form=form, rows=[], page=1, pages=0,
+                               total=0, filters=_filters_raw()), 400
+    rows = db.session.execute(_selection(form).limit(EXPORT_MAX_ROWS)).all()
+    tz = service_zone()
+    out = io.StringIO()
+    writer = csvsafe.writer(out, delimiter=";")
+    writer.writerow([str(_l("When")), str(_l("Who")), str(_l("What")), str(_l("Subject")),
+                     str(_l("Address")), str(_l("Details"))])
+    for event, email in rows:
+        writer.writerow([event.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
+                         email or "", event.action, event.subject or "", event.ip or "",
+                         _details(event)])
+    filters = _filters(form)
+    record(db.session, "audit.export", user_id=current_user.id, ip=client_ip(),
+           details={**filters, "count": len(rows), "format": "csv"})
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="audit.csv"',
+                             "Cache-Control": "private, no-store"})
