@@ -33,15 +33,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from imports.bulk import TABLES
 from imports.first.writer import COPY_STATEMENTS, STAGE
 
 SCHEMA = "import_plan"  # the name the staging file is attached under at the apply
-# The first register's copy statements, reading the staging file's tables.
-_COPY = tuple(statement.replace(f"{STAGE}.", f"{SCHEMA}.") for statement in COPY_STATEMENTS)
 
 _memory_lock = threading.Lock()  # imports into an in-memory database (tests): one at a time
 
@@ -176,7 +173,10 @@ class Plan:
         raw = session.connection().connection.driver_connection
         # A bigger page cache keeps the indexes' B-trees in memory while the rows go in.
         raw.execute("PRAGMA cache_size = -65536")
-        _attach(raw, self.path)
+        # Only a plan that inserts rows has tables in its file (else the file is empty).
+        schema = _attach(raw, self.path) if self._rows or self.staged_entrances is not None else ""
+        # The first register's copy statements, reading the staging file's tables.
+        copy = [statement.replace(f"{STAGE}.", f"{schema}.") for statement in COPY_STATEMENTS]
         for step in self.steps:
             kind = step[0]
             if kind == "insert":
@@ -184,28 +184,30 @@ class Plan:
                 names = ", ".join(columns)
                 raw.execute(
                     f"INSERT INTO main.{table} ({names}) SELECT {names} "  # noqa: S608
-                    f"FROM {SCHEMA}.plan_{table} WHERE rowid BETWEEN ? AND ?", (first, last))
+                    f"FROM {schema}.plan_{table} WHERE rowid BETWEEN ? AND ?", (first, last))
             elif kind == "execute":
                 session.execute(step[1], step[2])
             else:
-                for statement in _COPY:
+                for statement in copy:
                     raw.execute(statement, step[1])
 
 
-def _attach(raw, path: Path) -> None:
-    """ATTACH the staging file as ``SCHEMA``. The name may still be attached from an earlier
-    import on this connection: detached first, or, when the transaction has used it still
-    (imports in one transaction, as in the tests), the file's content is loaded in its place."""
+def _attach(raw, path: Path) -> str:
+    """Make the staging file readable on the live connection; return the schema's name.
+
+    Normally it is ATTACHed as ``SCHEMA`` (after detaching an earlier import's file, which
+    this transaction has not used). Inside a transaction that has used that name already
+    (several imports in one transaction, as in the tests) it cannot be detached: the file's
+    content is then loaded into the in-memory schema ``STAGE`` instead."""
     attached = {row[1] for row in raw.execute("PRAGMA database_list")}
     if SCHEMA in attached:
         try:
             raw.execute(f"DETACH DATABASE {SCHEMA}")
         except sqlite3.OperationalError:
-            raw.deserialize(path.read_bytes(), name=SCHEMA)
-            return
+            if STAGE not in attached:
+                raw.execute(f"ATTACH DATABASE ':memory:' AS {STAGE}")
+            raw.deserialize(path.read_bytes(), name=STAGE)
+            return STAGE
     raw.execute(f"ATTACH DATABASE ? AS {SCHEMA}", (str(path),))
+    return SCHEMA
 
-
-def register_version(session: Session, landlord_id: int) -> int | None:
-    return session.execute(text("SELECT register_version FROM landlords WHERE id = :l"),
-                           {"l": landlord_id}).scalar()

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.core.audit import record
-from dispatch.core.database import intent, release_turn
+from dispatch.core.database import end_reading, intent, release_turn
 from dispatch.models import Landlord, RegisterImport, utcnow
 from imports.apply import Applier, Geocoder, Progress, Rejected
 from imports.plan import Plan, RegisterMoved, database_file, import_lock
@@ -139,6 +139,9 @@ def _import_planned(session: Session, landlord: Landlord, path: Path, summary: S
     one short transaction (``imports.plan``). Imports of one database run one at a time."""
     database = database_file(session)
     directory = Path(database).parent if database else Path(tempfile.gettempdir())
+    # Not waiting for another import while holding the writer's turn: that import's apply
+    # needs it. (A caller that has written holds it anyway; its import runs in its turn.)
+    release_turn(session)
     with import_lock(database):
         for _attempt in range(3):
             outcome = replace(summary, warnings=[], errors=[])
@@ -157,7 +160,7 @@ def _import_planned(session: Session, landlord: Landlord, path: Path, summary: S
                         _make_plan(session, landlord, path, outcome, plan, force=force,
                                    geocoder=geocoder, progress=progress)
                 if outside:
-                    session.rollback()  # the snapshot's end: nothing was written
+                    end_reading(session)  # the snapshot's end: nothing was written
                 if outcome.status != "accepted" or dry_run:
                     return outcome
                 with intent("write"):
@@ -167,7 +170,7 @@ def _import_planned(session: Session, landlord: Landlord, path: Path, summary: S
                     except RegisterMoved:
                         savepoint.rollback()
                         if outside:
-                            session.rollback()
+                            end_reading(session)
                         continue  # imported meanwhile by a writer outside this lock: again
                     except BaseException:
                         savepoint.rollback()

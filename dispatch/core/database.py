@@ -364,6 +364,12 @@ def release_turn(session: Session | scoped_session) -> bool:
     return True
 
 
+def end_reading(session: Session | scoped_session) -> None:
+    """End the snapshot of work that only read after ``release_turn`` (or that must start
+    again from the database as it is): nothing was written, nothing is lost."""
+    session.rollback()
+
+
 @event.listens_for(Engine, "commit")
 @event.listens_for(Engine, "rollback")
 def _sqlite_end(connection: Connection) -> None:
