@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from dispatch.core.realtime import publish
+from dispatch.jobs.patrols import among
 from dispatch.jobs.shapes import job_json
 from dispatch.models import Delivery, Job, JobEvent, utcnow
 
@@ -60,7 +61,8 @@ def due(session: Session, patrol_ids: list[int], *, older_than: timedelta,
         return []
     cutoff = (now or utcnow()) - older_than
     return list(session.scalars(
-        select(Delivery).where(Delivery.patrol_id.in_(patrol_ids), Delivery.acked_at.is_(None))
+        select(Delivery).where(among(session, Delivery.patrol_id, patrol_ids),
+                               Delivery.acked_at.is_(None))
         .where(func.coalesce(Delivery.last_sent_at, Delivery.created_at) < cutoff)
         .order_by(Delivery.id)))
 
