@@ -24,14 +24,17 @@ statement (``mark_seen``) for a third of the cars, one web process's share in th
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import os
+import pstats
 import random
 import sys
 import tempfile
 import time
 import uuid
 from collections import defaultdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, insert, make_url, text
@@ -93,11 +96,12 @@ def bench(label: str, url: str, args) -> None:
     with app.app_context():
         upgrade()
         now = utcnow()
+        far = datetime(2030, 1, 1, tzinfo=UTC)  # present and fresh all run, as in cluster_load
         cars = []
         for n in range(args.cars):
             lat, lon = point(rng)
             cars.append({"call_sign": f"B{n:05d}", "name": f"B{n:05d}", "status": "available",
-                         "lat": lat, "lon": lon, "position_at": now, "last_seen_at": now,
+                         "lat": lat, "lon": lon, "position_at": far, "last_seen_at": far,
                          "updated_at": now})
         db.session.execute(insert(Patrol), cars)
         landlord = Landlord(code="BENCH", name="Bench")
@@ -186,6 +190,36 @@ def bench(label: str, url: str, args) -> None:
         event.remove(db.engine, "before_cursor_execute", before_cursor)
         event.remove(db.engine, "after_cursor_execute", after_cursor)
 
+        # The HTTP requests in-process (test client, operator bearer token): wall and CPU.
+        from dispatch.auth.service import create_token, upsert_user
+
+        operator = create_token(db.session, upsert_user(db.session, email="op@bench",
+                                                         role="operator"))
+        db.session.commit()
+        http = app.test_client()
+        headers = {"Authorization": f"Bearer {operator}"}
+        posts: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        profile = cProfile.Profile() if args.profile else None
+        for n in range(args.requests + 1):
+            w0, c0 = time.perf_counter(), time.process_time()
+            answer = http.post("/api/v1/complaints", headers=headers, json={
+                "landlord": "BENCH", "entrance_id": rng.choice(entrance_ids),
+                "category": "music"})
+            w1, c1 = time.perf_counter(), time.process_time()
+            assert answer.status_code == 201, answer.get_json()
+            if profile and n:
+                profile.enable()
+            answer = http.post(f"/api/v1/jobs/{answer.get_json()['job_id']}/dispatch",
+                               headers=headers, json={})
+            if profile and n:
+                profile.disable()
+            w2, c2 = time.perf_counter(), time.process_time()
+            assert answer.status_code == 200 and answer.get_json()["patrol_id"], answer
+            if n:  # the first warms up
+                posts["POST /complaints"].append(((w1 - w0) * 1000, (c1 - c0) * 1000))
+                posts["POST /jobs/{id}/dispatch"].append(((w2 - w1) * 1000, (c2 - c1) * 1000))
+        db.session.remove()
+
         share = list(range(1, args.cars + 1, 3))
         stamp = []
         for _ in range(5):
@@ -209,6 +243,13 @@ def bench(label: str, url: str, args) -> None:
     runs = max(1, args.dispatches - 1)
     for key, values in sorted(statements.items(), key=lambda kv: -sum(kv[1])):
         print(f"    {sum(values) / runs:7.3f} {len(values) / runs:4.1f}x  {key}")
+    for name, values in posts.items():
+        print(f"  {name:26} (test client, {len(values)}): wall {timed([w for w, _ in values])}"
+              f"; CPU p50 {pct([c for _, c in values], 0.5):.2f} ms")
+    if profile:
+        stats = io.StringIO()
+        pstats.Stats(profile, stream=stats).sort_stats("cumulative").print_stats(args.profile)
+        print(stats.getvalue())
     print(f"  presence upkeep, mark_seen of {len(share):,} cars + commit: {timed(stamp)}")
 
 
@@ -217,6 +258,10 @@ def main() -> int:
     parser.add_argument("--cars", type=int, default=10_000)
     parser.add_argument("--reads", type=int, default=500)
     parser.add_argument("--dispatches", type=int, default=101)
+    parser.add_argument("--requests", type=int, default=100,
+                        help="complaint and dispatch POSTs through the test client")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="print the N costliest functions of the dispatch POSTs")
     parser.add_argument("--database", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--server", default=os.environ.get(
         "TEST_DATABASE_URL",
