@@ -21,8 +21,8 @@ a comparison flipped at its boundary or negated (``<``/``<=``, ``>``/``>=``, ``=
 ``True``/``False``, a quantifier's bound in a regular expression (``{6,8}``) +1 or -1, one
 argument of a ``.where(...)``/``.filter(...)`` dropped (or the whole
 call when it has one), and a comparison inside an SQL string flipped (``>=`` to ``>``...).
-Docstrings, log calls, exception messages, type annotations and a class's field defaults
-are left alone.
+Docstrings, log calls, exception messages, type annotations, decorators and a class's field
+defaults are left alone.
 """
 
 from __future__ import annotations
@@ -146,6 +146,9 @@ def _skipped_nodes(tree: ast.AST) -> set[int]:
                     all_of(arg.annotation)
         elif isinstance(node, ast.AnnAssign):
             all_of(node.annotation)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for decorator in node.decorator_list:  # @dataclass(frozen=True): declarations
+                all_of(decorator)
         if isinstance(node, ast.ClassDef):  # a dataclass's field defaults: shapes, not rules
             for statement in node.body:
                 if isinstance(statement, ast.AnnAssign):
