@@ -29,16 +29,20 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from imports.bulk import TABLES
 from imports.first.writer import COPY_STATEMENTS, STAGE
 
 SCHEMA = "import_plan"  # the name the staging file is attached under at the apply
+TURN_ROWS = 50_000  # rows of one table per write transaction in ``copy_in_turns``
+# ``retired_at`` of the objects a first register copies in turns until its apply shows them.
+HIDDEN = "0001-01-01 00:00:00.000000"
 
 _memory_lock = threading.Lock()  # imports into an in-memory database (tests): one at a time
 
@@ -81,6 +85,10 @@ def import_lock(database: str | None) -> Iterator[None]:
 class Plan:
     """The writes of one import, in order, with their rows in a staging file."""
 
+    # Called after each turn of ``copy_in_turns`` has committed, while the writer's turn is
+    # free (a seam for tests: other writers go on between the turns).
+    after_turn: Callable[[], None] | None = None
+
     def __init__(self, directory: str | Path):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -97,6 +105,7 @@ class Plan:
         self.staged_entrances: int | None = None  # the entrances' key offset of staged rows
         self.version: int | None = None  # the landlord's register_version in the snapshot
         self.bases: dict[str, int] = {}  # table → the first free key in the snapshot
+        self.copied = False  # a first register's staged rows are in, hidden (copy_in_turns)
 
     # -- gathering -----------------------------------------------------------------------
     def insert(self, table: str, columns: Sequence[str], rows: list[Sequence]) -> int:
@@ -161,15 +170,8 @@ class Plan:
         ``RegisterMoved`` if the keys or the register it was made on changed since."""
         self.finish()
         session.flush()
-        run = session.connection().exec_driver_sql
-        version = run("SELECT register_version FROM landlords WHERE id = ?",
-                      (landlord_id,)).scalar()
-        if version != self.version:
-            raise RegisterMoved("the landlord's register was imported meanwhile")
-        for table, base in self.bases.items():
-            now = (run(f"SELECT max(id) FROM {table}").scalar() or 0) + 1  # noqa: S608
-            if table not in TABLES or now != base:
-                raise RegisterMoved(f"new {table} were added meanwhile")
+        if not self.copied:
+            self._check(session.connection().exec_driver_sql, landlord_id)
         raw = session.connection().connection.driver_connection
         # A bigger page cache keeps the indexes' B-trees in memory while the rows go in.
         raw.execute("PRAGMA cache_size = -65536")
@@ -187,9 +189,64 @@ class Plan:
                     f"FROM {schema}.plan_{table} WHERE rowid BETWEEN ? AND ?", (first, last))
             elif kind == "execute":
                 session.execute(step[1], step[2])
+            elif self.copied:  # copied in turns already: what is left is to show them
+                raw.execute("UPDATE objects SET retired_at = NULL WHERE landlord_id = ? "
+                            "AND retired_at = ? AND id >= ?",
+                            (landlord_id, HIDDEN, step[1]["o"]))
             else:
                 for statement in copy:
                     raw.execute(statement, step[1])
+
+    def _check(self, run, landlord_id: int) -> None:
+        version = run("SELECT register_version FROM landlords WHERE id = ?",
+                      (landlord_id,)).scalar()
+        if version != self.version:
+            raise RegisterMoved("the landlord's register was imported meanwhile")
+        for table, base in self.bases.items():
+            now = (run(f"SELECT max(id) FROM {table}").scalar() or 0) + 1  # noqa: S608
+            if table not in TABLES or now != base:
+                raise RegisterMoved(f"new {table} were added meanwhile")
+
+    def copy_in_turns(self, engine: Engine, landlord_id: int,
+                      turn_rows: int | None = None) -> None:
+        """A first register's staged rows into the register in short write transactions of
+        at most ``turn_rows`` rows of one table each, parents first, releasing the writer's
+        turn between them: a million rows would hold it for seconds in one. The objects go
+        in hidden (``retired_at`` = ``HIDDEN``, which every reader of the register takes as
+        retired) and ``apply`` shows them all in its one short transaction. (Rows of an
+        import that stops between the two are removed by the next: ``remove_hidden``.)"""
+        staged = [step for step in self.steps if step[0] == "staged"]
+        if not staged:
+            return
+        self.finish()
+        offsets = {**staged[0][1], "r": HIDDEN}
+        turn_rows = turn_rows or TURN_ROWS
+        with engine.connect() as connection:
+            raw = connection.connection.driver_connection
+            raw.execute(f"ATTACH DATABASE ? AS {SCHEMA}", (str(self.path),))
+            try:
+                with connection.begin():
+                    self._check(connection.exec_driver_sql, landlord_id)
+                for statement in COPY_STATEMENTS:
+                    statement = statement.replace(f"{STAGE}.", f"{SCHEMA}.")
+                    if "row_hash, NULL, :t, :t" in statement:
+                        statement = statement.replace("row_hash, NULL, :t, :t",
+                                                      "row_hash, :r, :t, :t")
+                    table = statement.rsplit(f"FROM {SCHEMA}.", 1)[1].split()[0]
+                    rows = raw.execute(
+                        f"SELECT max(rowid) FROM {SCHEMA}.{table}").fetchone()[0]  # noqa: S608
+                    statement += (" AND" if " WHERE " in statement.rsplit("FROM", 1)[1]
+                                  else " WHERE") + " rowid BETWEEN :lo AND :hi"
+                    for lo in range(1, (rows or 0) + 1, turn_rows):
+                        with connection.begin():  # the writer's turn, and its end: commit
+                            raw.execute("PRAGMA cache_size = -65536")
+                            raw.execute(statement, {**offsets, "lo": lo,
+                                                    "hi": lo + turn_rows - 1})
+                        if self.after_turn is not None:
+                            self.after_turn()
+            finally:
+                raw.execute(f"DETACH DATABASE {SCHEMA}")
+        self.copied = True
 
 
 def _attach(raw, path: Path) -> str:
@@ -211,3 +268,25 @@ def _attach(raw, path: Path) -> str:
     raw.execute(f"ATTACH DATABASE ? AS {SCHEMA}", (str(path),))
     return SCHEMA
 
+
+
+def remove_hidden(engine: Engine, landlord_id: int) -> int:
+    """Remove what a first import that stopped between ``copy_in_turns`` and its apply left
+    (hidden objects, and with them the rest of that register, which had nothing before);
+    return how many hidden objects there were. Runs under ``import_lock``."""
+    with engine.begin() as connection:
+        run = connection.exec_driver_sql
+        hidden = run("SELECT count(*) FROM objects WHERE landlord_id = ? AND retired_at = ?",
+                     (landlord_id, HIDDEN)).scalar()
+        if not hidden:
+            return 0
+        shown = run("SELECT count(*) FROM objects WHERE landlord_id = ? AND "
+                    "(retired_at IS NULL OR retired_at != ?)", (landlord_id, HIDDEN)).scalar()
+        run("DELETE FROM objects WHERE landlord_id = ? AND retired_at = ?", (landlord_id, HIDDEN))
+        if not shown:  # the whole register was the stopped first import's
+            mine = "(SELECT id FROM agreements WHERE landlord_id = ?)"
+            run(f"DELETE FROM agreement_parties WHERE agreement_id IN {mine}", (landlord_id,))  # noqa: S608
+            run(f"DELETE FROM agreement_objects WHERE agreement_id IN {mine}", (landlord_id,))  # noqa: S608
+            for table in ("agreements", "people", "entrances", "properties"):
+                run(f"DELETE FROM {table} WHERE landlord_id = ?", (landlord_id,))  # noqa: S608
+    return hidden

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.core import database
 from dispatch.models import Landlord, RegisterImport
-from imports import apply
+from imports import apply, plan, service
 from imports.service import import_register
 from tests.conftest import make_app
 
@@ -181,3 +181,47 @@ def test_two_imports_of_one_landlord_run_one_after_the_other(live, tmp_path, mon
     assert first.status == "accepted" and first.added == 300
     assert second["summary"].status == "unchanged"  # it read the register the first made
     assert len(register_rows(live)["objects"]) == 300
+
+
+def test_a_first_register_goes_in_in_turns_hidden_until_its_apply(live, tmp_path,
+                                                                  monkeypatch):
+    monkeypatch.setattr(plan, "TURN_ROWS", 40)  # 300 objects: eight turns for them alone
+    turns, seen = [], []
+
+    def after_turn():
+        # Between two turns: the writer's turn is free, and no object is shown yet.
+        turns.append(1)
+        if len(turns) == 5:
+            seen.append(writes_elsewhere(live, tmp_path / "live.db"))
+            with live.connect() as conn:
+                seen.append(conn.exec_driver_sql(
+                    "SELECT count(*) FROM objects WHERE retired_at IS NULL").scalar())
+
+    monkeypatch.setattr(plan.Plan, "after_turn", staticmethod(after_turn))
+    summary = run_import(live, register_csv(tmp_path / "acme.csv", 300))
+    assert summary.status == "accepted" and summary.added == 300
+    assert len(turns) > 8
+    assert seen[0]["thread"] is None and seen[0]["process"] is None and seen[1] == 0
+    objects = register_rows(live)["objects"]
+    assert len(objects) == 300 and {row[11] for row in objects} == {None}  # all shown
+
+
+def test_a_first_import_stopped_between_its_turns_and_its_apply_leaves_nothing_behind(
+        live, tmp_path, monkeypatch):
+    path = register_csv(tmp_path / "acme.csv", 300)
+
+    def stopped(self, session, landlord_id):
+        raise KeyboardInterrupt  # as if the process were killed after copying in turns
+
+    with monkeypatch.context() as patch:
+        patch.setattr(plan.Plan, "apply", stopped)
+        patch.setattr(service, "remove_hidden", lambda engine, landlord_id: 0)  # killed
+        with pytest.raises(KeyboardInterrupt):
+            run_import(live, path)
+    left = register_rows(live)["objects"]
+    assert len(left) == 300 and {row[11] for row in left} == {plan.HIDDEN}  # none shown
+    summary = run_import(live, path)
+    assert summary.status == "accepted" and summary.added == 300
+    rows = register_rows(live)
+    assert len(rows["objects"]) == 300 and {row[11] for row in rows["objects"]} == {None}
+    assert len(rows["entrances"]) == 30
