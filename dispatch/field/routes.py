@@ -85,6 +85,9 @@ ERROR_MESSAGES = {
     "not_your_job": _l("The job has been moved to another car."),
     "report_released": _l("The report has already been released and can no longer be changed."),
     "has_job": _l("Finish or hand over the current job first."),
+    "unknown_job": _l("This job is not one of this car's."),
+    "invalid_text": _l("The text holds characters that cannot be saved. Remove them and send "
+                       "it again."),
 }
 TEXTS = {
     "connected": _l("Online"),
