@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.models.base import Base, utcnow
@@ -36,6 +36,10 @@ class Patrol(Base):
     accuracy_m: Mapped[float | None]
     position_at: Mapped[datetime | None]
     last_seen_at: Mapped[datetime | None]
+    # The car's patrol area (issue 13): a GeoJSON Polygon or MultiPolygon in WGS 84, checked
+    # by ``jobs.areas``; ``area_changed_at`` tells every web process to rebuild its cache.
+    area_geojson: Mapped[str | None] = mapped_column(Text)
+    area_changed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
