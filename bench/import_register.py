@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/import_register.py [--rows 1000000] [--keep]
     .venv/bin/python bench/import_register.py --postgres [--postgres-url URL] [--rows N]
+    .venv/bin/python bench/import_register.py --beside-web [--rows N] [--before REV|none]
 
 Generates a realistic register of ``--rows`` rows (fixed seed; not timed), then runs each
 measured phase in its own child process, so that each phase's peak RSS is its own:
@@ -36,6 +37,15 @@ dispatch_test) and drops at the end:
 Goal (the issue): ours <= 3x the baseline's seconds for ``first`` and ``reimport``, and peak
 RSS <= 1 GB (1024 MiB) per phase. The exit status is 1 if a goal or a count check fails.
 
+With ``--beside-web`` (SQLite): for the code of ``--before`` (a git revision; default the last
+one before issue 12's staged apply) and of this tree, each on a fresh database: ``dispatch run``
+serves; an operator POSTs a complaint (``POST /api/v1/complaints``) every 0.25 s, first for
+``--quiet-s`` seconds with no import, then while ``dispatch import-register`` imports a new
+landlord's first register of ``--rows`` rows beside it. Prints p50/p99/max of the POSTs with
+no import and during the import, failed POSTs, and the import's own time (CLI process wall
+time, and ``import_register``'s seconds). Exit status 1 if this tree's import fails or any of
+its POSTs fails.
+
 Internal use: ``--phase baseline|baseline-copy|first|reimport --db PATH-OR-URL --csv PATH``
 runs one phase and prints one JSON line (seconds, peak RSS, counts) on stdout.
 """
@@ -67,6 +77,10 @@ LANDLORD_CODE = "BENCH"
 # start and the phases import the copy, so that a tree being edited during a run of several
 # minutes cannot make the first import and the re-import measure different code.
 SNAPSHOT = ("dispatch", "imports")
+# --beside-web compares with this revision: the last one whose SQLite import read and wrote
+# in one transaction that held the writer's turn throughout (issue 12 then staged it).
+BEFORE_REV = "ff8d087"
+POST_EVERY_S = 0.25  # --beside-web: a complaint POST every so many seconds
 DEFAULT_POSTGRES = "postgresql://dispatch_test:dispatch_test@127.0.0.1:5432/postgres"
 
 COLUMNS = [
@@ -483,6 +497,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="a PostgreSQL server (any database on it) where the role may "
                              "CREATE DATABASE; default $BENCH_POSTGRES_URL, else "
                              f"{DEFAULT_POSTGRES.replace(':dispatch_test@', ':***@')}")
+    parser.add_argument("--beside-web", action="store_true",
+                        help="time POST /api/v1/complaints on a running `dispatch run` with no "
+                             "import, then during a first import of --rows rows; for the code "
+                             "of --before and of this tree, each on a fresh database")
+    parser.add_argument("--before", default=BEFORE_REV,
+                        help="with --beside-web: the git revision to compare with "
+                             f"(default {BEFORE_REV}, before issue 12's staged apply; "
+                             "'none' to skip)")
+    parser.add_argument("--quiet-s", type=float, default=15.0,
+                        help="with --beside-web: seconds of POSTs with no import (default 15)")
     parser.add_argument("--phase", choices=("baseline", "baseline-copy", "first", "reimport"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
@@ -493,6 +517,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-import-"))
+    if args.beside_web:
+        try:
+            return beside_web(args.rows, workdir, args.before, args.quiet_s)
+        finally:
+            if args.keep:
+                print(f"\nfiles kept in {workdir}")
+            else:
+                shutil.rmtree(workdir, ignore_errors=True)
     database = drop = None
     try:
         if args.postgres:
@@ -683,6 +715,151 @@ def _run(rows: int, workdir: Path, database: str | None = None) -> int:
         for problem in problems:
             print(f"  {problem}")
     return 1 if failed else 0
+
+
+
+# -- --beside-web: complaint POSTs on a live server, without and during a first import --------
+
+def _code_of(revision: str | None, target: Path) -> str:
+    """The packages the server and the import run: this tree's (``revision`` None) or a git
+    revision's, in ``target``; return what they are."""
+    if revision is None:
+        return _snapshot(target)
+    target.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", revision, *SNAPSHOT], cwd=REPO, check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return f"revision {revision}"
+
+
+async def _posts_beside_import(env: dict, register: Path, workdir: Path,
+                               quiet_s: float) -> dict:
+    """Start ``dispatch run``; POST a complaint every POST_EVERY_S for ``quiet_s`` seconds,
+    then import ``register`` as landlord BIG with the CLI and POST on until it ends."""
+    import asyncio
+
+    import aiohttp
+    from _clients import BIN, Server, object_id
+
+    server = Server("run", env, workdir)
+    url, headers = env["BASE_URL"], {"Authorization": f"Bearer {env['OPERATOR_TOKEN']}"}
+    samples: list[tuple[float, float, int]] = []  # (sent, ms, HTTP status or 0)
+    tasks: set = set()
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as http:
+            await server.ready(http)
+            targets = [await object_id(http, url, headers, str(n)) for n in range(20)]
+
+            async def post(n: int) -> None:
+                sent = time.perf_counter()
+                try:
+                    async with http.post(f"{url}/api/v1/complaints", headers=headers, json={
+                            "landlord": "BENCH", "object_id": targets[n % len(targets)],
+                            "category": "music", "description": "Hög musik"}) as r:
+                        await r.read()
+                        status = r.status
+                except aiohttp.ClientError:
+                    status = 0
+                samples.append((sent, (time.perf_counter() - sent) * 1000, status))
+
+            async def post_until(done) -> None:
+                n, due = 0, time.perf_counter()
+                while not done():
+                    task = asyncio.get_running_loop().create_task(post(n))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                    n, due = n + 1, due + POST_EVERY_S
+                    await asyncio.sleep(max(0.0, due - time.perf_counter()))
+
+            quiet_start = time.perf_counter()
+            await post_until(lambda: time.perf_counter() > quiet_start + quiet_s)
+            if tasks:
+                await asyncio.wait(tasks, timeout=120)
+            quiet_end = import_start = time.perf_counter()
+            process = await asyncio.create_subprocess_exec(
+                str(BIN / "dispatch"), "import-register", "--landlord", "BIG", str(register),
+                "--json", env=env, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE)
+            waiting = asyncio.get_running_loop().create_task(process.communicate())
+            await post_until(waiting.done)
+            output, errors = await waiting
+            import_end = time.perf_counter()
+            if tasks:
+                await asyncio.wait(tasks, timeout=120)
+    finally:
+        server.stop()
+    try:
+        summary = json.loads(output)
+    except ValueError:
+        summary = {"status": f"failed (exit {process.returncode}): "
+                             f"{errors.decode(errors='replace')[-500:]}"}
+    return {"quiet": [s for s in samples if quiet_start <= s[0] < quiet_end],
+            "during": [s for s in samples if import_start <= s[0] <= import_end],
+            "import_s": import_end - import_start, "summary": summary}
+
+
+def _latency(samples: list[tuple[float, float, int]]) -> str:
+    from _clients import pct
+
+    ms = [s[1] for s in samples]
+    failed = sum(1 for s in samples if s[2] not in (200, 201))
+    return (f"{len(ms):>4} POSTs  p50 {pct(ms, 0.5):8.1f}  p99 {pct(ms, 0.99):8.1f}  "
+            f"max {pct(ms, 1.0):8.1f} ms  failed {failed}")
+
+
+def beside_web(rows: int, workdir: Path, before: str, quiet_s: float) -> int:
+    """``--beside-web``: what a first import of ``rows`` rows does to complaint POSTs on a
+    running ``dispatch run`` (SQLite), for the code before issue 12's staged apply and now."""
+    import asyncio
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _clients import BIN, prepare
+
+    print(f"complaint POSTs beside a first import: {rows:,} rows, dispatch run on SQLite "
+          f"{sqlite3.sqlite_version}, a POST every {POST_EVERY_S:g} s, {os.cpu_count()} CPUs, "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, in {workdir}")
+    register = workdir / "register.csv"
+    started = time.perf_counter()
+    generate(register, rows)
+    print(f"generated {register.name} ({register.stat().st_size / 1e6:.0f} MB) in "
+          f"{time.perf_counter() - started:.1f} s (not measured)", flush=True)
+    versions = [] if before == "none" else [("before", before)]
+    versions.append(("now", None))
+    results, problems = {}, []
+    for name, revision in versions:
+        run = workdir / name
+        run.mkdir()
+        code = run / "code"
+        print(f"\n{name}: {_code_of(revision, code)}", flush=True)
+        env, _addresses, _cars = prepare(run, 0, extra_env={"PYTHONPATH": str(code)})
+        subprocess.run([str(BIN / "dispatch"), "create-landlord", "--code", "BIG", "--name",
+                        "Big"], env=env, check=True, capture_output=True)
+        result = results[name] = asyncio.run(
+            _posts_beside_import(env, register, run, quiet_s))
+        summary = result["summary"]
+        print(f"  no import      {_latency(result['quiet'])}")
+        print(f"  during import  {_latency(result['during'])}")
+        print(f"  import: {result['import_s']:.1f} s wall (CLI process), "
+              f"{summary.get('seconds', float('nan'))} s in import_register, "
+              f"status {summary.get('status')}, added {summary.get('added')}", flush=True)
+        if summary.get("status") != "accepted" or summary.get("added") != rows:
+            problems.append(f"{name}: the import did not add every row: {summary}")
+        if revision is None and any(s[2] not in (200, 201)
+                                    for s in result["quiet"] + result["during"]):
+            problems.append(f"{name}: complaint POSTs failed")
+    print("\nversion  import s  POST ms no import p99 / max  during import p99 / max  failed")
+    from _clients import pct
+
+    for name, result in results.items():
+        quiet = [s[1] for s in result["quiet"]]
+        during = [s[1] for s in result["during"]]
+        failed = sum(1 for s in result["quiet"] + result["during"] if s[2] not in (200, 201))
+        print(f"{name:<8} {result['import_s']:8.1f}  {pct(quiet, 0.99):14.1f} / "
+              f"{pct(quiet, 1.0):7.1f}  {pct(during, 0.99):13.1f} / {pct(during, 1.0):7.1f}  "
+              f"{failed:6}")
+    for problem in problems:
+        print(f"PROBLEM: {problem}")
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

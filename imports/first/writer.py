@@ -1,5 +1,7 @@
 """The writer: starts the stage process (``run_stage``) and copies each chunk it sends into
-the register.
+the register (``write_staged``) or, for an import on SQLite, which must not hold the live
+database's writer turn while the file is read, into a staging file of the import's plan
+(``stage_into``; ``imports.plan`` copies it into the register afterwards).
 
 It runs in the calling process, on the session's DB-API connection and inside its
 transaction. On SQLite (``write_staged``) each chunk goes into an attached in-memory staging
