@@ -16,6 +16,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from dispatch.admin.areas import patrol_area_command
 from dispatch.auth.service import AuthError, create_token, upsert_user
 from dispatch.core.database import transactional
 from dispatch.core.extensions import db, socketio
@@ -190,6 +191,7 @@ def init_app(app: Flask) -> None:
         create_user_command,
         create_token_command,
         create_patrol_command,
+        patrol_area_command,
         demo_command,
         scheduler_command,
         purge_reports_command,

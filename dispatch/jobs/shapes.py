@@ -7,6 +7,7 @@ from sqlalchemy.orm import object_session
 
 from dispatch.core.clock import iso
 from dispatch.core.phones import display_phone
+from dispatch.jobs.areas import outside_every_area
 from dispatch.models import Job, RentalObject
 from dispatch.register.premises import history
 
@@ -19,6 +20,8 @@ def job_json(job: Job) -> dict:
         "patrol_id": job.patrol_id, "landlord_id": c.landlord_id, "category": c.category,
         "priority": c.priority, "address": c.address, "lagenhetsnummer": c.lagenhetsnummer,
         "lat": c.lat, "lon": c.lon, "description": c.description,
+        # Issue 13: true when the address is outside every car's area (None: no areas).
+        "outside_areas": outside_every_area(object_session(job), c.lat, c.lon),
         "call_received_at": iso(c.call_received_at), "created_at": iso(job.created_at),
         "dispatched_at": iso(job.dispatched_at), "acknowledged_at": iso(job.acknowledged_at),
         "arrived_at": iso(job.arrived_at), "finished_at": iso(job.finished_at),
