@@ -25,6 +25,7 @@ from dispatch.core.templating import (
     JOB_STATUS_NAMES,
     PATROL_STATUS_NAMES,
 )
+from dispatch.jobs.areas import areas_geojson
 from dispatch.jobs.figures import call_to_dispatch
 from dispatch.models import CATEGORIES, RentalObject
 from dispatch.register.landlords import list_landlords
@@ -95,6 +96,8 @@ TEXTS = {
     "history_title": _l("Earlier complaints here"),
     "dispatch_first": _l("Send (D)"),
     "dispatch_this": _l("Send"),
+    "outside_areas": _l("Outside every patrol area"),
+    "area_of": _l("Area of %(patrol)s"),
 }
 
 
@@ -112,6 +115,7 @@ def console():
         "tz": current_app.config["DISPATCH_TZ"],
         "tile_url": current_app.config["MAP_TILE_URL"] or "",
         "attribution": current_app.config["MAP_ATTRIBUTION"] or "",
+        "areas": areas_geojson(db.session),  # the cars' patrol areas, drawn on the map
         "text": {
             **as_strings(TEXTS),
             "categories": as_strings(CATEGORY_NAMES),

@@ -94,6 +94,8 @@ function jobRow(job) {
       el("span", {class: "addr", title: job.address, text: street(job.address) +
         (job.lagenhetsnummer ? ", " + T.flat + " " + job.lagenhetsnummer : "")}),
       landlord ? el("span", {class: "ll", text: landlord.code}) : null,
+      job.outside_areas ? el("span", {class: "outside-areas", title: T.outside_areas,
+                                      text: T.outside_areas}) : null,
     ]),
     el("div", {class: "job-line sub"}, [
       el("span", {class: "status-name", text: T.job_status[job.status] || job.status}),

@@ -26,6 +26,7 @@ export function initMap() {
     $("map").classList.add("no-tiles");
   }
   layers = {jobs: L.layerGroup().addTo(map), patrols: L.layerGroup().addTo(map)};
+  drawAreas();
   // The grid settles its sizes after Leaflet has measured the box; measure again then.
   if (window.ResizeObserver) {
     new ResizeObserver(function () {
@@ -37,6 +38,22 @@ export function initMap() {
   ["pointerdown", "wheel", "keydown"].forEach(function (name) {
     $("map").addEventListener(name, function () { moved = true; }, {passive: true});
   });
+}
+
+/** The cars' patrol areas (cfg.areas, GeoJSON), under the markers, each named by its car. */
+function drawAreas() {
+  var areas = cfg.areas && cfg.areas.features || [];
+  if (!areas.length) return;
+  L.geoJSON(cfg.areas, {
+    style: function () { return {className: "m-area", weight: 2}; },
+    onEachFeature: function (feature, layer) {
+      layer.bindTooltip(T.area_of.replace("%(patrol)s", feature.properties.name),
+                        {sticky: true});
+    },
+  }).addTo(map).bringToBack();
+  // With no job or car to fit yet, show the areas.
+  var bounds = L.geoJSON(cfg.areas).getBounds();
+  if (bounds.isValid()) map.fitBounds(bounds, {padding: [20, 20], animate: false});
 }
 
 function fitMarkers() {
