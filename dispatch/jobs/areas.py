@@ -33,8 +33,8 @@ from sqlalchemy.orm import Session
 from dispatch.models import Patrol, utcnow
 
 # What one area may be: the pasted text, the corners, the size of the ground it covers.
-MAX_TEXT_BYTES = 1_000_000
-MAX_VERTICES = 20_000
+MAX_TEXT_BYTES = 450_000  # below the 500 kB a form field may hold (Werkzeug)
+MAX_VERTICES = 10_000
 MAX_AREA_KM2 = 5_000.0
 # How often a process asks the database whether another process changed an area.
 RECHECK_S = 2.0
