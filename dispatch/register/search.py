@@ -7,8 +7,11 @@ postnummer and ort. Street names (folded, abbreviations such as ``Storg.`` and `
 expanded) are matched in three ways: the exact name; every name one slip away (a deletion in
 common); and, in a big register, the few hundred names sharing the most rare trigrams, which
 rapidfuzz then scores. While the name is still being typed its beginning is enough. The
-entrances of the streets near the best are scored on every part. Candidates come back best
-first with their score; when two are close, both are shown and the operator chooses.
+entrances of the streets near the best are scored on every part. A house number is taken as
+typed so far: the asked number first, then the numbers that begin with it in order ("2": 2,
+24A, 24B, 26, 210), then the nearest others. Candidates come back best first with their
+score and, when the asked number is not on the hit's street, that number (``missing_number``)
+for the console to say so; when two are close, both are shown and the operator chooses.
 """
 
 from __future__ import annotations
@@ -48,6 +51,13 @@ _STREETS = 30
 _PREFIXES = 10  # names beginning with what has been typed so far
 _CANDIDATES = 256  # a big register's streets, best-voted by trigram, that rapidfuzz scores
 _COMMON_GRAM_SHARE = 0.25  # trigrams in more of the names than this get no vote
+# The house number: +20 for the asked one; a number that begins with the asked digits (the
+# operator may still be typing: "2" of "24") gets up to +10, less the later it comes in order
+# (2 points per further digit, under 1 within them), so 2, 24A, 24B, 26, 210 ...; any other
+# number loses 2 and one per number away, at most 15.
+_NUMBER_BONUS = 20
+_CONTINUED_BONUS = 10
+_WRONG_NUMBER_BASE, _WRONG_NUMBER_CAP = 2, 15
 
 
 @dataclass(frozen=True)
@@ -138,6 +148,9 @@ class Hit:
     lat: float | None
     lon: float | None
     score: float
+    street: str = ""
+    # The house number asked ("2", "12B") when the hit's street has no entrance with it.
+    missing_number: str | None = None
 
     def as_json(self) -> dict:
         return {
@@ -145,7 +158,8 @@ class Hit:
             "entrance_id": self.entrance_id, "landlord": self.landlord, "address": self.address,
             "postnummer": format_postnummer(self.postnummer), "ort": self.ort,
             "lagenhetsnummer": self.lagenhetsnummer, "floor": self.floor, "lat": self.lat,
-            "lon": self.lon, "score": round(self.score, 3),
+            "lon": self.lon, "score": round(self.score, 3), "street": self.street,
+            "missing_number": self.missing_number,
         }
 
 
@@ -334,17 +348,26 @@ def search_index(index: RegisterIndex, query: Query, limit: int) -> list[Hit]:
                             street_as_typed=query.street_as_typed.rpartition(" ")[0])
     ort_matches: dict[str, bool] = {}
     scored: list[tuple[float, int, _Entrance]] = []
+    asked = str(query.number) if query.number is not None else ""
+    streets_with_number: set[str] = set()
     for street, similarity in index.similar_streets(query).items():
         for entrance in index.by_street[street]:
             score = similarity
+            continued = False
             if query.number is not None:
                 if entrance.number == query.number:
-                    score += 20
+                    score += _NUMBER_BONUS
+                    if not query.letter or entrance.letter == query.letter:
+                        streets_with_number.add(street)
+                elif not query.letter and (later := _continues(asked, entrance)) is not None:
+                    score += _CONTINUED_BONUS - later
+                    continued = True
                 else:
-                    score -= min(15, 2 + abs((entrance.number or 0) - query.number))
+                    score -= min(_WRONG_NUMBER_CAP, _WRONG_NUMBER_BASE
+                                 + abs((entrance.number or 0) - query.number))
             if query.letter:
                 score += 6 if entrance.letter == query.letter else -6
-            elif entrance.letter:
+            elif entrance.letter and not continued:
                 score -= 1  # "12" asked, "12A" and "12B" exist: both stay, below a plain 12
             if query.postnummer:
                 score += 10 if entrance.postnummer == query.postnummer else -10
@@ -358,16 +381,37 @@ def search_index(index: RegisterIndex, query: Query, limit: int) -> list[Hit]:
                 score += 5 if query.lagenhetsnummer in entrance.objects else -8
             scored.append((score, entrance.id, entrance))
     hits = []
-    for score, _, entrance in heapq.nsmallest(limit, scored, key=lambda x: (-x[0], x[1])):
+    # Equal scores in house-number order ("12A" before "12B"), then as the register has them.
+    for score, _, entrance in heapq.nsmallest(
+            limit, scored, key=lambda x: (-x[0], x[2].number or 0, x[2].letter, x[1])):
         address = f"{entrance.street} {entrance.number or ''}{entrance.letter}".strip()
         obj = entrance.objects.get(query.lagenhetsnummer) if query.lagenhetsnummer else None
+        missing = None
+        if query.number is not None and fold(entrance.street) not in streets_with_number:
+            missing = f"{query.number}{query.letter}"
         hits.append(Hit(
             obj[0] if obj else None, obj[1] if obj else None, entrance.id, entrance.landlord,
             address, entrance.postnummer, entrance.ort,
             query.lagenhetsnummer if obj else None, obj[2] if obj else None,
             entrance.lat, entrance.lon, max(0.0, min(1.0, score / 150)),
+            entrance.street, missing,
         ))
     return hits
+
+
+def _continues(asked: str, entrance: _Entrance) -> float | None:
+    """How far down the order an entrance whose number begins with the ``asked`` digits comes
+    (0 to under 6), or None when its number does not begin with them. "2" asked: 20 → 0,
+    24A → 0.41, 24B → 0.41 and a little, 26 → 0.6, 200 → 2, 299 → 2.99, 2000 → 4."""
+    if not entrance.number:
+        return None
+    digits = str(entrance.number)
+    if len(digits) <= len(asked) or not digits.startswith(asked):
+        return None
+    more = len(digits) - len(asked)
+    letter = entrance.letter.upper()
+    letter_rank = ord(letter) - ord("A") + 1 if len(letter) == 1 and "A" <= letter <= "Z" else 0
+    return 2 * (more - 1) + (int(digits[len(asked):]) + letter_rank / 27) / 10 ** more
 
 
 address_search = AddressSearch()
