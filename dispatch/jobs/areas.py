@@ -191,7 +191,7 @@ def _build(session: Session, stamp: tuple) -> _Areas:
 
 
 def _current(session: Session) -> _Areas:
-    key = str(session.get_bind().url)
+    key = str(session.get_bind().engine.url)
     with _lock:
         cached = _cache.get(key)
     if cached is not None and time.monotonic() - cached.checked < RECHECK_S:
