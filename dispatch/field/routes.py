@@ -145,6 +145,9 @@ TEXTS = {
     "no": _l("No"),
     "failed": _l("Not accepted: %(message)s"),
     "login_failed": _l("Could not log in. Check the network and try again."),
+    # Issue 13: 50 m from the address for 30 s; the patrol confirms.
+    "arrival": _l("You seem to be at the address. Mark the job as on site?"),
+    "arrival_later": _l("Not yet"),
 }
 
 

@@ -255,6 +255,7 @@ function watchPosition() {
     watchId = navigator.geolocation.watchPosition(function (p) {
       lastFix = { lat: p.coords.latitude, lon: p.coords.longitude, accuracy: p.coords.accuracy };
       if (!lastSent || metres(lastSent, lastFix) > 25 || Date.now() - lastSent.at > 15000) sendPosition();
+      checkArrival();
     }, function () { notice(T.position_off); }, { enableHighAccuracy: true, maximumAge: 10000 });
   } else if (!wanted && watchId !== null) {
     navigator.geolocation.clearWatch(watchId);
@@ -262,6 +263,32 @@ function watchPosition() {
   }
 }
 setInterval(sendPosition, (CONFIG.position_interval_s || 15) * 1000);
+
+// -- arrival: within 50 m of the address for 30 s, the tablet suggests "on site" ----------
+// Only a suggestion: the patrol confirms (the step button's own path) or says not yet.
+var ARRIVAL_M = 50, ARRIVAL_S = 30;
+var arrival = {};  // job_id → {since, dismissed} while the car is within ARRIVAL_M of it
+
+function checkArrival() {
+  jobs.forEach(function (j) {
+    var job = j.job, open = !j.revoked && !j.steps.on_site && !j.steps.done && job.lat != null;
+    var near = open && lastFix && metres(lastFix, { lat: job.lat, lon: job.lon }) <= ARRIVAL_M;
+    if (!near) delete arrival[job.job_id];
+    else if (!arrival[job.job_id]) arrival[job.job_id] = { since: Date.now(), dismissed: false };
+    var card = cardOf(j), a = arrival[job.job_id];
+    var box = card && card.querySelector(".arrival");
+    var show = !!(a && !a.dismissed && Date.now() - a.since >= ARRIVAL_S * 1000);
+    if (box && !show) box.remove();
+    if (!card || box || !show) return;
+    var yes = el("button", { type: "button", class: "primary", text: T.steps.on_site });
+    var later = el("button", { type: "button", class: "ghost", text: T.arrival_later });
+    yes.addEventListener("click", function () { delete arrival[job.job_id]; pressStep(j, "on_site"); checkArrival(); });
+    later.addEventListener("click", function () { a.dismissed = true; checkArrival(); });
+    card.insertBefore(el("div", { class: "arrival", role: "alert" }, [
+      el("p", { text: T.arrival }), yes, later]), card.querySelector(".info-slot"));
+  });
+}
+setInterval(checkArrival, 1000);
 
 // -- jobs arriving ----------------------------------------------------------------------
 function acknowledge(payload, ack) {
