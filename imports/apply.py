@@ -6,6 +6,8 @@ new rows are written in bulk; changed rows are updated. Objects missing from the
 retired. Everything happens inside one SAVEPOINT of the caller's transaction, released only
 when the file passes the rules (at most 5 % bad rows; at most 20 % of the register retired
 unless forced) and rolled back otherwise or on a dry run, so readers never see half a register.
+On SQLite the Applier is given a ``Plan`` (``imports.plan``): it then only reads, on a snapshot,
+and its writes go into the plan, applied afterwards in the writer's turn.
 
 A landlord's first register, where every row is new, is parsed in a second process and
 copied in with INSERT ... SELECT (SQLite) or COPY (PostgreSQL) instead (``imports.first``);

@@ -24,8 +24,9 @@ uses both cores of a small machine:
   numbers to ids drawn from the sequences and COPYs each table of the chunk.
 
 Tests import the same files both ways (and by both stages) and compare every table.
-Everything happens in the caller's SAVEPOINT, so the rejection rules, dry runs and the
-import record work as for any import.
+On PostgreSQL everything happens in the caller's SAVEPOINT; on SQLite the chunks go into the
+import's plan (``imports.plan``: a staging file, copied into the register once the whole file
+has passed), so the rejection rules, dry runs and the import record work as for any import.
 """
 
 from __future__ import annotations
