@@ -147,6 +147,8 @@ def _import_planned(session: Session, landlord: Landlord, path: Path, summary: S
     # copy a first register in turns on another connection; one bound to a connection that
     # holds a transaction (the tests') applies in that transaction.
     engine = session.get_bind() if isinstance(session.get_bind(), Engine) else None
+    if inspect(landlord).identity is None:  # added just now: the caller's transaction goes on
+        session.flush()
     landlord_id = inspect(landlord).identity[0]  # without loading it (that would begin)
     with import_lock(database):
         if engine is not None:
