@@ -335,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--indices", help="run exactly these candidates (#n of the listing) "
                         "of the one module given, instead of a sample")
     parser.add_argument("--json", type=Path, help="also write the outcomes here")
+    parser.add_argument("--match", help="run the candidates of the one module given that are "
+                        "'LINE DESCRIPTION' (as printed), ';'-separated, instead of a sample")
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the unmutated run of each area (for re-running survivors)")
     parser.add_argument("--table", action="store_true",
@@ -362,6 +364,10 @@ def main(argv: list[str] | None = None) -> int:
             picked = sorted(picked[:args.per_module] if args.per_module else picked)
             if args.indices:
                 picked = [int(i) for i in args.indices.split(",")]
+            if args.match:
+                wanted = [w.strip() for w in args.match.split(";") if w.strip()]
+                picked = [i for i, (line, description, _) in enumerate(found)
+                          if f"{line} {description}" in wanted]
             mutants = [Mutant(module, relative, found[i][0], found[i][1], i) for i in picked]
             print(f"\n{module}: {relative}, {len(found)} mutations, {len(mutants)} sampled; "
                   f"tests: {' '.join(tests)}", flush=True)
