@@ -55,7 +55,7 @@ TEXTS = {
     "pick_hint": _l("↓ ↑ to choose, Enter to pick"),
     "whole_entrance": _l("The whole entrance (stairwell, no flat)"),
     "choose_flat": _l("Choose the flat at %(address)s"),
-    "score": _l("score"),
+    "no_such_number": _l("There is no number %(number)s on %(street)s."),
     "flat": _l("flat"),
     "floor": _l("floor"),
     "no_tenants": _l("No tenant in the register"),

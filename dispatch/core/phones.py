@@ -31,7 +31,10 @@ def display_phone(e164: str | None) -> str:
     """A number for people to read: national format at home, international abroad."""
     if not e164:
         return ""
-    number = phonenumbers.parse(e164, None)
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164  # not a number in E.164 (an old row): shown as it is
     region = phonenumbers.region_code_for_number(number)
     fmt = (
         phonenumbers.PhoneNumberFormat.NATIONAL

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from dispatch.core.phones import normalise_phone
+from dispatch.core.phones import display_phone, normalise_phone
 from dispatch.core.realtime import publish
 from dispatch.models import Call, utcnow
 from dispatch.register.landlords import landlord_for_number
@@ -31,8 +31,12 @@ def incoming_call(session: Session, dialled: str, caller: str | None) -> tuple[C
         "call_id": call.id,
         "received_at": call.received_at.isoformat(),
         "caller_number": caller_e164,
+        # As the tablet writes numbers (``display_phone``): one format on every screen.
+        "caller_number_display": display_phone(caller_e164) if caller_e164 else None,
         "landlord": ({"code": landlord.code, "name": landlord.name} if landlord else None),
-        "tenants": [{"name": t.name, "phone": t.phone, "object_id": t.object_id,
+        "tenants": [{"name": t.name, "phone": t.phone,
+                     "phone_display": display_phone(t.phone) if t.phone else None,
+                     "object_id": t.object_id,
                      "objektsnummer": t.objektsnummer, "address": t.address,
                      "lagenhetsnummer": t.lagenhetsnummer} for t in tenants],
     }

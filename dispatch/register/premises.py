@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from dispatch.core.phones import display_phone
 from dispatch.models import (
     Agreement,
     AgreementObject,
@@ -140,7 +141,9 @@ def object_view(session: Session, obj: RentalObject, *, retention_days: int) -> 
         "lagenhetsnummer": obj.lagenhetsnummer, "floor": obj.floor,
         "door_code": entrance.door_code, "lat": entrance.lat, "lon": entrance.lon,
         "retired": obj.retired_at is not None,
-        "tenants": [{"name": p.name, "phone": p.phone} for p in tenants],
+        "tenants": [{"name": p.name, "phone": p.phone,
+                     "phone_display": display_phone(p.phone) if p.phone else None}
+                    for p in tenants],
         "neighbours": [n.__dict__ for n in neighbours(session, obj)],
         "history": history(session, obj, retention_days=retention_days),
     }

@@ -30,7 +30,8 @@ export function renderCall() {
   var landlord = call.landlord ? call.landlord.name + " (" + call.landlord.code + ")"
     : T.unknown_landlord;
   body.appendChild(el("div", {class: "call-head"}, [
-    el("span", {class: "call-number"}, [call.caller_number ? telLink(call.caller_number)
+    el("span", {class: "call-number"}, [call.caller_number ? telLink(call.caller_number,
+                                                                   call.caller_number_display)
                                                            : T.unknown_caller]),
     el("span", {class: "call-landlord", text: landlord}),
     timer(call.received_at, "", "call-timer"),
@@ -57,7 +58,8 @@ export function newComplaint() {
   if (call) {
     state.callId = call.call_id;
     if (call.landlord) $("f-landlord").value = call.landlord.code;
-    if (call.caller_number) $("f-caller-phone").value = displayPhone(call.caller_number);
+    if (call.caller_number) $("f-caller-phone").value = displayPhone(call.caller_number,
+                                                                call.caller_number_display);
     $("draft-call").textContent = "· " + clockText(call.received_at);
     var objects = Array.from(new Set(call.tenants.map(function (t) { return t.object_id; })));
     if (call.tenants.length === 1) {

@@ -3,11 +3,18 @@
 
 import { $, clear, el } from "../common/dom.js";
 import { api, errorText, notice } from "./api.js";
-import { fmt } from "./format.js";
+import { fmt, kmText } from "./format.js";
+import { releaseKeptObject } from "./object.js";
 import { patrolName, state, T } from "./state.js";
+
+var shownJob = null;
 
 export function renderResult() {
   var panel = $("result"), body = $("result-body"), r = state.result;
+  // The logged complaint's object view stays until its job is sent or the panel is set aside.
+  if (shownJob != null && (!r || r.job_id !== shownJob)) releaseKeptObject(shownJob);
+  shownJob = r ? r.job_id : null;
+  if (r && r.outcomeKind === "ok") releaseKeptObject(r.job_id);
   clear(body);
   panel.hidden = !r;
   // While a logged job waits for its car, the digits choose cars, not neighbours.
@@ -28,7 +35,7 @@ export function renderResult() {
       return el("li", {class: i === 0 ? "first" : ""}, [
         el("kbd", {class: "key", text: String(i + 1)}),
         el("strong", {text: c.name}),
-        el("span", {class: "num", text: c.distance_m + " m"}),
+        el("span", {class: "num distance", text: kmText(c.distance_m)}),
         el("span", {class: "num", text: fmt(T.eta, {min: c.eta_min})}),
         el("button", {type: "button", text: i === 0 ? T.dispatch_first : T.dispatch_this,
                       class: i === 0 ? "primary" : "",

@@ -1,5 +1,6 @@
 /* Texts the console shows: "%(name)s" placeholders, times in the service's time zone, the
- * running timers, phone numbers as Swedes read them, short street addresses. */
+ * running timers, phone numbers as the tablet shows them, distances in km in the operator's
+ * language, short street addresses. */
 
 import { el } from "../common/dom.js";
 import { cfg, state } from "./state.js";
@@ -46,8 +47,11 @@ export function timer(iso, label, cls) {
 
 // -- phone numbers ------------------------------------------------------------------------
 
-/** E.164 to what Swedes read: +46701740605 → 070-174 06 05, +4681234567 → 08-123 45 67. */
-export function displayPhone(e164) {
+/** A number as people read it. The server formats every number it sends (``phone_display``,
+ * ``caller_number_display``: dispatch/core/phones.py, as on the tablet), and that is what is
+ * shown; this is only the fallback for a number without it (+46701740605 → 070-174 06 05). */
+export function displayPhone(e164, display) {
+  if (display) return display;
   if (!e164) return "";
   var m = /^\+467(\d)(\d{3})(\d{2})(\d{2})$/.exec(e164);
   if (m) return "07" + m[1] + "-" + m[2] + " " + m[3] + " " + m[4];
@@ -62,8 +66,19 @@ export function displayPhone(e164) {
   return e164;
 }
 
-export function telLink(e164) {
-  return e164 ? el("a", {href: "tel:" + e164, class: "tel", text: displayPhone(e164)}) : null;
+export function telLink(e164, display) {
+  return e164 ? el("a", {href: "tel:" + e164, class: "tel", text: displayPhone(e164, display)})
+    : null;
+}
+
+// -- distances ----------------------------------------------------------------------------
+
+var KM = new Intl.NumberFormat(LANG, {minimumFractionDigits: 1, maximumFractionDigits: 1});
+
+/** Metres as km in the operator's language: 1234 → "1,2 km" in Swedish, "1.2 km" in English. */
+export function kmText(metres) {
+  if (metres == null || isNaN(metres)) return "";
+  return KM.format(metres / 1000) + "\u00a0km";
 }
 
 /** "Götgatan 12B, 118 46 Stockholm" → "Götgatan 12B": the board is narrow. */

@@ -28,17 +28,22 @@ export function restoreDraft() {
   if (typed) notice(T.draft_restored);
 }
 
-export function resetForm() {
+/** An empty form. ``keepObject``: the object view stays (a complaint just logged: the operator
+ * still reads tenants and neighbours while sending the car; dispatch.js clears it then). */
+export function resetForm(keepObject) {
   $("intake").reset();
   state.chosen = null;
   state.callId = null;
   state.suspectedObjectId = null;
-  state.object = null;
-  cancelObjectLoad();
+  if (!keepObject) {
+    state.object = null;
+    state.objectKeptFor = null;
+    cancelObjectLoad();
+  }
   $("draft-call").textContent = "";
   closeList();
   renderChosen();
-  renderObject();
+  if (!keepObject) renderObject();
   showFormError("");
   updateAdvice();
 }
@@ -90,7 +95,8 @@ export function submitComplaint() {
       return;
     }
     discardDraft();
-    resetForm();
+    resetForm(true);
+    state.objectKeptFor = state.object ? result.data.job_id : null;
     state.result = {job_id: result.data.job_id, recommended: result.data.recommended,
                     address: address, category: category, outcome: null};
     renderResult();

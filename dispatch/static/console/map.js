@@ -9,7 +9,9 @@ var moved = false, points = [];
 
 export function initMap() {
   if (!window.L) { $("map").hidden = true; return; }
-  map = L.map("map", {zoomControl: true, attributionControl: true, keyboard: true})
+  // No fade: a redrawn car's old name would linger 200 ms over its new one.
+  map = L.map("map", {zoomControl: true, attributionControl: true, keyboard: true,
+                      fadeAnimation: false})
     .setView([59.3293, 18.0686], 12);
   map.attributionControl.setPrefix(false);
   if (cfg.tile_url) {
@@ -26,6 +28,7 @@ export function initMap() {
     $("map").classList.add("no-tiles");
   }
   layers = {jobs: L.layerGroup().addTo(map), patrols: L.layerGroup().addTo(map)};
+  map.on("zoomend", declutterLabels); // names that fitted apart may meet when zoomed out
   drawAreas();
   // The grid settles its sizes after Leaflet has measured the box; measure again then.
   if (window.ResizeObserver) {
@@ -54,6 +57,38 @@ function drawAreas() {
   // With no job or car to fit yet, show the areas.
   var bounds = L.geoJSON(cfg.areas).getBounds();
   if (bounds.isValid()) map.fitBounds(bounds, {padding: [20, 20], animate: false});
+}
+
+// Where a car's name may go, tried in this order until it overlaps no name placed before it:
+// beside the dot, above, below, then stepped down or up the right side. A name that fits
+// nowhere is hidden (the board lists every car) rather than written over another.
+var LABEL_PLACES = [["right", 0, 0], ["left", 0, 0], ["top", 0, 0], ["bottom", 0, 0],
+                    ["right", 0, 14], ["right", 0, -14], ["left", 0, 14], ["left", 0, -14],
+                    ["right", 0, 28], ["right", 0, -28], ["left", 0, 28], ["left", 0, -28]];
+
+function overlaps(a, b) {
+  return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+}
+
+/** Put the cars' names where they do not overlap each other (after every draw and zoom). */
+export function declutterLabels() {
+  if (!map) return;
+  var placed = [];
+  layers.patrols.eachLayer(function (marker) {
+    var tooltip = marker.getTooltip(), node = tooltip && tooltip.getElement();
+    if (!node) return;
+    node.classList.remove("m-label-hidden");
+    var fits = LABEL_PLACES.some(function (place) {
+      tooltip.options.direction = place[0];
+      tooltip.options.offset = L.point(place[1], place[2]);
+      tooltip.update();
+      var box = node.getBoundingClientRect();
+      if (placed.some(function (other) { return overlaps(box, other); })) return false;
+      placed.push(box);
+      return true;
+    });
+    if (!fits) node.classList.add("m-label-hidden");
+  });
 }
 
 function fitMarkers() {
@@ -85,4 +120,5 @@ export function renderMap() {
     fitted = true;
     fitMarkers();
   }
+  declutterLabels();
 }

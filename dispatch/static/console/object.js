@@ -15,6 +15,7 @@ export function cancelObjectLoad() { objectSeq++; }
 export function loadObject() {
   var seq = ++objectSeq;
   state.object = null;
+  state.objectKeptFor = null;
   var chosen = state.chosen;
   if (!chosen || chosen.kind !== "object") { renderObject(); return; }
   api("GET", "/api/v1/objects/" + chosen.id).then(function (result) {
@@ -52,7 +53,7 @@ export function renderObject() {
   body.appendChild(el("h3", {text: T.tenants_title}));
   body.appendChild(o.tenants.length
     ? el("ul", {class: "tenants"}, o.tenants.map(function (t) {
-      return el("li", {}, [el("span", {text: t.name}), " ", telLink(t.phone)]);
+      return el("li", {}, [el("span", {text: t.name}), " ", telLink(t.phone, t.phone_display)]);
     }))
     : el("p", {class: "muted", text: T.no_tenants}));
 
@@ -68,8 +69,9 @@ export function renderObject() {
         el("span", {class: "rel rel-" + n.relation, text: T.neighbours[n.relation]}),
         el("span", {class: "flat", text: n.lagenhetsnummer}),
         el("span", {class: "names", text: n.tenants.join(", ") || T.no_tenants}),
-        el("button", {type: "button", class: "link", text: T.mark,
-                      onclick: function () { markNeighbour(i); }}),
+        state.objectKeptFor != null ? null
+          : el("button", {type: "button", class: "link", text: T.mark,
+                          onclick: function () { markNeighbour(i); }}),
       ]);
     })));
   }
@@ -89,8 +91,18 @@ export function renderObject() {
   }
 }
 
+/** The object view kept after logging ``jobId`` goes once that job is sent (or set aside);
+ * a view of an address chosen since stays. */
+export function releaseKeptObject(jobId) {
+  if (state.objectKeptFor == null || state.objectKeptFor !== jobId) return;
+  state.objectKeptFor = null;
+  state.object = null;
+  renderObject();
+}
+
 /** One key: this neighbour is the suspected source. */
 export function markNeighbour(index) {
+  if (state.objectKeptFor != null) return false; // the logged complaint's: its form is gone
   var n = state.object && state.object.neighbours[index];
   if (!n) return false;
   state.suspectedObjectId = n.object_id;

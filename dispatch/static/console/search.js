@@ -78,22 +78,30 @@ function itemLabel(item) {
                                                            item.object.objektsnummer);
 }
 
+/** "There is no number 99 on Hornsgatan": the best hit's street lacks the asked number. */
+function missingNumberText() {
+  var first = search.mode === "hits" && search.items[0] && search.items[0].hit;
+  if (!first || !first.missing_number) return "";
+  return fmt(T.no_such_number, {number: first.missing_number, street: first.street});
+}
+
 function renderList() {
   var list = $("search-list"), input = $("f-search");
   clear(list);
+  var missing = missingNumberText();
+  if (missing) {
+    list.appendChild(el("li", {id: "search-missing", class: "note", role: "presentation",
+                               text: missing}));
+  }
   if (!search.items.length) {
     list.appendChild(el("li", {class: "empty", role: "presentation", text: T.no_results}));
   }
   search.items.forEach(function (item, i) {
-    var main, sub, side;
+    var main, sub;
     if (item.hit) {
       var h = item.hit;
       main = itemLabel(item);
       sub = [h.postnummer, h.ort].filter(Boolean).join(" ") + " · " + h.landlord;
-      side = el("span", {class: "score", title: T.score},
-                [el("span", {class: "score-bar",
-                             style: "width:" + Math.round(h.score * 100) + "%"}),
-                 el("span", {class: "score-num", text: h.score.toFixed(2)})]);
     } else if (item.whole) {
       main = T.whole_entrance;
       sub = search.entrance.full_address;
@@ -108,7 +116,7 @@ function renderList() {
       "aria-selected": i === search.active ? "true" : "false",
       onmousedown: function (e) { e.preventDefault(); search.active = i; pickActive(); },
     }, [el("span", {class: "opt-main"}, [el("span", {class: "opt-title", text: main}),
-                                       el("span", {class: "opt-sub", text: sub})]), side]));
+                                       el("span", {class: "opt-sub", text: sub})])]));
   });
   list.hidden = false;
   input.setAttribute("aria-expanded", "true");

@@ -16,6 +16,7 @@ export var state = {
   callId: null,
   suspectedObjectId: null,
   object: null,         // the object view of the chosen object
+  objectKeptFor: null,  // job_id: the object view is the just logged complaint's, until it is sent
   result: null,         // {job_id, recommended, address} after logging, until dispatched
   submitting: false,
 };
