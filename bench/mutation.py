@@ -72,7 +72,8 @@ AREAS: dict[str, tuple[str, list[str]]] = {
               "tests/imports/test_bad_row_share.py"]),
     "phones_fast": ("imports/phones_fast.py", ["tests/imports/test_fast_paths_agree.py"]),
     "auth": ("dispatch/auth/service.py",
-             ["tests/auth/test_lockout.py", "tests/auth/test_auth.py",
+             ["tests/auth/test_authenticate_rules.py", "tests/auth/test_lockout.py",
+              "tests/auth/test_auth.py",
               "tests/auth/test_csrf_bearer.py"]),
 }
 
