@@ -1,15 +1,18 @@
 """A complaint is logged only at an address of its own landlord's register: an object or an
 entrance of another landlord, or one that does not exist, is refused with a stable code, and
-so is a suspected neighbour's flat; the caller's name is kept trimmed, or not at all
+so is a suspected neighbour's flat; the caller's name is kept trimmed, or not at all, and
+the time the call came is kept (else the time it was logged)
 (``create_complaint`` in dispatch/jobs/dispatching.py)."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from dispatch.jobs.dispatching import DispatchError, NewComplaint, create_complaint
-from dispatch.models import Entrance, RentalObject
+from dispatch.models import Entrance, RentalObject, utcnow
 
 
 @pytest.fixture
@@ -98,3 +101,16 @@ def test_the_callers_name_is_kept_trimmed_or_not_at_all(db_session, two_landlord
     job = _log(db_session, acme, object_id=_flat(db_session, "A-1").id, caller_name=given)
 
     assert job.complaint.caller_name == stored
+
+
+def test_a_complaint_keeps_the_time_the_call_came_or_else_the_time_it_was_logged(
+        db_session, two_landlords):
+    acme, _ = two_landlords
+    flat = _flat(db_session, "A-1")
+    rang = utcnow().replace(microsecond=0) - timedelta(minutes=3)
+
+    given = _log(db_session, acme, object_id=flat.id, call_received_at=rang).complaint
+    logged = _log(db_session, acme, object_id=flat.id).complaint
+
+    assert given.call_received_at == rang
+    assert logged.call_received_at == logged.created_at
