@@ -292,14 +292,15 @@ def unpack_head(into: Path) -> None:
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
 
 
-def run_tests(tree: Path, tests: list[str], timeout: float, *, first_failure: bool = True
-              ) -> tuple[str, float, str]:
+def run_tests(tree: Path, tests: list[str], timeout: float, *, first_failure: bool = True,
+              deselect: tuple[str, ...] = ()) -> tuple[str, float, str]:
     tests = [t for t in tests if (tree / t).exists()]  # a test file HEAD does not have yet
     env = {k: v for k, v in os.environ.items() if k not in ("TEST_DATABASE_URL",)}
     env["PYTHONPATH"] = str(tree)
     env.pop("PYTEST_ADDOPTS", None)
     command = [str(PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--no-header",
-               "-o", f"timeout={int(timeout)}", *(["-x"] if first_failure else []), *tests]
+               "-o", f"timeout={int(timeout)}", *(["-x"] if first_failure else []),
+               *(f"--deselect={test}" for test in deselect), *tests]
     start = time.monotonic()
     try:
         done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True,
@@ -338,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the outcomes here")
     parser.add_argument("--match", help="run the candidates of the one module given that are "
                         "'LINE DESCRIPTION' (as printed), ';'-separated, instead of a sample")
+    parser.add_argument("--deselect", action="append", default=[],
+                        help="a test id to leave out (one failing without any mutation)")
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the unmutated run of each area (for re-running survivors)")
     parser.add_argument("--table", action="store_true",
@@ -380,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
             path.write_text(mutated_source(original, lambda tree: None), encoding="utf-8")
             _forget_bytecode(path)
             status, seconds, detail = ("survived", 0.0, "") if args.no_baseline else run_tests(
-                workdir, tests, args.timeout, first_failure=False)
+                workdir, tests, args.timeout, first_failure=False, deselect=args.deselect)
             if status != "survived":
                 print(f"  baseline: {status} ({detail}) — skipping {module}", flush=True)
                 path.write_text(original, encoding="utf-8")
@@ -391,7 +394,8 @@ def main(argv: list[str] | None = None) -> int:
                     path.write_text(mutated_source(original, found[mutant.index][2]),
                                     encoding="utf-8")
                     _forget_bytecode(path)
-                    status, seconds, detail = run_tests(workdir, tests, args.timeout)
+                    status, seconds, detail = run_tests(workdir, tests, args.timeout,
+                                                        deselect=args.deselect)
                     outcomes.append(Outcome(mutant, status, seconds, detail))
                     print(f"  {status:8} {seconds:5.0f} s  #{mutant.index:<4} {mutant.path}:"
                           f"{mutant.line}  {mutant.description}  {detail}", flush=True)
