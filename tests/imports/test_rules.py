@@ -199,17 +199,20 @@ def test_an_xlsx_with_an_empty_sheet_is_rejected(db_session, create_landlord, tm
     assert objects_by_number(db_session, landlord.id) == {}
 
 
-@pytest.mark.parametrize("content", [b"just one column\r\nand no delimiter\r\n",
-                                     b"PK\x03\x04 not really a workbook", b"\x00\x01\x02binary"],
-                         ids=["no-delimiter", "broken-zip", "binary"])
-def test_a_file_that_is_not_a_table_is_rejected(db_session, create_landlord, tmp_path, content):
+@pytest.mark.parametrize(("content", "reason"), [
+    (b"just one column\r\nand no delimiter\r\n", "structure"),
+    (b"PK\x03\x04 not really a workbook", "structure"),
+    (b"\x00\x01\x02binary", "nul_byte"),  # named as what it is (issue 14, finding 9)
+], ids=["no-delimiter", "broken-zip", "binary"])
+def test_a_file_that_is_not_a_table_is_rejected(db_session, create_landlord, tmp_path, content,
+                                                 reason):
     landlord = create_landlord()
     path = tmp_path / "register.csv"
     path.write_bytes(content)
 
     summary = run_import(db_session, landlord, path)
 
-    assert (summary.status, summary.reason) == ("rejected", "structure")
+    assert (summary.status, summary.reason) == ("rejected", reason)
     assert objects_by_number(db_session, landlord.id) == {}
 
 
