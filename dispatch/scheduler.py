@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import click
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -29,7 +29,7 @@ from dispatch.core.extensions import db
 from dispatch.core.mail import purge_outbox
 from dispatch.reports.morning import MorningError, retry_failed
 from dispatch.reports.morning import send_morning_reports as run
-from dispatch.reports.nights import MORNING_HOUR, PURGE_AT, zone
+from dispatch.reports.nights import MORNING_HOUR, PURGE_AT, morning_of, morning_start, zone
 from dispatch.reports.retention import purge
 
 log = logging.getLogger("dispatch.scheduler")
@@ -60,10 +60,12 @@ def purge_reports(app: Flask) -> dict:
     return counts
 
 
-def send_morning_reports(app: Flask, morning: date | None = None) -> dict:
-    """Plan and send the morning mail (the latest morning whose 06:00 has passed)."""
+def send_morning_reports(app: Flask, morning: date | None = None,
+                         now: datetime | None = None) -> dict:
+    """Plan and send the morning mail (the latest morning whose 06:00 has passed; ``now``:
+    the time to act as if it were)."""
 
-    return _in_transaction(app, lambda: run(app, db.session, morning=morning).as_dict())
+    return _in_transaction(app, lambda: run(app, db.session, morning=morning, now=now).as_dict())
 
 
 def retry_morning_mail(app: Flask) -> dict:
@@ -175,13 +177,24 @@ def purge_reports_command() -> None:
 @click.command("send-morning-reports")
 @click.option("--date", "morning", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="The morning (YYYY-MM-DD); default: the latest whose 06:00 has passed.")
+@click.option("--now", "coming", is_flag=True,
+              help="To try the mail: send the coming morning's mail now, before its 06:00, "
+                   "with the reports released so far (it is then not sent again at 06:00).")
 @with_appcontext
-def send_morning_reports_command(morning) -> None:
+def send_morning_reports_command(morning, coming: bool) -> None:
     """Send the morning mail now, as the scheduler does at 06:00 (never a mail twice)."""
 
+    app = current_app._get_current_object()
+    if morning and coming:
+        raise click.UsageError("--date and --now: give one")
+    now = None
+    if coming:
+        # The mail is sent as at the coming 06:00 (the mail's records carry that time).
+        tz = zone(app.config["DISPATCH_TZ"])
+        morning_date = morning_of(datetime.now(UTC), tz)
+        morning, now = None, morning_start(morning_date, tz)
     try:
-        outcome = send_morning_reports(current_app._get_current_object(),
-                                       morning.date() if morning else None)
+        outcome = send_morning_reports(app, morning.date() if morning else None, now)
     except MorningError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None

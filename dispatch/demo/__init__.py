@@ -2,7 +2,8 @@
 
 Three landlords with on-call numbers and contact persons, a register of a few thousand objects
 on real Stockholm-area streets, tenants with fictional phone numbers, eight patrols across the
-city and a user of every role. Random but reproducible (fixed seed). The data is in
+city, a user of every role, and a night's work (``demo.night``): jobs done with their reports
+released or waiting for review, and a few open. Random but reproducible (fixed seed). The data is in
 ``demo.data``. Imports core, models, auth, the domain packages and the importer's service.
 """
 
@@ -12,6 +13,7 @@ import csv
 import json
 import random
 import secrets
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -32,8 +34,9 @@ from dispatch.demo.data import (
     TEST_PERSONNUMMER,
     fictional_phone_numbers,
 )
+from dispatch.demo.night import seed_night
 from dispatch.jobs.patrols import upsert_patrol
-from dispatch.models import Landlord, Person, RentalObject, utcnow
+from dispatch.models import Landlord, Patrol, Person, RentalObject, User, utcnow
 from dispatch.register.landlords import upsert_landlord
 from imports.service import import_register
 
@@ -158,14 +161,50 @@ def build_demo(session: Session, folder: Path, *, seed: int = 3) -> dict:
     for call_sign, area, lat, lon in PATROL_POSITIONS:
         patrol = upsert_patrol(session, call_sign=call_sign, name=f"{call_sign} ({area})")
         patrol.status, patrol.lat, patrol.lon, patrol.position_at = "available", lat, lon, now
+        patrol.last_seen_at = now
     session.flush()
+    # A night's work before now: jobs done and reported (most released, a few waiting for
+    # review) and a few open on the board, so that every page has something to show.
+    operator = session.scalar(select(User).where(User.email == "operator@demo.storningsjour.se"))
+    seed_night(session, rng, now=now, operator=operator)
     return logins
 
 
+# The demo cars have no tablet: kept present (PRESENCE_GRACE_S) with a fresh position
+# (PATROL_POSITION_MAX_AGE_S) by ``demo --keep-cars-present``, as a tablet would keep them.
+KEEP_PRESENT_EVERY_S = 20
+STILL_FOR = timedelta(seconds=45)  # a car whose position is younger has a tablet of its own
+
+
+def stamp_demo_cars(session: Session, *, now=None) -> int:
+    """Stamp the demo cars (not off duty, no position for ``STILL_FOR``) as seen and placed
+    now, where they stand; a car with a tablet sending positions is left to it. Returns how
+    many were stamped."""
+    now = now or utcnow()
+    call_signs = [call_sign for call_sign, *_ in PATROL_POSITIONS]
+    stale = session.scalars(select(Patrol).where(
+        Patrol.call_sign.in_(call_signs), Patrol.status != "off_duty",
+        Patrol.lat.is_not(None),
+        (Patrol.position_at.is_(None)) | (Patrol.position_at < now - STILL_FOR))).all()
+    for patrol in stale:
+        patrol.position_at = patrol.last_seen_at = now
+    session.flush()
+    return len(stale)
+
+
 @click.command("demo")
+@click.option("--keep-cars-present", is_flag=True,
+              help="Do not fill: keep the demo cars recommended (seen, with a fresh position) "
+                   f"every {KEEP_PRESENT_EVERY_S} s until stopped, as tablets would.")
 @with_appcontext
-def demo_command() -> None:
+def demo_command(keep_cars_present: bool = False) -> None:
     """Fill an empty database with a realistic demo and print the log-ins once."""
+    if keep_cars_present:
+        while True:
+            with unit_of_work():
+                stamp_demo_cars(db.session)
+            db.session.remove()
+            time.sleep(KEEP_PRESENT_EVERY_S)
     if db.session.scalar(select(func.count(Landlord.id))):
         raise click.ClickException(
             "the database already has landlords; demo fills only an empty one"
