@@ -63,7 +63,7 @@ def test_object_view_shows_tenants_door_code_neighbours_and_history(
                       headers={"Authorization": f"Bearer {token}"}).get_json()
     assert view["full_address"] == "Götgatan 12, 118 46 Stockholm"
     assert (view["lagenhetsnummer"], view["floor"]) == ("1202", 2)
-    assert view["tenants"] == [{"name": "Hyresgäst 1202", "phone": None}]
+    assert view["tenants"] == [{"name": "Hyresgäst 1202", "phone": None, "phone_display": None}]
     assert {n["relation"] for n in view["neighbours"]} == {"below", "same_floor"}
     assert [(h["category"], h["role"]) for h in view["history"]] == [
         ("party", "complainant"), ("music", "suspected_source")]
@@ -128,5 +128,5 @@ def test_the_figures_page_shows_the_nights_share_within_60_seconds(
     night = (datetime.now(ZoneInfo("Europe/Stockholm")) - timedelta(hours=12)).date()
     page = client.get(f"/console/figures?night={night.isoformat()}").get_data(as_text=True)
     assert "Samtal till utlarmning, natten" in page
-    assert 'id="dispatched">1<' in page and "1 (100.0 %)" in page
+    assert 'id="dispatched">1<' in page and "1 (100,0 %)" in page  # Swedish decimal comma
     assert client.get("/console/figures?night=not-a-date").status_code == 404
