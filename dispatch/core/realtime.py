@@ -111,6 +111,25 @@ class _FrameLimitLog(logging.Filter):
         return True
 
 
+class _PollingFrameLimit:
+    """The long-polling side of the frame limit: Engine.IO answers a POST over the limit 400
+    and closes the session without a word in the log; this says so, once per request."""
+
+    def __init__(self, wsgi_app, limit: int):
+        self.wsgi_app, self.limit = wsgi_app, limit
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") == "POST" and "/socket.io" in environ.get("PATH_INFO", ""):
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > self.limit:
+                log.warning("socket frame over the size limit: connection closed",
+                            extra={"limit_bytes": self.limit, "transport": "polling"})
+        return self.wsgi_app(environ, start_response)
+
+
 def _engineio_logger() -> logging.Logger:
     logger = logging.getLogger("dispatch.sockets.transport")
     if not any(isinstance(f, _FrameLimitLog) for f in logger.filters):
@@ -124,16 +143,18 @@ def init_app(app: Flask) -> None:
     url = app.config["REDIS_URL"]
     manager = SessionEndingRedisManager(url, channel="flask-socketio") if url else (
         SessionEndingManager())
+    limit = app.config.get("SOCKET_MAX_FRAME_BYTES", MAX_FRAME_BYTES)
     socketio.init_app(
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         message_queue=url,
         client_manager=manager,
         # Bigger frames are refused (the connection is closed) and logged once.
-        max_http_buffer_size=app.config.get("SOCKET_MAX_FRAME_BYTES", MAX_FRAME_BYTES),
+        max_http_buffer_size=limit,
         # Same origin by default (browsers on our pages; python clients send their URL's
         # origin); more can be listed in CORS_ALLOWED_ORIGINS.
         cors_allowed_origins=app.config["CORS_ALLOWED_ORIGINS"] or None,
         logger=False,
         engineio_logger=_engineio_logger(),
     )
+    app.wsgi_app = _PollingFrameLimit(app.wsgi_app, limit)

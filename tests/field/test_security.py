@@ -298,3 +298,16 @@ def test_a_socket_that_connects_while_the_upkeep_pass_reads_the_tokens_is_not_cu
     monkeypatch.setattr(events, "live_token_ids", a_tablet_connects_meanwhile)
     assert events.cut_off_ended_sessions(app) == 0
     assert first.is_connected("/field") and late[0].is_connected("/field")
+
+
+def test_a_long_polling_post_over_one_mebibyte_is_refused_and_logged_once(client, caplog):
+    # (Engine.IO's refusal of a live session's POST waits for that session's pending GET,
+    # which this test client cannot hold open; the live test sends one over a websocket.)
+    with caplog.at_level(logging.WARNING, logger="dispatch.core.realtime"):
+        refused = client.post("/socket.io/?EIO=4&transport=polling&sid=gone",
+                              data=b"4" + b"x" * (1 << 20),
+                              content_type="text/plain;charset=UTF-8")
+    assert refused.status_code == 400
+    logged = [r for r in caplog.records
+              if r.getMessage() == "socket frame over the size limit: connection closed"]
+    assert len(logged) == 1
