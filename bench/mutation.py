@@ -81,6 +81,9 @@ AREAS: dict[str, tuple[str, list[str]]] = {
 # each against its area's tests; every one must be killed. (The first row, delivery.acknowledge
 # without its patrol filter, is guarded by the tests of issue #14.)
 TABLE: list[tuple[str, str, str, list[str]]] = [
+    ("dispatch/jobs/delivery.py",
+     "query = select(Delivery).where(Delivery.patrol_id == patrol_id)",
+     "query = select(Delivery)", AREAS["delivery"][1] + ["tests/field/test_security.py"]),
     ("dispatch/register/search.py", "_NUMBER_BONUS = 20", "_NUMBER_BONUS = 0",
      AREAS["search"][1]),
     ("dispatch/register/search.py", "_STREET_CUTOFF = 60", "_STREET_CUTOFF = 40",
