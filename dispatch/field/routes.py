@@ -28,6 +28,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from dispatch.auth import bearer_token
+from dispatch.auth.lockout import LockoutPolicy
 from dispatch.auth.routes import client_ip
 from dispatch.auth.service import (
     authenticate,
@@ -245,17 +246,16 @@ def create_session():
     if patrol is None:
         raise ApiError(400, "unknown_call_sign", f"no patrol car with call sign {call_sign!r}")
     cfg = current_app.config
-    result = authenticate(
-        db.session, email, password, ip=client_ip(), roles=("patrol",),
-        max_per_account=cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"],
-        max_per_address=cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"],
-        window=timedelta(minutes=cfg["LOGIN_FAILURE_WINDOW_MINUTES"]),
-    )
+    result = authenticate(db.session, email, password, ip=client_ip(), roles=("patrol",),
+                          policy=LockoutPolicy.from_config(cfg))
     if result.user is None:
         # Answered, not raised: the failure is audited and committed with the request, and
         # that record is what the attempt limit counts.
         if result.reason == "locked":
-            return json_error(429, "too_many_attempts", "too many failed attempts; wait and retry")
+            body, status = json_error(429, "too_many_attempts",
+                                      "too many failed attempts; wait and retry",
+                                      retry_after=result.retry_after)
+            return body, status, {"Retry-After": str(result.retry_after)}
         return json_error(401, "invalid_credentials",
                           "wrong e-mail address or password, or not a patrol account")
     expires_at = utcnow() + timedelta(days=cfg["FIELD_SESSION_DAYS"])

@@ -153,11 +153,19 @@ def test_an_unknown_call_sign_or_a_missing_field_is_refused(client, db_session, 
 
 
 def test_the_web_log_in_attempt_limit_holds_for_tablets_too(app, client, car, patrol_user):
-    for _ in range(app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]):
+    for _ in range(app.config["LOGIN_FAILURES_BEFORE_BACKOFF"]):
         assert _log_in(client, password="guess").status_code == 401
     locked = _log_in(client)  # even the right password, once locked
     assert locked.status_code == 429
     assert locked.get_json()["error"]["code"] == "too_many_attempts"
+    wait = int(locked.headers["Retry-After"])
+    assert 0 < wait <= app.config["LOGIN_BACKOFF_BASE_S"]
+    assert locked.get_json()["error"]["retry_after"] == wait
+    # The owner on another tablet (another address) is not locked out.
+    elsewhere = client.post("/api/v1/field/session", environ_base={"REMOTE_ADDR": "10.9.8.7"},
+                            json={"email": "patrull@example.se", "password": PASSWORD,
+                                  "call_sign": "Jour 11"})
+    assert elsewhere.status_code == 201, elsewhere.get_json()
 
 
 def test_the_call_sign_list_is_public_but_holds_only_names(client, car, db_session):
