@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from dispatch.auth.access import has_role
 from dispatch.auth.service import digest_still_valid, token_digest, user_for_token
+from dispatch.core.database import among
 from dispatch.core.extensions import db
 from dispatch.core.realtime import SESSION_ROOM_PREFIX
 from dispatch.models import ApiToken, Patrol, User, utcnow
@@ -130,5 +131,6 @@ def live_token_ids(session, token_ids) -> set[int]:
     now = utcnow()
     return set(session.scalars(
         select(ApiToken.id).join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.id.in_(ids), ApiToken.revoked_at.is_(None), User.active.is_(True),
+        .where(among(session, ApiToken.id, ids), ApiToken.revoked_at.is_(None),
+               User.active.is_(True),
                (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > now))))

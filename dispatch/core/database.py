@@ -37,8 +37,9 @@ from functools import wraps
 from pathlib import Path
 
 from flask import Flask, request
-from sqlalchemy import event
+from sqlalchemy import ColumnElement, Integer, any_, bindparam, event
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, scoped_session
@@ -386,6 +387,15 @@ def _given_back(record) -> None:
 
 # A connection given back to the pool, or dropped, with its transaction open lets go of the lock.
 @event.listens_for(Pool, "reset")
+def among(session: Session, column, ids) -> ColumnElement[bool]:
+    """``column IN ids`` for a web process's thousands of cars or tokens: on PostgreSQL one
+    array parameter (``= ANY(:ids)``), which SQLAlchemy compiles once and caches, where an IN
+    list of 3,000 bound values costs ~10 ms of the process's CPU per statement, every pass."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("ids", list(ids), type_=ARRAY(Integer)))
+    return column.in_(ids)
+
+
 def _sqlite_reset(_dbapi_connection, record, _reset_state) -> None:
     _given_back(record)
 

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from dispatch.core.database import among
 from dispatch.core.realtime import publish
-from dispatch.jobs.patrols import among
 from dispatch.jobs.shapes import job_json
 from dispatch.models import Delivery, Job, JobEvent, utcnow
 
