@@ -387,15 +387,6 @@ def _given_back(record) -> None:
 
 # A connection given back to the pool, or dropped, with its transaction open lets go of the lock.
 @event.listens_for(Pool, "reset")
-def among(session: Session, column, ids) -> ColumnElement[bool]:
-    """``column IN ids`` for a web process's thousands of cars or tokens: on PostgreSQL one
-    array parameter (``= ANY(:ids)``), which SQLAlchemy compiles once and caches, where an IN
-    list of 3,000 bound values costs ~10 ms of the process's CPU per statement, every pass."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam("ids", list(ids), type_=ARRAY(Integer)))
-    return column.in_(ids)
-
-
 def _sqlite_reset(_dbapi_connection, record, _reset_state) -> None:
     _given_back(record)
 
@@ -430,3 +421,12 @@ def init_app(app: Flask) -> None:
     db.init_app(app)
     app.before_request(_body_before_the_transaction)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
+
+
+def among(session: Session, column, ids) -> ColumnElement[bool]:
+    """``column IN ids`` for a web process's thousands of cars or tokens: on PostgreSQL one
+    array parameter (``= ANY(:ids)``), which SQLAlchemy compiles once and caches, where an IN
+    list of 3,000 bound values costs ~10 ms of the process's CPU per statement, every pass."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("ids", list(ids), type_=ARRAY(Integer)))
+    return column.in_(ids)
