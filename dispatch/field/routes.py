@@ -135,6 +135,8 @@ TEXTS = {
     "off_duty": _l("Off duty"),
     "go_on_duty": _l("Go on duty"),
     "go_off_duty": _l("Go off duty"),
+    "off_duty_confirm": _l("Go off duty? No new jobs come to this car until it is on duty "
+                           "again."),
     "busy": _l("Busy"),
     "position_off": _l("Position is not shared: allow location for this page."),
     "log_out": _l("Log out"),

@@ -24,7 +24,7 @@ POSITION = {"latitude": 59.3140, "longitude": 18.0720}
 
 @pytest.fixture(scope="module")
 def world(live_server, tmp_path_factory):
-    """A landlord of its own with a small register, two patrol cars and an operator token."""
+    """A landlord of its own with a small register, three patrol cars and an operator token."""
     register = tmp_path_factory.mktemp("tablet") / "natt.csv"
     register.write_text(
         "objektsnummer;gatuadress;postnummer;ort;lagenhetsnummer;portkod;lat;lon;"
@@ -37,7 +37,7 @@ def world(live_server, tmp_path_factory):
         "070-174 06 07\n", encoding="utf-8")
     live_server.cli("create-landlord", "--code", "NATT", "--name", "Natt Fastigheter")
     live_server.cli("import-register", "--landlord", "NATT", str(register))
-    for call_sign in ("Jour 11", "Jour 17"):
+    for call_sign in ("Jour 11", "Jour 17", "Jour 19"):
         live_server.cli("create-patrol", "--call-sign", call_sign)
     token = live_server.cli("create-token", "--role", "operator").strip()
     return {"url": live_server.url, "headers": {"Authorization": f"Bearer {token}"}}
@@ -212,3 +212,28 @@ def test_a_reload_with_no_network_still_shows_the_job_the_draft_and_what_waits(t
     assert job["status"] == "accepted"
     # Shown once, however often the server sent it (it re-sends until acknowledged).
     expect(page.locator(f"article.job[data-job='{job_id}']")).to_have_count(1)
+
+
+def test_going_off_duty_is_asked_first_and_a_no_keeps_the_car_on_duty(tablet, world):
+    page = tablet
+    start_shift(page, world, "Jour 19")
+    duty = page.locator("#duty")
+    assert car(world, "Jour 19")["status"] == "available"  # a car with no job in hand
+    asked = []
+
+    def answer(dialog, accept):
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, False))
+    duty.click()
+    wait_until(lambda: len(asked) == 1)
+    assert "No new jobs come to this car" in asked[0]
+    expect(duty).to_have_attribute("aria-pressed", "true")
+    assert car(world, "Jour 19")["status"] == "available"
+
+    page.once("dialog", lambda dialog: answer(dialog, True))
+    duty.click()
+    expect(duty).to_have_attribute("aria-pressed", "false")
+    wait_until(lambda: car(world, "Jour 19")["status"] == "off_duty")
+    assert len(asked) == 2

@@ -212,6 +212,8 @@ function renderDuty() {
 
 function toggleDuty() {
   var on = duty === "available" || duty === "busy";
+  // Going off duty takes the car out of dispatch: asked, so that a stray tap does not.
+  if (on && !window.confirm(T.off_duty_confirm)) return;
   var next = on ? "off_duty" : "available";
   setDuty(next);
   enqueue("patrol.status", { status: next });
