@@ -98,6 +98,24 @@ def import_register(
     return summary
 
 
+def _run_file(applier: Applier, path: Path, outcome: Summary, *, force: bool,
+              progress: Progress | None) -> bool:
+    """Run ``applier`` over the file; False when the file is refused (``outcome`` then says
+    why: status, reason, message)."""
+    try:
+        table = open_table(path)
+        try:
+            applier.run(table, force=force, progress=progress)
+        finally:
+            table.close()  # a file rejected before its rows were read is open still
+    except (StructureError, Rejected) as exc:
+        outcome.status = "rejected"
+        outcome.reason = getattr(exc, "code", "structure")
+        outcome.message = str(exc)
+        return False
+    return True
+
+
 def _import_in_transaction(session: Session, landlord: Landlord, path: Path, summary: Summary,
                            *, force: bool, dry_run: bool, geocoder: Geocoder | None,
                            progress: Progress | None) -> None:
@@ -113,24 +131,14 @@ def _import_in_transaction(session: Session, landlord: Landlord, path: Path, sum
         # would have done: that is the help.
         applier = Applier(session, landlord, geocoder=geocoder, outcome=summary)
         try:
-            table = open_table(path)
-            try:
-                applier.run(table, force=force, progress=progress)
-            finally:
-                table.close()  # a file rejected before its rows were read is open still
-        except (StructureError, Rejected) as exc:
-            savepoint.rollback()
-            summary.status = "rejected"
-            summary.reason = getattr(exc, "code", "structure")
-            summary.message = str(exc)
+            accepted = _run_file(applier, path, summary, force=force, progress=progress)
         except BaseException:
             savepoint.rollback()
             raise
+        if accepted and not dry_run:
+            savepoint.commit()
         else:
-            if dry_run:
-                savepoint.rollback()
-            else:
-                savepoint.commit()
+            savepoint.rollback()
 
 
 def _import_planned(session: Session, landlord: Landlord, path: Path, summary: Summary,
@@ -207,15 +215,6 @@ def _make_plan(session: Session, landlord: Landlord, path: Path, outcome: Summar
                *, force: bool, geocoder: Geocoder | None, progress: Progress | None) -> None:
     """Run the Applier into ``plan``; a rejection sets ``outcome``'s status and reason."""
     applier = Applier(session, landlord, geocoder=geocoder, outcome=outcome, plan=plan)
-    try:
-        table = open_table(path)
-        try:
-            applier.run(table, force=force, progress=progress)
-        finally:
-            table.close()  # a file rejected before its rows were read is open still
-    except (StructureError, Rejected) as exc:
-        outcome.status = "rejected"
-        outcome.reason = getattr(exc, "code", "structure")
-        outcome.message = str(exc)
+    if not _run_file(applier, path, outcome, force=force, progress=progress):
         return
     plan.bases = dict(applier.bulk.read_bases)

@@ -11,20 +11,10 @@ from sqlalchemy import select
 
 from dispatch.core.extensions import socketio
 from dispatch.jobs.dispatching import NewComplaint, assign, create_complaint
-from dispatch.models import ApiToken, Delivery, IncidentReport, Job, Patrol, RentalObject, utcnow
+from dispatch.models import ApiToken, Delivery, IncidentReport, Job, Patrol, utcnow
 from dispatch.register.landlords import get_landlord
 
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def flat(create_landlord, build_register, db_session):
-    landlord = create_landlord(code="ACME")
-    build_register(landlord, [
-        {"objektsnummer": "1-1102", "gatuadress": "Götgatan 12B", "postnummer": "118 46",
-         "ort": "Stockholm", "lagenhetsnummer": "1102", "portkod": "4711", "lat": "59.3121",
-         "lon": "18.0713"}])
-    return db_session.scalars(select(RentalObject)).one()
 
 
 @pytest.fixture
