@@ -39,10 +39,32 @@ from dispatch.register.search import address_search
 bp = api_blueprint("callcenter_api", __name__)
 
 
+def _storable(value) -> bool:
+    """No NUL and no unpaired surrogate anywhere (PostgreSQL stores neither)."""
+    if isinstance(value, str):
+        return "\x00" not in value and _encodes(value)
+    if isinstance(value, dict):
+        return all(_storable(k) and _storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_storable(v) for v in value)
+    return True
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _body() -> dict:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "the request body must be a JSON object")
+    if not _storable(body):
+        raise ApiError(400, "invalid_text",
+                       "text must be valid Unicode without NUL characters")
     return body
 
 

@@ -198,3 +198,12 @@ def test_landlord_users_cannot_use_the_call_centre_api(client, acme, create_toke
     assert client.post("/api/v1/calls", headers=headers,
                        json={"dialled_number": "1"}).status_code == 403
     assert client.get("/api/v1/addresses/search?q=got", headers=headers).status_code == 403
+
+
+def test_a_complaint_with_text_no_database_stores_is_a_json_400(client, create_token):
+    token, _ = create_token(role="operator")
+    for bad in ("Götgatan\x00", "\ud8de"):
+        response = client.post("/api/v1/complaints", headers={"Authorization": f"Bearer {token}"},
+                               json={"landlord": bad, "object_id": 1, "category": "music"})
+        assert response.status_code == 400
+        assert response.get_json()["error"]["code"] == "invalid_text"
