@@ -1,0 +1,15 @@
+"""The tenant portal (Mina sidor): tenants' accounts and log-in (``accounts``: registration
+through strong identification, activation, password reset, legacy PIN log-in) and their pages
+(``pages``: agreements, invoices with OCR, fault reports, laundry booking, notice, messages,
+written disturbance complaints), with the landlord staff's pages for them.
+One blueprint ``bp`` under ``/portal``; who is logged in is ``session`` (``portal.session``).
+May import core, models, auth (its tenant accounts and identity providers) and the domain
+packages (register, jobs); no other feature's views.
+"""
+
+# The modules that add routes to the blueprint (``portal.blueprint.bp``).
+from dispatch.portal import accounts as accounts  # noqa: F401
+from dispatch.portal import pages as pages  # noqa: F401
+from dispatch.portal.blueprint import bp
+
+__all__ = ["bp"]
