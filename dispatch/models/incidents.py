@@ -135,6 +135,8 @@ class IncidentReport(Base):
     outcome: Mapped[str | None] = mapped_column(String(20))
     can_testify: Mapped[bool | None]
     text: Mapped[str] = mapped_column(Text, default="")
+    # The people on the car who wrote it (the shift log-in's crew at submission).
+    crew: Mapped[list | None] = mapped_column(JSON)
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     released_at: Mapped[datetime | None] = mapped_column(index=True)
     released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
