@@ -57,6 +57,36 @@ def database_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
 
 
+def storable(value) -> bool:
+    """No NUL and no unpaired surrogate anywhere in ``value`` (a str, or dicts and lists of
+    them): PostgreSQL stores neither, and no user means to send them."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return False
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(storable(k) and storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(storable(v) for v in value)
+    return True
+
+
+def _unstorable_input() -> bool:
+    """Whether the request's query string, JSON body or plain form holds text no database
+    stores. Multipart bodies (uploads) are left to their views, which stream them."""
+    if not storable(request.args.to_dict(flat=False)) or not storable(request.path):
+        return True
+    if request.is_json:
+        return not storable(request.get_json(silent=True))
+    if request.mimetype == "application/x-www-form-urlencoded":
+        return not storable(request.form.to_dict(flat=False))
+    return False
+
+
 def json_error(status: int, code: str, message: str, **extra):
     """Build the contract's error body."""
     body = {"error": {"code": code, "message": message, **extra}}
@@ -65,6 +95,21 @@ def json_error(status: int, code: str, message: str, **extra):
 
 def init_app(app: Flask) -> None:
     """Register the handlers."""
+
+    @app.before_request
+    def _refuse_unstorable_text():
+        # One check for every route, before any view reads the input: text with NUL or an
+        # unpaired surrogate is a clear 400, never a database error (a 500) on PostgreSQL.
+        if not _unstorable_input():
+            return None
+        if _is_api():
+            return json_error(400, "invalid_text",
+                              "text must be valid Unicode without NUL characters")
+        return render_template(
+            "errors/error.html", status=400, title=_("The text cannot be saved"),
+            message=_("It holds characters that cannot be saved (such as NUL). Remove them "
+                      "and try again."),
+        ), 400
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):

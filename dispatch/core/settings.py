@@ -100,8 +100,6 @@ def load(instance_path: Path) -> dict:
         "LOGIN_BACKOFF_MEMORY_HOURS": env_int("LOGIN_BACKOFF_MEMORY_HOURS", 24),
         "LOGIN_MAX_FAILURES_PER_ADDRESS": env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 100),
         "LOGIN_FAILURE_WINDOW_MINUTES": env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15),
-        # The former name of LOGIN_FAILURES_BEFORE_BACKOFF (now per account and address).
-        "LOGIN_MAX_FAILURES_PER_ACCOUNT": env_int("LOGIN_FAILURES_BEFORE_BACKOFF", 5),
         # Reverse proxies in front of the web processes (nginx: 1); their X-Forwarded-For and
         # -Proto are believed, so many users behind one proxy are not one address. 0: none.
         "TRUSTED_PROXIES": env_int("TRUSTED_PROXIES", 0),

@@ -60,7 +60,9 @@ def world(client, operator, create_landlord, build_register, db_session):
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None,
+# Derandomised: every run sends the same requests, so a red CI is reproducible here (a fixed
+# seed, not a new draw each run); a new route or schema change still draws new cases.
+@settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.filter_too_much])
 def test_every_operation_answers_as_the_document_says(app, case, operator, request):

@@ -61,3 +61,28 @@ def test_openapi_document_describes_the_served_endpoints(client, app):
         and "boom" not in r.rule
     }
     assert served <= {shape(p) for p in doc["paths"]}
+
+
+def test_a_nul_in_any_api_query_is_a_json_400_invalid_text(client, create_token):
+    token, _user = create_token(role="operator")
+    response = client.get("/api/v1/addresses/search?q=G%C3%B6t%00gatan",
+                          headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "invalid_text"
+
+
+def test_an_unpaired_surrogate_in_any_api_json_body_is_a_json_400_invalid_text(
+        client, create_token):
+    token, _user = create_token(role="operator")
+    response = client.post("/api/v1/calls", data='{"dialled_number": "\\ud800"}',
+                           content_type="application/json",
+                           headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "invalid_text"
+
+
+def test_a_nul_in_a_page_form_is_a_swedish_400_page_and_nothing_else_happens(app, client):
+    app.config["WTF_CSRF_ENABLED"] = False  # the CSRF check comes first; this is the next
+    response = client.post("/login", data={"email": "a\x00@example.org", "password": "x"})
+    assert response.status_code == 400
+    assert "Texten kan inte sparas" in response.get_data(as_text=True)
