@@ -9,7 +9,7 @@ from dispatch.core.clock import iso
 from dispatch.core.phones import display_phone
 from dispatch.jobs.areas import outside_every_area
 from dispatch.models import Job, RentalObject
-from dispatch.register.premises import history
+from dispatch.register.premises import history, tenant_phones
 
 
 def job_json(job: Job) -> dict:
@@ -57,4 +57,9 @@ def job_for_tablet(job: Job, *, earlier_limit: int = 5, retention_days: int = 90
         "suspected": suspected, "earlier": earlier,
         "disturbed_party": c.disturbed_party, "call_received_at": iso(c.call_received_at),
         "assigned_at": iso(job.dispatched_at),
+        # Issue 13: the object (for the tablet's object view) and, when the caller left no
+        # number, the disturbed flat's tenants' phones from the register.
+        "object_id": c.object_id,
+        "tenants": (tenant_phones(object_session(job), flat)
+                    if flat is not None and not c.caller_phone else []),
     }

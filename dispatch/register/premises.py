@@ -74,6 +74,13 @@ def current_tenants(session: Session, object_ids: list[int], *, on: date | None 
     return result
 
 
+def tenant_phones(session: Session, obj: RentalObject) -> list[dict]:
+    """The current tenants of ``obj`` who have a phone in the register (name, phone, and the
+    phone as the tablet writes it): for the patrol when the caller did not leave a number."""
+    return [{"name": p.name, "phone": p.phone, "phone_display": display_phone(p.phone)}
+            for p in current_tenants(session, [obj.id]).get(obj.id, []) if p.phone]
+
+
 def neighbours(session: Session, obj: RentalObject) -> list[Neighbour]:
     """Flats directly above and below and on the same floor of the same entrance."""
     if not obj.lagenhetsnummer:
