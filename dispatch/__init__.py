@@ -43,6 +43,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from dispatch.core.database import App
     from dispatch.field import bp as field_bp
     from dispatch.field import events as field_events
+    from dispatch.housing import bp as housing_bp
     from dispatch.portal import bp as portal_bp
     from dispatch.reports import bp as reports_bp
     from dispatch.reports.api import bp as reports_api_bp
@@ -68,7 +69,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     field_events.register()
 
     for blueprint in (main_bp, admin_bp, api_bp, callcenter_bp, callcenter_api_bp, field_bp,
-                      reports_bp, reports_api_bp, portal_bp):
+                      reports_bp, reports_api_bp, portal_bp, housing_bp):
         app.register_blueprint(blueprint)
     commands.init_app(app)
     return app
