@@ -122,8 +122,14 @@ def load(instance_path: Path) -> dict:
         # position) within this many seconds: a tunnel or a web process restarting is not
         # the end of a shift; a tablet that is gone is.
         "PRESENCE_GRACE_S": env_int("PRESENCE_GRACE_S", 60),
-        # An assigned job not acknowledged by the tablet within this turns into an alarm.
+        # The acknowledgement timer (jobs/ack_timer.py), counted from the job's dispatch to a
+        # car: not accepted by a person on the car within ACK_ALARM_AFTER_S, an alarm on
+        # every console (and in /healthz, the log); within ACK_REDISPATCH_AFTER_S, the server
+        # sends it to the next nearest available car itself. Every web process checks every
+        # ACK_CHECK_S seconds (0: never, as in the in-process tests).
         "ACK_ALARM_AFTER_S": env_int("ACK_ALARM_AFTER_S", 60),
+        "ACK_REDISPATCH_AFTER_S": env_int("ACK_REDISPATCH_AFTER_S", 120),
+        "ACK_CHECK_S": env_int("ACK_CHECK_S", 5),
         # Unacknowledged messages to tablets are sent again this often, by a loop in each web
         # process that also stamps its tablets' presence; 0: no such loop (in-process tests).
         "DELIVERY_RESEND_S": env_int("DELIVERY_RESEND_S", 10),
@@ -140,4 +146,21 @@ def load(instance_path: Path) -> dict:
         "LOG_LEVEL": env_str("LOG_LEVEL", "INFO"),
         "LOG_FORMAT": env_str("LOG_FORMAT", "text" if sys.stderr.isatty() else "json"),
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session; an operator's shift outlasts an hour
+        # Tenant identity (issue 15, dispatch/auth/identity). BankID RP API v6: the service's
+        # base URL (…/rp/v6.0/), our client certificate and key (PEM) and the CA its server
+        # certificate is checked against; unset URL or certificate: no BankID button.
+        "BANKID_URL": env_str("BANKID_URL"),
+        "BANKID_CERT": env_str("BANKID_CERT"),
+        "BANKID_KEY": env_str("BANKID_KEY"),
+        "BANKID_CA": env_str("BANKID_CA"),
+        # OpenID Connect for Finnish e-identification (an FTN broker): the issuer (its
+        # /.well-known/openid-configuration is read), our client id and secret; unset: no button.
+        "OIDC_FI_ISSUER": env_str("OIDC_FI_ISSUER"),
+        "OIDC_FI_CLIENT_ID": env_str("OIDC_FI_CLIENT_ID"),
+        "OIDC_FI_CLIENT_SECRET": env_str("OIDC_FI_CLIENT_SECRET"),
+        # Tenant accounts: how long the activation and the reset link work, and how long an
+        # account is kept after the tenant's last agreement ended.
+        "TENANT_ACTIVATION_HOURS": env_int("TENANT_ACTIVATION_HOURS", 24),
+        "TENANT_RESET_HOURS": env_int("TENANT_RESET_HOURS", 24),
+        "TENANT_ACCOUNT_KEEP_DAYS": env_int("TENANT_ACCOUNT_KEEP_DAYS", 90),
     }
