@@ -163,4 +163,9 @@ def load(instance_path: Path) -> dict:
         "TENANT_ACTIVATION_HOURS": env_int("TENANT_ACTIVATION_HOURS", 24),
         "TENANT_RESET_HOURS": env_int("TENANT_RESET_HOURS", 24),
         "TENANT_ACCOUNT_KEEP_DAYS": env_int("TENANT_ACCOUNT_KEEP_DAYS", 90),
+        # Mina sidor (issue 15): a tenant's future laundry bookings at most, how many days
+        # ahead passes can be booked, and the largest photo a fault report takes (bytes).
+        "PORTAL_LAUNDRY_MAX_BOOKINGS": env_int("PORTAL_LAUNDRY_MAX_BOOKINGS", 2),
+        "PORTAL_LAUNDRY_DAYS_AHEAD": env_int("PORTAL_LAUNDRY_DAYS_AHEAD", 14),
+        "PORTAL_PHOTO_MAX_BYTES": env_int("PORTAL_PHOTO_MAX_BYTES", 8 << 20),
     }
