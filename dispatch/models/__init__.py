@@ -4,6 +4,7 @@ Imports only models and core."""
 # The portal's and the accounts' tables register on Base when imported (their classes are
 # imported from their own modules: dispatch.models.accounts, dispatch.models.portal).
 from dispatch.models import accounts as accounts  # noqa: F401
+from dispatch.models import housing as housing  # noqa: F401
 from dispatch.models import portal as portal  # noqa: F401
 from dispatch.models.audit import AuditEvent
 from dispatch.models.base import Base, UTCDateTime, utcnow

@@ -1,0 +1,229 @@
+"""The housing queue's tables (intressebank, issue 16). Imports only models and core.
+
+An applicant is a person of the shared model (``people``: one with no landlord when they are
+not a tenant yet) with the queue's dates; points are computed from ``points_from`` (the
+registration or the last reset to zero) and the day, never kept as a counter
+(``dispatch.housing.points``). A listing is a vacant object of the register; interests, offers,
+refusals, blocks and priority decisions hang off applicants and listings. A contract signed
+through the queue becomes an ``Agreement`` of the shared model (``HousingOffer.agreement_id``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from dispatch.models.base import Base, utcnow
+from dispatch.models.people import Person
+from dispatch.models.register import RentalObject
+
+# The kinds of income the seed accepts (004, "Vår uthyrningspolicy" and "Kundbedömning").
+INCOME_KINDS = (
+    "employment",  # tjänst
+    "pension",
+    "business",  # företagarinkomst
+    "unemployment",  # a-kassa
+    "student_loan",  # studielån
+    "student_grant",  # studiebidrag
+    "social_assistance",  # försörjningsstöd styrkt av Hammarö kommun
+    "housing_allowance",  # bostadsbidrag
+    "child_allowance",  # barnbidrag
+    "maintenance",  # underhållsbidrag
+    "introduction",  # introduktionsersättning
+    "boarding",  # inackorderingstillägg
+)
+APPLICANT_STATUSES = ("active", "removed")
+OFFER_ANSWERS = ("accepted", "refused", "missed")
+BLOCK_REASONS = ("refusals", "false_information")
+PRIORITY_GROUPS = ("medical", "social", "business")
+LISTING_STATUSES = ("published", "closed", "let", "withdrawn")
+
+
+class HousingApplicant(Base):
+    """A person registered in the queue, with their wishes and household."""
+
+    __tablename__ = "housing_applicants"
+    __table_args__ = (Index("ix_housing_applicants_status_renewed", "status", "renewed_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"),
+                                           unique=True)
+    registered_on: Mapped[date] = mapped_column(Date)
+    # Where the points count from: the registration, or the last reset to zero.
+    points_from: Mapped[date] = mapped_column(Date)
+    renewed_on: Mapped[date] = mapped_column(Date)  # last log-in or application
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    removed_on: Mapped[date | None] = mapped_column(Date)
+    # Wishes.
+    areas: Mapped[list] = mapped_column(JSON, default=list)
+    rooms_min: Mapped[int | None]
+    max_rent: Mapped[int | None]  # kronor a month
+    lowest_floor: Mapped[int | None]
+    highest_floor: Mapped[int | None]
+    needs_lift: Mapped[bool] = mapped_column(default=False)
+    subscribes: Mapped[bool] = mapped_column(default=True)  # mail when a match is published
+    # Household and income.
+    adults: Mapped[int] = mapped_column(default=1)
+    children: Mapped[int] = mapped_column(default=0)
+    income_kinds: Mapped[list] = mapped_column(JSON, default=list)
+    yearly_income: Mapped[int | None]  # kronor
+    locale: Mapped[str | None] = mapped_column(String(5))
+    # Staff member who registered them on the phone, if any.
+    registered_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    # The renewal period each reminder was last sent for (its last registered day).
+    reminded_30_for: Mapped[date | None] = mapped_column(Date)
+    reminded_7_for: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    person: Mapped[Person] = relationship()
+
+
+class HousingListing(Base):
+    """A vacant object published to the queue."""
+
+    __tablename__ = "housing_listings"
+    __table_args__ = (Index("ix_housing_listings_status_until", "status", "published_until"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    landlord_id: Mapped[int] = mapped_column(ForeignKey("landlords.id", ondelete="CASCADE"))
+    object_id: Mapped[int] = mapped_column(ForeignKey("objects.id", ondelete="CASCADE"),
+                                           index=True)
+    published_from: Mapped[datetime] = mapped_column(default=utcnow)
+    published_until: Mapped[datetime]
+    vacant_on: Mapped[date] = mapped_column(Date)  # move-in (BoDirekt: the contract date)
+    min_applicants: Mapped[int] = mapped_column(default=1)
+    max_applicants: Mapped[int] = mapped_column(default=5)
+    bodirekt: Mapped[bool] = mapped_column(default=False)
+    lottery_seed: Mapped[int]  # drawn at publication; replays a tie's lottery
+    status: Mapped[str] = mapped_column(String(10), default="published")
+    published_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    rental_object: Mapped[RentalObject] = relationship()
+
+
+class HousingInterest(Base):
+    """An applicant's interest in a listing; ``created_at`` is the server's clock (BoDirekt:
+    first come, first served, ties by the row's id)."""
+
+    __tablename__ = "housing_interests"
+    __table_args__ = (UniqueConstraint("listing_id", "applicant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("housing_listings.id",
+                                                       ondelete="CASCADE"))
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("housing_applicants.id",
+                                                         ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    withdrawn_at: Mapped[datetime | None]
+
+    applicant: Mapped[HousingApplicant] = relationship()
+    listing: Mapped[HousingListing] = relationship()
+
+
+class HousingOffer(Base):
+    """An offer of a viewing and the flat, with its deadline and the answer."""
+
+    __tablename__ = "housing_offers"
+    __table_args__ = (UniqueConstraint("listing_id", "applicant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("housing_listings.id",
+                                                       ondelete="CASCADE"))
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("housing_applicants.id",
+                                                         ondelete="CASCADE"), index=True)
+    rank: Mapped[int]  # place in the ranked list when offered
+    points: Mapped[int]  # points when offered (for the record)
+    priority_group: Mapped[str | None] = mapped_column(String(10))
+    offered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    offered_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    deadline: Mapped[datetime]
+    answer: Mapped[str | None] = mapped_column(String(10))  # OFFER_ANSWERS
+    answered_at: Mapped[datetime | None]
+    answer_recorded_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    # The agreement the contract became, when this applicant got the flat.
+    agreement_id: Mapped[int | None] = mapped_column(ForeignKey("agreements.id",
+                                                                ondelete="SET NULL"))
+
+    applicant: Mapped[HousingApplicant] = relationship()
+    listing: Mapped[HousingListing] = relationship()
+
+
+class HousingRefusal(Base):
+    """A refused offer (``missed``: no answer by the deadline counts as a refusal)."""
+
+    __tablename__ = "housing_refusals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("housing_applicants.id",
+                                                         ondelete="CASCADE"), index=True)
+    offer_id: Mapped[int | None] = mapped_column(ForeignKey("housing_offers.id",
+                                                            ondelete="SET NULL"))
+    refused_on: Mapped[date] = mapped_column(Date)
+    missed: Mapped[bool] = mapped_column(default=False)
+
+
+class HousingBlock(Base):
+    """A block from offers: five refusals (rest of the year, points reset) or obviously false
+    information (one year, a staff decision with its reason)."""
+
+    __tablename__ = "housing_blocks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("housing_applicants.id",
+                                                         ondelete="CASCADE"), index=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(20))  # BLOCK_REASONS
+    note: Mapped[str | None] = mapped_column(Text)
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id",
+                                                                ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HousingPriority(Base):
+    """A priority (förtur) decision: its group, the staff-set urgency (most urgent first, no
+    queue within a group); it ends after two refused offers."""
+
+    __tablename__ = "housing_priorities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("housing_applicants.id",
+                                                         ondelete="CASCADE"), index=True)
+    priority_group: Mapped[str] = mapped_column(String(10))  # PRIORITY_GROUPS
+    urgency: Mapped[int] = mapped_column(default=0)
+    reason: Mapped[str | None] = mapped_column(Text)
+    certificate: Mapped[bool] = mapped_column(default=False)  # läkarintyg or equivalent seen
+    decided_on: Mapped[date] = mapped_column(Date)
+    decided_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    refused_offers: Mapped[int] = mapped_column(default=0)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+
+
+class HousingMoveException(Base):
+    """Staff's recorded exception to the one-year rule for an internal move, with a reason."""
+
+    __tablename__ = "housing_move_exceptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("housing_applicants.id",
+                                                         ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id",
+                                                                ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+__all__ = [
+    "APPLICANT_STATUSES", "BLOCK_REASONS", "INCOME_KINDS", "LISTING_STATUSES", "OFFER_ANSWERS",
+    "PRIORITY_GROUPS", "HousingApplicant", "HousingBlock", "HousingInterest", "HousingListing",
+    "HousingMoveException", "HousingOffer", "HousingPriority", "HousingRefusal",
+]
