@@ -20,6 +20,7 @@ from dispatch.admin.areas import patrol_area_command
 from dispatch.auth.service import AuthError, create_token, upsert_user
 from dispatch.core.database import transactional
 from dispatch.core.extensions import db, socketio
+from dispatch.core.realtime import start_upkeep
 from dispatch.demo import demo_command
 from dispatch.jobs.patrols import upsert_patrol
 from dispatch.models import Patrol, User
@@ -46,6 +47,7 @@ def run_command(host: str, port: int) -> None:
 
 
     click.echo(f"Störningsjour listening on http://{host}:{port}/")
+    start_upkeep(current_app._get_current_object())  # the acknowledgement timer, ...
     # Flask refuses app.run() under its CLI unless told this is meant: it is, this command
     # *is* the server (socketio.run calls app.run in threading mode).
     os.environ.pop("FLASK_RUN_FROM_CLI", None)

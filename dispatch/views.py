@@ -3,6 +3,8 @@
 ``GET /healthz``, for the load balancer and for people:
 
 - ``200 {"status": "ok"}``: the database answers (and Redis, when ``REDIS_URL`` is set).
+  With ``"alarms": n`` when n open jobs have the acknowledgement timer's alarm standing (not
+  accepted by the car in time, or back in the queue with no car free: ``jobs.ack_timer``).
 - ``200 {"status": "degraded", "redis": "unreachable"}``: the database answers but the
   message queue does not. Still 200 on purpose: the process serves HTTP and its own sockets
   (events reach the tablets and consoles connected to it, and the re-send loop delivers jobs
@@ -24,6 +26,7 @@ from sqlalchemy import func, select, text
 from dispatch.auth.access import roles_required
 from dispatch.core.errors import database_unavailable
 from dispatch.core.extensions import db
+from dispatch.jobs.ack_timer import standing_alarms
 from dispatch.jobs.patrols import list_patrols
 from dispatch.models import RentalObject
 from dispatch.register.landlords import list_landlords
@@ -64,6 +67,9 @@ def healthz():
     body = {"status": "ok"}
     if current_app.config.get("REDIS_URL") and not _redis_answers():
         body = {"status": "degraded", "redis": "unreachable"}
+    alarms = standing_alarms(db.session)
+    if alarms:  # the acknowledgement timer's, for whoever watches when no console is open
+        body["alarms"] = alarms
     return jsonify(body)
 
 

@@ -11,5 +11,7 @@ import os
 os.environ.setdefault("SOCKETIO_ASYNC_MODE", "gevent")
 
 from dispatch import create_app  # noqa: E402  (the async mode must be chosen first)
+from dispatch.core.realtime import start_upkeep  # noqa: E402
 
 app = create_app()
+start_upkeep(app)  # the timed work every web process does (the acknowledgement timer)

@@ -8,35 +8,42 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, jsonify, request
 from flask_login import current_user
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from dispatch.api import api_blueprint
 from dispatch.auth.access import roles_required
 from dispatch.auth.routes import client_ip
 from dispatch.core.audit import record
+from dispatch.core.clock import iso
 from dispatch.core.errors import ApiError, found
 from dispatch.core.extensions import db
 from dispatch.core.ids import MAX_ID, is_id
-from dispatch.jobs.calls import incoming_call
+from dispatch.core.realtime import publish
+from dispatch.jobs.board import console_job
+from dispatch.jobs.calls import incoming_call, waiting_calls
 from dispatch.jobs.dispatching import (
     DispatchError,
     NewComplaint,
     assign,
+    cancel,
     create_complaint,
     dispatch_nearest,
     distance_m,
     nearest_available,
     open_jobs,
+    redispatch,
+    requeue,
 )
 from dispatch.jobs.figures import call_to_dispatch
 from dispatch.jobs.patrols import list_patrols, patrol_json
-from dispatch.jobs.shapes import job_json
-from dispatch.models import Call, Complaint, Entrance, Job, Patrol, RentalObject
+from dispatch.models import Call, Complaint, Entrance, Job, Patrol, RentalObject, User
 from dispatch.register.landlords import get_landlord
 from dispatch.register.premises import entrance_view, object_view
 from dispatch.register.search import address_search
 
 bp = api_blueprint("callcenter_api", __name__)
+MAX_REASON = 500
 
 
 def _storable(value) -> bool:
@@ -197,9 +204,100 @@ def dispatch_job(job_id: int):
 @bp.get("/jobs/<int:job_id>")
 @roles_required("operator")
 def get_job(job_id: int):
-    """One job with its status history."""
+    """One job with its status history, and its full history (``events``: every kind, with
+    the car, the operator and the details) for the console's job view."""
     job = found(db.session.get(Job, job_id), "job", job_id)
-    return jsonify(job_json(job))
+    return jsonify({**console_job(job), "events": _events(job)})
+
+
+def _events(job: Job) -> list[dict]:
+    patrols = {p.id: p for p in db.session.scalars(select(Patrol).where(Patrol.id.in_(
+        {e.patrol_id for e in job.events if e.patrol_id})))}
+    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(
+        {e.user_id for e in job.events if e.user_id})))}
+    rows = []
+    for e in job.events:
+        patrol, user = patrols.get(e.patrol_id), users.get(e.user_id)
+        rows.append({"kind": e.kind, "at": iso(e.at), "patrol_id": e.patrol_id,
+                     "patrol": patrol.name if patrol else None, "user_id": e.user_id,
+                     "user": (user.name or user.email) if user else None,
+                     "details": e.details or {}})
+    return rows
+
+
+def _action_job(job_id: int) -> Job:
+    job = found(_load_job(job_id), "job", job_id)
+    if job.status in ("done", "cancelled"):
+        raise ApiError(409, "job_closed", f"job {job.id} is {job.status}")
+    return job
+
+
+def _announce(job: Job, action: str, **extra) -> None:
+    """Tell every console who did what (the board's state comes with ``job.updated``)."""
+    publish(db.session, "job.action", {"job_id": job.id, "action": action,
+                                       "user": current_user.name or current_user.email,
+                                       **extra}, namespace="/console")
+
+
+@bp.post("/jobs/<int:job_id>/redispatch")
+@roles_required("operator")
+def redispatch_job(job_id: int):
+    """Move the job on: to ``patrol_id``, or ({}) to the nearest available car that has not
+    had it. 409 ``no_patrol_available`` (nothing changed) when there is none."""
+    job = _action_job(job_id)
+    body = _body()
+    patrol_id = _int_or_none(body, "patrol_id")
+    patrol = None
+    if patrol_id is not None:
+        patrol = db.session.get(Patrol, patrol_id)
+        if patrol is None:
+            raise ApiError(400, "unknown_patrol", f"no patrol {patrol_id}")
+    before = job.patrol_id
+    try:
+        best = redispatch(db.session, job, user_id=current_user.id, reason="operator",
+                          max_age=_max_age(), seen_within=_grace(), patrol=patrol)
+    except DispatchError as exc:
+        raise ApiError(409, exc.code, exc.message) from None
+    if best is None:
+        raise ApiError(409, "no_patrol_available",
+                       "no other car is available: the job stays where it is")
+    _announce(job, "redispatched", patrol_id=job.patrol_id, from_patrol_id=before)
+    return jsonify({"job_id": job.id, "patrol_id": job.patrol_id, "status": job.status,
+                    "distance_m": round(best.distance_m)})
+
+
+@bp.post("/jobs/<int:job_id>/cancel")
+@roles_required("operator")
+def cancel_job(job_id: int):
+    """Cancel the job; ``reason`` (1–500 characters) is required."""
+    job = _action_job(job_id)
+    reason = _body().get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise ApiError(400, "reason_required", "reason is required: say why it is cancelled")
+    if len(reason.strip()) > MAX_REASON:
+        raise ApiError(400, "reason_too_long", f"reason is at most {MAX_REASON} characters")
+    before = job.patrol_id
+    try:
+        cancel(db.session, job, user_id=current_user.id, reason=reason.strip())
+    except DispatchError as exc:
+        raise ApiError(409, exc.code, exc.message) from None
+    _announce(job, "cancelled", from_patrol_id=before)
+    return jsonify({"job_id": job.id, "status": job.status})
+
+
+@bp.post("/jobs/<int:job_id>/requeue")
+@roles_required("operator")
+def requeue_job(job_id: int):
+    """Take the job from its car and put it back in the queue (409 ``already_queued``)."""
+    job = _action_job(job_id)
+    _body()
+    before = job.patrol_id
+    try:
+        requeue(db.session, job, user_id=current_user.id, reason="operator")
+    except DispatchError as exc:
+        raise ApiError(409, exc.code, exc.message) from None
+    _announce(job, "requeued", from_patrol_id=before)
+    return jsonify({"job_id": job.id, "status": job.status})
 
 
 @bp.get("/objects/<int:object_id>")
@@ -235,9 +333,11 @@ def board():
     """The live board's starting state: open jobs and every patrol (then /console events)."""
 
     return jsonify({
-        "jobs": [job_json(j) for j in open_jobs(db.session)],
+        "jobs": [console_job(j) for j in open_jobs(db.session)],
         "patrols": [patrol_json(p) for p in list_patrols(db.session)],
+        "calls": waiting_calls(db.session),
         "ack_alarm_after_s": current_app.config["ACK_ALARM_AFTER_S"],
+        "ack_redispatch_after_s": current_app.config["ACK_REDISPATCH_AFTER_S"],
     })
 
 

@@ -16,6 +16,7 @@ from flask_login import current_user
 
 from dispatch.auth.access import roles_required
 from dispatch.auth.routes import client_ip
+from dispatch.callcenter import timers
 from dispatch.core.audit import record
 from dispatch.core.extensions import db
 from dispatch.core.i18n import as_strings
@@ -31,6 +32,8 @@ from dispatch.models import CATEGORIES, RentalObject
 from dispatch.register.landlords import list_landlords
 
 bp = Blueprint("callcenter", __name__, url_prefix="/console")
+# The acknowledgement timer goes into the web processes' upkeep with the console's blueprint.
+bp.record_once(lambda state: timers.init_app(state.app))
 
 PRIORITY_NAMES = {1: _l("1 – urgent"), 2: _l("2 – normal"), 3: _l("3 – low")}
 NEIGHBOUR_NAMES = {"above": _l("Above"), "below": _l("Below"), "same_floor": _l("Same floor")}

@@ -12,6 +12,9 @@ only emptying it (a client that ignores the message it was sent is cut off all t
 
 Frames over ``MAX_FRAME_BYTES`` (1 MiB) are refused by Engine.IO (the connection is closed) and
 logged once per connection (``_FrameLimitLog``).
+
+The web process's upkeep (``add_upkeep``, ``start_upkeep``): timed work every web process
+runs in the background, such as the acknowledgement timer.
 """
 
 from __future__ import annotations
@@ -136,6 +139,43 @@ def _engineio_logger() -> logging.Logger:
         logger.addFilter(_FrameLimitLog())
     logger.setLevel(logging.INFO)
     return logger
+
+
+# -- the web process's upkeep ------------------------------------------------------------------
+# Timed work every web process does (the acknowledgement timer: ``callcenter.timers``), added
+# by the features at start-up and run by one background task each, started by the serving
+# entry points (``dispatch run``, the Procfile's web: ``dispatch.wsgi``), never by commands or
+# the in-process tests (they call the work themselves). The work must be safe to run in every
+# web process at once. (The tablets' re-sends and presence have their own loop, started by
+# the first tablet that connects: ``field.events``.)
+_UPKEEP = "dispatch.upkeep"
+_UPKEEP_STARTED = "dispatch.upkeep_started"
+
+
+def add_upkeep(app: Flask, work, *, every_s: float) -> None:
+    """Run ``work(app)`` every ``every_s`` seconds in each web process (0: never)."""
+    if every_s > 0:
+        app.extensions.setdefault(_UPKEEP, []).append((work, every_s))
+
+
+def start_upkeep(app: Flask) -> int:
+    """Start this process's upkeep tasks (once); returns how many were started."""
+    if app.extensions.get(_UPKEEP_STARTED):
+        return 0
+    app.extensions[_UPKEEP_STARTED] = True
+    tasks = app.extensions.get(_UPKEEP, [])
+    for work, every_s in tasks:
+        socketio.start_background_task(_upkeep_loop, app, work, every_s)
+    return len(tasks)
+
+
+def _upkeep_loop(app: Flask, work, every_s: float) -> None:
+    while True:
+        socketio.sleep(every_s)
+        try:
+            work(app)
+        except Exception:  # the next pass tries again (the database may be back by then)
+            log.exception("upkeep pass failed", extra={"work": work.__name__})
 
 
 def init_app(app: Flask) -> None:

@@ -1,14 +1,22 @@
-"""Incoming calls: the telephony system's webhook becomes a screen pop on the consoles."""
+"""Incoming calls: the telephony system's webhook becomes a screen pop on the consoles; the
+calls still waiting (no complaint logged from them yet), oldest first, for the board."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.core.phones import display_phone, normalise_phone
 from dispatch.core.realtime import publish
-from dispatch.models import Call, utcnow
+from dispatch.models import Call, Complaint, Landlord, utcnow
 from dispatch.register.landlords import landlord_for_number
 from dispatch.register.queries import tenants_by_phone
+
+# A call no complaint was logged from is shown as waiting this long (then the caller has
+# long since hung up or rung again).
+WAITING_FOR = timedelta(minutes=30)
 
 
 def incoming_call(session: Session, dialled: str, caller: str | None) -> tuple[Call, dict]:
@@ -25,9 +33,17 @@ def incoming_call(session: Session, dialled: str, caller: str | None) -> tuple[C
                 received_at=utcnow())
     session.add(call)
     session.flush()
+    pop = screen_pop(session, call, landlord)
+    publish(session, "call.incoming", pop, namespace="/console", to="operators")
+    return call, pop
+
+
+def screen_pop(session: Session, call: Call, landlord: Landlord | None) -> dict:
+    """What the consoles show of a call: the number, whose on-call line, which tenants."""
+    caller_e164 = normalise_phone(call.caller_number) if call.caller_number else None
     tenants = (tenants_by_phone(session, landlord.id, caller_e164)
                if landlord and caller_e164 else [])
-    pop = {
+    return {
         "call_id": call.id,
         "received_at": call.received_at.isoformat(),
         "caller_number": caller_e164,
@@ -40,5 +56,20 @@ def incoming_call(session: Session, dialled: str, caller: str | None) -> tuple[C
                      "objektsnummer": t.objektsnummer, "address": t.address,
                      "lagenhetsnummer": t.lagenhetsnummer} for t in tenants],
     }
-    publish(session, "call.incoming", pop, namespace="/console", to="operators")
-    return call, pop
+
+
+def waiting_calls(session: Session, *, now=None, within: timedelta = WAITING_FOR) -> list[dict]:
+    """Screen pops of the calls within ``within`` that no complaint was logged from, oldest
+    first (the order they are taken in)."""
+    since = (now or utcnow()) - within
+    calls = session.scalars(
+        select(Call).where(Call.received_at >= since,
+                           ~select(Complaint.id).where(Complaint.call_id == Call.id).exists())
+        .order_by(Call.received_at, Call.id)).all()
+    landlords = {}
+    pops = []
+    for call in calls:
+        if call.landlord_id is not None and call.landlord_id not in landlords:
+            landlords[call.landlord_id] = session.get(Landlord, call.landlord_id)
+        pops.append(screen_pop(session, call, landlords.get(call.landlord_id)))
+    return pops

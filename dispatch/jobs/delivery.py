@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.core.database import among
 from dispatch.core.realtime import publish
-from dispatch.jobs.shapes import job_json
+from dispatch.jobs.board import console_job
 from dispatch.models import Delivery, Job, JobEvent, utcnow
 
 
@@ -78,7 +78,8 @@ def mark_sent(session: Session, deliveries: list[Delivery]) -> None:
 def acknowledge(session: Session, *, patrol_id: int, delivery_id: int | None = None,
                 job_id: int | None = None) -> Delivery | None:
     """Record the tablet's acknowledgement (idempotent). The first one of a job.assigned sets
-    the job's acknowledged_at, which ends the console's alarm."""
+    the job's acknowledged_at: the job reached the car. (The acknowledgement timer's alarm
+    waits for a person's accept, not for this: ``jobs.ack_timer``.)"""
     query = select(Delivery).where(Delivery.patrol_id == patrol_id)
     if delivery_id is not None:
         query = query.where(Delivery.id == delivery_id)
@@ -98,7 +99,7 @@ def acknowledge(session: Session, *, patrol_id: int, delivery_id: int | None = N
             job.acknowledged_at = now
             job.events.append(JobEvent(kind="acknowledged", at=now, patrol_id=patrol_id))
             session.flush()
-            publish(session, "job.updated", job_json(job), namespace="/console")
+            publish(session, "job.updated", console_job(job), namespace="/console")
     return delivery
 
 
@@ -119,10 +120,11 @@ def withdraw(session: Session, patrol_id: int) -> list[Job]:
                 or job.acknowledged_at is not None or job in requeued):
             continue
         job.patrol_id, job.status, job.dispatched_at = None, "queued", None
+        job.alarm = job.alarm_at = None
         job.events.append(JobEvent(kind="withdrawn", at=now, patrol_id=patrol_id,
                                    details={"reason": "session_ended"}))
         requeued.append(job)
     session.flush()
     for job in requeued:
-        publish(session, "job.updated", job_json(job), namespace="/console")
+        publish(session, "job.updated", console_job(job), namespace="/console")
     return requeued

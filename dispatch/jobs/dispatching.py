@@ -9,6 +9,7 @@ after the caller's commit.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,8 +22,9 @@ from dispatch.core.geo import EARTH_RADIUS_M, haversine_m
 from dispatch.core.phones import normalise_phone
 from dispatch.core.realtime import publish
 from dispatch.jobs import delivery
+from dispatch.jobs.board import console_job
 from dispatch.jobs.patrols import PRESENCE_GRACE, patrol_json
-from dispatch.jobs.shapes import job_for_tablet, job_json
+from dispatch.jobs.shapes import job_for_tablet
 from dispatch.models import (
     CATEGORIES,
     Complaint,
@@ -117,7 +119,8 @@ class PatrolPositions:
     @classmethod
     def available(cls, session: Session, *, max_age: timedelta,
                   seen_within: timedelta = PRESENCE_GRACE, now: datetime | None = None,
-                  exclude: int | None = None, within: Box | None = None) -> PatrolPositions:
+                  exclude: int | Collection[int] | None = None,
+                  within: Box | None = None) -> PatrolPositions:
         """Patrols that are available, present and placed: on duty and free, a tablet of the
         car connected or seen within ``seen_within`` (``PRESENCE_GRACE_S``; see
         ``jobs.patrols``), and a position not older than ``max_age``; with ``within``, only
@@ -146,7 +149,8 @@ class PatrolPositions:
                  f"AND lat IS NOT NULL AND position_at >= {mark} "
                  f"AND (last_seen_at >= {mark} OR position_at >= {mark}){area} ORDER BY id")
         rows = connection.exec_driver_sql(query, tuple(values)).fetchall()
-        return cls([r for r in rows if r[0] != exclude])
+        excluded = _ids(exclude)
+        return cls([r for r in rows if r[0] not in excluded])
 
     def nearest(self, lat: float, lon: float, limit: int = 3,
                 speed_kmh: float = 30.0) -> list[Candidate]:
@@ -171,7 +175,8 @@ class PatrolPositions:
 
 def nearest_available(session: Session, lat: float, lon: float, *, limit: int = 1,
                       max_age: timedelta, seen_within: timedelta = PRESENCE_GRACE,
-                      now: datetime | None = None, exclude: int | None = None,
+                      now: datetime | None = None,
+                      exclude: int | Collection[int] | None = None,
                       first_radius_m: float = FIRST_BOX_M) -> list[Candidate]:
     """The ``limit`` nearest available, present and placed patrols (``PatrolPositions``'s
     rules), nearest first, ties to the lower patrol id: the same answer as reading every car
@@ -196,6 +201,12 @@ def nearest_available(session: Session, lat: float, lon: float, *, limit: int = 
         if box is None or (len(found) == limit and found[-1].distance_m <= radius):
             return found
         radius = found[-1].distance_m if len(found) == limit else radius * BOX_GROWTH
+
+
+def _ids(exclude: int | Collection[int] | None) -> frozenset[int]:
+    if exclude is None:
+        return frozenset()
+    return frozenset([exclude]) if isinstance(exclude, int) else frozenset(exclude)
 
 
 def distance_m(complaint: Complaint, patrol: Patrol) -> float | None:
@@ -275,13 +286,17 @@ def create_complaint(session: Session, data: NewComplaint, *, user_id: int | Non
     job.events.append(JobEvent(kind="created", at=now, user_id=user_id))
     session.add_all([complaint, job])
     session.flush()
-    publish(session, "job.updated", job_json(job), namespace="/console")
+    publish(session, "job.updated", console_job(job), namespace="/console")
+    if data.call_id is not None:  # the call is taken: off every console's waiting calls
+        publish(session, "call.taken", {"call_id": data.call_id}, namespace="/console")
     return job
 
 
 def assign(session: Session, job: Job, patrol: Patrol, *, user_id: int | None,
-           distance_m: float | None = None) -> Job:
-    """Give the job to ``patrol`` (or move it there from another patrol)."""
+           distance_m: float | None = None, reason: str | None = None) -> Job:
+    """Give the job to ``patrol`` (or move it there from another patrol). With ``reason``
+    (a re-dispatch: ``not_accepted`` by the timer, ``operator``), the history says the job
+    was ``withdrawn`` from the car that had it and ``assigned`` to this one, both with it."""
     if job.status in ("done", "cancelled"):
         raise DispatchError("job_closed", f"job {job.id} is {job.status}")
     if patrol.status == "off_duty":
@@ -291,23 +306,129 @@ def assign(session: Session, job: Job, patrol: Patrol, *, user_id: int | None,
     if previous is not None and previous.id == patrol.id:
         return job
     if previous is not None:
-        job.events.append(JobEvent(kind="reassigned", at=now, patrol_id=previous.id,
-                                   user_id=user_id, details={"to": patrol.id}))
-        delivery.supersede(session, patrol_id=previous.id, job_id=job.id)
-        delivery.enqueue(session, patrol_id=previous.id, job=job, event="job.revoked",
-                         payload={"job_id": job.id})
+        if reason is None:
+            job.events.append(JobEvent(kind="reassigned", at=now, patrol_id=previous.id,
+                                       user_id=user_id, details={"to": patrol.id}))
+            _revoke(session, job, previous.id)
+        else:
+            _withdraw(session, job, previous.id, reason=reason, user_id=user_id, now=now,
+                      to=patrol.id)
     job.patrol_id = patrol.id
     job.status = "assigned"
     job.dispatched_at = now
     job.acknowledged_at = None
+    job.alarm = job.alarm_at = None
+    details = {}
+    if distance_m:
+        details["distance_m"] = round(distance_m)
+    if reason:
+        details["reason"] = reason
     job.events.append(JobEvent(kind="assigned", at=now, patrol_id=patrol.id, user_id=user_id,
-                               details={"distance_m": round(distance_m)} if distance_m else None))
+                               details=details or None))
     patrol.status = "busy"
     session.flush()
     delivery.enqueue(session, patrol_id=patrol.id, job=job, event="job.assigned",
                      payload=job_for_tablet(job))
-    publish(session, "job.updated", job_json(job), namespace="/console")
+    publish(session, "job.updated", console_job(job), namespace="/console")
     publish(session, "patrol.updated", patrol_json(patrol), namespace="/console")
+    if previous is not None:
+        # The car that lost the job is not handed it back from the queue at once.
+        release_patrol(session, previous, skip=job.id)
+    return job
+
+
+def _revoke(session: Session, job: Job, patrol_id: int) -> None:
+    """The car loses the job: nothing more about it is sent there, and its tablet is told
+    (``job.revoked``, through the outbox: it arrives however long the tablet was away)."""
+    delivery.supersede(session, patrol_id=patrol_id, job_id=job.id)
+    delivery.enqueue(session, patrol_id=patrol_id, job=job, event="job.revoked",
+                     payload={"job_id": job.id})
+
+
+def _withdraw(session: Session, job: Job, patrol_id: int, *, reason: str,
+              user_id: int | None, now: datetime, to: int | None = None) -> None:
+    job.events.append(JobEvent(kind="withdrawn", at=now, patrol_id=patrol_id, user_id=user_id,
+                               details={"reason": reason, "to": to}))
+    _revoke(session, job, patrol_id)
+
+
+# -- the operator's (and the timer's) actions on a job --------------------------------------
+
+def _open(job: Job) -> None:
+    if job.status in ("done", "cancelled"):
+        raise DispatchError("job_closed", f"job {job.id} is {job.status}")
+
+
+def had_job(job: Job) -> set[int]:
+    """The cars this job has been assigned to so far (its history's ``assigned``)."""
+    return {e.patrol_id for e in job.events if e.kind == "assigned" and e.patrol_id}
+
+
+def redispatch(session: Session, job: Job, *, user_id: int | None, reason: str,
+               max_age: timedelta, seen_within: timedelta = PRESENCE_GRACE,
+               patrol: Patrol | None = None) -> Candidate | None:
+    """Send the job on: to ``patrol``, or to the nearest available car that has not had it
+    yet. None (nothing changed) when no such car is free."""
+    _open(job)
+    if patrol is not None:
+        if patrol.id == job.patrol_id:
+            raise DispatchError("same_patrol", f"job {job.id} is already with {patrol.name}")
+        distance = distance_m(job.complaint, patrol)
+        assign(session, job, patrol, user_id=user_id, distance_m=distance, reason=reason)
+        return Candidate(patrol.id, patrol.name, distance or 0.0,
+                         eta_minutes(distance or 0.0))
+    complaint = job.complaint
+    if complaint.lat is None:
+        raise DispatchError("not_placed", "the address has no position; choose a patrol")
+    found = nearest_available(session, complaint.lat, complaint.lon, limit=1, max_age=max_age,
+                              seen_within=seen_within, exclude=had_job(job) | (
+                                  {job.patrol_id} if job.patrol_id else set()))
+    if not found:
+        return None
+    best = found[0]
+    assign(session, job, session.get(Patrol, best.patrol_id), user_id=user_id,
+           distance_m=best.distance_m, reason=reason)
+    return best
+
+
+def requeue(session: Session, job: Job, *, user_id: int | None, reason: str,
+            alarm: str | None = None) -> Job:
+    """Take the job from its car (if it has one) and put it back in the queue; with
+    ``alarm``, it waits there with that alarm standing."""
+    _open(job)
+    if job.status == "queued":
+        raise DispatchError("already_queued", f"job {job.id} is already in the queue")
+    now = utcnow()
+    previous = session.get(Patrol, job.patrol_id) if job.patrol_id else None
+    if previous is not None:
+        _withdraw(session, job, previous.id, reason=reason, user_id=user_id, now=now)
+    job.patrol_id, job.status, job.dispatched_at, job.acknowledged_at = None, "queued", None, None
+    job.alarm, job.alarm_at = (alarm, now) if alarm else (None, None)
+    job.events.append(JobEvent(kind="queued", at=now, user_id=user_id,
+                               details={"reason": reason}))
+    session.flush()
+    publish(session, "job.updated", console_job(job), namespace="/console")
+    if previous is not None:
+        release_patrol(session, previous, skip=job.id)
+    return job
+
+
+def cancel(session: Session, job: Job, *, user_id: int | None, reason: str) -> Job:
+    """Cancel the job with the operator's reason; the car that had it loses it."""
+    _open(job)
+    reason = (reason or "").strip()
+    if not reason:
+        raise DispatchError("reason_required", "say why the job is cancelled")
+    now = utcnow()
+    previous = session.get(Patrol, job.patrol_id) if job.patrol_id else None
+    if previous is not None:
+        _revoke(session, job, previous.id)
+    job.status = "cancelled"
+    job.alarm = job.alarm_at = None
+    job.events.append(JobEvent(kind="cancelled", at=now, patrol_id=previous.id if previous
+                               else None, user_id=user_id, details={"reason": reason}))
+    session.flush()
+    publish(session, "job.updated", console_job(job), namespace="/console")
     if previous is not None:
         release_patrol(session, previous)
     return job
@@ -331,9 +452,10 @@ def dispatch_nearest(session: Session, job: Job, *, user_id: int | None,
     return job, best
 
 
-def release_patrol(session: Session, patrol: Patrol) -> Job | None:
+def release_patrol(session: Session, patrol: Patrol, *, skip: int | None = None
+                   ) -> Job | None:
     """The patrol has no job any more: it is available again, and the queue's first job (if
-    one waits) goes to it. Returns that job."""
+    one waits; not job ``skip``, just taken from it) goes to it. Returns that job."""
     busy = session.scalar(select(Job.id).where(Job.patrol_id == patrol.id,
                                                Job.status.in_(ACTIVE_STATUSES)).limit(1))
     if busy is not None:
@@ -341,20 +463,21 @@ def release_patrol(session: Session, patrol: Patrol) -> Job | None:
     patrol.status = "available"
     session.flush()
     publish(session, "patrol.updated", patrol_json(patrol), namespace="/console")
-    return patrol_became_available(session, patrol)
+    return patrol_became_available(session, patrol, skip=skip)
 
 
-def next_queued_job(session: Session) -> Job | None:
-    """The job that waited longest among the most urgent."""
-    return session.scalar(
-        select(Job).join(Complaint).where(Job.status == "queued")
-        .order_by(Complaint.priority, Job.created_at, Job.id).limit(1)
-    )
+def next_queued_job(session: Session, *, skip: int | None = None) -> Job | None:
+    """The job that waited longest among the most urgent (not job ``skip``)."""
+    query = select(Job).join(Complaint).where(Job.status == "queued")
+    if skip is not None:
+        query = query.where(Job.id != skip)
+    return session.scalar(query.order_by(Complaint.priority, Job.created_at, Job.id).limit(1))
 
 
-def patrol_became_available(session: Session, patrol: Patrol) -> Job | None:
+def patrol_became_available(session: Session, patrol: Patrol, *, skip: int | None = None
+                            ) -> Job | None:
     """Give the queue's first job to a patrol that just became free; return it if any."""
-    job = next_queued_job(session)
+    job = next_queued_job(session, skip=skip)
     if job is None:
         return None
     return assign(session, job, patrol, user_id=None,
@@ -391,6 +514,7 @@ def record_status(session: Session, job: Job, *, patrol_id: int, status: str,
     now = utcnow()
     when = min(at, now) if at is not None else now  # a tablet clock ahead is not believed
     job.status = status
+    job.alarm = job.alarm_at = None  # a person has taken it: the timer's alarm ends
     if job.acknowledged_at is None:
         job.acknowledged_at = now
     if status == "on_site" and job.arrived_at is None:
@@ -400,7 +524,7 @@ def record_status(session: Session, job: Job, *, patrol_id: int, status: str,
     job.events.append(JobEvent(kind=status, at=when, patrol_id=patrol_id,
                                client_event_id=event_id, details={"received_at": now.isoformat()}))
     session.flush()
-    publish(session, "job.updated", job_json(job), namespace="/console")
+    publish(session, "job.updated", console_job(job), namespace="/console")
     if status == "done":
         patrol = session.get(Patrol, patrol_id)
         if patrol is not None:

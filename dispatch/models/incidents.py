@@ -88,6 +88,11 @@ class Job(Base):
     arrived_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The acknowledgement timer's alarm while it stands (jobs.ack_timer): "not_accepted" (the
+    # car has not accepted in time) or "no_car" (taken from a car that did not accept, and
+    # no other car was free: it waits in the queue); None when nothing is wrong.
+    alarm: Mapped[str | None] = mapped_column(String(20))
+    alarm_at: Mapped[datetime | None]
 
     complaint: Mapped[Complaint] = relationship(back_populates="job")
     events: Mapped[list[JobEvent]] = relationship(
