@@ -1,0 +1,452 @@
+"""Tenants' accounts as plain functions (issue 15), shared by the tenant portal and the coming
+housing queue (one account for both).
+
+* Who may have one: a person of the register who is a party to an agreement in force today
+  (``tenancy``); a landlord's ``LandlordAccountPolicy.register_from_signing`` lets a signed
+  agreement that has not started yet register, with log-in opening on the start day. After the
+  last agreement ends, log-in stops with a clear message and the account is deleted
+  ``TENANT_ACCOUNT_KEEP_DAYS`` later (``purge_ended``), audited.
+* Strong identification first (``identify``: BankID, a Finnish e-identification, the legacy
+  PIN; ``identify_at_office`` by staff), kept as a ``TenantIdentification`` (the person's id,
+  never the number) that one registration uses.
+* The e-mail address is the username and never changes; the password's rule depends on the
+  identification (``password_problems``); activation and reset links are signed tokens
+  (itsdangerous) valid ``TENANT_ACTIVATION_HOURS``/``TENANT_RESET_HOURS`` that hold the
+  account's id only; a reset link stops working once the password changed.
+* Log-in within the same attempt limits as staff (``dispatch/auth/lockout.py``), counted under
+  ``tenant:<e-mail>`` (and the legacy PIN under ``tenant-pin:<digest>``: never the number).
+
+Session and values in, values out; the caller commits. Imports core, models and auth.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from dispatch.auth.identity import Identity
+from dispatch.auth.lockout import LockoutPolicy, lockout
+from dispatch.auth.passwords import hash_password, verify_password
+from dispatch.auth.service import normalise_email
+from dispatch.core.audit import record
+from dispatch.core.database import outside_transaction
+from dispatch.models import Agreement, AgreementParty, Person, utcnow
+from dispatch.models.accounts import (
+    LandlordAccountPolicy,
+    LegacyPin,
+    TenantAccount,
+    TenantIdentification,
+)
+
+IDENTIFICATION_VALID = timedelta(minutes=30)  # from identification to the registration form
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+# --- who is a tenant -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Tenancy:
+    """A person's standing: ``current`` (an agreement in force), ``signed`` (one that starts
+    on ``starts_on``, registrable where the landlord allows it), ``ended`` or ``none``."""
+
+    state: str
+    person_id: int | None = None
+    starts_on: date | None = None
+    landlord_country: str | None = None
+
+
+def _from_signing(session: Session, landlord_id: int) -> bool:
+    policy = session.get(LandlordAccountPolicy, landlord_id)
+    return bool(policy and policy.register_from_signing)
+
+
+def _agreements_of(session: Session, person_ids: list[int]):
+    return session.execute(
+        select(AgreementParty.person_id, Agreement)
+        .join(Agreement, Agreement.id == AgreementParty.agreement_id)
+        .where(AgreementParty.person_id.in_(person_ids))).all()
+
+
+def _standing(session: Session, rows, today: date) -> Tenancy:
+    from dispatch.models import Landlord
+
+    found, signed, ended = None, None, False
+    for person_id, agreement in rows:
+        if agreement.in_force(today):
+            found = found or (person_id, agreement)
+        elif agreement.starts_on is not None and agreement.starts_on > today:
+            if _from_signing(session, agreement.landlord_id):
+                if signed is None or agreement.starts_on < signed[1].starts_on:
+                    signed = (person_id, agreement)
+        else:
+            ended = True
+    if found is not None:
+        landlord = session.get(Landlord, found[1].landlord_id)
+        return Tenancy("current", found[0], landlord_country=landlord.country)
+    if signed is not None:
+        landlord = session.get(Landlord, signed[1].landlord_id)
+        return Tenancy("signed", signed[0], signed[1].starts_on, landlord.country)
+    return Tenancy("ended" if ended else "none")
+
+
+def tenancy_of_number(session: Session, number: str, today: date) -> Tenancy:
+    """The standing of whoever of the register has this identity number (stored form)."""
+    ids = list(session.scalars(select(Person.id).where(Person.personnummer == number)))
+    return _standing(session, _agreements_of(session, ids), today) if ids else Tenancy("none")
+
+
+def tenancy_of_person(session: Session, person_id: int | None, today: date) -> Tenancy:
+    """The standing of the account's person (and of the register's other rows with the same
+    number: a re-import or a second landlord may hold the person twice)."""
+    if person_id is None:
+        return Tenancy("none")
+    person = session.get(Person, person_id)
+    if person is None:
+        return Tenancy("none")
+    ids = [person_id]
+    if person.personnummer:
+        ids = list(session.scalars(select(Person.id).where(
+            Person.personnummer == person.personnummer)))
+    standing = _standing(session, _agreements_of(session, ids), today)
+    if standing.person_id is not None and standing.person_id != person_id:
+        # Keep the account's own person when it is a tenant too.
+        own = _standing(session, _agreements_of(session, [person_id]), today)
+        if own.state == standing.state:
+            return own
+    return standing
+
+
+# --- identification --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class IdentificationResult:
+    identification: TenantIdentification | None
+    reason: str | None = None  # "none", "ended" (not a tenant), "account" (has one already)
+    tenancy: Tenancy | None = None
+
+
+def identify(session: Session, identity: Identity, method: str, *, today: date,
+             ip: str | None) -> IdentificationResult:
+    """Record a strong identification of a tenant of the register; why not otherwise."""
+    standing = tenancy_of_number(session, identity.number, today)
+    if standing.state not in ("current", "signed"):
+        record(session, "tenant.identification_refused", ip=ip,
+               details={"method": method, "reason": standing.state})
+        return IdentificationResult(None, standing.state, standing)
+    found = TenantIdentification(person_id=standing.person_id, method=method)
+    session.add(found)
+    session.flush()
+    record(session, "tenant.identified", subject=f"person:{standing.person_id}", ip=ip,
+           details={"method": method, "identification_id": found.id})
+    return IdentificationResult(found, None, standing)
+
+
+def usable_identification(session: Session, identification_id: int | None,
+                          now: datetime | None = None) -> TenantIdentification | None:
+    if not isinstance(identification_id, int):
+        return None
+    found = session.get(TenantIdentification, identification_id)
+    now = now or utcnow()
+    if found is None or found.used_at is not None or found.created_at + IDENTIFICATION_VALID < now:
+        return None
+    return found
+
+
+def account_of_person(session: Session, person_id: int) -> TenantAccount | None:
+    return session.scalar(select(TenantAccount).where(TenantAccount.person_id == person_id)
+                          .order_by(TenantAccount.activated_at.is_(None), TenantAccount.id)
+                          .limit(1))
+
+
+# --- passwords -------------------------------------------------------------------------------
+
+def password_problems(password: str, rule: str) -> list[str]:
+    """What the password lacks under the route's rule (``eid``: 6+ with upper, lower, digit and
+    special; ``office``: 8+ with upper and special), as translated sentences."""
+    problems = []
+    minimum = 8 if rule == "office" else 6
+    if len(password) < minimum:
+        problems.append(_("At least %(count)d characters.", count=minimum))
+    if not any(c.isupper() for c in password):
+        problems.append(_("At least one upper-case letter."))
+    if rule != "office":
+        if not any(c.islower() for c in password):
+            problems.append(_("At least one lower-case letter."))
+        if not any(c.isdigit() for c in password):
+            problems.append(_("At least one digit."))
+    if not any(not c.isalnum() and not c.isspace() for c in password):
+        problems.append(_("At least one special character (such as ! ? # %)."))
+    return problems
+
+
+# --- registration ----------------------------------------------------------------------------
+
+class AccountError(ValueError):
+    """A registration refused; ``field`` names the form field the message belongs next to."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _check_email(session: Session, email: str) -> str:
+    email = normalise_email(email)
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        raise AccountError("email", _("Not a valid e-mail address."))
+    if session.scalar(select(TenantAccount.id).where(TenantAccount.email == email)):
+        raise AccountError("email", _(
+            "This e-mail address already has an account. Log in, or reset the password."))
+    return email
+
+
+def register(session: Session, identification: TenantIdentification, *, email: str,
+             password: str, locale: str | None, ip: str | None) -> TenantAccount:
+    """An account for the identified person, waiting for activation by the link mailed."""
+    rule = "office" if identification.method == "office" else "eid"
+    email = _check_email(session, email)
+    problems = password_problems(password, rule)
+    if problems:
+        raise AccountError("password", " ".join(problems))
+    with outside_transaction(session):
+        hashed = hash_password(password)
+    account = TenantAccount(email=email, person_id=identification.person_id,
+                            password_hash=hashed, password_rule=rule,
+                            identified_by=identification.method, locale=locale)
+    session.add(account)
+    identification.used_at = utcnow()
+    session.flush()
+    record(session, "tenant.registered", subject=f"tenant:{email}", ip=ip,
+           details={"account_id": account.id, "method": identification.method})
+    return account
+
+
+def identify_at_office(session: Session, *, person_id: int, staff_user_id: int, document: str,
+                       email: str, today: date, ip: str | None) -> TenantAccount:
+    """Staff saw the person's ID: an account for them (office rule), waiting for the tenant to
+    choose a password through the link mailed. Audited with the staff member."""
+    standing = tenancy_of_person(session, person_id, today)
+    if standing.state not in ("current", "signed"):
+        raise AccountError("person", _("This person has no agreement in force."))
+    email = _check_email(session, email)
+    found = TenantIdentification(person_id=person_id, method="office",
+                                 staff_user_id=staff_user_id, document=document,
+                                 used_at=utcnow())
+    account = TenantAccount(email=email, person_id=person_id, password_hash=None,
+                            password_rule="office", identified_by="office",  # noqa: S106
+                            must_choose_password=True)
+    session.add_all([found, account])
+    session.flush()
+    record(session, "tenant.office_identified", subject=f"person:{person_id}", ip=ip,
+           user_id=staff_user_id, details={"document": document, "account_id": account.id,
+                                           "identification_id": found.id})
+    return account
+
+
+# --- links -----------------------------------------------------------------------------------
+
+def _serializer(secret_key: str, purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=f"tenant-{purpose}")
+
+
+def _stamp(account: TenantAccount) -> str:
+    """Changes with the password, so that a reset or activation link works once."""
+    return hashlib.sha256((account.password_hash or "-").encode()).hexdigest()[:16]
+
+
+def make_link_token(secret_key: str, purpose: str, account: TenantAccount) -> str:
+    """``activate`` or ``reset``: the account's id and a stamp of its password, signed."""
+    return _serializer(secret_key, purpose).dumps({"a": account.id, "s": _stamp(account)})
+
+
+def account_for_link(session: Session, secret_key: str, purpose: str, token: str,
+                     max_age: timedelta) -> tuple[TenantAccount | None, str | None]:
+    """The account a link is for, or why not: ``expired`` or ``invalid``."""
+    try:
+        data = _serializer(secret_key, purpose).loads(token, max_age=int(max_age.total_seconds()))
+    except SignatureExpired:
+        return None, "expired"
+    except BadSignature:
+        return None, "invalid"
+    account = session.get(TenantAccount, data.get("a")) if isinstance(data, dict) else None
+    if account is None or not hmac.compare_digest(str(data.get("s")), _stamp(account)):
+        return None, "invalid"
+    return account, None
+
+
+def activate(session: Session, account: TenantAccount, *, ip: str | None) -> None:
+    if account.activated_at is None:
+        account.activated_at = utcnow()
+        record(session, "tenant.activated", subject=f"tenant:{account.email}", ip=ip,
+               details={"account_id": account.id})
+
+
+def set_password(session: Session, account: TenantAccount, password: str, *,
+                 ip: str | None) -> None:
+    """A new password under the account's rule (AccountError otherwise); the account is active
+    afterwards (the link came through its mailbox)."""
+    problems = password_problems(password, account.password_rule)
+    if problems:
+        raise AccountError("password", " ".join(problems))
+    with outside_transaction(session):
+        account.password_hash = hash_password(password)
+    account.must_choose_password = False
+    if account.activated_at is None:
+        account.activated_at = utcnow()
+    record(session, "tenant.password_set", subject=f"tenant:{account.email}", ip=ip,
+           details={"account_id": account.id})
+
+
+# --- log-in ----------------------------------------------------------------------------------
+
+@dataclass
+class LoginResult:
+    """The account, or why not: ``invalid``, ``locked`` (with ``retry_after``),
+    ``not_activated``, ``ended`` (no agreement in force), ``not_started`` (with
+    ``starts_on``), ``choose_password``."""
+
+    account: TenantAccount | None
+    reason: str | None = None
+    retry_after: int | None = None
+    starts_on: date | None = None
+    identification: TenantIdentification | None = None
+
+
+def subject_of(email: str) -> str:
+    return f"tenant:{normalise_email(email)}"
+
+
+def may_log_in(session: Session, account: TenantAccount, today: date) -> LoginResult:
+    """Whether the account's person may be in the portal today (checked at every log-in)."""
+    if account.activated_at is None:
+        return LoginResult(None, "not_activated")
+    standing = tenancy_of_person(session, account.person_id, today)
+    if standing.state == "signed":
+        return LoginResult(None, "not_started", starts_on=standing.starts_on)
+    if standing.state != "current":
+        if account.agreement_ended_on is None:
+            account.agreement_ended_on = utcnow()
+        return LoginResult(None, "ended")
+    if standing.person_id != account.person_id:
+        account.person_id = standing.person_id  # the register holds the person anew
+    account.agreement_ended_on = None
+    return LoginResult(account)
+
+
+def authenticate(session: Session, email: str, password: str, *, ip: str | None,
+                 policy: LockoutPolicy, today: date) -> LoginResult:
+    """E-mail and password within the attempt limits; audited."""
+    subject = subject_of(email)
+    locked = lockout(session, subject, ip, policy)
+    if locked is not None:
+        record(session, "login.locked", subject=subject, ip=ip, details={"scope": locked.scope})
+        return LoginResult(None, "locked", retry_after=locked.retry_after())
+    account = session.scalar(select(TenantAccount).where(
+        TenantAccount.email == normalise_email(email)))
+    with outside_transaction(session):
+        ok = verify_password(account.password_hash if account else None, password)
+    if not ok or account is None:
+        record(session, "login.failed", subject=subject, ip=ip)
+        return LoginResult(None, "invalid")
+    result = may_log_in(session, account, today)
+    if result.account is None:
+        record(session, "tenant.login_refused", subject=subject, ip=ip,
+               details={"reason": result.reason})
+        return result
+    account.last_login_at = utcnow()
+    record(session, "login.succeeded", subject=subject, ip=ip,
+           details={"account_id": account.id})
+    return result
+
+
+def log_in_identified(session: Session, account: TenantAccount, *, method: str,
+                      ip: str | None, today: date) -> LoginResult:
+    """A log-in through strong identification (BankID, OIDC) of the account's person."""
+    result = may_log_in(session, account, today)
+    subject = subject_of(account.email)
+    if result.account is None:
+        record(session, "tenant.login_refused", subject=subject, ip=ip,
+               details={"reason": result.reason, "method": method})
+        return result
+    account.last_login_at = utcnow()
+    record(session, "login.succeeded", subject=subject, ip=ip,
+           details={"account_id": account.id, "method": method})
+    return result
+
+
+def set_legacy_pin(session: Session, person_id: int, pin: str) -> None:
+    """Keep a person's old invoice PIN (its hash) for the legacy log-in."""
+    session.merge(LegacyPin(person_id=person_id, pin_hash=hash_password(pin)))
+    session.flush()
+
+
+def _pin_subject(secret_key: str, number: str) -> str:
+    digest = hmac.new(secret_key.encode(), number.encode(), hashlib.sha256).hexdigest()[:24]
+    return f"tenant-pin:{digest}"
+
+
+def legacy_pin_login(session: Session, number: str, pin: str, *, ip: str | None,
+                     policy: LockoutPolicy, secret_key: str, today: date) -> LoginResult:
+    """Personnummer (stored form) and the old PIN: an identification (method ``pin``) for the
+    first-time choice of e-mail and password; the PIN works once. ``reason`` as for
+    ``authenticate``; on success ``account`` is None and the caller uses
+    ``LoginResult.identification``."""
+    subject = _pin_subject(secret_key, number)
+    locked = lockout(session, subject, ip, policy)
+    if locked is not None:
+        record(session, "login.locked", subject=subject, ip=ip, details={"scope": locked.scope})
+        return LoginResult(None, "locked", retry_after=locked.retry_after())
+    people = list(session.scalars(select(Person.id).where(Person.personnummer == number)))
+    pins = list(session.scalars(select(LegacyPin).where(LegacyPin.person_id.in_(people),
+                                                        LegacyPin.used_at.is_(None))))
+    with outside_transaction(session):
+        matched = next((p for p in pins if verify_password(p.pin_hash, pin)), None)
+        if not pins:
+            verify_password(None, pin)  # the same time whether or not a PIN exists
+    if matched is None:
+        record(session, "login.failed", subject=subject, ip=ip)
+        return LoginResult(None, "invalid")
+    standing = tenancy_of_number(session, number, today)
+    if standing.state == "signed":
+        return LoginResult(None, "not_started", starts_on=standing.starts_on)
+    if standing.state != "current":
+        record(session, "tenant.login_refused", subject=subject, ip=ip,
+               details={"reason": "ended"})
+        return LoginResult(None, "ended")
+    matched.used_at = utcnow()
+    found = TenantIdentification(person_id=standing.person_id, method="pin")
+    session.add(found)
+    session.flush()
+    record(session, "login.succeeded", subject=subject, ip=ip,
+           details={"identification_id": found.id, "method": "pin"})
+    return LoginResult(None, identification=found)
+
+
+# --- retention -------------------------------------------------------------------------------
+
+def purge_ended(session: Session, *, today: date, keep_days: int) -> int:
+    """Delete the accounts whose person has had no agreement for ``keep_days``; audited."""
+    gone = []
+    for account in session.scalars(select(TenantAccount)):
+        standing = tenancy_of_person(session, account.person_id, today)
+        if standing.state in ("current", "signed"):
+            account.agreement_ended_on = None
+            continue
+        if account.agreement_ended_on is None:
+            account.agreement_ended_on = utcnow()
+        if account.agreement_ended_on + timedelta(days=keep_days) <= utcnow():
+            gone.append(account.id)
+            record(session, "tenant.account_deleted", subject=f"tenant:{account.email}",
+                   details={"account_id": account.id, "reason": "agreement_ended"})
+    if gone:
+        session.execute(delete(TenantAccount).where(TenantAccount.id.in_(gone)))
+    session.flush()
+    return len(gone)
