@@ -17,18 +17,20 @@ for the console to say so; when two are close, both are shown and the operator c
 from __future__ import annotations
 
 import bisect
+import hashlib
 import heapq
 import math
 import re
 import threading
+import zlib
+from array import array
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 from rapidfuzz import fuzz, process
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
-from dispatch.models import Landlord
 from dispatch.register.addresses import fold, format_postnummer
 
 # Abbreviations operators and callers use, on folded tokens.
@@ -49,6 +51,7 @@ _STREET_CUTOFF = 60  # rapidfuzz ratio: two slips in a ten-letter name still pas
 _STREET_MARGIN = 15
 _STREETS = 30
 _PREFIXES = 10  # names beginning with what has been typed so far
+_PREFIX_SCAN = 2000  # names looked at for them, when a landlord filter passes over others'
 _CANDIDATES = 256  # a big register's streets, best-voted by trigram, that rapidfuzz scores
 _COMMON_GRAM_SHARE = 0.25  # trigrams in more of the names than this get no vote
 # The house number: +20 for the asked one; a number that begins with the asked digits (the
@@ -117,8 +120,10 @@ def parse_query(raw: str) -> Query:
     return Query(street, as_typed, number, letter.upper(), lgh, postnummer, " ".join(rest))
 
 
-@dataclass
+@dataclass(slots=True)
 class _Entrance:
+    """One entrance with its active objects, as a register or a test hands it to the index."""
+
     id: int
     landlord: str
     street: str  # as written
@@ -163,132 +168,334 @@ class Hit:
         }
 
 
-class RegisterIndex:
-    """The search index of one landlord's register (active objects only).
+# -- the index as arrays ----------------------------------------------------------------------
+#
+# Every landlord's register in one structure: per entrance and per object a few numbers in
+# numpy arrays (sorted so that a street's entrances are one slice and an entrance's objects are
+# found by binary search), the texts (street names, orter, postnummer, landlord codes) once each
+# in small tables. About 40 bytes an object instead of a Python dict entry, tuple and strings
+# (some 340 bytes): see bench/README.md. The same arrays are what index_files writes to disk and
+# every web process maps.
 
-    Street names are kept folded, sorted (for prefix look-ups as the operator types) and, in a
-    big register, indexed by trigram: a query's trigrams count votes for the streets that share
-    them, and only the best-voted few hundred go to rapidfuzz. Scanning 30,000 names with
-    rapidfuzz costs over a millisecond per pass; counting votes costs a tenth of that.
-    """
+FORMAT = 1  # bump when the arrays change meaning: files of another format are rebuilt
+_SEP = "\x1f"  # between the strings of a text table (no register text holds it)
+_NO_NUMBER = -1
+_NO_FLOOR = -32768
+_KEY_BITS = 40  # an object's key: its entrance's position, then 40 bits of its lgh's hash
+_KEY_MASK = (1 << _KEY_BITS) - 1
 
-    def __init__(self, code: str, version: int, entrances: list[_Entrance]):
-        self.code, self.version = code, version
-        self.by_street: dict[str, list[_Entrance]] = {}
-        for entrance in entrances:
-            self.by_street.setdefault(fold(entrance.street), []).append(entrance)
-        self.streets = sorted(self.by_street)
-        self.orter = {entrance.ort_folded for entrance in entrances}
-        # One slip (a letter wrong, missing, doubled or two swapped) leaves a name and its
-        # misspelling with a deletion in common ("storgatan", "stogratan": "stogatan"), so
-        # every name with a deletion in common with the query is a candidate, however little
-        # else it shares: short names with a slip near the start are just what trigram votes
-        # miss. Kept as sorted hashes with the street's number: a few MB, not a dict of strings
-        # (``hash`` differs between processes, and so does the index).
-        deletes = [_deletes(name) for name in self.streets]
-        keys = np.fromiter((hash(d) for ds in deletes for d in ds), dtype=np.int64)
-        order = np.argsort(keys, kind="stable")
-        self._deletes = keys[order]
-        self._deleted_from = np.repeat(
-            np.arange(len(deletes), dtype=np.int32), [len(ds) for ds in deletes])[order]
-        self._grams: dict[str, tuple[np.ndarray, float]] = {}
-        if len(self.streets) > _CANDIDATES:
+
+def _key40(key: str) -> int:
+    """A stable 40-bit hash of a lägenhetsnummer (or objektsnummer): the same in every process."""
+    raw = key.encode()
+    return (zlib.crc32(raw) << 8) | (zlib.adler32(raw) & 0xFF)
+
+
+def _hash64(text_: str) -> int:
+    """A stable 64-bit hash (``hash`` differs between processes, and the index is shared)."""
+    raw = text_.encode()
+    return (zlib.crc32(raw) << 32) | zlib.adler32(raw)
+
+
+def _table(items: list[str]) -> np.ndarray:
+    return np.frombuffer("".join(item + _SEP for item in items).encode(), dtype=np.uint8)
+
+
+def _untable(blob: np.ndarray) -> list[str]:
+    return blob.tobytes().decode().split(_SEP)[:-1]
+
+
+class IndexBuilder:
+    """Collects a register row by row (``add_row``) or entrance by entrance (``add_entrance``)
+    into compact columns; ``arrays()`` sorts them into the index's arrays."""
+
+    def __init__(self):
+        self._codes: dict[str, int] = {}
+        self._texts: dict[str, dict[str, int]] = {"written": {}, "letters": {}, "postnummer": {},
+                                                   "orter": {}}
+        self._entrances: dict[int, int] = {}
+        self._e = {name: array(kind) for name, kind in (
+            ("landlord", "i"), ("id", "q"), ("written", "i"), ("number", "i"), ("letter", "i"),
+            ("postnummer", "i"), ("ort", "i"), ("lat", "d"), ("lon", "d"))}
+        self._o = {name: array(kind) for name, kind in (
+            ("entrance", "i"), ("key", "q"), ("id", "q"), ("floor", "i"), ("onr_at", "q"),
+            ("onr_len", "i"))}
+        self._onr = bytearray()
+
+    def _text(self, table: str, value: str) -> int:
+        ids = self._texts[table]
+        found = ids.get(value)
+        if found is None:
+            found = ids[value] = len(ids)
+        return found
+
+    def _entrance(self, landlord, eid, street, number, letter, postnummer, ort, lat, lon,
+                  key=None) -> int:
+        """The entrance's position, added when ``key`` (its id) is new or None."""
+        position = self._entrances.get(key) if key is not None else None
+        if position is None:
+            position = len(self._e["id"])
+            if key is not None:
+                self._entrances[key] = position
+            code = self._codes.setdefault(landlord, len(self._codes))
+            e = self._e
+            e["landlord"].append(code)
+            e["id"].append(eid)
+            e["written"].append(self._text("written", street))
+            e["number"].append(_NO_NUMBER if number is None else number)
+            e["letter"].append(self._text("letters", letter or ""))
+            e["postnummer"].append(self._text("postnummer", postnummer or ""))
+            e["ort"].append(self._text("orter", ort or ""))
+            e["lat"].append(math.nan if lat is None else lat)
+            e["lon"].append(math.nan if lon is None else lon)
+        return position
+
+    def _object(self, entrance: int, key: str, oid: int, onr: str, floor: int | None) -> None:
+        o = self._o
+        o["entrance"].append(entrance)
+        o["key"].append(_key40(key))
+        o["id"].append(oid)
+        o["floor"].append(_NO_FLOOR if floor is None else floor)
+        raw = onr.encode()
+        o["onr_at"].append(len(self._onr))
+        o["onr_len"].append(len(raw))
+        self._onr += raw
+
+    def add_row(self, landlord, eid, street, number, letter, postnummer, ort, lat, lon,
+                oid, onr, lgh, floor) -> None:
+        """One active object with its entrance (the columns ``index_files`` selects)."""
+        position = self._entrance(landlord, eid, street, number, letter, postnummer, ort,
+                                  lat, lon, key=eid)
+        self._object(position, lgh or onr, oid, onr, floor)
+
+    def add_entrance(self, entrance: _Entrance) -> None:
+        """One entrance as given, whatever its id (tests give two the same)."""
+        position = self._entrance(
+            entrance.landlord, entrance.id, entrance.street, entrance.number, entrance.letter,
+            entrance.postnummer, entrance.ort, entrance.lat, entrance.lon)
+        for key, (oid, onr, floor) in entrance.objects.items():
+            self._object(position, key, oid, onr, floor)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        written = list(self._texts["written"])
+        folded = [fold(name) for name in written]
+        streets = sorted(set(folded))
+        street_of = {name: i for i, name in enumerate(streets)}
+        written_street = np.array([street_of[name] for name in folded], dtype=np.int32)
+        e = {name: np.frombuffer(column, dtype=column.typecode) if len(column)
+             else np.zeros(0, dtype=column.typecode) for name, column in self._e.items()}
+        e_street = written_street[e["written"]] if len(e["written"]) else np.zeros(0, np.int32)
+        # A street's entrances one slice, in the order the register has them.
+        order = np.argsort(e_street, kind="stable")
+        moved_to = np.empty_like(order)
+        moved_to[order] = np.arange(len(order))
+        out = {f"e_{name}": column[order] for name, column in e.items()}
+        out["e_street"] = e_street[order].astype(np.int32)
+        out["street_start"] = np.searchsorted(
+            out["e_street"], np.arange(len(streets) + 1)).astype(np.int64)
+        o = {name: np.frombuffer(column, dtype=column.typecode) if len(column)
+             else np.zeros(0, dtype=column.typecode) for name, column in self._o.items()}
+        keys = (moved_to[o["entrance"]].astype(np.int64) << _KEY_BITS) | o["key"]
+        by_key = np.argsort(keys, kind="stable")
+        out["o_key"] = keys[by_key]
+        out["o_id"] = o["id"][by_key]
+        out["o_floor"] = o["floor"][by_key].astype(np.int16)
+        out["o_onr_at"] = o["onr_at"][by_key]
+        out["o_onr_len"] = o["onr_len"][by_key].astype(np.int16)
+        out["onr"] = np.frombuffer(bytes(self._onr), dtype=np.uint8)
+        # One slip: every deletion of every name, hashed, sorted, with the name's number.
+        deletes = [_deletes(name) for name in streets]
+        hashes = np.fromiter((_hash64(d) for ds in deletes for d in ds), dtype=np.uint64)
+        by_hash = np.argsort(hashes, kind="stable")
+        out["del_hash"] = hashes[by_hash]
+        out["del_street"] = np.repeat(np.arange(len(streets), dtype=np.int32),
+                                      [len(ds) for ds in deletes])[by_hash]
+        # Trigram postings (compressed rows): a gram's streets and the weight of its vote.
+        grams: list[str] = []
+        starts, ids, weights = [0], [], []
+        if len(streets) > _CANDIDATES:
             postings: dict[str, list[int]] = {}
-            for i, name in enumerate(self.streets):
+            for i, name in enumerate(streets):
                 for gram in _trigrams(name):
                     postings.setdefault(gram, []).append(i)
             # A vote weighs more the rarer its trigram (inverse document frequency). Those of
             # "gatan" and "vägen" are in a good share of all names: they hardly tell streets
             # apart, and gathering their votes would be most of the work, so they get none.
-            total = len(self.streets)
-            self._grams = {gram: (np.array(ids, dtype=np.int32), math.log(total / len(ids)))
-                           for gram, ids in postings.items()
-                           if len(ids) <= _COMMON_GRAM_SHARE * total}
+            total = len(streets)
+            for gram in sorted(postings):
+                found = postings[gram]
+                if len(found) <= _COMMON_GRAM_SHARE * total:
+                    grams.append(gram)
+                    ids.extend(found)
+                    starts.append(len(ids))
+                    weights.append(math.log(total / len(found)))
+        out["gram_start"] = np.array(starts, dtype=np.int64)
+        out["gram_street"] = np.array(ids, dtype=np.int32)
+        out["gram_weight"] = np.array(weights, dtype=np.float64)
+        # Which streets each landlord has: the landlord filter.
+        pairs = np.unique(out["e_landlord"].astype(np.int64) * max(1, len(streets))
+                          + out["e_street"])
+        owners = pairs // max(1, len(streets))
+        out["landlord_street"] = (pairs % max(1, len(streets))).astype(np.int32)
+        out["landlord_start"] = np.searchsorted(
+            owners, np.arange(len(self._codes) + 1)).astype(np.int64)
+        for table, items in (("streets", streets), ("written", written), ("grams", grams),
+                             ("letters", list(self._texts["letters"])),
+                             ("postnummer", list(self._texts["postnummer"])),
+                             ("orter", list(self._texts["orter"])),
+                             ("landlords", list(self._codes))):
+            out[f"t_{table}"] = _table(items)
+        out["format"] = np.array([FORMAT], dtype=np.int64)
+        return out
+
+
+class RegisterIndex:
+    """The search index over every landlord's register (active objects only).
+
+    Street names are kept folded, sorted (for prefix look-ups as the operator types) and, in a
+    big register, indexed by trigram: a query's trigrams count votes for the streets that share
+    them, and only the best-voted few hundred go to rapidfuzz. Scanning 30,000 names with
+    rapidfuzz costs over a millisecond per pass; counting votes costs a tenth of that. A
+    landlord is a filter on this one structure: the streets it has (a sorted array each), and
+    each entrance's landlord.
+
+    ``RegisterIndex(code, version, entrances)`` builds one from entrances in memory (tests, the
+    benchmark); ``RegisterIndex.from_arrays`` takes arrays built before (``IndexBuilder``),
+    from a file or not.
+    """
+
+    def __init__(self, code: str, version: int | str, entrances: list[_Entrance]):
+        builder = IndexBuilder()
+        for entrance in entrances:
+            builder.add_entrance(entrance)
+        self._attach(builder.arrays())
+        self.code, self.version = code, version
 
     @classmethod
-    def load(cls, session: Session, landlord: Landlord) -> RegisterIndex:
-        """The index of ``landlord``'s register as the database has it now (``landlord``: a
-        Landlord, or any row with its ``id`` and ``code``)."""
-        # The version is read before the rows: an import committed in between leaves an index
-        # that looks older than it is (and is loaded again), never a stale one that looks
-        # current. Read afresh, not from ``landlord``: an ORM object may predate the import.
-        version = session.scalar(
-            select(Landlord.register_version).where(Landlord.id == landlord.id))
-        rows = session.execute(text(
-            "SELECT e.id, e.street, e.street_number, e.street_letter, e.postnummer, e.ort, "
-            "e.lat, e.lon, o.id, o.objektsnummer, o.lagenhetsnummer, o.floor "
-            "FROM objects o JOIN entrances e ON e.id = o.entrance_id "
-            "WHERE o.landlord_id = :l AND o.retired_at IS NULL"), {"l": landlord.id})
-        entrances: dict[int, _Entrance] = {}
-        for eid, street, number, letter, postnummer, ort, lat, lon, oid, onr, lgh, floor in rows:
-            entrance = entrances.get(eid)
-            if entrance is None:
-                entrance = entrances[eid] = _Entrance(
-                    eid, landlord.code, street, number, letter or "", postnummer, ort,
-                    fold(ort), lat, lon)
-            entrance.objects[lgh or onr] = (oid, onr, floor)
-        return cls(landlord.code, version or 0, list(entrances.values()))
+    def from_arrays(cls, arrays: dict[str, np.ndarray], version: int | str = 0,
+                    pause=None) -> RegisterIndex:
+        """An index over ``arrays``; ``pause()`` is called between the steps that take a few
+        milliseconds each (a gevent web process yields there)."""
+        index = cls.__new__(cls)
+        index._attach(arrays, pause)
+        index.code, index.version = "*", version
+        return index
 
-    def candidates(self, street: str) -> list[str]:
-        """The streets worth scoring against ``street`` (folded): all of a small register, the
-        best-voted by shared trigrams of a big one."""
-        if not self._grams:
-            return self.streets
-        postings = [self._grams[g] for g in _trigrams(street) if g in self._grams]
-        if not postings:
-            return self.streets  # only common trigrams ("gatan"): rare, so scan them all
-        ids = np.concatenate([p[0] for p in postings])
-        weights = np.repeat([p[1] for p in postings], [len(p[0]) for p in postings])
+    def _attach(self, a: dict[str, np.ndarray], pause=None) -> None:
+        pause = pause or (lambda: None)
+        if int(a["format"][0]) != FORMAT:
+            raise ValueError(f"search index format {int(a['format'][0])}, expected {FORMAT}")
+        self.arrays = a
+        for name in ("e_landlord", "e_id", "e_written", "e_number", "e_letter", "e_postnummer",
+                     "e_ort", "e_lat", "e_lon", "e_street", "street_start", "o_key", "o_id",
+                     "o_floor", "o_onr_at", "o_onr_len", "onr", "del_hash", "del_street",
+                     "gram_start", "gram_street", "gram_weight", "landlord_street",
+                     "landlord_start"):
+            setattr(self, name, a[name])
+        self.streets = _untable(a["t_streets"])
+        pause()
+        self.written = _untable(a["t_written"])
+        pause()
+        self.letters = _untable(a["t_letters"])
+        self.postnummer = _untable(a["t_postnummer"])
+        self.orter_written = _untable(a["t_orter"])
+        self.orter_folded = [fold(ort) for ort in self.orter_written]
+        self.orter = set(self.orter_folded)
+        self.landlords = _untable(a["t_landlords"])
+        self.landlord_of = {code: i for i, code in enumerate(self.landlords)}
+        self._street_of = {name: i for i, name in enumerate(self.streets)}
+        pause()
+        self._grams = {gram: i for i, gram in enumerate(_untable(a["t_grams"]))}
+        self.objects = len(self.o_key)
+
+    # -- streets --------------------------------------------------------------------------
+
+    def landlord_streets(self, code: str) -> np.ndarray | None:
+        """The sorted numbers of the streets ``code`` has; None for a landlord not indexed."""
+        i = self.landlord_of.get(code)
+        if i is None:
+            return None
+        return self.landlord_street[self.landlord_start[i]:self.landlord_start[i + 1]]
+
+    def candidates(self, street: str, allowed: np.ndarray | None = None) -> np.ndarray:
+        """The streets worth scoring against ``street`` (folded): all of a small register (or
+        of a landlord's, when ``allowed``), the best-voted by shared trigrams of a big one."""
+        every = np.arange(len(self.streets)) if allowed is None else allowed
+        if len(every) <= _CANDIDATES or not self._grams:
+            return every
+        found = [self._grams[g] for g in _trigrams(street) if g in self._grams]
+        if not found:
+            return every  # only common trigrams ("gatan"): rare, so scan them all
+        starts, ends = self.gram_start[found], self.gram_start[np.array(found) + 1]
+        ids = np.concatenate([self.gram_street[a:b] for a, b in zip(starts, ends, strict=True)])
+        weights = np.repeat(self.gram_weight[found], ends - starts)
         votes = np.bincount(ids, weights=weights, minlength=len(self.streets))
+        if allowed is not None:
+            votes = votes[allowed]
         # Only streets with a vote go to the partition: numpy's argpartition crawls over
         # thousands of equal zeros (milliseconds instead of tens of microseconds).
         best = np.flatnonzero(votes)
         if len(best) > _CANDIDATES:
             best = best[np.argpartition(votes[best], -_CANDIDATES)[-_CANDIDATES:]]
-        return [self.streets[i] for i in best.tolist()]
+        return best if allowed is None else allowed[best]
 
-    def one_slip_away(self, street: str) -> list[str]:
+    def one_slip_away(self, street: str, allowed: np.ndarray | None = None) -> list[int]:
         """Streets that share a deletion with ``street`` (folded): all those one slip away,
         and a few more (hash collisions included; the caller scores them)."""
-        if not len(self._deletes):
+        if not len(self.del_hash):
             return []
-        keys = np.fromiter((hash(d) for d in _deletes(street)), dtype=np.int64)
-        starts = np.searchsorted(self._deletes, keys, "left")
-        ends = np.searchsorted(self._deletes, keys, "right")
+        keys = np.fromiter((_hash64(d) for d in _deletes(street)), dtype=np.uint64)
+        starts = np.searchsorted(self.del_hash, keys, "left")
+        ends = np.searchsorted(self.del_hash, keys, "right")
         found = {int(i) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)
-                 for i in self._deleted_from[a:b]}
-        return [self.streets[i] for i in found]
+                 for i in self.del_street[a:b]}
+        if allowed is not None and found:
+            found = {i for i in found if _among(allowed, i)}
+        return list(found)
 
-    def similar_streets(self, query: Query) -> dict[str, float]:
-        """Street names like the query's, with their similarity 0-100."""
-        found: dict[str, float] = {}
+    def similar_streets(self, query: Query, allowed: np.ndarray | None = None
+                        ) -> dict[int, float]:
+        """Streets (their numbers) like the query's, with their similarity 0-100."""
+        found: dict[int, float] = {}
         for name in {query.street_as_typed, query.street}:
-            if name in self.by_street:
-                found[name] = 100.0
-        for name in self.one_slip_away(query.street):
-            similarity = fuzz.ratio(query.street, name)
+            i = self._street_of.get(name)
+            if i is not None and (allowed is None or _among(allowed, i)):
+                found[i] = 100.0
+        for i in self.one_slip_away(query.street, allowed):
+            similarity = fuzz.ratio(query.street, self.streets[i])
             if similarity >= _STREET_CUTOFF:
-                found.setdefault(name, similarity)
-        similar = process.extract(query.street, self.candidates(query.street),
+                found.setdefault(i, similarity)
+        candidates = self.candidates(query.street, allowed).tolist()
+        similar = process.extract(query.street, [self.streets[i] for i in candidates],
                                   scorer=fuzz.ratio, limit=_STREETS, score_cutoff=_STREET_CUTOFF)
         if similar:
-            floor = max(found.get(query.street, 0.0), found.get(query.street_as_typed, 0.0),
+            floor = max(100.0 if found and max(found.values()) == 100.0 else 0.0,
                         similar[0][1]) - _STREET_MARGIN
-            for name, similarity, _ in similar:
+            for _, similarity, at in similar:
                 if similarity >= floor:
-                    found.setdefault(name, similarity)
+                    found.setdefault(candidates[at], similarity)
         prefix = query.street_as_typed
         if (query.number is None or prefix != query.street) and len(prefix) >= 3:
             # Still typing the name: "Drottn" is Drottninggatan's beginning, though few of its
             # letters. And "Storg." is Storgatan's as much as Storgången's. Scored by how much
             # of the name is typed, below a whole name.
-            start = bisect.bisect_left(self.streets, prefix)
-            for name in self.streets[start:start + _PREFIXES]:
-                if not name.startswith(prefix):
+            at = bisect.bisect_left(self.streets, prefix)
+            taken = 0
+            for i in range(at, min(len(self.streets), at + _PREFIX_SCAN)):
+                name = self.streets[i]
+                if not name.startswith(prefix) or taken == _PREFIXES:
                     break
+                if allowed is not None and not _among(allowed, i):
+                    continue
+                taken += 1
                 similarity = 70 + 30 * len(prefix) / len(name)
-                found[name] = max(found.get(name, 0.0), similarity)
+                found[i] = max(found.get(i, 0.0), similarity)
         return found
+
+
+def _among(sorted_ids: np.ndarray, i: int) -> bool:
+    at = int(np.searchsorted(sorted_ids, i))
+    return at < len(sorted_ids) and int(sorted_ids[at]) == i
 
 
 def _deletes(name: str) -> set[str]:
@@ -301,22 +508,207 @@ def _trigrams(name: str) -> set[str]:
     return {padded[i:i + 3] for i in range(len(padded) - 2)}
 
 
+def search_index(index: RegisterIndex, query: Query, limit: int,
+                 landlord: str | None = None) -> list[Hit]:
+    """Score the entrances of the streets most like the query's street (of ``landlord``'s
+    register only, when given)."""
+    if not query.street:
+        return []
+    allowed = None
+    if landlord is not None:
+        allowed = index.landlord_streets(landlord)
+        if allowed is None:
+            return []
+    if query.number is None and not query.ort and " " in query.street:
+        # "Götgatan Stockholm": without a number nothing marks where the street ends.
+        head, _, last = query.street.rpartition(" ")
+        if last in index.orter:
+            query = replace(query, street=head, ort=last,
+                            street_as_typed=query.street_as_typed.rpartition(" ")[0])
+    found = index.similar_streets(query, allowed)
+    if not found:
+        return []
+    # The entrances of those streets, with their street's similarity: one gather per column.
+    streets = np.fromiter(found, dtype=np.int64, count=len(found))
+    starts = index.street_start[streets]
+    lengths = index.street_start[streets + 1] - starts
+    rows = (np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+            + np.repeat(starts, lengths))
+    street_of = np.repeat(streets, lengths)
+    similarity_of = np.repeat(np.fromiter(found.values(), dtype=np.float64,
+                                          count=len(found)), lengths)
+    if landlord is not None:
+        mine = index.e_landlord[rows] == index.landlord_of[landlord]
+        rows, street_of, similarity_of = rows[mine], street_of[mine], similarity_of[mine]
+    numbers = [None if n == _NO_NUMBER else n for n in index.e_number[rows].tolist()]
+    letters = [index.letters[i] for i in index.e_letter[rows].tolist()]
+    postnummer = [index.postnummer[i] for i in index.e_postnummer[rows].tolist()]
+    orter = index.e_ort[rows].tolist()
+    ids = index.e_id[rows].tolist()
+    has_flat = [False] * len(ids)
+    flat_at: list[int] = []
+    if query.lagenhetsnummer:
+        keys = (rows.astype(np.int64) << _KEY_BITS) | _key40(query.lagenhetsnummer)
+        flat_at = np.searchsorted(index.o_key, keys).tolist()
+        has_flat = [at < index.objects and int(index.o_key[at]) == int(key)
+                    for at, key in zip(flat_at, keys.tolist(), strict=True)]
+    street_list, similarity_list = street_of.tolist(), similarity_of.tolist()
+
+    ort_matches: dict[int, bool] = {}
+    scored: list[tuple[float, int, int]] = []
+    asked = str(query.number) if query.number is not None else ""
+    streets_with_number: set[int] = set()
+    for i, number in enumerate(numbers):
+        street, letter = street_list[i], letters[i]
+        score = similarity_list[i]
+        continued = False
+        if query.number is not None:
+            if number == query.number:
+                score += _NUMBER_BONUS
+                if not query.letter or letter == query.letter:
+                    streets_with_number.add(street)
+            elif not query.letter and (later := _continues(asked, number, letter)) is not None:
+                score += _CONTINUED_BONUS - later
+                continued = True
+            else:
+                score -= min(_WRONG_NUMBER_CAP, _WRONG_NUMBER_BASE
+                             + abs((number or 0) - query.number))
+        if query.letter:
+            score += 6 if letter == query.letter else -6
+        elif letter and not continued:
+            score -= 1  # "12" asked, "12A" and "12B" exist: both stay, below a plain 12
+        if query.postnummer:
+            score += 10 if postnummer[i] == query.postnummer else -10
+        if query.ort:
+            ort = orter[i]
+            matches = ort_matches.get(ort)
+            if matches is None:
+                matches = ort_matches[ort] = fuzz.partial_ratio(
+                    query.ort, index.orter_folded[ort]) >= 80
+            score += 8 if matches else -4
+        if query.lagenhetsnummer:
+            score += 5 if has_flat[i] else -8
+        scored.append((score, ids[i], i))
+    hits = []
+    # Equal scores in house-number order ("12A" before "12B"), then as the register has them.
+    for score, entrance_id, i in heapq.nsmallest(
+            limit, scored, key=lambda x: (-x[0], numbers[x[2]] or 0, letters[x[2]], x[1])):
+        row = int(rows[i])
+        street = index.written[int(index.e_written[row])]
+        address = f"{street} {numbers[i] or ''}{letters[i]}".strip()
+        missing = None
+        if query.number is not None and street_list[i] not in streets_with_number:
+            missing = f"{query.number}{query.letter}"
+        object_id = objektsnummer = floor = None
+        if has_flat[i]:
+            at = flat_at[i]
+            object_id = int(index.o_id[at])
+            offset = int(index.o_onr_at[at])
+            objektsnummer = index.onr[offset:offset + int(index.o_onr_len[at])].tobytes().decode()
+            floor = int(index.o_floor[at])
+            floor = None if floor == _NO_FLOOR else floor
+        lat, lon = float(index.e_lat[row]), float(index.e_lon[row])
+        hits.append(Hit(
+            object_id, objektsnummer, entrance_id,
+            index.landlords[int(index.e_landlord[row])], address, postnummer[i],
+            index.orter_written[orter[i]], query.lagenhetsnummer if has_flat[i] else None,
+            floor, None if math.isnan(lat) else lat, None if math.isnan(lon) else lon,
+            max(0.0, min(1.0, score / 150)), street, missing,
+        ))
+    return hits
+
+
+# -- the registers in the database ------------------------------------------------------------
+
+ROWS_SQL = (
+    "SELECT l.code, e.id, e.street, e.street_number, e.street_letter, e.postnummer, e.ort, "
+    "e.lat, e.lon, o.id, o.objektsnummer, o.lagenhetsnummer, o.floor "
+    "FROM objects o JOIN entrances e ON e.id = o.entrance_id "
+    "JOIN landlords l ON l.id = o.landlord_id WHERE o.retired_at IS NULL")
+
+
+def register_state(connection) -> str:
+    """A short key for the registers as the database holds them now: the index format and
+    every landlord's id, code and ``register_version`` (an import bumps it)."""
+    digest = hashlib.sha256(f"format {FORMAT}".encode())
+    for lid, code, version in connection.execute(text(
+            "SELECT id, code, register_version FROM landlords ORDER BY id")):
+        digest.update(f"|{lid}:{code}:{version or 0}".encode())
+    return digest.hexdigest()[:20]
+
+
+def build_arrays(connection, batch: int = 20_000, pause=None) -> tuple[str, dict]:
+    """The register state and the index's arrays, read through ``connection`` (a Session or a
+    Connection). The state is read before the rows: an import committed in between leaves an
+    index that looks older than it is (and is built again), never a stale one that looks
+    current."""
+    state = register_state(connection)
+    builder = IndexBuilder()
+    result = connection.execute(text(ROWS_SQL).execution_options(yield_per=batch))
+    while rows := result.fetchmany(batch):
+        for row in rows:
+            builder.add_row(*row)
+        if pause:
+            pause()
+    return state, builder.arrays()
+
+
+def _like_pattern(street: str) -> str:
+    """``gotgatan`` → ``g_tg%``: the first four letters, any vowel may carry a diacritic."""
+    head = re.sub(r"[%_\\]", "", street)[:4]
+    return re.sub(r"[aeiouy]", "_", head) + "%"
+
+
+def plain_search(session: Session, query: Query, *, landlord: str | None,
+                 limit: int) -> list[Hit]:
+    """A search straight in the database, while this process's index is still being built:
+    the entrances whose street begins like the query's (lower-cased; a vowel may carry a
+    diacritic), scored as the index would. A slip in the first four letters is not forgiven:
+    that is the index's work."""
+    statement = text("SELECT id FROM entrances WHERE lower(street) LIKE :p LIMIT 2000")
+    ids = [row[0] for row in session.execute(statement, {"p": _like_pattern(query.street)})]
+    if not ids:
+        return []
+    rows = session.execute(text(ROWS_SQL + " AND e.id IN :ids").bindparams(
+        bindparam("ids", expanding=True)), {"ids": ids})
+    builder = IndexBuilder()
+    for row in rows:
+        builder.add_row(*row)
+    return search_index(RegisterIndex.from_arrays(builder.arrays()), query, limit,
+                        landlord=landlord)
+
+
+_ALL = "*"
+
+
 class AddressSearch:
-    """Search over every landlord's register; indexes load lazily and reload on new imports."""
+    """Search over every landlord's register, through one index.
+
+    Without a warmer (tests, commands) the index is built in the caller's session when the
+    registers' state has changed. With one (``index_files.start_warming``, in the web
+    processes) no request ever builds: the warmer builds in a child process, at start and
+    after every import, and swaps the new index in whole; until the first is ready a search
+    goes straight to the database (``plain_search``)."""
 
     def __init__(self):
-        self._indexes: dict[str, RegisterIndex] = {}
+        self._indexes: dict[str, RegisterIndex] = {}  # _ALL: the index serving now
         self._lock = threading.Lock()
+        self.warmer = None
 
-    def _index(self, session: Session, landlord) -> RegisterIndex:
-        index = self._indexes.get(landlord.code)
-        if index is None or index.version != landlord.register_version:
-            with self._lock:
-                index = self._indexes.get(landlord.code)
-                if index is None or index.version != landlord.register_version:
-                    index = RegisterIndex.load(session, landlord)
-                    self._indexes[landlord.code] = index
-        return index
+    @property
+    def index(self) -> RegisterIndex | None:
+        return self._indexes.get(_ALL)
+
+    def swap(self, index: RegisterIndex) -> None:
+        """Serve ``index`` from now on (one assignment: a search has the old or the new)."""
+        self._indexes[_ALL] = index
+
+    def status(self) -> str:
+        """``warming`` until a warmer's first index is ready, then ``ready``; ``inline``
+        without a warmer."""
+        if self.warmer is None:
+            return "inline"
+        return "ready" if self.index is not None else "warming"
 
     def search(self, session: Session, raw: str, *, landlord: str | None = None,
                limit: int = 5) -> list[Hit]:
@@ -324,92 +716,34 @@ class AddressSearch:
         query = parse_query(raw)
         if not query.street:
             return []
-        # Columns, not ORM objects: a Landlord already in the session keeps the
-        # register_version it was loaded with, and the index would not see the new import.
-        statement = select(Landlord.id, Landlord.code, Landlord.register_version)
-        if landlord:
-            statement = statement.where(Landlord.code == landlord)
-        hits: list[Hit] = []
-        for owner in session.execute(statement).all():
-            hits.extend(search_index(self._index(session, owner), query, limit))
-        hits.sort(key=lambda h: (-h.score, h.address, h.landlord, h.lagenhetsnummer or ""))
-        return hits[:limit]
+        state = register_state(session)
+        index = self.index
+        if self.warmer is not None:
+            if index is None or index.version != state:
+                self.warmer.notice(state)  # built in the background; this request goes on
+            if index is None:
+                return plain_search(session, query, landlord=landlord, limit=limit)
+        elif index is None or index.version != state:
+            with self._lock:
+                index = self.index
+                if index is None or index.version != state:
+                    built, arrays = build_arrays(session)
+                    index = RegisterIndex.from_arrays(arrays, built)
+                    self.swap(index)
+        return search_index(index, query, limit, landlord=landlord)
 
 
-def search_index(index: RegisterIndex, query: Query, limit: int) -> list[Hit]:
-    """Score the entrances of the streets most like the query's street."""
-    if not query.street:
-        return []
-    if query.number is None and not query.ort and " " in query.street:
-        # "Götgatan Stockholm": without a number nothing marks where the street ends.
-        head, _, last = query.street.rpartition(" ")
-        if last in index.orter:
-            query = replace(query, street=head, ort=last,
-                            street_as_typed=query.street_as_typed.rpartition(" ")[0])
-    ort_matches: dict[str, bool] = {}
-    scored: list[tuple[float, int, _Entrance]] = []
-    asked = str(query.number) if query.number is not None else ""
-    streets_with_number: set[str] = set()
-    for street, similarity in index.similar_streets(query).items():
-        for entrance in index.by_street[street]:
-            score = similarity
-            continued = False
-            if query.number is not None:
-                if entrance.number == query.number:
-                    score += _NUMBER_BONUS
-                    if not query.letter or entrance.letter == query.letter:
-                        streets_with_number.add(street)
-                elif not query.letter and (later := _continues(asked, entrance)) is not None:
-                    score += _CONTINUED_BONUS - later
-                    continued = True
-                else:
-                    score -= min(_WRONG_NUMBER_CAP, _WRONG_NUMBER_BASE
-                                 + abs((entrance.number or 0) - query.number))
-            if query.letter:
-                score += 6 if entrance.letter == query.letter else -6
-            elif entrance.letter and not continued:
-                score -= 1  # "12" asked, "12A" and "12B" exist: both stay, below a plain 12
-            if query.postnummer:
-                score += 10 if entrance.postnummer == query.postnummer else -10
-            if query.ort:
-                matches = ort_matches.get(entrance.ort_folded)
-                if matches is None:
-                    matches = ort_matches[entrance.ort_folded] = fuzz.partial_ratio(
-                        query.ort, entrance.ort_folded) >= 80
-                score += 8 if matches else -4
-            if query.lagenhetsnummer:
-                score += 5 if query.lagenhetsnummer in entrance.objects else -8
-            scored.append((score, entrance.id, entrance))
-    hits = []
-    # Equal scores in house-number order ("12A" before "12B"), then as the register has them.
-    for score, _, entrance in heapq.nsmallest(
-            limit, scored, key=lambda x: (-x[0], x[2].number or 0, x[2].letter, x[1])):
-        address = f"{entrance.street} {entrance.number or ''}{entrance.letter}".strip()
-        obj = entrance.objects.get(query.lagenhetsnummer) if query.lagenhetsnummer else None
-        missing = None
-        if query.number is not None and fold(entrance.street) not in streets_with_number:
-            missing = f"{query.number}{query.letter}"
-        hits.append(Hit(
-            obj[0] if obj else None, obj[1] if obj else None, entrance.id, entrance.landlord,
-            address, entrance.postnummer, entrance.ort,
-            query.lagenhetsnummer if obj else None, obj[2] if obj else None,
-            entrance.lat, entrance.lon, max(0.0, min(1.0, score / 150)),
-            entrance.street, missing,
-        ))
-    return hits
-
-
-def _continues(asked: str, entrance: _Entrance) -> float | None:
+def _continues(asked: str, number: int | None, letter: str) -> float | None:
     """How far down the order an entrance whose number begins with the ``asked`` digits comes
     (0 to under 6), or None when its number does not begin with them. "2" asked: 20 → 0,
     24A → 0.41, 24B → 0.41 and a little, 26 → 0.6, 200 → 2, 299 → 2.99, 2000 → 4."""
-    if not entrance.number:
+    if not number:
         return None
-    digits = str(entrance.number)
+    digits = str(number)
     if len(digits) <= len(asked) or not digits.startswith(asked):
         return None
     more = len(digits) - len(asked)
-    letter = entrance.letter.upper()
+    letter = letter.upper()
     letter_rank = ord(letter) - ord("A") + 1 if len(letter) == 1 and "A" <= letter <= "Z" else 0
     return 2 * (more - 1) + (int(digits[len(asked):]) + letter_rank / 27) / 10 ** more
 
