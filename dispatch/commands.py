@@ -17,6 +17,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from dispatch.admin.areas import patrol_area_command
+from dispatch.auth.identity.bankid_testserver import bankid_test_server_command
 from dispatch.auth.service import AuthError, create_token, upsert_user
 from dispatch.core.database import transactional
 from dispatch.core.extensions import db, socketio
@@ -199,5 +200,6 @@ def init_app(app: Flask) -> None:
         purge_reports_command,
         import_register_command,
         send_morning_reports_command,
+        bankid_test_server_command,
     ):
         app.cli.add_command(command)
