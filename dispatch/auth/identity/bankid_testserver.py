@@ -353,3 +353,62 @@ class BankIDTestServer:
         self.httpd.server_close()
         if self.thread is not None:
             self.thread.join(timeout=5)
+
+
+def _command():
+    """``dispatch bankid-test-server``: made here so that click stays out of the service."""
+    import click
+
+    @click.command("bankid-test-server")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=8443, show_default=True, type=int)
+    @click.option("--certs", "certs_dir", default=None,
+                  help="Folder for the CA, server and client certificates (made if missing; "
+                       "default: the instance folder's bankid-test/).")
+    @click.option("--auto-sign-after", type=float, default=None,
+                  help="Sign every order this many seconds after its auth, as the test user.")
+    @click.option("--personal-number", default=DEFAULT_USER["personalNumber"],
+                  show_default=True, help="The auto-signing user (an official test number).")
+    @click.option("--name", default=DEFAULT_USER["name"], show_default=True)
+    @click.option("--order-ttl", type=float, default=180.0, show_default=True,
+                  help="Seconds until an unsigned order fails with expiredTransaction.")
+    @click.option("--fail-next", "fail_next", default=None,
+                  help="Make the first order fail with this hintCode (e.g. certificateErr).")
+    def command(host, port, certs_dir, auto_sign_after, personal_number, name, order_ttl,
+                fail_next):
+        """Run a local BankID service (RP API v6, mutual TLS) for trying the tenant portal."""
+        import os
+
+        folder = Path(certs_dir or Path(os.environ.get("DISPATCH_INSTANCE", "instance"))
+                      / "bankid-test")
+        existing = folder / "ca.pem"
+        certificates = (Certificates(*(str(folder / n) for n in (
+            "ca.pem", "server.pem", "server-key.pem", "client.pem", "client-key.pem")))
+            if existing.exists() else make_certificates(folder, host))
+        given, _, family = name.partition(" ")
+        service = BankIDTestService(order_ttl=order_ttl, auto_sign_after=auto_sign_after,
+                                    auto_user={"personalNumber": personal_number,
+                                               "name": name, "givenName": given,
+                                               "surname": family})
+        if fail_next:
+            service.next_hint = fail_next
+        server = service.serve(certificates, host, port)
+        click.echo("BankID test service (RP API v6) on " + server.api_url)
+        click.echo("Settings for the web process:")
+        click.echo(f"  BANKID_URL={server.api_url}")
+        click.echo(f"  BANKID_CERT={certificates.client_cert}")
+        click.echo(f"  BANKID_KEY={certificates.client_key}")
+        click.echo(f"  BANKID_CA={certificates.ca}")
+        click.echo("The simulated user: POST /control/scan, /control/sign, /control/fail-next "
+                   "(same client certificate).")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.httpd.server_close()
+
+    return command
+
+
+bankid_test_server_command = _command()
