@@ -9,7 +9,9 @@ packages (register, jobs); no other feature's views.
 
 # The modules that add routes to the blueprint (``portal.blueprint.bp``).
 from dispatch.portal import accounts as accounts  # noqa: F401
+from dispatch.portal import invoices as invoices  # noqa: F401
 from dispatch.portal import pages as pages  # noqa: F401
+from dispatch.portal import staff as staff  # noqa: F401
 from dispatch.portal.blueprint import bp
 
 __all__ = ["bp"]
