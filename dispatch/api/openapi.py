@@ -249,8 +249,31 @@ def document() -> dict:
                 "requestBody": _json_body({"patrol_id": {"type": "integer"}}, []),
                 "responses": {"200": _ok("job_id, patrol_id, distance_m"), **_BODY,
                               **_errors("404", "409"), **_ERRORS}}},
+            "/jobs/{id}/redispatch": {"post": {
+                "summary": "Move the job on: to a patrol ({patrol_id}) or to the nearest "
+                           "available car that has not had it ({}); 409 when none is free, "
+                           "or the job is done or cancelled",
+                "parameters": _ID,
+                "requestBody": _json_body({"patrol_id": {"type": "integer"}}, []),
+                "responses": {"200": _ok("job_id, patrol_id, status, distance_m"), **_BODY,
+                              **_errors("404", "409"), **_ERRORS}}},
+            "/jobs/{id}/cancel": {"post": {
+                "summary": "Cancel the job, with the reason (required); 409 when it is done "
+                           "or cancelled already",
+                "parameters": _ID,
+                "requestBody": _json_body({"reason": {"type": "string"}}, ["reason"]),
+                "responses": {"200": _ok("job_id, status"), **_BODY,
+                              **_errors("404", "409"), **_ERRORS}}},
+            "/jobs/{id}/requeue": {"post": {
+                "summary": "Take the job from its car and put it back in the queue; 409 when "
+                           "it is queued already, done or cancelled",
+                "parameters": _ID,
+                "requestBody": _json_body({}, []),
+                "responses": {"200": _ok("job_id, status"), **_BODY,
+                              **_errors("404", "409"), **_ERRORS}}},
             "/jobs/{id}": {"get": {
-                "summary": "A job with its status history", "parameters": _ID,
+                "summary": "A job with its status history (and events: the full history "
+                           "with cars, operators and details)", "parameters": _ID,
                 "responses": {"200": _ok("The job", {"$ref": "#/components/schemas/Job"}),
                               **_NOT_FOUND, **_ERRORS}}},
             "/reports": {"get": {
@@ -303,7 +326,9 @@ def document() -> dict:
                               **_NOT_FOUND, **_ERRORS}}},
             "/board": {"get": {
                 "summary": "Open jobs and every patrol: the live board's starting state",
-                "responses": {"200": _ok("jobs, patrols, ack_alarm_after_s"), **_ERRORS}}},
+                "responses": {"200": _ok("jobs, patrols, calls (waiting, oldest first), "
+                                         "ack_alarm_after_s, ack_redispatch_after_s"),
+                              **_ERRORS}}},
             "/figures/call-to-dispatch": {"get": {
                 "summary": "Seconds from call to dispatch per job, and the share within 60 s",
                 "parameters": [{"name": "night", "in": "query",
