@@ -45,8 +45,9 @@ def _fail(message: str, code: int = 1):
 @with_appcontext
 def run_command(host: str, port: int) -> None:
     """Run the web server with websockets (one process; production uses the Procfile's web)."""
+    from dispatch.register.index_files import start_warming
 
-
+    start_warming(current_app._get_current_object())  # the address search's, in the background
     click.echo(f"Störningsjour listening on http://{host}:{port}/")
     start_upkeep(current_app._get_current_object())  # the acknowledgement timer, ...
     # Flask refuses app.run() under its CLI unless told this is meant: it is, this command

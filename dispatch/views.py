@@ -10,6 +10,10 @@
   (events reach the tablets and consoles connected to it, and the re-send loop delivers jobs
   to its tablets), so a load balancer must keep it in; with every process in the same state,
   a 503 would turn a partial outage into a full one. Logged as a warning at every check.
+- ``200 {"status": "warming", "search": "warming"}``: the process has just started and its
+  address search index is still being built in the background (seconds for millions of
+  objects); searches answer meanwhile straight from the database, typos not forgiven. 200:
+  the process serves everything else, and every process of a fresh start is in this state.
 - ``503 {"status": "unavailable", "database": "unreachable"}``: nothing useful can be done
   here; take the process out until the database is back (it reconnects by itself).
 """
@@ -30,6 +34,7 @@ from dispatch.jobs.ack_timer import standing_alarms
 from dispatch.jobs.patrols import list_patrols
 from dispatch.models import RentalObject
 from dispatch.register.landlords import list_landlords
+from dispatch.register.search import address_search
 
 bp = Blueprint("main", __name__)
 log = logging.getLogger(__name__)
@@ -65,6 +70,8 @@ def healthz():
         log.warning("health check: database unreachable", extra={"error": str(exc)[:300]})
         return jsonify({"status": "unavailable", "database": "unreachable"}), 503
     body = {"status": "ok"}
+    if address_search.status() == "warming":
+        body = {"status": "warming", "search": "warming"}
     if current_app.config.get("REDIS_URL") and not _redis_answers():
         body = {"status": "degraded", "redis": "unreachable"}
     alarms = standing_alarms(db.session)

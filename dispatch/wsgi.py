@@ -3,7 +3,8 @@
 gevent, not threading: each tablet and console holds a websocket all night, and a greenlet per
 connection costs kilobytes where a thread costs a stack and a scheduler slot. eventlet is
 deprecated. gunicorn's gevent worker monkey-patches the standard library before this module is
-imported; Flask-SocketIO then serves websockets through simple-websocket.
+imported; Flask-SocketIO then serves websockets through simple-websocket. The address search's
+index is built in the background from the start (``register.index_files``).
 """
 
 import os
