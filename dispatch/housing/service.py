@@ -1,0 +1,484 @@
+"""The housing queue's operations on the database: they add and flush, never commit (the
+request or the scheduled job that calls them is the unit of work).
+
+Every staff decision writes an audit line (``core.audit.record``) with ids only, never a
+personnummer or a name.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Date, Integer, case, cast, func, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from dispatch.core import audit
+from dispatch.housing import points as rules
+from dispatch.models import (
+    Agreement,
+    AgreementObject,
+    AgreementParty,
+    Complaint,
+    IncidentReport,
+    Job,
+    Person,
+    RentalObject,
+    utcnow,
+)
+from dispatch.models.housing import (
+    HousingApplicant,
+    HousingBlock,
+    HousingInterest,
+    HousingListing,
+    HousingOffer,
+    HousingRefusal,
+)
+
+# The queue's settings, read from the app's config with these defaults (instance settings or
+# the environment may override them: see README, "Housing queue").
+DEFAULTS = {
+    "HOUSING_PUBLISH_DAYS": 7,  # a listing stays published about a week
+    "HOUSING_ENOUGH_APPLICANTS": 50,  # … or until this many have registered interest
+    "HOUSING_MAX_OFFERS": 5,  # viewings offered to between 1 and this many approved applicants
+    "HOUSING_ANSWER_DAYS": 5,  # an offer's answer deadline
+    "HOUSING_REMINDER_DAYS": (30, 7),
+}
+
+
+def setting(config, name: str):
+    return config.get(name, DEFAULTS[name])
+
+
+class QueueError(ValueError):
+    """A rule said no; ``code`` names it for the page (translated there)."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def local_today(tz: ZoneInfo, now: datetime | None = None) -> date:
+    return (now or utcnow()).astimezone(tz).date()
+
+
+# --- applicants -----------------------------------------------------------------------------
+
+def applicant_of(session: Session, person_id: int | None) -> HousingApplicant | None:
+    if person_id is None:
+        return None
+    return session.scalar(select(HousingApplicant).where(
+        HousingApplicant.person_id == person_id, HousingApplicant.status == "active"))
+
+
+def register(session: Session, person: Person, today: date, *, staff_user_id: int | None = None,
+             locale: str | None = None) -> HousingApplicant:
+    """Register a person in the queue (16 or older, by their personnummer)."""
+    if not person.personnummer or not rules.may_register(person.personnummer, today):
+        raise QueueError("too_young")
+    existing = session.scalar(select(HousingApplicant).where(
+        HousingApplicant.person_id == person.id))
+    if existing is not None and existing.status == "active":
+        raise QueueError("already_registered")
+    if existing is not None:  # removed earlier: a new registration, points from today
+        session.delete(existing)
+        session.flush()
+    applicant = HousingApplicant(person_id=person.id, registered_on=today, points_from=today,
+                                 renewed_on=today, registered_by_user_id=staff_user_id,
+                                 locale=locale, areas=[], income_kinds=[])
+    session.add(applicant)
+    session.flush()
+    audit.record(session, "housing.registered", subject=f"applicant:{applicant.id}",
+                 user_id=staff_user_id, details={"by_staff": staff_user_id is not None})
+    return applicant
+
+
+def renew(applicant: HousingApplicant, today: date) -> None:
+    """A log-in or an application starts a new twelve-month period."""
+    if applicant.status == "active" and rules.is_registered(applicant.renewed_on, today):
+        applicant.renewed_on = max(applicant.renewed_on, today)
+
+
+def blocks_of(session: Session, applicant_id: int) -> list[HousingBlock]:
+    return list(session.scalars(select(HousingBlock).where(
+        HousingBlock.applicant_id == applicant_id).order_by(HousingBlock.starts_on)))
+
+
+def blocked_on(session: Session, applicant_id: int, today: date) -> HousingBlock | None:
+    return session.scalar(select(HousingBlock).where(
+        HousingBlock.applicant_id == applicant_id, HousingBlock.starts_on <= today,
+        HousingBlock.ends_on >= today).limit(1))
+
+
+def current_points(applicant: HousingApplicant, today: date) -> int:
+    return rules.points(applicant.points_from, today)
+
+
+def points_expression(session: Session, today: date):
+    """The points as SQL (the same cycle as ``rules.points_for_days``), for ranking in the
+    database: days since ``points_from``, then the five-year cycle."""
+    days = _days_between(session, HousingApplicant.points_from, today)
+    return case(
+        (days <= 0, 0),
+        (days <= rules.FIVE_YEARS, days),
+        else_=rules.THREE_YEARS + func.mod(days - (rules.FIVE_YEARS + 1), rules.CYCLE) + 1,
+    )
+
+
+def _days_between(session: Session, column, today: date):
+    if session.get_bind().dialect.name == "postgresql":
+        return literal(today, Date) - column  # date - date is an integer on PostgreSQL
+    return cast(func.julianday(literal(today.isoformat())) - func.julianday(column), Integer)
+
+
+def record_false_information(session: Session, applicant: HousingApplicant, today: date, *,
+                             staff_user_id: int, note: str) -> HousingBlock:
+    block = rules.false_information_block(today)
+    row = HousingBlock(applicant_id=applicant.id, starts_on=block.starts_on,
+                       ends_on=block.ends_on, reason=block.reason, note=note,
+                       staff_user_id=staff_user_id)
+    session.add(row)
+    session.flush()
+    audit.record(session, "housing.blocked", subject=f"applicant:{applicant.id}",
+                 user_id=staff_user_id, details={"reason": block.reason, "block_id": row.id,
+                                                 "until": block.ends_on.isoformat()})
+    return row
+
+
+def record_refusal(session: Session, applicant: HousingApplicant, offer: HousingOffer | None,
+                   day: date, *, missed: bool) -> HousingBlock | None:
+    """Add a refusal and, when it is the fifth within a year, the block that follows (points
+    from that day)."""
+    session.add(HousingRefusal(applicant_id=applicant.id, offer_id=offer.id if offer else None,
+                               refused_on=day, missed=missed))
+    session.flush()
+    days = list(session.scalars(select(HousingRefusal.refused_on).where(
+        HousingRefusal.applicant_id == applicant.id)))
+    known = {b.starts_on for b in blocks_of(session, applicant.id) if b.reason == "refusals"}
+    for block in rules.refusal_blocks(days):
+        if block.starts_on in known:
+            continue
+        row = HousingBlock(applicant_id=applicant.id, starts_on=block.starts_on,
+                           ends_on=block.ends_on, reason="refusals")
+        session.add(row)
+        applicant.points_from = max(applicant.points_from, block.starts_on)
+        session.flush()
+        audit.record(session, "housing.blocked", subject=f"applicant:{applicant.id}",
+                     details={"reason": "refusals", "block_id": row.id,
+                              "until": block.ends_on.isoformat()})
+        return row
+    return None
+
+
+# --- listings and interests -----------------------------------------------------------------
+
+def publish(session: Session, rental_object: RentalObject, *, now: datetime, vacant_on: date,
+            days: int, min_applicants: int = 1, max_applicants: int = 5, bodirekt: bool = False,
+            staff_user_id: int | None = None) -> HousingListing:
+    if rental_object.retired_at is not None:
+        raise QueueError("object_retired")
+    open_listing = session.scalar(select(HousingListing.id).where(
+        HousingListing.object_id == rental_object.id,
+        HousingListing.status == "published").limit(1))
+    if open_listing is not None:
+        raise QueueError("already_published")
+    if not 1 <= min_applicants <= max_applicants <= 5:
+        raise QueueError("applicant_counts")
+    listing = HousingListing(
+        landlord_id=rental_object.landlord_id, object_id=rental_object.id, published_from=now,
+        published_until=now + timedelta(days=days), vacant_on=vacant_on,
+        min_applicants=min_applicants, max_applicants=max_applicants, bodirekt=bodirekt,
+        lottery_seed=secrets.randbits(31), published_by_user_id=staff_user_id)
+    session.add(listing)
+    session.flush()
+    audit.record(session, "housing.listing.published", subject=f"listing:{listing.id}",
+                 user_id=staff_user_id, details={"object_id": rental_object.id,
+                                                 "bodirekt": bodirekt})
+    return listing
+
+
+def is_open(listing: HousingListing, now: datetime) -> bool:
+    return listing.status == "published" and listing.published_from <= now \
+        < listing.published_until
+
+
+def register_interest(session: Session, applicant: HousingApplicant, listing: HousingListing,
+                      *, now: datetime, tz: ZoneInfo) -> HousingInterest:
+    """An applicant's interest, stamped with the server's clock; an application renews the
+    registration. The same interest twice is one (the unique constraint decides a race)."""
+    today = local_today(tz, now)
+    if not is_open(listing, now):
+        raise QueueError("listing_closed")
+    if applicant.status != "active" or not rules.is_registered(applicant.renewed_on, today):
+        raise QueueError("lapsed")
+    if blocked_on(session, applicant.id, today) is not None:
+        raise QueueError("blocked")
+    existing = session.scalar(select(HousingInterest).where(
+        HousingInterest.listing_id == listing.id, HousingInterest.applicant_id == applicant.id))
+    if existing is not None:
+        if existing.withdrawn_at is not None:
+            raise QueueError("withdrawn")
+        return existing
+    interest = HousingInterest(listing_id=listing.id, applicant_id=applicant.id, created_at=now)
+    try:
+        with session.begin_nested():
+            session.add(interest)
+            session.flush()
+    except IntegrityError:
+        return session.scalar(select(HousingInterest).where(
+            HousingInterest.listing_id == listing.id,
+            HousingInterest.applicant_id == applicant.id))
+    renew(applicant, today)
+    return interest
+
+
+# --- assessment and ranking -----------------------------------------------------------------
+
+@dataclass
+class Ranked:
+    applicant: HousingApplicant
+    interest: HousingInterest
+    points: int
+    age: int | None
+    blocked: bool
+    disturbances: list[tuple[int, datetime]]  # (report id, when) on their agreements
+    approved: bool
+    reasons: list[str]
+
+
+def disturbances(session: Session, person_id: int, *, since: datetime) -> \
+        list[tuple[int, datetime]]:
+    """Released incident reports about the objects of the person's current or earlier
+    agreements, while the agreement held the object, no older than ``since`` (the reports'
+    retention): ``[(report id, call received), …]``."""
+    return disturbances_of(session, [person_id], since=since).get(person_id, [])
+
+
+def disturbances_of(session: Session, person_ids: list[int], *, since: datetime) -> \
+        dict[int, list[tuple[int, datetime]]]:
+    """``disturbances`` for many people at once: ``{person_id: [(report id, when), …]}``."""
+    if not person_ids:
+        return {}
+    received = Complaint.call_received_at
+    rows = session.execute(
+        select(AgreementParty.person_id, IncidentReport.id, received)
+        .join(Agreement, Agreement.id == AgreementParty.agreement_id)
+        .join(AgreementObject, AgreementObject.agreement_id == Agreement.id)
+        .join(Complaint, Complaint.suspected_object_id == AgreementObject.object_id)
+        .join(Job, Job.complaint_id == Complaint.id)
+        .join(IncidentReport, IncidentReport.job_id == Job.id)
+        .where(AgreementParty.person_id.in_(person_ids),
+               IncidentReport.released_at.is_not(None), received >= since,
+               or_(Agreement.starts_on.is_(None),
+                   func.date(received) >= Agreement.starts_on),
+               or_(Agreement.ends_on.is_(None), func.date(received) <= Agreement.ends_on))
+        .order_by(received)).all()
+    found: dict[int, list[tuple[int, datetime]]] = {}
+    seen = set()
+    for person_id, report_id, at in rows:
+        if (person_id, report_id) in seen:
+            continue
+        seen.add((person_id, report_id))
+        found.setdefault(person_id, []).append((report_id, at))
+    return found
+
+
+def ranked(session: Session, listing: HousingListing, *, today: date, retention_days: int,
+           now: datetime | None = None) -> list[Ranked]:
+    """The listing's interested applicants in the order offers go out: approved first by
+    points, then registration date, then the listing's lottery (BoDirekt: by the server's
+    timestamp of the interest). Not approved ones follow, with their reasons."""
+    now = now or utcnow()
+    rows = session.execute(
+        select(HousingInterest, HousingApplicant)
+        .join(HousingApplicant, HousingApplicant.id == HousingInterest.applicant_id)
+        .where(HousingInterest.listing_id == listing.id,
+               HousingInterest.withdrawn_at.is_(None),
+               HousingApplicant.status == "active")).all()
+    applicant_ids = [a.id for _, a in rows]
+    blocked = set(session.scalars(select(HousingBlock.applicant_id).where(
+        HousingBlock.applicant_id.in_(applicant_ids), HousingBlock.starts_on <= today,
+        HousingBlock.ends_on >= today))) if applicant_ids else set()
+    people = {p.id: p for p in session.scalars(select(Person).where(
+        Person.id.in_([a.person_id for _, a in rows])))} if rows else {}
+    earlier = disturbances_of(session, list(people), since=now - timedelta(days=retention_days))
+    result = []
+    for interest, applicant in rows:
+        person = people[applicant.person_id]
+        reasons = []
+        age = None
+        try:
+            age = rules.age_on(rules.birth_date(person.personnummer or ""), today)
+        except rules.InvalidPersonnummer:
+            reasons.append("no_personnummer")
+        if age is not None and age < rules.RENT_FROM_AGE:
+            reasons.append("under_18")
+        if applicant.id in blocked:
+            reasons.append("blocked")
+        if not rules.is_registered(applicant.renewed_on, today):
+            reasons.append("lapsed")
+        rent = listing.rental_object.rent_sek
+        if rent is not None and applicant.yearly_income is not None and \
+                not rules.income_suffices(applicant.yearly_income, int(rent)):
+            reasons.append("income")
+        found = earlier.get(applicant.person_id, [])
+        if found:
+            reasons.append("disturbances")
+        result.append(Ranked(applicant, interest, current_points(applicant, today), age,
+                             applicant.id in blocked, found, not reasons, reasons))
+    if listing.bodirekt:
+        result.sort(key=lambda r: (not r.approved, r.interest.created_at, r.interest.id))
+        return result
+    order = {c.applicant_id: i for i, c in enumerate(rules.rank(
+        [rules.Candidate(r.applicant.id, r.points, r.applicant.registered_on, r.approved)
+         for r in result], listing.lottery_seed))}
+    result.sort(key=lambda r: (not r.approved, order.get(r.applicant.id, 0),
+                               -r.points, r.applicant.registered_on, r.applicant.id))
+    return result
+
+
+def offer_deadline(today: date, days: int, tz: ZoneInfo) -> datetime:
+    """The end of the ``days``-th day from today, local time."""
+    return datetime.combine(today + timedelta(days=days), time(23, 59, 59), tz).astimezone(UTC)
+
+
+def make_offers(session: Session, listing: HousingListing, *, today: date, count: int,
+                deadline: datetime, staff_user_id: int | None, retention_days: int,
+                now: datetime | None = None) -> list[HousingOffer]:
+    """Offer the viewing to the first ``count`` approved applicants not yet offered."""
+    if not 1 <= count <= listing.max_applicants:
+        raise QueueError("offer_count")
+    offered = set(session.scalars(select(HousingOffer.applicant_id).where(
+        HousingOffer.listing_id == listing.id)))
+    made = []
+    for place, row in enumerate(ranked(session, listing, today=today,
+                                       retention_days=retention_days, now=now), start=1):
+        if len(made) >= count:
+            break
+        if not row.approved or row.applicant.id in offered:
+            continue
+        offer = HousingOffer(listing_id=listing.id, applicant_id=row.applicant.id, rank=place,
+                             points=0 if listing.bodirekt else row.points, deadline=deadline,
+                             offered_by_user_id=staff_user_id)
+        session.add(offer)
+        made.append(offer)
+    if not made:
+        raise QueueError("no_approved_applicants")
+    listing.status = "closed"
+    session.flush()
+    audit.record(session, "housing.offers.made", subject=f"listing:{listing.id}",
+                 user_id=staff_user_id, details={"offer_ids": [o.id for o in made]})
+    return made
+
+
+def answer(session: Session, offer: HousingOffer, accepted: bool, *, now: datetime,
+           tz: ZoneInfo, staff_user_id: int | None = None) -> None:
+    if now > offer.deadline:
+        raise QueueError("deadline_passed")
+    if offer.answer is not None:
+        raise QueueError("already_answered")
+    offer.answer = "accepted" if accepted else "refused"
+    offer.answered_at = now
+    offer.answer_recorded_by_user_id = staff_user_id
+    applicant = offer.applicant
+    today = local_today(tz, now)
+    renew(applicant, today)
+    if not accepted:
+        record_refusal(session, applicant, offer, today, missed=False)
+    session.flush()
+    audit.record(session, "housing.offer.answered", subject=f"offer:{offer.id}",
+                 user_id=staff_user_id, details={"answer": offer.answer})
+
+
+def settle_missed(session: Session, *, now: datetime, tz: ZoneInfo) -> int:
+    """Offers past their deadline without an answer: each a refusal (on its deadline's day)."""
+    missed = list(session.scalars(select(HousingOffer).where(
+        HousingOffer.answer.is_(None), HousingOffer.deadline < now)))
+    for offer in missed:
+        offer.answer = "missed"
+        record_refusal(session, offer.applicant, offer, local_today(tz, offer.deadline),
+                       missed=True)
+    session.flush()
+    return len(missed)
+
+
+def sign_contract(session: Session, offer: HousingOffer, *, avtalsnummer: str,
+                  starts_on: date | None, staff_user_id: int | None) -> Agreement:
+    """The chosen applicant's agreement in the shared model (tenant pages open on its start):
+    among those who accepted, the one with the most points (a BoDirekt listing: the first
+    interest) — the case officer picks from the ranked accepted offers."""
+    listing = offer.listing
+    if offer.answer != "accepted":
+        raise QueueError("not_accepted")
+    if listing.status == "let":
+        raise QueueError("already_let")
+    taken = session.scalar(select(Agreement.id).where(
+        Agreement.landlord_id == listing.landlord_id, Agreement.avtalsnummer == avtalsnummer))
+    if taken is not None:
+        raise QueueError("avtalsnummer_taken")
+    starts = listing.vacant_on if listing.bodirekt or starts_on is None else starts_on
+    agreement = Agreement(landlord_id=listing.landlord_id, avtalsnummer=avtalsnummer,
+                          starts_on=starts)
+    agreement.objects.append(AgreementObject(object_id=listing.object_id))
+    agreement.parties.append(AgreementParty(person_id=offer.applicant.person_id, position=1))
+    session.add(agreement)
+    person = session.get(Person, offer.applicant.person_id)
+    if person is not None and person.landlord_id is None:
+        person.landlord_id = listing.landlord_id
+    session.flush()
+    offer.agreement_id = agreement.id
+    listing.status = "let"
+    session.flush()
+    audit.record(session, "housing.contract.signed", subject=f"offer:{offer.id}",
+                 user_id=staff_user_id, details={"agreement_id": agreement.id,
+                                                 "listing_id": listing.id})
+    return agreement
+
+
+# --- the nightly sweep ----------------------------------------------------------------------
+
+def lapse_cutoff(today: date) -> date:
+    """Renewed before this day → lapsed by ``today`` (the last registered day was
+    yesterday or earlier): the smallest ``r`` with ``registered_until(r) >= today``."""
+    candidate = rules.add_months(today, -rules.RENEWAL_MONTHS)
+    while rules.registered_until(candidate - timedelta(days=1)) >= today:
+        candidate -= timedelta(days=1)
+    while rules.registered_until(candidate) < today:
+        candidate += timedelta(days=1)
+    return candidate
+
+
+def remove_lapsed(session: Session, today: date) -> int:
+    """Remove every applicant whose registration lapsed (one UPDATE; their points are lost:
+    a new registration starts from zero)."""
+    result = session.execute(
+        update(HousingApplicant)
+        .where(HousingApplicant.status == "active",
+               HousingApplicant.renewed_on < lapse_cutoff(today))
+        .values(status="removed", removed_on=today)
+        .execution_options(synchronize_session=False))
+    return result.rowcount or 0
+
+
+def due_reminders(session: Session, today: date, days_before: int):
+    """Active applicants whose last registered day is ``days_before`` days on and who have
+    not had this reminder for this period: renewed on any day r with
+    ``registered_until(r) == today + days_before``."""
+    last_day = today + timedelta(days=days_before)
+    renewed = _renewals_ending(last_day)
+    column = HousingApplicant.reminded_30_for if days_before >= 30 \
+        else HousingApplicant.reminded_7_for
+    return session.scalars(select(HousingApplicant).where(
+        HousingApplicant.status == "active", HousingApplicant.renewed_on.in_(renewed),
+        or_(column.is_(None), column != last_day)).order_by(HousingApplicant.id))
+
+
+def _renewals_ending(last_day: date) -> list[date]:
+    start = rules.add_months(last_day, -rules.RENEWAL_MONTHS) - timedelta(days=3)
+    return [start + timedelta(days=i) for i in range(8)
+            if rules.registered_until(start + timedelta(days=i)) == last_day]
+
+
