@@ -467,7 +467,7 @@ def legacy_login():
 # --- BankID ---------------------------------------------------------------------------------
 
 def _bankid() -> BankIDProvider:
-    provider = BankIDProvider.from_config(current_app.config)
+    provider = BankIDProvider.for_app(current_app)
     if provider is None:
         abort(404)
     return provider

@@ -86,6 +86,19 @@ class BankIDProvider:
         self.client = client
 
     @classmethod
+    def for_app(cls, app) -> BankIDProvider | None:
+        """The app's provider, made once per set of settings (its connections are kept)."""
+        key = tuple(app.config.get(k) for k in ("BANKID_URL", "BANKID_CERT", "BANKID_KEY",
+                                                  "BANKID_CA"))
+        made = app.extensions.get("tenant_bankid")
+        if made is None or made[0] != key:
+            if made is not None and made[1] is not None:
+                made[1].close()
+            made = (key, cls.from_config(app.config))
+            app.extensions["tenant_bankid"] = made
+        return made[1]
+
+    @classmethod
     def from_config(cls, config) -> BankIDProvider | None:
         """The provider the settings describe; None when BankID is not set up."""
         if not config.get("BANKID_URL") or not config.get("BANKID_CERT"):
@@ -123,6 +136,9 @@ class BankIDProvider:
         except InvalidNumber:
             return Failed("invalid_identity")
         return Completed(Identity(number, user.get("name") or "", "SE"))
+
+    def close(self) -> None:
+        self.client.client.close()
 
     def cancel(self, order_ref: str) -> None:
         try:
