@@ -67,26 +67,36 @@ def local_today(tz: ZoneInfo, now: datetime | None = None) -> date:
 
 # --- applicants -----------------------------------------------------------------------------
 
-def applicant_of(session: Session, person_id: int | None) -> HousingApplicant | None:
+def applicant_of(session: Session, landlord_id: int, person_id: int | None) \
+        -> HousingApplicant | None:
+    """The person's active registration in the landlord's queue, or None."""
     if person_id is None:
         return None
     return session.scalar(select(HousingApplicant).where(
-        HousingApplicant.person_id == person_id, HousingApplicant.status == "active"))
+        HousingApplicant.landlord_id == landlord_id, HousingApplicant.person_id == person_id,
+        HousingApplicant.status == "active"))
 
 
-def register(session: Session, person: Person, today: date, *, staff_user_id: int | None = None,
-             locale: str | None = None) -> HousingApplicant:
-    """Register a person in the queue (16 or older, by their personnummer)."""
-    if not person.personnummer or not rules.may_register(person.personnummer, today):
+def register(session: Session, person: Person, landlord_id: int, today: date, *,
+             staff_user_id: int | None = None, locale: str | None = None) -> HousingApplicant:
+    """Register a person in a landlord's queue (16 or older, by their personnummer)."""
+    if not person.personnummer:
+        raise QueueError("bad_personnummer")
+    try:
+        old_enough = rules.may_register(person.personnummer, today)
+    except rules.InvalidPersonnummer:
+        raise QueueError("bad_personnummer") from None
+    if not old_enough:
         raise QueueError("too_young")
     existing = session.scalar(select(HousingApplicant).where(
-        HousingApplicant.person_id == person.id))
+        HousingApplicant.landlord_id == landlord_id, HousingApplicant.person_id == person.id))
     if existing is not None and existing.status == "active":
         raise QueueError("already_registered")
     if existing is not None:  # removed earlier: a new registration, points from today
         session.delete(existing)
         session.flush()
-    applicant = HousingApplicant(person_id=person.id, registered_on=today, points_from=today,
+    applicant = HousingApplicant(landlord_id=landlord_id, person_id=person.id,
+                                 registered_on=today, points_from=today,
                                  renewed_on=today, registered_by_user_id=staff_user_id,
                                  locale=locale, areas=[], income_kinds=[])
     session.add(applicant)
@@ -210,7 +220,7 @@ def register_interest(session: Session, applicant: HousingApplicant, listing: Ho
     """An applicant's interest, stamped with the server's clock; an application renews the
     registration. The same interest twice is one (the unique constraint decides a race)."""
     today = local_today(tz, now)
-    if not is_open(listing, now):
+    if not is_open(listing, now) or listing.landlord_id != applicant.landlord_id:
         raise QueueError("listing_closed")
     if applicant.status != "active" or not rules.is_registered(applicant.renewed_on, today):
         raise QueueError("lapsed")

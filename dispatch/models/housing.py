@@ -42,14 +42,17 @@ LISTING_STATUSES = ("published", "closed", "let", "withdrawn")
 
 
 class HousingApplicant(Base):
-    """A person registered in the queue, with their wishes and household."""
+    """A person registered in a landlord's queue, with their wishes and household."""
 
     __tablename__ = "housing_applicants"
-    __table_args__ = (Index("ix_housing_applicants_status_renewed", "status", "renewed_on"),)
+    __table_args__ = (Index("ix_housing_applicants_status_renewed", "status", "renewed_on"),
+                      UniqueConstraint("landlord_id", "person_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Whose queue: each landlord keeps its own intressebank.
+    landlord_id: Mapped[int] = mapped_column(ForeignKey("landlords.id", ondelete="CASCADE"))
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"),
-                                           unique=True)
+                                           index=True)
     registered_on: Mapped[date] = mapped_column(Date)
     # Where the points count from: the registration, or the last reset to zero.
     points_from: Mapped[date] = mapped_column(Date)

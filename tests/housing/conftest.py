@@ -96,11 +96,20 @@ def queue(db_session, create_landlord) -> Queue:
 
 
 def registered(db_session, person, on: date, **wishes):
-    applicant = service.register(db_session, person, on)
+    applicant = service.register(db_session, person, person_landlord(db_session), on)
     for key, value in wishes.items():
         setattr(applicant, key, value)
     db_session.flush()
     return applicant
+
+
+def person_landlord(db_session) -> int:
+    """The queue's landlord (the tests have one: Hammaröbostäder)."""
+    from sqlalchemy import select
+
+    from dispatch.models import Landlord
+
+    return db_session.scalar(select(Landlord.id).where(Landlord.code == "HAMB"))
 
 
 def log_in(client, person) -> None:

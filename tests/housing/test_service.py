@@ -22,17 +22,17 @@ def _listing(db_session, queue, **kwargs):
 
 def test_registration_needs_16_years_and_one_registration_per_person(db_session, queue):
     with pytest.raises(service.QueueError, match="too_young"):
-        service.register(db_session, queue.child, TODAY)
-    service.register(db_session, queue.older, TODAY)
+        service.register(db_session, queue.child, queue.landlord.id, TODAY)
+    service.register(db_session, queue.older, queue.landlord.id, TODAY)
     with pytest.raises(service.QueueError, match="already_registered"):
-        service.register(db_session, queue.older, TODAY)
+        service.register(db_session, queue.older, queue.landlord.id, TODAY)
 
 
 def test_a_removed_applicant_registers_again_from_zero_points(db_session, queue):
     applicant = registered(db_session, queue.older, date(2020, 1, 1))
     assert service.remove_lapsed(db_session, date(2021, 1, 2)) == 1
     db_session.expire_all()
-    again = service.register(db_session, queue.older, TODAY)
+    again = service.register(db_session, queue.older, queue.landlord.id, TODAY)
     assert service.current_points(again, TODAY) == 0
     assert again.id != applicant.id or again.registered_on == TODAY
 

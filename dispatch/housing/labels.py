@@ -1,0 +1,77 @@
+"""What the queue's pages and mails call things, translated (lazily, in the reader's
+language)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+INCOME_KIND_NAMES = {
+    "employment": _l("Salary from employment"),
+    "pension": _l("Pension"),
+    "business": _l("Income from own business"),
+    "unemployment": _l("Unemployment benefit"),
+    "student_loan": _l("Student loan"),
+    "student_grant": _l("Student grant"),
+    "social_assistance": _l("Income support confirmed by Hammarö municipality"),
+    "housing_allowance": _l("Housing allowance"),
+    "child_allowance": _l("Child allowance"),
+    "maintenance": _l("Maintenance support"),
+    "introduction": _l("Introduction benefit"),
+    "boarding": _l("Boarding supplement"),
+}
+
+REASON_NAMES = {
+    "no_personnummer": _l("No valid personal identity number"),
+    "under_18": _l("Under 18"),
+    "blocked": _l("Blocked"),
+    "lapsed": _l("Registration lapsed"),
+    "income": _l("Income below twice the annual rent"),
+    "disturbances": _l("Earlier disturbances"),
+}
+
+ANSWER_NAMES = {
+    None: _l("Waiting for an answer"),
+    "accepted": _l("Accepted"),
+    "refused": _l("Refused"),
+    "missed": _l("No answer (counts as a refusal)"),
+}
+
+LISTING_STATUS_NAMES = {
+    "published": _l("Published"),
+    "closed": _l("Offers made"),
+    "let": _l("Let"),
+    "withdrawn": _l("Withdrawn"),
+}
+
+ERRORS = {
+    "required": _l("Fill in this field."),
+    "too_long": _l("This is too long."),
+    "not_a_number": _l("Give a whole number."),
+    "out_of_range": _l("The number is out of range."),
+    "bad_date": _l("Give a date as YYYY-MM-DD."),
+    "bad_email": _l("Not an e-mail address."),
+    "bad_phone": _l("Not a phone number."),
+    "bad_personnummer": _l("Not a valid personal identity number."),
+    "invalid_choice": _l("Choose one of the options."),
+    "too_young": _l("You must be 16 or older to register in the housing queue."),
+    "already_registered": _l("Already registered in the housing queue."),
+    "lapsed": _l("The registration has lapsed. Register again."),
+    "blocked": _l("Blocked from applying until the block ends."),
+    "listing_closed": _l("This flat is no longer open for applications."),
+    "withdrawn": _l("You withdrew your interest in this flat."),
+    "object_retired": _l("The object is no longer in the register."),
+    "already_published": _l("The object is already published."),
+    "applicant_counts": _l("Between 1 and 5 applicants, the least first."),
+    "offer_count": _l("Offer between 1 and the listing's most applicants."),
+    "no_approved_applicants": _l("No approved applicant left to offer."),
+    "already_answered": _l("The offer has already been answered."),
+    "deadline_passed": _l("The deadline to answer has passed."),
+    "not_accepted": _l("Only an accepted offer can become a contract."),
+    "already_let": _l("The flat is already let."),
+    "avtalsnummer_taken": _l("The agreement number is already in use."),
+    "not_registered": _l("Register in the housing queue first."),
+}
+
+
+def error(code: str) -> str:
+    return str(ERRORS.get(code, code))
