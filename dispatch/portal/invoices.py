@@ -63,7 +63,8 @@ class ImportResult:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
-    errors: list[tuple[int, str, str, str]] = field(default_factory=list)  # line, column, ...
+    # line, column, value, reason (a code of REASONS)
+    errors: list[tuple[int, str, str, str]] = field(default_factory=list)
 
     @property
     def accepted(self) -> bool:
@@ -92,7 +93,7 @@ def import_file(session: Session, landlord: Landlord, data: bytes, *, actor: str
     result = ImportResult()
 
     def error(line: int, column: str, value: str, code: str) -> None:
-        result.errors.append((line, column, value[:80], str(REASONS[code])))
+        result.errors.append((line, column, value[:80], code))
 
     try:
         text = data.decode("utf-8-sig")
@@ -339,7 +340,8 @@ def import_invoices_command(code: str, path: Path) -> None:
 
     result = run()
     if result.errors:
-        for line, column, value, reason in result.errors:
+        for line, column, value, code in result.errors:
+            reason = REASONS[code]._args[0]  # the English text (no request, no language)
             click.echo(f"line {line}, column {column or '-'}: {reason} [{value}]", err=True)
         raise click.ClickException(f"{len(result.errors)} errors: nothing was imported")
     click.echo(f"{result.kind}: {result.added} added, {result.updated} updated, "

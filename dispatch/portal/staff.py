@@ -26,7 +26,7 @@ from dispatch.models.portal import (
 )
 from dispatch.portal import service
 from dispatch.portal.blueprint import bp
-from dispatch.portal.invoices import import_file
+from dispatch.portal.invoices import REASONS, import_file
 from dispatch.portal.pages import send_tenant_mail, text_field
 
 staff_only = roles_required("landlord")
@@ -169,7 +169,7 @@ def staff_invoices():
                         unchanged=result.unchanged), "info")
                 return redirect(url_for("portal.staff_invoices"))
     return render_template("portal/staff/invoices.html", form=form, errors=errors,
-                           result=result, landlords=_landlords()), (
+                           result=result, landlords=_landlords(), reasons=REASONS), (
         400 if errors or (result and not result.accepted) else 200)
 
 
