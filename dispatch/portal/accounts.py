@@ -38,6 +38,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from dispatch.auth import tenants
@@ -106,8 +107,8 @@ class PinForm(FlaskForm):
     submit = SubmitField(_l("Continue"))
 
 
-DOCUMENTS = [("id_card", _l("ID card")), ("passport", _l("Passport")),
-             ("licence", _l("Driving licence"))]
+DOCUMENTS = [SelectChoice("id_card", _l("ID card")), SelectChoice("passport", _l("Passport")),
+             SelectChoice("licence", _l("Driving licence"))]
 
 
 class OfficeForm(FlaskForm):

@@ -3,12 +3,12 @@ numbers are official test numbers, the local BankID service on HTTPS with mutual
 server and client certificates made with ``cryptography`` in a temporary folder), a local
 OpenID provider (``tests.support.oidc_provider``), and the portal's CSRF helper.
 
-Test modules load it with ``pytest_plugins = ["tests.support.tenant_accounts"]``.
+Test modules load it with ``pytest_plugins = ["tests.support.tenant_accounts"]``; plain
+helpers and the numbers are in ``tests.support.tenant_helpers``.
 """
 
 from __future__ import annotations
 
-import re
 import ssl
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -19,12 +19,7 @@ import pytest
 from dispatch.auth.identity.bankid_testserver import BankIDTestService, make_certificates
 from dispatch.models import Agreement, AgreementParty, Person, utcnow
 from dispatch.models.accounts import LandlordAccountPolicy
-
-# Skatteverket's test personnummer (never assigned) and the Finnish test hetu of domain-rules.md
-CURRENT = "199001012385"  # Tove Tenant: an agreement in force
-SECOND = "201701012393"  # Ulf Ended: his agreement ended last month
-SIGNED = "199908072391"  # Siv Signed: an agreement starting next month (landlord allows)
-HETU = "010594Y9032"  # Fia Finne: a Finnish landlord's tenant
+from tests.support.tenant_helpers import CURRENT, HETU, SECOND, SIGNED
 
 
 @dataclass
@@ -151,13 +146,3 @@ def oidc_provider(app, _oidc_provider):
     app.extensions.pop("tenant_oidc", None)  # registered anew with these settings
     yield _oidc_provider
     app.extensions.pop("tenant_oidc", None)
-
-
-# --- pages ----------------------------------------------------------------------------------
-
-def csrf_of(client, path: str) -> str:
-    page = client.get(path).get_data(as_text=True)
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
-        r'name="csrf-token" content="([^"]+)"', page)
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
