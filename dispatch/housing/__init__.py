@@ -1,12 +1,18 @@
 """The housing queue (intressebank, issue 16): applicants and their points, renewal and
-refusals as pure functions of dates (``points``), the queue's tables (``dispatch.models.housing``),
-the applicants' and the case officers' pages (``views``) and the queue's scheduled jobs.
+refusals as pure functions of dates (``points``); the queue's operations on the database
+(``service``: they flush, the request or job commits) on its tables
+(``dispatch.models.housing``); the applicants' pages (``views``), the case officers' pages
+(``staff``, under ``/bostad/staff/``), the mails (``mails``: offers, renewal reminders, the
+subscription) and the scheduler's jobs (``jobs``).
 One blueprint ``bp`` under ``/bostad``; who is logged in is the tenant portal's session
 (``portal.session``: one account for the tenant pages and the queue).
 May import core, models, auth (the tenant accounts and identity providers), portal.session and
 the domain packages (register, jobs); no other feature's views.
 """
 
+# The modules that add routes to the blueprint (``housing.blueprint.bp``).
+from dispatch.housing import staff as staff  # noqa: F401
+from dispatch.housing import views as views  # noqa: F401
 from dispatch.housing.blueprint import bp
 
 __all__ = ["bp"]

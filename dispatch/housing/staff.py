@@ -1,0 +1,340 @@
+"""The case officers' pages under ``/bostad/staff/``: listings (publish a vacant object from
+the register), the ranked applicants of a listing with the customer assessment (earlier
+disturbances from released incident reports: count, dates and links; every read audited),
+offers and their answers, the contract that becomes an agreement, registration of an
+applicant on the phone, and a block for obviously false information. For landlord staff (their
+own landlord's rows only; another landlord's id answers 404) and admins (every landlord)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import selectinload
+
+from dispatch.auth.access import roles_required
+from dispatch.auth.identity.numbers import InvalidNumber, masked, swedish
+from dispatch.core import audit
+from dispatch.core.extensions import db
+from dispatch.core.phones import normalise_phone
+from dispatch.housing import labels, service
+from dispatch.housing import points as rules
+from dispatch.housing.blueprint import bp
+from dispatch.housing.views import today, tz
+from dispatch.models import (
+    Agreement,
+    AgreementObject,
+    Landlord,
+    Person,
+    RentalObject,
+    utcnow,
+)
+from dispatch.models.housing import HousingApplicant, HousingListing, HousingOffer
+
+staff_only = roles_required("landlord")
+
+
+def landlord_ids() -> list[int]:
+    if current_user.role == "admin":
+        return list(db.session.scalars(select(Landlord.id)))
+    return [current_user.landlord_id] if current_user.landlord_id else []
+
+
+def mine(row):
+    if row is None or row.landlord_id not in landlord_ids():
+        abort(404)
+    return row
+
+
+def retention_days() -> int:
+    return current_app.config["REPORT_RETENTION_DAYS"]
+
+
+def vacant_objects(ids: list[int], day: date, limit: int = 200) -> list[RentalObject]:
+    """Flats of the landlords with no agreement in force on ``day`` and no open listing."""
+    in_force = exists().where(
+        AgreementObject.object_id == RentalObject.id,
+        Agreement.id == AgreementObject.agreement_id,
+        or_(AgreementObject.ends_on.is_(None), AgreementObject.ends_on >= day),
+        or_(Agreement.starts_on.is_(None), Agreement.starts_on <= day),
+        or_(Agreement.ends_on.is_(None), Agreement.ends_on >= day))
+    listed = exists().where(HousingListing.object_id == RentalObject.id,
+                            HousingListing.status.in_(("published", "closed")))
+    return list(db.session.scalars(
+        select(RentalObject)
+        .where(RentalObject.landlord_id.in_(ids), RentalObject.object_type == "lägenhet",
+               RentalObject.retired_at.is_(None), ~in_force, ~listed)
+        .options(selectinload(RentalObject.entrance))
+        .order_by(RentalObject.objektsnummer).limit(limit)))
+
+
+def parse_int(form: dict, errors: dict, name: str, low: int, high: int, default=None):
+    raw = (form.get(name) or "").strip()
+    if not raw:
+        if default is None:
+            errors[name] = "required"
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        errors[name] = "not_a_number"
+        return default
+    if not low <= value <= high:
+        errors[name] = "out_of_range"
+    return value
+
+
+def parse_day(form: dict, errors: dict, name: str) -> date | None:
+    raw = (form.get(name) or "").strip()
+    if not raw:
+        errors[name] = "required"
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors[name] = "bad_date"
+        return None
+
+
+# -- listings ---------------------------------------------------------------------------------
+
+@bp.get("/staff/")
+@staff_only
+def staff_home(form: dict | None = None, errors: dict | None = None, status: int = 200):
+    ids = landlord_ids()
+    listings = list(db.session.scalars(
+        select(HousingListing).where(HousingListing.landlord_id.in_(ids))
+        .options(selectinload(HousingListing.rental_object).selectinload(RentalObject.entrance))
+        .order_by(HousingListing.published_from.desc()).limit(200)))
+    defaults = {"days": str(service.setting(current_app.config, "HOUSING_PUBLISH_DAYS")),
+                "min_applicants": "1",
+                "max_applicants": str(service.setting(current_app.config,
+                                                      "HOUSING_MAX_OFFERS")),
+                "vacant_on": (today() + timedelta(days=30)).isoformat()}
+    return render_template("housing/staff/home.html", listings=listings,
+                           objects=vacant_objects(ids, today()), form=form or defaults,
+                           errors=errors or {}), status
+
+
+@bp.post("/staff/listings")
+@staff_only
+def publish():
+    form = request.form.to_dict()
+    errors: dict = {}
+    obj = db.session.get(RentalObject, parse_int(form, errors, "object_id", 1, 2**62, 0) or 0)
+    if obj is None or obj.landlord_id not in landlord_ids():
+        errors["object_id"] = "invalid_choice"
+    vacant_on = parse_day(form, errors, "vacant_on")
+    days = parse_int(form, errors, "days", 1, 60)
+    low = parse_int(form, errors, "min_applicants", 1, 5)
+    high = parse_int(form, errors, "max_applicants", 1, 5)
+    if not errors and low > high:
+        errors["max_applicants"] = "applicant_counts"
+    if errors:
+        return staff_home(form, errors, 400)
+    try:
+        listing = service.publish(db.session, obj, now=utcnow(), vacant_on=vacant_on, days=days,
+                                  min_applicants=low, max_applicants=high,
+                                  bodirekt=form.get("bodirekt") == "on",
+                                  staff_user_id=current_user.id)
+    except service.QueueError as exc:
+        errors["object_id"] = exc.code
+        return staff_home(form, errors, 400)
+    from dispatch.housing.mails import send_subscriptions
+
+    send_subscriptions(db.session, listing, link=url_for("housing.listings", _external=True))
+    flash(_("The flat is published."), "info")
+    return redirect(url_for("housing.staff_listing", listing_id=listing.id), 303)
+
+
+@bp.get("/staff/listings/<int:listing_id>")
+@staff_only
+def staff_listing(listing_id: int, errors: dict | None = None, status: int = 200):
+    listing = mine(db.session.get(HousingListing, listing_id))
+    rows = service.ranked(db.session, listing, today=today(), retention_days=retention_days())
+    people = {p.id: p for p in db.session.scalars(select(Person).where(
+        Person.id.in_([r.applicant.person_id for r in rows])))} if rows else {}
+    offers = list(db.session.scalars(
+        select(HousingOffer).where(HousingOffer.listing_id == listing.id)
+        .order_by(HousingOffer.rank)))
+    # The assessment shows earlier disturbances: who read which applicants' is audited.
+    audit.record(db.session, "housing.assessment.read", subject=f"listing:{listing.id}",
+                 user_id=current_user.id, ip=request.remote_addr,
+                 details={"applicant_ids": [r.applicant.id for r in rows if r.disturbances]})
+    deadline_days = service.setting(current_app.config, "HOUSING_ANSWER_DAYS")
+    return render_template(
+        "housing/staff/listing.html", listing=listing, rows=rows, people=people, offers=offers,
+        deadline_days=deadline_days, errors=errors or {},
+        form=request.form.to_dict() if errors else {"count": str(listing.max_applicants),
+                                                    "deadline_days": str(deadline_days)},
+        masked=masked), status
+
+
+@bp.post("/staff/listings/<int:listing_id>/offers")
+@staff_only
+def make_offers(listing_id: int):
+    listing = mine(db.session.get(HousingListing, listing_id))
+    form = request.form.to_dict()
+    errors: dict = {}
+    count = parse_int(form, errors, "count", 1, listing.max_applicants)
+    days = parse_int(form, errors, "deadline_days", 1, 30)
+    if errors:
+        return staff_listing(listing_id, errors, 400)
+    try:
+        made = service.make_offers(
+            db.session, listing, today=today(), count=count,
+            deadline=service.offer_deadline(today(), days, tz()), staff_user_id=current_user.id,
+            retention_days=retention_days())
+    except service.QueueError as exc:
+        errors["count"] = exc.code
+        return staff_listing(listing_id, errors, 400)
+    from dispatch.housing.mails import send_offer_mail
+
+    for offer in made:
+        send_offer_mail(offer)
+    flash(_("Offers sent."), "info")
+    return redirect(url_for("housing.staff_listing", listing_id=listing.id), 303)
+
+
+def my_offer(offer_id: int) -> HousingOffer:
+    offer = db.session.get(HousingOffer, offer_id)
+    if offer is None:
+        abort(404)
+    mine(offer.listing)
+    return offer
+
+
+@bp.post("/staff/offers/<int:offer_id>/answer")
+@staff_only
+def record_answer(offer_id: int):
+    offer = my_offer(offer_id)
+    choice = request.form.get("answer")
+    if choice not in ("accept", "refuse"):
+        flash(labels.error("invalid_choice"), "error")
+    else:
+        try:
+            service.answer(db.session, offer, choice == "accept", now=utcnow(), tz=tz(),
+                           staff_user_id=current_user.id)
+            flash(_("The answer is recorded."), "info")
+        except service.QueueError as exc:
+            flash(labels.error(exc.code), "error")
+    return redirect(url_for("housing.staff_listing", listing_id=offer.listing_id), 303)
+
+
+@bp.post("/staff/offers/<int:offer_id>/contract")
+@staff_only
+def contract(offer_id: int):
+    offer = my_offer(offer_id)
+    form = request.form.to_dict()
+    errors: dict = {}
+    number = (form.get("avtalsnummer") or "").strip()
+    if not number:
+        errors["avtalsnummer"] = "required"
+    elif len(number) > 40:
+        errors["avtalsnummer"] = "too_long"
+    starts_on = parse_day(form, errors, "starts_on")
+    if not errors:
+        try:
+            service.sign_contract(db.session, offer, avtalsnummer=number, starts_on=starts_on,
+                                  staff_user_id=current_user.id)
+        except service.QueueError as exc:
+            errors["avtalsnummer"] = exc.code
+    if errors:
+        return staff_listing(offer.listing_id, errors, 400)
+    flash(_("The contract is written: the agreement is in the register."), "info")
+    return redirect(url_for("housing.staff_listing", listing_id=offer.listing_id), 303)
+
+
+# -- applicants -------------------------------------------------------------------------------
+
+@bp.route("/staff/applicants/new", methods=["GET", "POST"])
+@staff_only
+def register_by_phone():
+    """Customer service registers a caller: name, personnummer, e-mail, phone."""
+    ids = landlord_ids()
+    landlords = list(db.session.scalars(select(Landlord).where(Landlord.id.in_(ids))
+                                        .order_by(Landlord.name)))
+    errors: dict = {}
+    if request.method == "GET":
+        return render_template("housing/staff/register.html", form={}, errors=errors,
+                               landlords=landlords)
+    form = request.form.to_dict()
+    landlord_id = parse_int(form, errors, "landlord_id", 1, 2**62, 0)
+    if landlord_id not in ids:
+        errors["landlord_id"] = "invalid_choice"
+    name = (form.get("name") or "").strip()
+    if not name:
+        errors["name"] = "required"
+    elif len(name) > 200:
+        errors["name"] = "too_long"
+    number = None
+    try:
+        number = swedish(form.get("personnummer") or "")
+    except InvalidNumber:
+        errors["personnummer"] = "bad_personnummer"
+    email = (form.get("email") or "").strip()
+    if email and ("@" not in email or " " in email or len(email) > 254):
+        errors["email"] = "bad_email"
+    phone_raw = (form.get("phone") or "").strip()
+    phone = normalise_phone(phone_raw, "SE") if phone_raw else None
+    if phone_raw and phone is None:
+        errors["phone"] = "bad_phone"
+    if not errors:
+        person = db.session.scalar(select(Person).where(
+            Person.personnummer == number,
+            or_(Person.landlord_id.is_(None), Person.landlord_id == landlord_id))
+            .order_by(Person.landlord_id.is_(None)).limit(1))
+        if person is None:
+            person = Person(name=name, personnummer=number, email=email or None, phone=phone)
+            db.session.add(person)
+            db.session.flush()
+        try:
+            applicant = service.register(db.session, person, landlord_id, today(),
+                                         staff_user_id=current_user.id)
+        except service.QueueError as exc:
+            errors["personnummer"] = exc.code
+    if errors:
+        form.pop("personnummer", None)  # not sent back to the page in clear
+        return render_template("housing/staff/register.html", form=form, errors=errors,
+                               landlords=landlords), 400
+    flash(_("The applicant is registered in the housing queue."), "info")
+    return redirect(url_for("housing.staff_applicant", applicant_id=applicant.id), 303)
+
+
+@bp.get("/staff/applicants/<int:applicant_id>")
+@staff_only
+def staff_applicant(applicant_id: int, errors: dict | None = None, status: int = 200):
+    applicant = mine(db.session.get(HousingApplicant, applicant_id))
+    person = db.session.get(Person, applicant.person_id)
+    day = today()
+    offers = list(db.session.scalars(
+        select(HousingOffer).where(HousingOffer.applicant_id == applicant.id)
+        .options(selectinload(HousingOffer.listing).selectinload(HousingListing.rental_object)
+                 .selectinload(RentalObject.entrance))
+        .order_by(HousingOffer.offered_at.desc())))
+    return render_template(
+        "housing/staff/applicant.html", applicant=applicant, person=person,
+        points=service.current_points(applicant, day),
+        until=rules.registered_until(applicant.renewed_on),
+        blocks=service.blocks_of(db.session, applicant.id), offers=offers,
+        masked=masked(person.personnummer if person else None), errors=errors or {},
+        form=request.form.to_dict() if errors else {}), status
+
+
+@bp.post("/staff/applicants/<int:applicant_id>/block")
+@staff_only
+def block(applicant_id: int):
+    applicant = mine(db.session.get(HousingApplicant, applicant_id))
+    note = (request.form.get("note") or "").strip()
+    if not note:
+        return staff_applicant(applicant_id, {"note": "required"}, 400)
+    if len(note) > 2000:
+        return staff_applicant(applicant_id, {"note": "too_long"}, 400)
+    service.record_false_information(db.session, applicant, today(),
+                                     staff_user_id=current_user.id, note=note)
+    flash(_("The applicant is blocked from offers for one year."), "info")
+    return redirect(url_for("housing.staff_applicant", applicant_id=applicant.id), 303)
+
