@@ -33,7 +33,15 @@ from imports.bulk import Bulk
 from imports.first import postgres, writer
 from imports.plan import Plan
 from imports.readers import Table
-from imports.rows import Row, RowError, RowParser, convert_sweref, duplicate, in_area
+from imports.rows import (
+    IDENTITY_COLUMNS,
+    Row,
+    RowError,
+    RowParser,
+    convert_sweref,
+    duplicate,
+    in_area,
+)
 from imports.summary import Summary
 
 CHUNK_ROWS = 5000
@@ -192,6 +200,9 @@ class Applier:
                 "missing_columns", "required column(s) missing: " + ", ".join(parser.missing)
             )
         out = self.outcome
+        # Columns a file may leave out: without them, what the register holds stays.
+        self.has_ends = "avtal_till" in parser.index
+        self.has_identities = any(c in parser.index for c in IDENTITY_COLUMNS)
         if parser.unknown:
             out.warnings.append("unknown columns ignored: " + ", ".join(parser.unknown))
         if parser.duplicate_columns:
@@ -541,7 +552,8 @@ class Applier:
                 text(
                     "SELECT ao.object_id, a.id, a.avtalsnummer FROM agreement_objects ao "
                     "JOIN agreements a ON a.id = ao.agreement_id "
-                    "WHERE ao.object_id IN :ids AND a.ends_on IS NULL AND ao.ends_on IS NULL"
+                    # The object's open link: its agreement may carry an end date (avtal_till).
+                    "WHERE ao.object_id IN :ids AND ao.ends_on IS NULL"
                 ).bindparams(bindparam("ids", expanding=True)),
                 {"ids": ids},
             )
@@ -576,10 +588,7 @@ class Applier:
             if same:
                 agreement_id = same[0]
                 left += [(a, row.object_id) for a, _ in links_now if a != agreement_id]
-                self._execute(
-                    text("UPDATE agreements SET starts_on = :s WHERE id = :id"),
-                    {"s": row.starts_on, "id": agreement_id},
-                )
+                self._dates(agreement_id, row)
                 if agreement_id not in self.agreements_with_parties:
                     replaced_parties.append(agreement_id)
             else:
@@ -588,7 +597,8 @@ class Applier:
                 if agreement_id is None:
                     agreement_id = self.ids["agreements"].next()
                     new_agreements.append(
-                        (agreement_id, lid, row.avtalsnummer, row.starts_on, None, None, now)
+                        (agreement_id, lid, row.avtalsnummer, row.starts_on, row.ends_on, None,
+                         now)
                     )
                     if row.avtalsnummer:
                         self.agreements[row.avtalsnummer] = agreement_id
@@ -596,6 +606,9 @@ class Applier:
                     # An existing agreement gains the object (maybe again: an old, ended link
                     # of the same pair gives way to the new one).
                     relinked.append((agreement_id, row.object_id))
+                    if self.has_ends:
+                        self._execute(text("UPDATE agreements SET ends_on = :e WHERE id = :id"),
+                                      {"e": row.ends_on, "id": agreement_id})
                     if agreement_id not in self.agreements_with_parties:
                         replaced_parties.append(agreement_id)
                 links.append((agreement_id, row.object_id))
@@ -616,7 +629,7 @@ class Applier:
                             tenant.phone,
                             tenant.email,
                             kundnummer,
-                            None,
+                            tenant.personnummer,
                             now,
                             now,
                         )
@@ -624,7 +637,8 @@ class Applier:
                     if kundnummer:
                         self.people[kundnummer] = person_id
                 else:
-                    self.person_updates[person_id] = (tenant.name, tenant.phone, tenant.email)
+                    self.person_updates[person_id] = (tenant.name, tenant.phone, tenant.email,
+                                                      tenant.personnummer)
                 new_parties.append((agreement_id, person_id, position))
         if left:
             yesterday = self.today - timedelta(days=1)
@@ -636,7 +650,8 @@ class Applier:
             # An agreement ends when the register shows it on no object any more.
             self._execute(
                 text(
-                    "UPDATE agreements SET ends_on = :d WHERE id IN :ids AND ends_on IS NULL "
+                    "UPDATE agreements SET ends_on = :d WHERE id IN :ids "
+                    "AND (ends_on IS NULL OR ends_on > :d) "
                     "AND NOT EXISTS (SELECT 1 FROM agreement_objects ao "
                     "WHERE ao.agreement_id = agreements.id AND ao.ends_on IS NULL)"
                 ).bindparams(bindparam("ids", expanding=True)),
@@ -687,6 +702,20 @@ class Applier:
         self._insert(
             "agreement_parties", ("agreement_id", "person_id", "position"), new_parties
         )
+
+    def _dates(self, agreement_id: int, row: Row) -> None:
+        """An agreement the register shows again: its dates as the row gives them (its end
+        only from a file with ``avtal_till``)."""
+        if self.has_ends:
+            self._execute(
+                text("UPDATE agreements SET starts_on = :s, ends_on = :e WHERE id = :id"),
+                {"s": row.starts_on, "e": row.ends_on, "id": agreement_id},
+            )
+        else:
+            self._execute(
+                text("UPDATE agreements SET starts_on = :s WHERE id = :id"),
+                {"s": row.starts_on, "id": agreement_id},
+            )
 
     # -- the end of the run -------------------------------------------------------------
     def _retire(self, ids: list[int]) -> None:
@@ -747,13 +776,15 @@ class Applier:
                 ],
             )
         if self.person_updates:
+            # The personnummer only from a file that has the column (an older export keeps it).
+            identity = ", personnummer = :pn" if self.has_identities else ""
             self._execute(
                 text(
-                    "UPDATE people SET name = :n, phone = :p, email = :e, updated_at = :now "
-                    "WHERE id = :id"
+                    f"UPDATE people SET name = :n, phone = :p, email = :e{identity}, "  # noqa: S608
+                    "updated_at = :now WHERE id = :id"
                 ),
                 [
-                    {"n": v[0], "p": v[1], "e": v[2], "now": self.now, "id": k}
+                    {"n": v[0], "p": v[1], "e": v[2], "pn": v[3], "now": self.now, "id": k}
                     for k, v in self.person_updates.items()
                 ],
             )

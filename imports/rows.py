@@ -22,11 +22,17 @@ OPTIONAL = (
     "sweref_n", "sweref_e", "rum", "yta", "hyra", "avtalsnummer", "kundnummer",
     "hyresgast_namn", "hyresgast_telefon", "hyresgast_epost",
     "hyresgast2_namn", "hyresgast2_telefon", "hyresgast2_epost", "avtal_fran",
+    # Newer columns go last: a file without them keeps the digests it had (KNOWN's order is
+    # the digest's order), so re-importing an older export changes nothing.
+    "avtal_till", "hyresgast_personnummer", "hyresgast2_personnummer",
 )
 KNOWN = REQUIRED + OPTIONAL
 # Columns whose values are personal data: an error report names the column, never the value.
 PERSONAL = {"portkod", "hyresgast_namn", "hyresgast_telefon", "hyresgast_epost",
-            "hyresgast2_namn", "hyresgast2_telefon", "hyresgast2_epost", "kundnummer"}
+            "hyresgast2_namn", "hyresgast2_telefon", "hyresgast2_epost", "kundnummer",
+            "hyresgast_personnummer", "hyresgast2_personnummer"}
+# Identity numbers: a bad one is reported by line and column only, never with its value.
+IDENTITY_COLUMNS = ("hyresgast_personnummer", "hyresgast2_personnummer")
 
 OBJECT_TYPES = {
     "lagenhet": "lägenhet", "lgh": "lägenhet", "bostad": "lägenhet",
@@ -59,6 +65,7 @@ class Tenant:
     name: str
     phone: str | None
     email: str | None
+    personnummer: str | None = None  # 12 digits (Swedish) or a hetu as written (Finnish)
 
 
 @dataclass(slots=True)
@@ -89,6 +96,7 @@ class Row:
     tenants: list[Tenant]
     starts_on: date | None
     digest: str
+    ends_on: date | None = None
     object_id: int = 0  # set when the row is applied
     entrance_id: int = 0
 
@@ -219,7 +227,7 @@ class RowParser:
         (objektsnummer, address, raw_postnummer, raw_ort, raw_type, raw_designation, lgh,
          raw_floor, door_code, raw_lat, raw_lon, raw_north, raw_east, raw_rooms, raw_area,
          raw_rent, avtalsnummer, kundnummer, name1, phone1, email1, name2, phone2, email2,
-         raw_date) = self._pick(cleaned)
+         raw_date, raw_end, id1, id2) = self._pick(cleaned)
         if not objektsnummer:
             raise RowError("objektsnummer", "missing")
         place = self._addresses.get((address, raw_postnummer, raw_ort))
@@ -254,14 +262,16 @@ class RowParser:
                 sweref = self._sweref(raw_north, raw_east)
 
         tenants = []
-        if name1 or phone1 or email1:
-            tenants.append(self._tenant("hyresgast", name1, phone1, email1))
-        if name2 or phone2 or email2:
-            tenants.append(self._tenant("hyresgast2", name2, phone2, email2))
+        if name1 or phone1 or email1 or id1:
+            tenants.append(self._tenant("hyresgast", name1, phone1, email1, id1))
+        if name2 or phone2 or email2 or id2:
+            tenants.append(self._tenant("hyresgast2", name2, phone2, email2, id2))
 
-        starts_on = None
+        starts_on = ends_on = None
         if raw_date:
             starts_on = self._dates.get(raw_date) or self.starts_on(raw_date)
+        if raw_end:
+            ends_on = self._dates.get(raw_end) or self.ends_on(raw_end)
 
         rooms = self._decimal(0, raw_rooms, "rum") if raw_rooms else None
         area = self._decimal(1, raw_area, "yta") if raw_area else None
@@ -275,7 +285,7 @@ class RowParser:
             line, objektsnummer, object_type, street, number, letter, postnummer, ort, key,
             designation, lgh, floor, door_code or None, lat, lon, sweref, rooms, area, rent,
             avtalsnummer or None, kundnummer or None, tenants, starts_on,
-            digest or self.digest(cleaned),
+            digest or self.digest(cleaned), ends_on,
         )
 
     # -- the slow paths, for a value not seen before (also what imports.first.columnar calls
@@ -300,8 +310,12 @@ class RowParser:
             raise RowError("vaning", f"not a whole number: {raw!r}") from None
 
     def starts_on(self, raw: str) -> date | str:
-        starts_on = _date(raw)
+        starts_on = _date(raw, "avtal_fran")
         return _remember(self._dates, raw, starts_on.isoformat() if self.as_text else starts_on)
+
+    def ends_on(self, raw: str) -> date | str:
+        ends_on = _date(raw, "avtal_till")
+        return _remember(self._dates, raw, ends_on.isoformat() if self.as_text else ends_on)
 
     def designation(self, raw: str) -> str:
         return _remember(self._designations, raw, " ".join(raw.split()))
@@ -344,7 +358,8 @@ class RowParser:
         return (north, east)
 
     @staticmethod
-    def _tenant(prefix: str, name: str, raw_phone: str, email: str) -> Tenant:
+    def _tenant(prefix: str, name: str, raw_phone: str, email: str,
+                raw_identity: str = "") -> Tenant:
         phone = None
         if raw_phone:
             phone = normalise_phone_fast(raw_phone)
@@ -354,7 +369,10 @@ class RowParser:
             if "@" not in email or " " in email:
                 raise RowError(f"{prefix}_epost", "not an e-mail address")
             email = email.lower()
-        return Tenant(" ".join(name.split()), phone, email or None)
+        personnummer = None
+        if raw_identity:
+            personnummer = identity_number(raw_identity, f"{prefix}_personnummer")
+        return Tenant(" ".join(name.split()), phone, email or None, personnummer)
 
     def _decimal(self, which: int, raw: str, column: str) -> Decimal:
         cache = self._decimals[which]
@@ -365,15 +383,49 @@ class RowParser:
         return value
 
 
-def _date(raw: str) -> date:
+def _date(raw: str, column: str) -> date:
     match = _DATE.match(raw)
     try:
         value = date(int(match[1]), int(match[2]), int(match[3])) if match else None
     except ValueError:
         value = None
     if value is None:
-        raise RowError("avtal_fran", f"not a date (YYYY-MM-DD): {raw!r}")
+        raise RowError(column, f"not a date (YYYY-MM-DD): {raw!r}")
     return value
+
+
+def identity_number(raw: str, column: str) -> str:
+    """A tenant's identity number as the register stores it, checked with python-stdnum:
+    a Swedish personnummer or samordningsnummer (``19900101-2385``, ``900101-2385``,
+    ``701063-2391``) in its 12-digit form ``YYYYMMDDNNNC``; a Finnish henkilötunnus
+    (``131052-308T``) as written (upper case). A bad one raises RowError without the value
+    (it must reach no error report or log)."""
+    from stdnum import luhn
+    from stdnum.exceptions import ValidationError
+    from stdnum.fi import hetu
+    from stdnum.se import personnummer
+
+    try:
+        return hetu.validate(raw, allow_temporary=True)  # 9xx: the official test range
+    except ValidationError:
+        pass
+    try:
+        number = personnummer.compact(raw)
+        if len(number) in (11, 13) and number[-5] in "-+":
+            day_at = len(number) - 7  # DD of (YY)YYMMDD-NNNC
+            day = int(number[day_at:day_at + 2]) if number[day_at:day_at + 2].isdigit() else 0
+            if day > 60:  # a samordningsnummer: the day of birth + 60
+                luhn.validate((number[:-5] + number[-4:])[-10:])
+                born = personnummer.get_birth_date(
+                    f"{number[:day_at]}{day - 60:02d}{number[day_at + 2:]}")
+            else:
+                personnummer.validate(number)
+                born = personnummer.get_birth_date(number)
+            month_day = number[4:8] if len(number) == 13 else number[2:6]
+            return f"{born.year:04d}{month_day}{number[-4:]}"
+    except (ValidationError, ValueError):
+        pass
+    raise RowError(column, "not a valid personnummer, samordningsnummer or henkilötunnus")
 
 
 _to_wgs84 = None

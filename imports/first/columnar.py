@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 from imports.first.staging import OUTPUTS, STAGING_TABLES, STAGING_TYPES, Staged
@@ -38,6 +39,7 @@ from imports.phones_fast import normalise_phone_fast
 from imports.readers import Table
 from imports.rows import (
     CACHE_LIMIT,
+    IDENTITY_COLUMNS,
     KNOWN,
     SWEREF_OFF_MAP,
     Row,
@@ -45,6 +47,7 @@ from imports.rows import (
     RowParser,
     digest_of,
     duplicate,
+    identity_number,
     place_sweref,
 )
 
@@ -220,6 +223,12 @@ class ColumnarStage:
                      ["Float64", "Float64", "Float64", "Float64"]),
             _Mapping(["k_avtal_fran"], _optional(parser.starts_on), ["starts_on"],
                      ["String"]),
+            _Mapping(["k_avtal_till"], _optional(parser.ends_on), ["ends_on"], ["String"]),
+            # Identity numbers are all distinct: each goes through python-stdnum once.
+            *(_Mapping([column], _optional(partial(identity_number, column=column)),
+                       [f"{prefix}_pnr_n"], ["String"])
+              for prefix, column in zip(("hyresgast", "hyresgast2"), IDENTITY_COLUMNS,
+                                        strict=True)),
             _Mapping(["fastighetsbeteckning"], _optional(parser.designation),
                      ["designation"], ["String"]),
             _Mapping(["k_rum"], _decimal(parser, 0, "rum"), ["rooms"], ["String"]),
@@ -335,10 +344,11 @@ class ColumnarStage:
             text = pl.col(raw_name).str.replace_all("\u00a0", "", literal=True) \
                 .str.replace_all(" ", "", literal=True).str.replace_all(",", ".", literal=True)
             plain_values[raw_name] = pl.when(text.str.contains(PLAIN_NUMBER)).then(text)
-        day = pl.col("avtal_fran").str.slice(0, 10)
-        plain_values["avtal_fran"] = pl.when(
-            pl.col("avtal_fran").str.contains(PLAIN_DATE)
-            & day.str.to_date("%Y-%m-%d", strict=False).is_not_null()).then(day)
+        for date_column in ("avtal_fran", "avtal_till"):
+            day = pl.col(date_column).str.slice(0, 10)
+            plain_values[date_column] = pl.when(
+                pl.col(date_column).str.contains(PLAIN_DATE)
+                & day.str.to_date("%Y-%m-%d", strict=False).is_not_null()).then(day)
         frame = frame.with_columns(value.alias(f"v_{name}") for name, value in
                                    plain_values.items())
         frame = frame.with_columns(
@@ -351,12 +361,13 @@ class ColumnarStage:
             pl.when("plain_point").then("lon_v").otherwise("lon_f").alias("lon_f"),
             *(pl.coalesce(f"v_{raw_name}", name).alias(name) for raw_name, name in (
                 ("rum", "rooms"), ("yta", "area_m2"), ("hyra", "rent_sek"),
-                ("avtal_fran", "starts_on"))))
+                ("avtal_fran", "starts_on"), ("avtal_till", "ends_on"))))
 
         # -- tenants: names, phone numbers and e-mail addresses, mostly all distinct --------
         doubts = [pl.col("objektsnummer") == ""]
         for prefix in ("hyresgast", "hyresgast2"):
             name, phone, email = (f"{prefix}_namn", f"{prefix}_telefon", f"{prefix}_epost")
+            identity = f"{prefix}_personnummer"
             compact = pl.col(phone).str.replace_all(PHONE_SEPARATORS, "")
             frame = frame.with_columns(
                 pl.when(pl.col(phone) == "").then(None)
@@ -378,8 +389,8 @@ class ColumnarStage:
                 pl.col(name).str.replace_all(PY_SPACES, " ").alias(f"{prefix}_name_n"),
                 pl.when(pl.col(email) == "").then(None)
                 .otherwise(pl.col(email).str.to_lowercase()).alias(f"{prefix}_email_n"),
-                ((pl.col(name) != "") | (pl.col(phone) != "") | (pl.col(email) != ""))
-                .alias(f"{prefix}_present"),
+                ((pl.col(name) != "") | (pl.col(phone) != "") | (pl.col(email) != "")
+                 | (pl.col(identity) != "")).alias(f"{prefix}_present"),
             )
         doubts += [~pl.col(c) for c in frame.columns if c.startswith("ok_")]
         frame = frame.with_columns(pl.any_horizontal(doubts).alias("doubt"))
@@ -441,6 +452,7 @@ class ColumnarStage:
             "avtalsnummer": column([r.avtalsnummer for r in rows], pl.String),
             "kundnummer": column([r.kundnummer for r in rows], pl.String),
             "starts_on": column([r.starts_on for r in rows], pl.String),
+            "ends_on": column([r.ends_on for r in rows], pl.String),
             "digest": column([r.digest for r in rows], pl.String),
             "joined": column([None] * len(rows), pl.String),
         }
@@ -449,6 +461,8 @@ class ColumnarStage:
             data[f"{prefix}_name_n"] = column([tenant(r, i, "name") for r in rows], pl.String)
             data[f"{prefix}_phone_n"] = column([tenant(r, i, "phone") for r in rows], pl.String)
             data[f"{prefix}_email_n"] = column([tenant(r, i, "email") for r in rows], pl.String)
+            data[f"{prefix}_pnr_n"] = column([tenant(r, i, "personnummer") for r in rows],
+                                             pl.String)
         return pl.DataFrame(data)
 
     @staticmethod
@@ -463,7 +477,7 @@ class ColumnarStage:
             "designation", "lgh", "floor", none_if_empty("portkod").alias("door_code"),
             "lat_f", "lon_f", "north", "east", "rooms", "area_m2", "rent_sek",
             none_if_empty("avtalsnummer").alias("avtalsnummer"),
-            none_if_empty("kundnummer").alias("kundnummer"), "starts_on",
+            none_if_empty("kundnummer").alias("kundnummer"), "starts_on", "ends_on",
             pl.lit(None, dtype=pl.String).alias("digest"), "joined",
         ]
         # Tenants in slots as RowParser lists them: the second moves up when the first is
@@ -472,7 +486,7 @@ class ColumnarStage:
         for slot in (0, 1):
             present = pl.col(f"{one}_present") & pl.col(f"{two}_present") if slot else (
                 pl.col(f"{one}_present") | pl.col(f"{two}_present"))
-            for part in ("name_n", "phone_n", "email_n"):
+            for part in ("name_n", "phone_n", "email_n", "pnr_n"):
                 if slot == 0:
                     value = pl.when(pl.col(f"{one}_present")).then(pl.col(f"{one}_{part}")) \
                         .otherwise(pl.col(f"{two}_{part}"))
@@ -540,7 +554,7 @@ class ColumnarStage:
             "area_m2", "rent_sek",
             pl.Series("row_hash", _digests(good), dtype=pl.String),
             agreement_ids.alias("agreement_id"), made.alias("agreement_new"),
-            "avtalsnummer", "starts_on")
+            "avtalsnummer", "starts_on", "ends_on")
         return {
             "properties": pl.DataFrame(properties, schema={"id": pl.Int64,
                                                            "designation": pl.String},
@@ -624,7 +638,8 @@ class ColumnarStage:
         first = makers.filter(pl.col("hyresgast_present")).select(
             "object_id", "agreement_id", pl.col("hyresgast_name_n").alias("name"),
             pl.col("hyresgast_phone_n").alias("phone"),
-            pl.col("hyresgast_email_n").alias("email"), "kundnummer")
+            pl.col("hyresgast_email_n").alias("email"), "kundnummer",
+            pl.col("hyresgast_pnr_n").alias("personnummer"))
         numbers = first.get_column("kundnummer")
         before = persons.lookup(pl, numbers)
         first = first.with_columns(
@@ -635,13 +650,14 @@ class ColumnarStage:
             "object_id", "agreement_id", pl.col("hyresgast2_name_n").alias("name"),
             pl.col("hyresgast2_phone_n").alias("phone"),
             pl.col("hyresgast2_email_n").alias("email"),
-            pl.lit(None, dtype=pl.String).alias("kundnummer"))
+            pl.lit(None, dtype=pl.String).alias("kundnummer"),
+            pl.col("hyresgast2_pnr_n").alias("personnummer"))
         people = pl.concat([
             first.filter("new").select("object_id", pl.lit(1, dtype=pl.Int64)
                                        .alias("position"), "name", "phone", "email",
-                                       "kundnummer"),
+                                       "kundnummer", "personnummer"),
             second.select("object_id", pl.lit(2, dtype=pl.Int64).alias("position"),
-                          "name", "phone", "email", "kundnummer"),
+                          "name", "phone", "email", "kundnummer", "personnummer"),
         ]).sort("object_id", "position").with_row_index("id", offset=next_id["people"]) \
             .with_columns(pl.col("id").cast(pl.Int64))
         next_id["people"] += people.height
@@ -654,10 +670,11 @@ class ColumnarStage:
                 maintain_order="left") \
             .with_columns(pl.coalesce("own", "before", "here").alias("person_id"))
         # Named again under a kundnummer: the person takes the later values (last wins).
-        again = first.filter(~pl.col("new")).select("person_id", "name", "phone", "email")
+        again = first.filter(~pl.col("new")).select("person_id", "name", "phone", "email",
+                                                    "personnummer")
         self.result.person_updates.update(
-            (person_id, (name, phone, email)) for person_id, name, phone, email in
-            again.iter_rows())
+            (person_id, (name, phone, email, personnummer))
+            for person_id, name, phone, email, personnummer in again.iter_rows())
         parties = pl.concat([
             first.select("object_id", "agreement_id", "person_id",
                          pl.lit(1, dtype=pl.Int64).alias("position")),
@@ -668,7 +685,8 @@ class ColumnarStage:
                 pl.lit(2, dtype=pl.Int64).alias("position")),
         ]).sort("object_id", "position").select("agreement_id", "person_id", "position")
         return (ids, made.cast(pl.Int64), people.select("id", "name", "phone", "email",
-                                                        "kundnummer"), parties)
+                                                        "kundnummer", "personnummer"),
+                parties)
 
     # -- writing a chunk ---------------------------------------------------------------------
     def _write(self, number: int, tables: dict) -> Path:

@@ -238,13 +238,14 @@ class Copier:
                    ids(objects, "entrance_id", "entrances"), "objektsnummer", "object_type",
                    "lagenhetsnummer", "floor", "rooms", "area_m2", "rent_sek", "row_hash",
                    now.alias("created_at"), now.alias("updated_at")))
-        yield ("agreements", "id, landlord_id, avtalsnummer, starts_on, created_at",
+        yield ("agreements", "id, landlord_id, avtalsnummer, starts_on, ends_on, created_at",
                made.select(ids(made, "agreement_id", "agreements"), landlord, "avtalsnummer",
-                           "starts_on", now.alias("created_at")))
-        yield ("people", "id, landlord_id, name, phone, email, kundnummer, created_at, "
-               "updated_at", people.select(
+                           "starts_on", "ends_on", now.alias("created_at")))
+        yield ("people", "id, landlord_id, name, phone, email, kundnummer, personnummer, "
+               "created_at, updated_at", people.select(
                    ids(people, "id", "people"), landlord, "name", "phone", "email",
-                   "kundnummer", now.alias("created_at"), now.alias("updated_at")))
+                   "kundnummer", "personnummer", now.alias("created_at"),
+                   now.alias("updated_at")))
         yield ("agreement_objects", "agreement_id, object_id", linked.select(
             ids(linked, "agreement_id", "agreements"), ids(linked, "id", "objects")))
         yield ("agreement_parties", "agreement_id, person_id, position", parties.select(

@@ -145,17 +145,17 @@ class Stager:
                             person_id = next_id["people"]
                             next_id["people"] += 1
                             people.append((person_id, tenant.name, tenant.phone, tenant.email,
-                                           kundnummer))
+                                           kundnummer, tenant.personnummer))
                             if kundnummer:
                                 persons[kundnummer] = person_id
                         else:
                             person_updates[person_id] = (tenant.name, tenant.phone,
-                                                         tenant.email)
+                                                         tenant.email, tenant.personnummer)
                         parties.append((agreement_id, person_id, position))
             objects.append((object_id, known[row.address_key][0], row.objektsnummer,
                             row.object_type, row.lagenhetsnummer, row.floor, row.rooms,
                             row.area_m2, row.rent_sek, row.digest, agreement_id, made, number,
-                            row.starts_on))
+                            row.starts_on, row.ends_on))
         return {"properties": properties, "entrances": staged_entrances, "objects": objects,
                 "people": people, "parties": parties}
 

@@ -43,8 +43,8 @@ STAGING_TABLES = {
                  "address_key, lat, lon, position_source, door_code",
     "objects": "id, entrance_id, objektsnummer, object_type, lagenhetsnummer, floor, rooms, "
                "area_m2, rent_sek, row_hash, agreement_id, agreement_new, avtalsnummer, "
-               "starts_on",
-    "people": "id, name, phone, email, kundnummer",
+               "starts_on, ends_on",
+    "people": "id, name, phone, email, kundnummer, personnummer",
     "parties": "agreement_id, person_id, position",
 }
 
@@ -68,9 +68,9 @@ STAGING_TYPES = {
         "object_type": "String", "lagenhetsnummer": "String", "floor": "Int64",
         "rooms": "String", "area_m2": "String", "rent_sek": "String", "row_hash": "String",
         "agreement_id": "Int64", "agreement_new": "Int64", "avtalsnummer": "String",
-        "starts_on": "String"},
+        "starts_on": "String", "ends_on": "String"},
     "people": {"id": "Int64", "name": "String", "phone": "String", "email": "String",
-               "kundnummer": "String"},
+               "kundnummer": "String", "personnummer": "String"},
     "parties": {"agreement_id": "Int64", "person_id": "Int64", "position": "Int64"},
 }
 
@@ -88,7 +88,8 @@ class Staged:
     counts: dict[str, int] = field(default_factory=dict)
     # address_key → [local id, lat, lon, position_source, door_code, rows, changed since staged]
     entrances: dict[str, list] = field(default_factory=dict)
-    # local person id → (name, phone, email): a tenant named again under the same kundnummer
+    # local person id → (name, phone, email, personnummer): a tenant named again under the
+    # same kundnummer
     person_updates: dict[int, tuple] = field(default_factory=dict)
     columnar: bool = False  # parsed a column at a time (imports.first.columnar), not row by row
 

@@ -52,9 +52,10 @@ COPY_STATEMENTS = (
     f"FROM {STAGE}.objects",
     f"INSERT INTO main.agreements (id, landlord_id, avtalsnummer, starts_on, ends_on, "  # noqa: S608
     f"notice_given_on, created_at) SELECT agreement_id + :a, :l, avtalsnummer, starts_on, "
-    f"NULL, NULL, :t FROM {STAGE}.objects WHERE agreement_new",
+    f"ends_on, NULL, :t FROM {STAGE}.objects WHERE agreement_new",
     f"INSERT INTO main.people (id, landlord_id, name, phone, email, kundnummer, personnummer, "  # noqa: S608
-    f"created_at, updated_at) SELECT id + :h, :l, name, phone, email, kundnummer, NULL, :t, :t "
+    f"created_at, updated_at) SELECT id + :h, :l, name, phone, email, kundnummer, "
+    f"personnummer, :t, :t "
     f"FROM {STAGE}.people",
     f"INSERT INTO main.agreement_objects (agreement_id, object_id, ends_on) "  # noqa: S608
     f"SELECT agreement_id + :a, id + :o, NULL FROM {STAGE}.objects "
