@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 
 from dispatch.auth.access import roles_required
@@ -48,6 +49,51 @@ ERROR_MESSAGES = {
     "unknown_entrance": _l("That address is not in this landlord's register."),
     "invalid_phone": _l("The caller's phone number is not a phone number."),
     "csrf_failed": _l("The page has expired: reload it (the draft is kept)."),
+    "job_closed": _l("The job is already done or cancelled."),
+    "no_patrol_available": _l("No other car is available: the job stays where it is."),
+    "reason_required": _l("Write why the job is cancelled."),
+    "reason_too_long": _l("The reason is too long (at most 500 characters)."),
+    "already_queued": _l("The job is already in the queue."),
+    "same_patrol": _l("The job is already with that car."),
+    "unknown_patrol": _l("There is no such car."),
+    "patrol_off_duty": _l("That car is off duty."),
+    "not_placed": _l("The address has no position: choose a car."),
+}
+# The job view's history: what each kind of step is called. A kind not here (added later, or
+# by another part of the system) is shown as it comes, with its details.
+HISTORY_KIND_NAMES = {
+    "created": _l("Logged"),
+    "assigned": _l("Sent to the car"),
+    "acknowledged": _l("Reached the tablet"),
+    "accepted": _l("Accepted"),
+    "en_route": _l("En route"),
+    "on_site": _l("On site"),
+    "done": _l("Done"),
+    "reassigned": _l("Moved to another car"),
+    "withdrawn": _l("Taken from the car"),
+    "queued": _l("Back in the queue"),
+    "cancelled": _l("Cancelled"),
+    "ack_alarm": _l("Alarm: not accepted in time"),
+    "call_attempt": _l("Call to the tenant"),
+}
+REASON_NAMES = {
+    "not_accepted": _l("not accepted in time"),
+    "operator": _l("by the operator"),
+    "session_ended": _l("the tablet's session ended"),
+}
+ALARM_NAMES = {
+    "not_accepted": _l("Not accepted in time: the server sends it to the next car soon."),
+    "no_car": _l("Not accepted, and no other car is free: it waits in the queue."),
+}
+TIMER_NOTICES = {
+    "not_accepted": _l("Alarm: job %(job)s at %(address)s not accepted by %(patrol)s"),
+    "redispatched": _l("Job %(job)s not accepted by %(from)s: sent to %(patrol)s"),
+    "no_car": _l("Job %(job)s not accepted by %(from)s and no car is free: back in the queue"),
+}
+ACTION_NOTICES = {
+    "redispatched": _l("%(user)s sent job %(job)s to %(patrol)s"),
+    "cancelled": _l("%(user)s cancelled job %(job)s"),
+    "requeued": _l("%(user)s put job %(job)s back in the queue"),
 }
 TEXTS = {
     "connected": _l("Connected"),
@@ -101,6 +147,28 @@ TEXTS = {
     "dispatch_this": _l("Send"),
     "outside_areas": _l("Outside every patrol area"),
     "area_of": _l("Area of %(patrol)s"),
+    "alarm_no_car": _l("No car free: job %(job)s at %(address)s waits in the queue"),
+    "oldest_waiting": _l("the oldest for"),
+    "job_title": _l("Job %(job)s"),
+    "status": _l("Status"),
+    "patrol": _l("Patrol"),
+    "landlord": _l("Landlord"),
+    "description": _l("Description"),
+    "history": _l("History"),
+    "answered": _l("answered"),
+    "not_answered": _l("no answer"),
+    "send_to": _l("Send to another car"),
+    "redispatch_next": _l("Next nearest car"),
+    "to_queue": _l("Back to the queue"),
+    "cancel_job": _l("Cancel the job"),
+    "cancel_reason": _l("Why is the job cancelled?"),
+    "cancel_confirm": _l("Cancel the job"),
+    "cancel_keep": _l("Keep the job"),
+    "reason_required": _l("Write why the job is cancelled."),
+    "close": _l("Close"),
+    "action_failed": _l("Not done: %(message)s"),
+    "requeued": _l("Job %(job)s is back in the queue."),
+    "cancelled": _l("Job %(job)s is cancelled."),
 }
 
 
@@ -128,6 +196,15 @@ def console():
             "neighbours": as_strings(NEIGHBOUR_NAMES),
             "history_roles": as_strings(HISTORY_ROLE_NAMES),
             "errors": as_strings(ERROR_MESSAGES),
+            # Plural forms for "n calls waiting" (one and other: sv, fi and en have these two).
+            "calls_waiting": {form: ngettext("%(n)s call waiting", "%(n)s calls waiting", count,
+                                             n="%(n)s")
+                              for form, count in (("one", 1), ("other", 2))},
+            "history_kinds": as_strings(HISTORY_KIND_NAMES),
+            "reasons": as_strings(REASON_NAMES),
+            "alarms": as_strings(ALARM_NAMES),
+            "timer_notices": as_strings(TIMER_NOTICES),
+            "action_notices": as_strings(ACTION_NOTICES),
         },
     }
     return render_template(

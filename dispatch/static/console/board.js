@@ -5,7 +5,9 @@
 import { $, clear, el } from "../common/dom.js";
 import { updateAlarms } from "./alarms.js";
 import { api, errorText, notice } from "./api.js";
+import { renderCall } from "./call.js";
 import { street, timer } from "./format.js";
+import { jobChanged, openJob } from "./jobview.js";
 import { renderMap } from "./map.js";
 import { landlordById, patrolName, state, T } from "./state.js";
 
@@ -24,6 +26,9 @@ export function loadBoard() {
     state.ackAfterS = result.data.ack_alarm_after_s;
     state.jobs = new Map(result.data.jobs.map(function (j) { return [j.job_id, j]; }));
     state.patrols = new Map(result.data.patrols.map(function (p) { return [p.patrol_id, p]; }));
+    // The calls still waiting, oldest first (the one N takes), as the server knows them.
+    state.calls = result.data.calls || [];
+    renderCall();
   }).catch(function () {
     notice(T.request_failed, "error");
   }).then(function () {
@@ -46,6 +51,7 @@ export function apply(kind, data, render) {
     if (OPEN_STATUSES.indexOf(data.status) >= 0) state.jobs.set(data.job_id, data);
     else state.jobs.delete(data.job_id);
     if (render !== false) renderBoard();
+    jobChanged(data);
   } else {
     state.patrols.set(data.patrol_id, data);
     if (render !== false) { renderPatrols(); renderBoard(); }
@@ -86,7 +92,8 @@ function jobRow(job) {
   var landlord = landlordById.get(job.landlord_id);
   var patrol = job.patrol_id ? patrolName(job.patrol_id) : null;
   return el("li", {class: "job prio-" + job.priority, tabindex: "-1",
-                   dataset: {jobId: job.job_id, status: job.status}}, [
+                   dataset: {jobId: job.job_id, status: job.status},
+                   onclick: function () { openJob(job.job_id); }}, [
     el("div", {class: "job-line"}, [
       el("span", {class: "job-id", text: "#" + job.job_id}),
       el("span", {class: "prio", title: T.priorities[job.priority], text: "P" + job.priority}),
@@ -136,7 +143,7 @@ function renderPatrols() {
   renderMap();
 }
 
-/** Board keys: arrows move between jobs, D dispatches the focused one. */
+/** Board keys: arrows move between jobs, Enter opens one, D dispatches a queued one. */
 export function focusBoard(step) {
   var rows = Array.from(document.querySelectorAll("#board .job"));
   if (!rows.length) return false;

@@ -1,16 +1,18 @@
-/* The screen pop: calls to the on-call number as the telephony announces them (newest first,
- * five at the most), and N, which starts a complaint prefilled from the newest one. */
+/* The screen pop: calls to the on-call number as the telephony announces them, taken oldest
+ * first: the panel shows the call that waited longest (N starts a complaint prefilled from
+ * it) and how many wait. The board's load brings the calls still waiting (GET /board); a call
+ * another console took (call.taken) leaves the list. */
 
 import { $, clear, el } from "../common/dom.js";
 import { saveDraft } from "./draft.js";
-import { clockText, displayPhone, street, telLink, timer } from "./format.js";
+import { clockText, displayPhone, fmt, street, telLink, timer } from "./format.js";
 import { resetForm } from "./intake.js";
 import { choose } from "./search.js";
 import { state, T } from "./state.js";
 
 export function onCall(pop) {
-  state.calls.unshift(pop);
-  state.calls = state.calls.slice(0, 5);
+  if (state.calls.some(function (c) { return c.call_id === pop.call_id; })) return;
+  state.calls.push(pop);
   renderCall();
   var panel = $("call");
   panel.classList.remove("ringing");
@@ -45,12 +47,21 @@ export function renderCall() {
     body.appendChild(el("p", {class: "muted", text: T.no_tenant_match}));
   }
   body.appendChild(el("p", {class: "call-hint"}, [el("kbd", {text: "N"}), " " + T.press_n]));
-  if (state.calls.length > 1) {
-    body.appendChild(el("p", {class: "muted small", text: "+" + (state.calls.length - 1)}));
-  }
+  body.appendChild(el("p", {class: "calls-waiting", id: "calls-waiting"}, [
+    fmt(T.calls_waiting[state.calls.length === 1 ? "one" : "other"],
+        {n: state.calls.length}) + " · " + T.oldest_waiting + " ",
+    timer(call.received_at, "", "wait-timer"),
+  ]));
 }
 
-/** N: a new complaint, prefilled from the newest waiting call if there is one. */
+/** Another console took the call (logged a complaint from it). */
+export function callTaken(callId) {
+  var before = state.calls.length;
+  state.calls = state.calls.filter(function (c) { return c.call_id !== callId; });
+  if (state.calls.length !== before) renderCall();
+}
+
+/** N: a new complaint, prefilled from the call that waited longest, if one waits. */
 export function newComplaint() {
   var call = state.calls.shift();
   resetForm();

@@ -1,11 +1,16 @@
-/* The console's keys (the map on the page): N, /, 1–9, Ctrl+Enter, D, B, Esc, and the arrows
- * on the board. The address field's own keys are the combobox's (search.js). */
+/* The console's keys (the map on the page): N, /, 1–9, Ctrl+Enter, D, B, Esc, the arrows and
+ * Enter on the board, and in an open job R, 1–9, Q, C. The address field's own keys are the
+ * combobox's (search.js). */
 
 import { $ } from "../common/dom.js";
 import { focusBoard } from "./board.js";
 import { newComplaint } from "./call.js";
 import { dispatchJob, renderResult } from "./dispatch.js";
 import { submitComplaint } from "./intake.js";
+import {
+  cancelling, chooseCar, closeJob, jobViewOpen, openJob, redispatchJob, requeueJob, startCancel,
+  stopCancel,
+} from "./jobview.js";
 import { markNeighbour } from "./object.js";
 import { state } from "./state.js";
 
@@ -23,7 +28,11 @@ function onKey(e) {
   }
   var typing = isTyping(e.target);
   if (e.key === "Escape") {
-    if (typing) {
+    if (cancelling()) {
+      stopCancel();  // the job stays as it was
+    } else if (jobViewOpen() && !typing) {
+      closeJob();
+    } else if (typing) {
       e.target.blur();
       $("console").focus();
     } else if (state.result) {
@@ -45,7 +54,19 @@ function onKey(e) {
     focusBoard(key === "ArrowDown" ? 1 : -1);
     return;
   }
+  if (onBoard && key === "Enter") {
+    e.preventDefault();
+    openJob(Number(onBoard.dataset.jobId));
+    return;
+  }
   var onControl = document.activeElement && /^(A|BUTTON)$/.test(document.activeElement.tagName);
+  if (jobViewOpen() && !onBoard) {
+    // The open job's actions.
+    if (key === "r") { e.preventDefault(); redispatchJob(); return; }
+    if (key === "q") { e.preventDefault(); requeueJob(); return; }
+    if (key === "c") { e.preventDefault(); startCancel(); return; }
+    if (/^[1-9]$/.test(key) && chooseCar(Number(key) - 1)) { e.preventDefault(); return; }
+  }
   if (key === "/") {
     e.preventDefault();
     $("f-search").focus();

@@ -12,8 +12,9 @@
  *   call.js        the screen pop, N                  search.js   the address combobox
  *   object.js      the object view, neighbours        intake.js   the complaint form
  *   dispatch.js    recommended cars, sending one      board.js    open jobs and patrols
- *   alarms.js      unacknowledged assignments         map.js      the Leaflet map
+ *   alarms.js      the server's alarms on the board   map.js      the Leaflet map
  *   connection.js  the /console socket                keyboard.js the shortcuts
+ *   jobview.js     an opened job: history, re-dispatch, back to the queue, cancel
  */
 
 import { $ } from "../common/dom.js";

@@ -7,7 +7,7 @@ export var cfg = JSON.parse(document.getElementById("console-config").textConten
 export var T = cfg.text;
 
 export var state = {
-  calls: [],            // screen pops waiting, newest first
+  calls: [],            // screen pops waiting, oldest first (N takes the first)
   jobs: new Map(),      // job_id → job (open jobs only)
   patrols: new Map(),   // patrol_id → patrol
   ackAfterS: 60,
