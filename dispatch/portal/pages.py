@@ -13,6 +13,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -50,7 +51,10 @@ TEXT_MAX = 4000
 # -- shared ---------------------------------------------------------------------------------
 
 def me() -> Person:
-    person = db.session.get(Person, current_person_id())
+    """The logged-in tenant (read once per request, by the language check before the view)."""
+    person = getattr(g, "portal_person", None)
+    if person is None:
+        person = db.session.get(Person, current_person_id())
     if person is None:  # the register no longer has this person: the session is stale
         log_out()
         abort(404)
@@ -70,11 +74,12 @@ def tenant_locale(person: Person, *, own_session: bool = True) -> str:
 def _finnish_for_finnish_landlords() -> None:
     """A Finnish landlord's tenant sees Finnish until choosing another language."""
     person_id = current_person_id()
-    if person_id is None or "lang" in request.args or session.get("lang"):
+    if person_id is None:
         return
-    country = db.session.scalar(select(Landlord.country).join(
-        Person, Person.landlord_id == Landlord.id).where(Person.id == person_id))
-    if country == "FI":
+    row = db.session.execute(select(Person, Landlord.country).outerjoin(
+        Landlord, Landlord.id == Person.landlord_id).where(Person.id == person_id)).first()
+    g.portal_person = row[0] if row else None
+    if row and row[1] == "FI" and "lang" not in request.args and not session.get("lang"):
         session["lang"] = "fi"
 
 
@@ -150,11 +155,8 @@ def int_or_none(value) -> int | None:
 def home():
     person = me()
     today = local_today()
-    views = service.tenancies(db.session, person.id, on=today)
-    debts = {v.agreement.id: service.rent_debt_ore(db.session, v.agreement, on=today)
-             for v in views if v.position == 1}
-    return render_template("portal/home.html", person=person, views=views, today=today,
-                           debts=debts)
+    return render_template("portal/home.html", person=person, today=today,
+                           cards=service.first_page(db.session, person.id, on=today))
 
 
 @bp.post("/logout")
