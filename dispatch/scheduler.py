@@ -74,6 +74,19 @@ def retry_morning_mail(app: Flask) -> dict:
     return _in_transaction(app, lambda: retry_failed(app, db.session).as_dict())
 
 
+def purge_tenant_accounts(app: Flask) -> dict:
+    """Delete tenant accounts whose person has had no agreement for TENANT_ACCOUNT_KEEP_DAYS
+    (issue 15; audited one by one)."""
+    from dispatch.auth.tenants import purge_ended
+
+    def work():
+        today = datetime.now(zone(app.config["DISPATCH_TZ"])).date()
+        return {"deleted": purge_ended(db.session, today=today,
+                                       keep_days=app.config["TENANT_ACCOUNT_KEEP_DAYS"])}
+
+    return _in_transaction(app, work)
+
+
 @dataclass(frozen=True)
 class ScheduledJob:
     """A job id, what it runs, when (cron fields in ``DISPATCH_TZ``), and how late a missed
@@ -93,6 +106,9 @@ SCHEDULE: tuple[ScheduledJob, ...] = (
     ScheduledJob("morning-mail-retry", retry_morning_mail, {"minute": "5-55/10"}),
     ScheduledJob("purge-reports", purge_reports,
                  {"hour": PURGE_AT.hour, "minute": PURGE_AT.minute}, catch_up_s=3600),
+    # Tenant accounts after the agreement ended (TENANT_ACCOUNT_KEEP_DAYS), once a night.
+    ScheduledJob("purge-tenant-accounts", purge_tenant_accounts, {"hour": 4, "minute": 20},
+                 catch_up_s=3600),
 )
 
 
