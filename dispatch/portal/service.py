@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from dispatch.core.audit import record
 from dispatch.models import (
     Agreement,
     AgreementObject,
@@ -217,6 +218,9 @@ def give_notice(session: Session, person_id: int, agreement_id: int, *, on: date
     agreement.notice_given_on = on
     if agreement.ends_on is None or agreement.ends_on > ends:
         agreement.ends_on = ends
+    record(session, "portal.notice", subject=f"agreement:{agreement.id}",
+           details={"person_id": person_id, "given_on": on.isoformat(),
+                    "ends_on": ends.isoformat()})
     session.add(PortalMessage(landlord_id=agreement.landlord_id, person_id=person_id,
                               kind="notice", subject=agreement.avtalsnummer or "",
                               body=f"notice_given_on={on.isoformat()} ends_on={ends.isoformat()}"))

@@ -10,7 +10,7 @@ from datetime import date
 import time_machine
 from sqlalchemy import select
 
-from dispatch.models import Complaint, Job, Person
+from dispatch.models import AuditEvent, Complaint, Job, Person
 from dispatch.models.portal import PortalMessage, TenantContact
 from tests.portal.conftest import csrf_of, log_in
 
@@ -110,6 +110,8 @@ def test_notice_ends_the_agreement_by_hyreslagen_and_is_confirmed_by_mail(
     db_session.refresh(home.agreement)
     assert home.agreement.notice_given_on == date(2025, 11, 20)
     assert home.agreement.ends_on == date(2026, 2, 28)
+    audit = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "portal.notice"))
+    assert audit.one().subject == f"agreement:{home.agreement.id}"
     [mail] = list(tmp_path.glob("*.eml"))
     message = email.message_from_bytes(mail.read_bytes(), policy=email.policy.default)
     assert message["To"] == "anna@example.se"
