@@ -222,6 +222,10 @@ def document() -> dict:
                                           ["dialled_number"]),
                 "responses": {"201": _ok("The screen pop: landlord and matching tenants"),
                               **_BODY, **_ERRORS}}},
+            "/calls/{id}/take": {"post": {
+                "summary": "An operator takes the call: off every console's waiting calls",
+                "parameters": _ID, "requestBody": _json_body({}, []),
+                "responses": {"200": _ok("call_id"), **_BODY, **_NOT_FOUND, **_ERRORS}}},
             "/addresses/search": {"get": {
                 "summary": "Search the registers, best first",
                 "parameters": [

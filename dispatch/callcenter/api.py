@@ -21,7 +21,7 @@ from dispatch.core.extensions import db
 from dispatch.core.ids import MAX_ID, is_id
 from dispatch.core.realtime import publish
 from dispatch.jobs.board import console_job
-from dispatch.jobs.calls import incoming_call, waiting_calls
+from dispatch.jobs.calls import incoming_call, take_call, waiting_calls
 from dispatch.jobs.dispatching import (
     DispatchError,
     NewComplaint,
@@ -100,6 +100,15 @@ def calls():
     record(db.session, "call.screen_pop", subject=f"call:{call.id}", ip=client_ip(),
            user_id=current_user.id, details={"tenants": len(pop.get("tenants") or [])})
     return jsonify(pop), 201
+
+
+@bp.post("/calls/<int:call_id>/take")
+@roles_required("operator")
+def take(call_id: int):
+    """An operator takes the call (N on the console): off every console's waiting calls."""
+    call = found(db.session.get(Call, call_id), "call", call_id)
+    take_call(db.session, call, user_id=current_user.id, ip=client_ip())
+    return jsonify({"call_id": call.id})
 
 
 @bp.get("/addresses/search")

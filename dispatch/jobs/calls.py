@@ -1,5 +1,7 @@
 """Incoming calls: the telephony system's webhook becomes a screen pop on the consoles; the
-calls still waiting (no complaint logged from them yet), oldest first, for the board."""
+calls still waiting, oldest first, for the board: a call waits until an operator takes it
+(N on the console: ``take_call``, audited as ``call.taken``) or a complaint is logged from it,
+for ``WAITING_FOR`` at the most."""
 
 from __future__ import annotations
 
@@ -8,9 +10,10 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.core.audit import record
 from dispatch.core.phones import display_phone, normalise_phone
 from dispatch.core.realtime import publish
-from dispatch.models import Call, Complaint, Landlord, utcnow
+from dispatch.models import AuditEvent, Call, Complaint, Landlord, utcnow
 from dispatch.register.landlords import landlord_for_number
 from dispatch.register.queries import tenants_by_phone
 
@@ -58,14 +61,30 @@ def screen_pop(session: Session, call: Call, landlord: Landlord | None) -> dict:
     }
 
 
+def take_call(session: Session, call: Call, *, user_id: int | None, ip: str | None = None
+              ) -> None:
+    """An operator takes the call (N): it waits no more, on any console."""
+    record(session, "call.taken", subject=_subject(call.id), ip=ip, user_id=user_id)
+    publish(session, "call.taken", {"call_id": call.id}, namespace="/console")
+
+
+def _subject(call_id: int) -> str:
+    return f"call:{call_id}"
+
+
 def waiting_calls(session: Session, *, now=None, within: timedelta = WAITING_FOR) -> list[dict]:
-    """Screen pops of the calls within ``within`` that no complaint was logged from, oldest
-    first (the order they are taken in)."""
+    """Screen pops of the calls within ``within`` that nobody took and no complaint was
+    logged from, oldest first (the order they are taken in)."""
     since = (now or utcnow()) - within
     calls = session.scalars(
         select(Call).where(Call.received_at >= since,
                            ~select(Complaint.id).where(Complaint.call_id == Call.id).exists())
         .order_by(Call.received_at, Call.id)).all()
+    if calls:
+        taken = set(session.scalars(select(AuditEvent.subject).where(
+            AuditEvent.action == "call.taken",
+            AuditEvent.subject.in_([_subject(c.id) for c in calls]))))
+        calls = [c for c in calls if _subject(c.id) not in taken]
     landlords = {}
     pops = []
     for call in calls:

@@ -222,3 +222,17 @@ def test_a_patrol_may_not_use_the_actions(client, acme, patrols, create_token, p
     response = client.post(f"/api/v1/jobs/1/{path}", json={"reason": "x"},
                            headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 403
+
+
+def test_a_call_an_operator_took_waits_no_more_on_any_console(
+        client, acme, operator, sockets):  # noqa: F811
+    console = sockets("/console", "operator")
+    call = client.post("/api/v1/calls", headers=operator, json={
+        "dialled_number": "08-46 500 401", "caller_number": "070-174 06 05"}).get_json()
+    taken = client.post(f"/api/v1/calls/{call['call_id']}/take", headers=operator, json={})
+    assert taken.status_code == 200
+    assert client.get("/api/v1/board", headers=operator).get_json()["calls"] == []
+    assert [e["call_id"] for e in _events(console, "/console", "call.taken")] == [
+        call["call_id"]]
+    assert client.post("/api/v1/calls/999999/take", headers=operator,
+                       json={}).status_code == 404

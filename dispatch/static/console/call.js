@@ -1,9 +1,10 @@
 /* The screen pop: calls to the on-call number as the telephony announces them, taken oldest
  * first: the panel shows the call that waited longest (N starts a complaint prefilled from
  * it) and how many wait. The board's load brings the calls still waiting (GET /board); a call
- * another console took (call.taken) leaves the list. */
+ * taken here (N: POST /calls/<id>/take) or on another console (call.taken) leaves the list. */
 
 import { $, clear, el } from "../common/dom.js";
+import { api, errorText, notice } from "./api.js";
 import { saveDraft } from "./draft.js";
 import { clockText, displayPhone, fmt, street, telLink, timer } from "./format.js";
 import { resetForm } from "./intake.js";
@@ -67,6 +68,10 @@ export function newComplaint() {
   resetForm();
   renderCall();
   if (call) {
+    // Taken: off the other consoles' waiting calls (and this one's, after a reload).
+    api("POST", "/api/v1/calls/" + call.call_id + "/take", {}).then(function (result) {
+      if (!result.ok) notice(errorText(result), "error");
+    }).catch(function () { notice(T.request_failed, "error"); });
     state.callId = call.call_id;
     if (call.landlord) $("f-landlord").value = call.landlord.code;
     if (call.caller_number) $("f-caller-phone").value = displayPhone(call.caller_number,
