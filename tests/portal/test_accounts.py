@@ -457,3 +457,15 @@ def test_a_finnish_tenant_is_found_by_the_hetu(db_session, tenants_register):
     standing = tenants.tenancy_of_number(db_session, HETU, date.today())
     assert (standing.state, standing.person_id, standing.landlord_country) == (
         "current", tenants_register.finnish.id, "FI")
+
+
+def test_the_nightly_job_deletes_accounts_past_the_keep_time(app, db_session, tenants_register,
+                                                             tove):
+    from dispatch.scheduler import purge_tenant_accounts
+
+    tenants_register.agreement.ends_on = date.today() - timedelta(days=1)
+    db_session.flush()
+    assert purge_tenant_accounts(app) == {"deleted": 0}
+    with time_machine.travel(utcnow() + timedelta(days=app.config["TENANT_ACCOUNT_KEEP_DAYS"],
+                                                  hours=1)):
+        assert purge_tenant_accounts(app) == {"deleted": 1}
