@@ -217,3 +217,16 @@ def send_morning_reports_command(morning, coming: bool) -> None:
     click.echo(" ".join(f"{k}={v}" for k, v in outcome.items()))
     if outcome["failed"]:
         raise SystemExit(1)
+
+
+# -- the housing queue (issue 16): its jobs live in dispatch.housing.jobs --------------------
+from dispatch.housing import jobs as housing_jobs  # noqa: E402
+
+SCHEDULE += (
+    # 00:30 local: the day after a last registered day has begun.
+    ScheduledJob("housing-sweep", housing_jobs.sweep, {"hour": 0, "minute": 30},
+                 catch_up_s=12 * 3600),
+    ScheduledJob("housing-reminders", housing_jobs.remind, {"hour": 9, "minute": 0},
+                 catch_up_s=8 * 3600),
+    ScheduledJob("housing-missed-offers", housing_jobs.settle_offers, {"minute": "*/15"}),
+)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from flask import current_app, render_template, url_for
+from flask import current_app, url_for
 from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,9 +31,14 @@ def send(applicant: HousingApplicant, person: Person | None, template: str, **co
     """One mail to an applicant; False when they have no address or it could not be sent."""
     if person is None or not person.email:
         return False
+    # The app's environment without a request's context processors: the scheduler sends
+    # these with no request at all.
+    env = current_app.jinja_env
     with force_locale(_locale(applicant)):
-        subject = render_template(f"housing/mail/{template}.subject.txt", **context).strip()
-        text = render_template(f"housing/mail/{template}.txt", person=person, **context)
+        subject = env.get_template(f"housing/mail/{template}.subject.txt").render(
+            **context).strip()
+        text = env.get_template(f"housing/mail/{template}.txt").render(person=person,
+                                                                        **context)
     try:
         message = mail.build_message(sender=mail.sender_address(current_app.config),
                                      to=person.email, subject=subject, text=text)
