@@ -1,7 +1,8 @@
 """The ``/field`` namespace: tablets connect as their car, get what was not acknowledged,
-send acknowledgements, statuses, positions and reports; the re-sending of what they have not
-acknowledged; and the cars' presence (``jobs.patrols``): stamped at connect and on every
-pass of this process's upkeep loop for the cars whose sockets it holds.
+send acknowledgements, statuses, positions, call attempts (``job.call_attempt``) and
+reports; the re-sending of what they have not acknowledged; and the cars' presence
+(``jobs.patrols``): stamped at connect and on every pass of this process's upkeep loop for
+the cars whose sockets it holds.
 
 Handlers are thin: the patrol comes from the connection (set at connect), the domain
 functions do the work; each event is one unit of work (``_handled``), answered with
@@ -39,6 +40,7 @@ from dispatch.core.database import transactional, unit_of_work
 from dispatch.core.errors import database_unavailable
 from dispatch.core.extensions import db, socketio
 from dispatch.core.ids import is_id
+from dispatch.field.calls import record_call_attempt
 from dispatch.jobs import delivery
 from dispatch.jobs.dispatching import (
     DispatchError,
@@ -48,7 +50,7 @@ from dispatch.jobs.dispatching import (
     update_position,
 )
 from dispatch.jobs.patrols import is_present, mark_seen
-from dispatch.models import Delivery, Job, Patrol
+from dispatch.models import ApiToken, Delivery, Job, Patrol
 from dispatch.reports.service import submit_report
 
 log = logging.getLogger(__name__)
@@ -327,10 +329,29 @@ def patrol_status(data):
 
 
 @_handled
-def job_report(data):
-    """The documentation; sending it again replaces it until the report is released."""
+def call_attempt(data):
+    """A call to the disturbed tenant from the job card: number, answered or not, when."""
     job = _job(data)
-    report = submit_report(db.session, job, patrol_id=_patrol_id(), data=data)
+    changed = record_call_attempt(db.session, job, patrol_id=_patrol_id(),
+                                  number=data.get("number"), answered=data.get("answered"),
+                                  event_id=data.get("event_id"),
+                                  at=instant_or_none(data.get("at")))
+    return {"changed": changed}
+
+
+def _crew() -> list[str] | None:
+    """The crew named at this tablet's shift log-in (None for a token without one)."""
+    token_id = flask_session.get("token_id")
+    row = db.session.get(ApiToken, token_id) if token_id is not None else None
+    return list(row.crew) if row is not None and row.crew else None
+
+
+@_handled
+def job_report(data):
+    """The documentation; sending it again replaces it until the report is released. The
+    crew of this tablet's shift log-in is who wrote it."""
+    job = _job(data)
+    report = submit_report(db.session, job, patrol_id=_patrol_id(), data=data, crew=_crew())
     return {"report_id": report.id}
 
 
@@ -357,6 +378,7 @@ def register() -> None:
     socketio.on_event("disconnect", on_disconnect, namespace=NS)
     for name, handler in (("job.ack", job_ack), ("job.status", job_status),
                           ("position", position), ("patrol.status", patrol_status),
-                          ("job.report", job_report), ("ping", ping)):
+                          ("job.call_attempt", call_attempt), ("job.report", job_report),
+                          ("ping", ping)):
         socketio.on_event(name, handler, namespace=NS)
     socketio.on_event("*", unknown_event, namespace=NS)

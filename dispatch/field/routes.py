@@ -89,7 +89,29 @@ ERROR_MESSAGES = {
     "unknown_job": _l("This job is not one of this car's."),
     "invalid_text": _l("The text holds characters that cannot be saved. Remove them and send "
                        "it again."),
+    "missing_crew": _l("Write the name of the person on the car (one or two names)."),
+    "invalid_crew": _l("A name is at most 80 characters."),
+    "off_duty": _l("Go on duty to use the register."),
+    "not_a_car": _l("Only a car's tablet may use the register here. Log in again."),
+    "not_found": _l("Not found in the register."),
 }
+# The job's history on the tablet, named as the console names it.
+HISTORY_KIND_NAMES = {
+    "created": _l("Logged"),
+    "assigned": _l("Sent to the car"),
+    "acknowledged": _l("Reached the tablet"),
+    "accepted": _l("Accepted"),
+    "en_route": _l("En route"),
+    "on_site": _l("On site"),
+    "done": _l("Done"),
+    "reassigned": _l("Moved to another car"),
+    "withdrawn": _l("Taken from the car"),
+    "queued": _l("Back in the queue"),
+    "cancelled": _l("Cancelled"),
+    "ack_alarm": _l("Alarm: not accepted in time"),
+    "call_attempt": _l("Call to the tenant"),
+}
+NEIGHBOUR_NAMES = {"above": _l("Above"), "below": _l("Below"), "same_floor": _l("Same floor")}
 TEXTS = {
     "connected": _l("Online"),
     "connecting": _l("Connecting…"),
@@ -112,7 +134,9 @@ TEXTS = {
     "no_phone": _l("No phone number"),
     "call_log": _l("Call attempts"),
     "answered": _l("Answered"),
-    "no_answer": _l("No answer"),
+    "no_answer": _l("Not answered"),
+    "call_question": _l("Did the tenant answer?"),
+    "tenant_phone": _l("The caller left no number: the tenant's phone from the register."),
     "suspected": _l("Suspected source"),
     "description": _l("What the caller said"),
     "earlier": _l("Earlier complaints here"),
@@ -151,6 +175,24 @@ TEXTS = {
     # Issue 13: 50 m from the address for 30 s; the patrol confirms.
     "arrival": _l("You seem to be at the address. Mark the job as on site?"),
     "arrival_later": _l("Not yet"),
+    # Issue 13: the register on the tablet, read-only, for a car on duty.
+    "search_open": _l("Search the register"),
+    "object_view": _l("The object in the register"),
+    "job_history": _l("Job history"),
+    "no_history": _l("No history yet."),
+    "searching": _l("Searching…"),
+    "no_hits": _l("Nothing found. Check the street and the number."),
+    "no_such_number": _l("There is no number %(number)s on %(street)s."),
+    "needs_network": _l("The register needs the network. Try again when the tablet is online."),
+    "read_failed": _l("The register could not be read. Try again."),
+    "tenants": _l("Tenants"),
+    "no_tenants": _l("No tenant in the register."),
+    "neighbours": _l("Neighbours"),
+    "no_neighbours": _l("No neighbours above or below in the register."),
+    "premise_history": _l("Earlier complaints at the object and the entrance"),
+    "flats": _l("Flats at the address"),
+    "busy_no_off_duty": _l("Busy with a job: finish or hand it over before going off duty."),
+    "crew": _l("Crew: %(names)s"),
 }
 
 
@@ -196,6 +238,8 @@ def shell():
             "outcomes": as_strings(OUTCOME_NAMES),
             "roles": as_strings(HISTORY_ROLE_NAMES),
             "errors": as_strings(ERROR_MESSAGES),
+            "history_kinds": as_strings(HISTORY_KIND_NAMES),
+            "neighbours_rel": as_strings(NEIGHBOUR_NAMES),
         },
     }
     html = render_template("field/shell.html", config=config, app_js=app_js, app_css=app_css,
@@ -244,6 +288,7 @@ def create_session():
     email, password, call_sign = (body.get(k) for k in ("email", "password", "call_sign"))
     if not all(isinstance(v, str) and v.strip() for v in (email, password, call_sign)):
         raise ApiError(400, "missing_fields", "email, password and call_sign are required")
+    crew = crew_names(body.get("crew"))
     patrol = db.session.scalar(select(Patrol).where(Patrol.call_sign == call_sign.strip()))
     if patrol is None:
         raise ApiError(400, "unknown_call_sign", f"no patrol car with call sign {call_sign!r}")
@@ -263,11 +308,39 @@ def create_session():
     expires_at = utcnow() + timedelta(days=cfg["FIELD_SESSION_DAYS"])
     token = create_token(db.session, result.user, kind="device", label=patrol.call_sign,
                          expires_at=expires_at)
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
+    row.crew = crew
     record(db.session, "device.session_started", subject=result.user.email, ip=client_ip(),
-           user_id=result.user.id, details={"call_sign": patrol.call_sign})
+           user_id=result.user.id, details={"call_sign": patrol.call_sign, "crew": len(crew)})
     return jsonify({"token": token, "expires_at": expires_at.isoformat(),
                     "user": {"email": result.user.email, "name": result.user.name},
-                    "patrol": patrol_json(patrol)}), 201
+                    "patrol": patrol_json(patrol), "crew": crew}), 201
+
+
+CREW_MAX, CREW_NAME_MAX = 2, 80
+
+
+def crew_names(value) -> list[str]:
+    """The people on the car, as the shift log-in names them: one or two names (blank ones
+    left out), each at most CREW_NAME_MAX characters; anything else is a JSON 400."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ApiError(400, "missing_crew", "crew must be a list of one or two names")
+    names = [" ".join(v.split()) for v in value]
+    names = [n for n in names if n]
+    if not 1 <= len(names) <= CREW_MAX:
+        raise ApiError(400, "missing_crew", "name the people on the car: one or two names")
+    if any(len(n) > CREW_NAME_MAX for n in names):
+        raise ApiError(400, "invalid_crew", f"a name is at most {CREW_NAME_MAX} characters")
+    for name in names:
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ApiError(400, "invalid_text", "a name must be valid Unicode") from None
+        if "\x00" in name:
+            raise ApiError(400, "invalid_text", "a name must not contain NUL characters")
+    return names
 
 
 @api.delete("/session")

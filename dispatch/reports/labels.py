@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask_babel import format_date, get_locale
+from flask_babel import format_date, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -47,12 +47,32 @@ FIELD_NAMES = {
     "left_at": _l("Left the site"),
     "case": _l("Case"),
     "time": _l("Time"),
+    "crew": _l("Staff on the car"),
+    "written_by": _l("Written by"),
+    "witnesses": _l("Staff who can testify"),
+    "call_attempts": _l("Call attempts"),
     "corrected": _l("Corrected by the operator"),
     "original": _l("The patrol's original text"),
 }
 REVISION_NAMES = {"corrected": _l("corrected"), "released": _l("released")}
 STATUS_NAMES = {"submitted": _l("Waiting for review"), "released": _l("Released")}
 YES, NO = _l("Yes"), _l("No")
+ANSWERED, NOT_ANSWERED = _l("Answered"), _l("Not answered")
+
+
+def calls_summary(attempts: list[dict]) -> str:
+    """The call attempts in a few words ("2 samtalsförsök, 1 besvarat"); nothing for none."""
+    if not attempts:
+        return ""
+    answered = sum(1 for a in attempts if a["answered"])
+    return ngettext("%(num)d call attempt", "%(num)d call attempts", len(attempts)) + ", " + \
+        ngettext("%(num)d answered", "%(num)d answered", answered)
+
+
+def call_line(attempt: dict, tz: ZoneInfo) -> str:
+    """One call attempt: its local time and whether it was answered."""
+    answered = ANSWERED if attempt["answered"] else NOT_ANSWERED
+    return f"{local(attempt['at'], tz, '%H:%M')} – {answered}"
 
 
 def yes_no(value: bool | None) -> str:
@@ -120,6 +140,8 @@ def as_shown(doc: dict, tz: ZoneInfo) -> dict:
         "outcome": str(OUTCOME_NAMES.get(doc["outcome"], doc["outcome"] or "")),
         "released_at": local(doc["released_at"], tz),
         **{name: yes_no(doc[name]) for name in BOOL_FIELDS},
+        **{name: ", ".join(doc[name]) for name in ("crew", "written_by", "witnesses")},
+        "call_attempts": calls_summary(doc["call_attempts"]),
         # Which fields an operator corrected, and what the patrol first wrote in each.
         "corrected": ", ".join(str(FIELD_NAMES.get(name, name)) for name in doc["corrections"]),
         "original": " | ".join(

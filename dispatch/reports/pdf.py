@@ -12,7 +12,14 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from fpdf import FPDF
 
-from dispatch.reports.labels import FIELD_NAMES, TIMELINE_NAMES, as_shown, local, value_shown
+from dispatch.reports.labels import (
+    FIELD_NAMES,
+    TIMELINE_NAMES,
+    as_shown,
+    call_line,
+    local,
+    value_shown,
+)
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 
@@ -90,19 +97,25 @@ def render(doc: dict, tz: ZoneInfo, *, printed_at: str, daytime_contact: str = "
     row(FIELD_NAMES["case"], doc["case"])
     row(FIELD_NAMES["landlord"], f"{doc['landlord']['name']} ({doc['landlord']['code']})")
     for name in ("property", "address", "lagenhetsnummer", "objektsnummer", "category",
-                 "description", "disturbed_party", "suspected_source", "patrol"):
+                 "description", "disturbed_party", "suspected_source", "patrol", "crew"):
         row(FIELD_NAMES[name], shown[name])
 
     heading(_("Time line"))
     for step in doc["timeline"]:
         row(TIMELINE_NAMES[step["event"]], shown[step["event"]] or "–")
         corrected({"arrived": "arrived_at", "left": "left_at"}.get(step["event"], ""))
+    if doc["call_attempts"]:
+        row(FIELD_NAMES["call_attempts"], shown["call_attempts"])
+        for attempt in doc["call_attempts"]:
+            row("", call_line(attempt, tz))
 
     heading(_("The patrol's documentation"))
     for name in ("outcome", "observations", "disturber_reached", "disturber_response",
                  "tenant_contacted", "actions", "can_testify", "text"):
         row(FIELD_NAMES[name], shown[name] or ("–" if name in doc["corrections"] else ""))
         corrected(name)
+    row(FIELD_NAMES["witnesses"], shown["witnesses"])
+    row(FIELD_NAMES["written_by"], shown["written_by"])
     pdf.ln(2)
     row(FIELD_NAMES["released_at"], shown["released_at"])
     if daytime_contact:

@@ -21,6 +21,7 @@ from dispatch.models import (
     DeletedReport,
     IncidentReport,
     Job,
+    JobEvent,
     Landlord,
     Patrol,
     ReportRevision,
@@ -41,9 +42,10 @@ def _time(value, name: str) -> datetime | None:
         raise DispatchError("invalid_time", f"{name} {exc}") from None
 
 
-def submit_report(session: Session, job: Job, *, patrol_id: int, data: dict) -> IncidentReport:
+def submit_report(session: Session, job: Job, *, patrol_id: int, data: dict,
+                  crew: list[str] | None = None) -> IncidentReport:
     """Store the patrol's documentation (again: it replaces the last, until released) and
-    close the job."""
+    close the job. ``crew``: the people on the car who wrote it (the shift log-in's names)."""
     if job.patrol_id != patrol_id:
         raise DispatchError("not_your_job", f"job {job.id} is not assigned to this patrol")
     outcome = data.get("outcome")
@@ -56,6 +58,7 @@ def submit_report(session: Session, job: Job, *, patrol_id: int, data: dict) -> 
         report = IncidentReport(job_id=job.id, landlord_id=job.complaint.landlord_id)
         session.add(report)
     report.patrol_id = patrol_id
+    report.crew = list(crew) if crew else None
     report.arrived_at = _time(data.get("arrived_at"), "arrived_at") or job.arrived_at
     report.left_at = _time(data.get("left_at"), "left_at")
     for name in TEXT_FIELDS:
@@ -193,6 +196,7 @@ def document(session: Session, report: IncidentReport, tz: ZoneInfo) -> dict:
     ]
     revisions = session.scalars(select(ReportRevision).where(
         ReportRevision.report_id == report.id).order_by(ReportRevision.id)).all()
+    crew = list(report.crew or [])
     return {
         "id": report.id,
         "case": complaint.id,
@@ -209,6 +213,14 @@ def document(session: Session, report: IncidentReport, tz: ZoneInfo) -> dict:
         "disturbed_party": complaint.disturbed_party or complaint.caller_name,
         "suspected_source": complaint.suspected_source,
         "patrol": patrol.name if patrol is not None else None,
+        # Issue 13: the people on the car, who wrote the report (the crew at submission)
+        # and who can testify (that crew, when the patrol said it can).
+        "crew": crew,
+        "written_by": crew,
+        "witnesses": crew if report.can_testify else [],
+        # The patrol's calls to the disturbed tenant: when, and whether answered (not the
+        # number: it stays in the call centre, as the caller's does).
+        "call_attempts": call_attempts(session, job.id),
         "timeline": [{"event": name, "at": iso(at)} for name, at in timeline],
         "observations": report.observations,
         "disturber_reached": report.disturber_reached,
@@ -224,6 +236,18 @@ def document(session: Session, report: IncidentReport, tz: ZoneInfo) -> dict:
                        "fields": sorted((r.changes or {}).keys())} for r in revisions],
         "corrections": corrections(session, report, revisions),
     }
+
+
+CALL_ATTEMPT = "call_attempt"  # the JobEvent kind the tablet's call button records
+
+
+def call_attempts(session: Session, job_id: int) -> list[dict]:
+    """A job's call attempts to the disturbed tenant, oldest first: when, answered or not."""
+    events = session.scalars(select(JobEvent).where(
+        JobEvent.job_id == job_id, JobEvent.kind == CALL_ATTEMPT)
+        .order_by(JobEvent.at, JobEvent.id)).all()
+    return [{"at": iso(e.at), "answered": bool((e.details or {}).get("answered"))}
+            for e in events]
 
 
 def corrections(session: Session, report: IncidentReport, revisions=None) -> dict:

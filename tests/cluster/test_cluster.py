@@ -154,7 +154,8 @@ def test_tablets_spread_over_three_processes_keep_every_job_through_a_kill_9(clu
             shift = requests.post(f"{cluster.url}/api/v1/field/session", timeout=10,
                                   cookies={"dispatch_route": route},
                                   json={"email": "cars@cluster.example.se",
-                                        "password": PASSWORD, "call_sign": call_sign})
+                                        "password": PASSWORD, "call_sign": call_sign,
+                                        "crew": ["Anna Andersson"]})
             assert shift.status_code == 201, shift.text
             body = shift.json()
             tablets.append(Tablet(cluster.url, call_sign, route, body["token"],

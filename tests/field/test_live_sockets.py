@@ -60,7 +60,8 @@ class HostileTablet:
 
 def _shift_log_in(server: LiveServer, call_sign: str) -> str:
     response = requests.post(f"{server.url}/api/v1/field/session", timeout=10, json={
-        "email": "bil@live.se", "password": PASSWORD, "call_sign": call_sign})
+        "email": "bil@live.se", "password": PASSWORD, "call_sign": call_sign,
+        "crew": ["Anna Andersson"]})
     assert response.status_code == 201, response.text
     return response.json()["token"]
 

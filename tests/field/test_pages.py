@@ -29,9 +29,11 @@ def patrol_user(create_user):
     return create_user(role="patrol", email="patrull@example.se")
 
 
-def _log_in(client, email="patrull@example.se", password=PASSWORD, call_sign="Jour 11"):
+def _log_in(client, email="patrull@example.se", password=PASSWORD, call_sign="Jour 11",
+            crew=("Anna Andersson", "Bo Berg")):
     return client.post("/api/v1/field/session",
-                       json={"email": email, "password": password, "call_sign": call_sign})
+                       json={"email": email, "password": password, "call_sign": call_sign,
+                             "crew": list(crew)})
 
 
 def _connect(app, client, token, call_sign="Jour 11"):
@@ -120,7 +122,8 @@ def test_log_in_gives_a_device_token_that_opens_the_field_socket(
                    callback=True) == {"ok": True, "status": "available"}
     ws.disconnect(namespace="/field")
     assert [e.subject for e in _audit(db_session, "login.succeeded")] == ["patrull@example.se"]
-    assert _audit(db_session, "device.session_started")[0].details == {"call_sign": "Jour 11"}
+    assert _audit(db_session, "device.session_started")[0].details == {"call_sign": "Jour 11",
+                                                                       "crew": 2}
 
 
 def test_wrong_password_is_a_json_401_and_is_audited(client, db_session, car, patrol_user):
@@ -164,7 +167,7 @@ def test_the_web_log_in_attempt_limit_holds_for_tablets_too(app, client, car, pa
     # The owner on another tablet (another address) is not locked out.
     elsewhere = client.post("/api/v1/field/session", environ_base={"REMOTE_ADDR": "10.9.8.7"},
                             json={"email": "patrull@example.se", "password": PASSWORD,
-                                  "call_sign": "Jour 11"})
+                                  "call_sign": "Jour 11", "crew": ["Anna Andersson"]})
     assert elsewhere.status_code == 201, elsewhere.get_json()
 
 

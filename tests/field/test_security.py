@@ -54,7 +54,8 @@ def _shift_log_in(client, create_user, call_sign):
     """A tablet's shift log-in for ``call_sign``: its device token."""
     user = create_user(role="patrol")
     response = client.post("/api/v1/field/session", json={
-        "email": user.email, "password": PASSWORD, "call_sign": call_sign})
+        "email": user.email, "password": PASSWORD, "call_sign": call_sign,
+        "crew": ["Anna Andersson"]})
     assert response.status_code == 201, response.get_json()
     return response.get_json()["token"]
 

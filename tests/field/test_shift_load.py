@@ -102,7 +102,8 @@ async def _shift(server) -> list[str]:
         async def car(n: int) -> None:
             call_sign = f"Skift {n:02d}"
             login = await post("/api/v1/field/session", {
-                "email": "bil@skiftet.example.se", "password": PASSWORD, "call_sign": call_sign})
+                "email": "bil@skiftet.example.se", "password": PASSWORD, "call_sign": call_sign,
+                "crew": ["Anna Andersson"]})
             if login is None:
                 return
             patrol_id = login["patrol"]["patrol_id"]

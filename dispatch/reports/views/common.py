@@ -19,6 +19,8 @@ from dispatch.reports.labels import (
     REVISION_NAMES,
     STATUS_NAMES,
     TIMELINE_NAMES,
+    call_line,
+    calls_summary,
     local,
     night_name,
     yes_no,
@@ -60,7 +62,8 @@ def _labels() -> dict:
     return {"category_names": CATEGORY_NAMES, "outcome_names": OUTCOME_NAMES,
             "timeline_names": TIMELINE_NAMES, "field_names": FIELD_NAMES,
             "status_names": STATUS_NAMES, "yes_no": yes_no, "night_name": night_name,
-            "revision_names": REVISION_NAMES,
+            "revision_names": REVISION_NAMES, "calls_summary": calls_summary,
+            "call_line": lambda attempt: call_line(attempt, service_zone()),
             "daytime_contact": current_app.config.get("DAYTIME_CONTACT") or "",
             "local": lambda value, fmt="%Y-%m-%d %H:%M": local(value, service_zone(), fmt),
             "retention_days": retention_setting()}

@@ -33,13 +33,12 @@ from dispatch.reports.service import (
 from dispatch.reports.views.common import Deleted, audit, bp, morning_deleted
 
 EXPORT_MAX_DAYS = 366
-# The patrol's call attempts to the disturbed tenant are not recorded yet (issue 13): when
-# they are, they get a column here.
 CSV_COLUMNS = ("id", "case", "night", "landlord", "property", "address", "lagenhetsnummer",
                "objektsnummer", "category", "description", "suspected_source", "patrol",
-               "call", "dispatched", "acknowledged", "arrived", "left", "outcome",
-               "disturber_reached", "tenant_contacted", "can_testify", "observations",
-               "disturber_response", "actions", "text", "corrected", "original", "released_at")
+               "crew", "call", "dispatched", "acknowledged", "arrived", "left",
+               "call_attempts", "outcome", "disturber_reached", "tenant_contacted",
+               "can_testify", "witnesses", "observations", "disturber_response", "actions",
+               "text", "written_by", "corrected", "original", "released_at")
 
 
 @bp.get("/")

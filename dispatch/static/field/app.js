@@ -138,6 +138,7 @@ function sent(item, answer) {
   var j = item.job_id ? find(item.job_id) : null;
   if (item.event === "job.report" && j) {
     j.report = { state: "sent", at: now(), report_id: answer.report_id };
+    forgetDoorCode(j);
     saveJobs();
     refreshDuty();  // the car is free again (or already has the queue's next job)
   } else if (item.event === "patrol.status" && answer.status) {
@@ -151,9 +152,12 @@ function refused(item, error) {
     j.report = { state: "failed", at: now(), message: errorText(error) };
     saveJobs();
   } else if (item.event === "patrol.status") {
+    // Refused (a car with a job in hand may not go off duty: has_job): the button goes back
+    // to what the car is, and the notice says why.
+    if (item.prev) setDuty(item.prev);
     refreshDuty();
   }
-  if (error.code === "not_your_job" && j) { j.revoked = true; saveJobs(); }
+  if (error.code === "not_your_job" && j) { j.revoked = true; forgetDoorCode(j); saveJobs(); }
   notice(t("failed", { message: errorText(error) }));
 }
 
@@ -162,6 +166,7 @@ function queueLabel(item) {
   var where = j ? " – " + j.job.address : "";
   if (item.event === "job.status") return t("status_queued", { status: T.steps[item.data.status] }) + where;
   if (item.event === "job.report") return t("report_waiting", { address: j ? j.job.address : "" });
+  if (item.event === "job.call_attempt") return T.call_log + ": " + (item.data.answered ? T.answered : T.no_answer) + where;
   return T.duty_waiting + ": " + (item.data.status === "off_duty" ? T.off_duty : T.on_duty);
 }
 
@@ -182,7 +187,8 @@ function renderQueue() {
   if (!session || (!offline && !outbox.length)) { box.hidden = true; return; }
   box.hidden = false;
   box.className = "queue" + (offline ? " queue-offline" : "");
-  if (offline) box.appendChild(el("p", { class: "queue-head" }, [el("strong", { text: T.offline + ". " }), T.offline_help]));
+  // "Offline" is said once, by the pill in the bar; the banner says what it means.
+  if (offline) box.appendChild(el("p", { class: "queue-head", text: T.offline_help }));
   if (outbox.length) {
     box.appendChild(el("p", { text: offline ? T.waiting : T.sending }));
     box.appendChild(el("ul", { id: "waiting" }, outbox.map(function (item) {
@@ -210,13 +216,21 @@ function renderDuty() {
   button.title = on ? T.go_off_duty : T.go_on_duty;
 }
 
+function hasOpenJob() {
+  return jobs.some(function (j) { return !j.revoked && !(j.report && j.report.state === "sent") && !j.steps.done; });
+}
+
 function toggleDuty() {
   var on = duty === "available" || duty === "busy";
+  // A car with a job in hand cannot go off duty (the server refuses it: has_job): the button
+  // keeps saying what the car is, and the notice says why.
+  if (on && (duty === "busy" || hasOpenJob())) { notice(T.busy_no_off_duty); return; }
   // Going off duty takes the car out of dispatch: asked, so that a stray tap does not.
   if (on && !window.confirm(T.off_duty_confirm)) return;
   var next = on ? "off_duty" : "available";
+  var prev = duty;
   setDuty(next);
-  enqueue("patrol.status", { status: next });
+  enqueue("patrol.status", { status: next }, { prev: prev });
 }
 
 function refreshDuty() {
@@ -316,9 +330,16 @@ function onAssigned(payload, ack) {
 
 function onRevoked(payload, ack) {
   var j = find(payload.job_id);
-  if (j) { j.revoked = true; saveJobs(); }
+  if (j) { j.revoked = true; forgetDoorCode(j); saveJobs(); }
   acknowledge(payload, ack);
   renderAll();
+}
+
+// The door code is on the tablet only while the job is this car's and open: it goes from the
+// screen and the storage when the job ends (done, cancelled), is moved to another car, or the
+// session ends (forgetShift wipes everything).
+function forgetDoorCode(j) {
+  if (j && j.job && "portkod" in j.job) { delete j.job.portkod; j.job.door_code_removed = true; }
 }
 
 // -- a job card ---------------------------------------------------------------------------
@@ -326,6 +347,29 @@ function geoUri(job) {
   var label = encodeURIComponent(job.address || "");
   if (job.lat !== null && job.lat !== undefined) return "geo:" + job.lat + "," + job.lon + "?q=" + job.lat + "," + job.lon + "(" + label + ")";
   return "geo:0,0?q=" + label;
+}
+
+// The disturbed tenant once: the caller's name and the operator's "disturbed party" often say
+// the same ("Anna Andersson" and "Anna Andersson, lgh 1102"), and the flat is on the card already.
+function tenantName(job) {
+  var flat = job.lagenhetsnummer;
+  var strip = function (text) {
+    if (!text || !flat) return text || "";
+    return text.replace(new RegExp("[,;·\\s]*(lgh|lägenhet|flat|huoneisto)?\\.?\\s*" + flat + "\\b", "i"), "").trim();
+  };
+  var names = [];
+  [(job.caller || {}).name, job.disturbed_party].forEach(function (raw) {
+    var text = strip(raw);
+    if (!text) return;
+    var low = text.toLowerCase();
+    for (var i = 0; i < names.length; i++) {
+      var other = names[i].toLowerCase();
+      if (other.indexOf(low) >= 0) return;
+      if (low.indexOf(other) >= 0) { names[i] = text; return; }
+    }
+    names.push(text);
+  });
+  return names.join(" · ");
 }
 
 function buildInfo(j) {
@@ -343,11 +387,13 @@ function buildInfo(j) {
     return el("li", { text: day(e.at) + " " + hhmm(e.at) + " · " + (T.categories[e.category] || e.category) + " · " +
       (T.roles[e.role] || e.role) + (e.lagenhetsnummer ? " · " + t("flat", { n: e.lagenhetsnummer }) : "") });
   });
+  var phones = caller.phone ? [{ phone: caller.phone, display: caller.phone_display || caller.phone }]
+    : (job.tenants || []).map(function (p) { return { phone: p.phone, display: p.phone_display || p.phone, name: p.name }; });
   return el("div", { class: "info" }, [
     el("h2", { class: "address", text: job.address }),
     where.length ? el("p", { class: "where", text: where.join(" · ") }) : null,
     el("div", { class: "access" }, [
-      el("div", { class: "door" }, [
+      job.door_code_removed ? null : el("div", { class: "door" }, [
         el("span", { class: "label", text: T.door_code }),
         job.portkod ? el("span", { class: "code", text: job.portkod }) : el("span", { class: "muted", text: T.no_door_code })
       ]),
@@ -356,11 +402,19 @@ function buildInfo(j) {
     el("div", { class: "steps" }),  // filled by renderSteps, right under the address
     el("section", { class: "tenant" }, [
       el("h3", { text: T.disturbed }),
-      el("p", { text: [caller.name, job.disturbed_party].filter(Boolean).join(" · ") || "–" }),
-      caller.phone ? el("a", { class: "button call", href: "tel:" + caller.phone, "data-call": "1", text: t("call", { phone: caller.phone_display || caller.phone }) })
-        : el("p", { class: "muted", text: T.no_phone }),
+      el("p", { class: "tenant-name", text: tenantName(job) || "–" }),
+      !caller.phone && phones.length ? el("p", { class: "muted tenant-source", text: T.tenant_phone }) : null,
+      phones.length ? el("div", { class: "phones" }, phones.map(function (p) {
+        return el("a", { class: "button call", href: "tel:" + p.phone, "data-call": p.phone,
+          text: t("call", { phone: (p.name ? p.name + " " : "") + p.display }) });
+      })) : el("p", { class: "muted", text: T.no_phone }),
       el("div", { class: "calls" })
     ]),
+    el("div", { class: "card-tools" }, [
+      job.object_id ? el("button", { type: "button", class: "tool", "data-object": String(job.object_id), text: T.object_view }) : null,
+      el("button", { type: "button", class: "tool", "data-history": "1", text: T.job_history })
+    ]),
+    el("section", { class: "history", hidden: true }),
     suspected ? el("section", {}, [el("h3", { text: T.suspected }), el("p", { text: suspected })]) : null,
     job.description ? el("section", {}, [el("h3", { text: T.description }), el("p", { class: "description", text: job.description })]) : null,
     el("section", { class: "earlier" }, [
@@ -376,26 +430,33 @@ function renderCalls(card, j) {
   box.innerHTML = "";
   if (!j.calls.length) return;
   box.appendChild(el("h4", { text: T.call_log }));
-  box.appendChild(el("ol", {}, j.calls.map(function (c, i) {
-    var item = el("li", {}, [hhmm(c.at) + (c.result ? " – " + T[c.result] : "")]);
+  box.appendChild(el("ol", {}, j.calls.map(function (c) {
+    var item = el("li", {}, [hhmm(c.at) + (c.number ? " · " + c.number : "") + (c.result ? " – " + T[c.result] : "")]);
     if (!c.result) {
+      item.appendChild(el("span", { class: "call-question", text: " " + T.call_question }));
       ["answered", "no_answer"].forEach(function (result) {
-        var b = el("button", { type: "button", class: "small", text: T[result] });
-        b.addEventListener("click", function () {
-          j.calls[i].result = result;
-          saveJobs();
-          renderCalls(card, j);
-          var form = card.querySelector("form.report");  // a call answered: the tenant was contacted
-          if (result === "answered" && !form.elements.tenant_contacted.value) {
-            form.querySelector("[name=tenant_contacted][value=yes]").checked = true;
-            autosave(form, j);
-          }
-        });
+        var b = el("button", { type: "button", class: "small answer", text: T[result] });
+        b.addEventListener("click", function () { answerCall(card, j, c, result); });
         item.appendChild(b);
       });
     }
     return item;
   })));
+}
+
+// The call button was pressed: the attempt is kept on the tablet; when the patrol says whether
+// the tenant answered, it goes to the server through the outbox (its id makes a resend harmless).
+function answerCall(card, j, c, result) {
+  c.result = result;
+  saveJobs();
+  enqueue("job.call_attempt", { job_id: j.job.job_id, number: c.number, answered: result === "answered",
+    at: c.at, event_id: c.id }, { job_id: j.job.job_id });
+  renderCalls(card, j);
+  var form = card.querySelector("form.report");  // a call answered: the tenant was contacted
+  if (result === "answered" && !form.elements.tenant_contacted.value) {
+    form.querySelector("[name=tenant_contacted][value=yes]").checked = true;
+    autosave(form, j);
+  }
 }
 
 function pendingSteps(jobId) {
@@ -435,6 +496,8 @@ function pressStep(j, step) {
   var form = cardOf(j).querySelector("form.report");
   if (step === "on_site" && !form.elements.arrived_at.value) form.elements.arrived_at.value = toLocalInput(at);
   if (step === "done" && !form.elements.left_at.value) form.elements.left_at.value = toLocalInput(at);
+  if (step === "done") forgetDoorCode(j);
+  saveJobs();
   autosave(form, j);
   if (step === "done") form.scrollIntoView({ behavior: "smooth", block: "start" });
   renderAll();
@@ -467,10 +530,11 @@ function autosave(form, j) {
 function submitReport(form, j) {
   var v = formValues(form);
   if (!v.outcome) {
-    notice(T.outcome_required);
+    fieldError(form.querySelector(".outcomes"), T.outcome_required);
     form.querySelector(".outcomes").scrollIntoView({ block: "center" });
     return;
   }
+  fieldError(form.querySelector(".outcomes"), "");
   notice("");
   var left = j.steps.done || now();
   if (!v.left_at) { v.left_at = toLocalInput(left); form.elements.left_at.value = v.left_at; }
@@ -495,6 +559,15 @@ function submitReport(form, j) {
     enqueue("job.report", data, { job_id: j.job.job_id });
     renderAll();
   }
+}
+
+// An error shown next to its field (the field marked), in the label's own word; gone when
+// the field is filled in.
+function fieldError(field, message) {
+  var box = field.querySelector(".field-error") || field.nextElementSibling;
+  field.classList.toggle("invalid", !!message);
+  if (message) field.setAttribute("aria-invalid", "true"); else field.removeAttribute("aria-invalid");
+  if (box && box.classList.contains("field-error")) { box.textContent = message; box.hidden = !message; }
 }
 
 function renderReportState(card, j) {
@@ -523,14 +596,24 @@ function buildCard(j) {
   card.appendChild(form);
   fillForm(form, drafts[job.job_id]);
   form.addEventListener("input", function () { autosave(form, j); });
-  form.addEventListener("change", function () { autosave(form, j); });
+  form.addEventListener("change", function () {
+    if (form.elements.outcome.value) fieldError(form.querySelector(".outcomes"), "");
+    autosave(form, j);
+  });
   form.addEventListener("submit", function (e) { e.preventDefault(); submitReport(form, j); });
   var close = el("button", { type: "button", class: "ghost close", hidden: true, text: T.close_job });
   close.addEventListener("click", function () { removeJob(j); });
   card.appendChild(close);
   card.addEventListener("click", function (e) {
     var call = e.target.closest("[data-call]");
-    if (call) { j.calls.push({ at: now(), result: null }); saveJobs(); renderCalls(card, j); }
+    if (call) {
+      j.calls.push({ id: uuid(), at: now(), number: call.getAttribute("data-call"), result: null });
+      saveJobs();
+      renderCalls(card, j);
+    }
+    var obj = e.target.closest("[data-object]");
+    if (obj) openRegister({ object_id: Number(obj.getAttribute("data-object")) });
+    if (e.target.closest("[data-history]")) showHistory(card, j);
   });
   return card;
 }
@@ -592,11 +675,167 @@ function renderJobs() {
 
 function renderAll() {
   $("car").textContent = session ? session.call_sign : "";
+  $("car").title = session && session.crew ? t("crew", { names: session.crew.join(", ") }) : "";
   $("logout").hidden = !session;
+  $("search-open").hidden = !session || !$("register").hidden;
   renderDuty();
   renderQueue();
   if (session) renderJobs();
 }
+
+// -- the register, read-only, for a car on duty (issue 13) --------------------------------
+// The same search and object view as the console, through the tablet's API with the shift's
+// device token; nothing of it is kept on the tablet. An off-duty car is refused by the
+// server (off_duty), and the screen says so.
+function readApi(path) {
+  if (!navigator.onLine) return Promise.reject({ code: "needs_network" });
+  return fetch("/api/v1/field" + path, { headers: { Authorization: "Bearer " + session.token } })
+    .then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (body) {
+        if (r.ok) return body;
+        throw (body && body.error) || { code: "read_failed" };
+      });
+    }, function () { throw { code: "needs_network" }; });
+}
+
+function readError(error) {
+  if (error && error.code === "needs_network") return T.needs_network;
+  if (error && error.code === "unauthorized") { revokedHere(); return ""; }
+  return (error && T.errors[error.code]) || T.read_failed;
+}
+
+function registerMessage(text) {
+  var box = $("register-message");
+  box.textContent = text || "";
+  box.hidden = !text;
+}
+
+function openRegister(what) {
+  $("jobs").hidden = true;
+  $("register").hidden = false;
+  $("search-open").hidden = true;
+  $("register-view").innerHTML = "";
+  registerMessage("");
+  if (what && what.object_id) { $("register-hits").innerHTML = ""; showObject(what.object_id); }
+  else $("register-q").focus();
+  window.scrollTo(0, 0);
+}
+
+function closeRegister() {
+  $("register").hidden = true;
+  $("jobs").hidden = false;
+  $("register-view").innerHTML = "";
+  $("register-hits").innerHTML = "";
+  registerMessage("");
+  renderAll();
+}
+
+function searchRegister(q) {
+  var hits = $("register-hits");
+  hits.innerHTML = "";
+  $("register-view").innerHTML = "";
+  if (q.trim().length < 2) return;
+  registerMessage(T.searching);
+  readApi("/search?q=" + encodeURIComponent(q.trim())).then(function (list) {
+    if (!list.length) { registerMessage(T.no_hits); return; }
+    registerMessage(list[0].missing_number ? t("no_such_number", { number: list[0].missing_number, street: list[0].street }) : "");
+    list.forEach(function (h) {
+      var where = [h.postnummer, h.ort].filter(Boolean).join(" ");
+      var flat = h.lagenhetsnummer ? t("flat", { n: h.lagenhetsnummer }) : "";
+      var b = el("button", { type: "button", class: "hit" }, [
+        el("strong", { text: h.address }), el("span", { text: [flat, where].filter(Boolean).join(" · ") })]);
+      b.addEventListener("click", function () {
+        if (h.object_id) showObject(h.object_id); else showEntrance(h.entrance_id);
+      });
+      hits.appendChild(el("li", {}, [b]));
+    });
+  }, function (error) { registerMessage(readError(error)); });
+}
+
+function historyList(items) {
+  if (!items.length) return el("p", { class: "muted", text: T.no_earlier });
+  return el("ul", { class: "plain" }, items.map(function (e) {
+    return el("li", { text: day(e.at) + " " + hhmm(e.at) + " · " + (T.categories[e.category] || e.category) + " · " +
+      (T.roles[e.role] || e.role) + (e.lagenhetsnummer ? " · " + t("flat", { n: e.lagenhetsnummer }) : "") });
+  }));
+}
+
+function showObject(objectId) {
+  var view = $("register-view");
+  view.innerHTML = "";
+  registerMessage(T.searching);
+  readApi("/objects/" + objectId).then(function (o) {
+    registerMessage("");
+    $("register-hits").innerHTML = "";
+    var where = [];
+    if (o.lagenhetsnummer) where.push(t("flat", { n: o.lagenhetsnummer }));
+    if (o.floor !== null && o.floor !== undefined) where.push(t("floor", { n: o.floor }));
+    view.appendChild(el("article", { class: "object", id: "object-" + o.object_id }, [
+      el("h2", { class: "address", text: o.full_address || o.address }),
+      where.length ? el("p", { class: "where", text: where.join(" · ") }) : null,
+      el("section", { class: "tenants" }, [el("h3", { text: T.tenants }),
+        o.tenants.length ? el("ul", { class: "plain" }, o.tenants.map(function (p) {
+          return el("li", {}, [el("span", { text: p.name }),
+            p.phone ? el("a", { class: "button call", href: "tel:" + p.phone, text: t("call", { phone: p.phone_display || p.phone }) }) : null]);
+        })) : el("p", { class: "muted", text: T.no_tenants })]),
+      el("section", { class: "neighbours" }, [el("h3", { text: T.neighbours }),
+        o.neighbours.length ? el("ul", { class: "plain" }, o.neighbours.map(function (n) {
+          var b = el("button", { type: "button", class: "hit" }, [
+            el("strong", { text: (T.neighbours_rel[n.relation] || n.relation) + ": " + t("flat", { n: n.lagenhetsnummer }) }),
+            el("span", { text: n.tenants.join(", ") || "–" })]);
+          b.addEventListener("click", function () { showObject(n.object_id); });
+          return el("li", {}, [b]);
+        })) : el("p", { class: "muted", text: T.no_neighbours })]),
+      el("section", { class: "premise-history" }, [el("h3", { text: T.premise_history }), historyList(o.history)])
+    ]));
+  }, function (error) { registerMessage(readError(error)); });
+}
+
+function showEntrance(entranceId) {
+  var view = $("register-view");
+  view.innerHTML = "";
+  readApi("/entrances/" + entranceId).then(function (e) {
+    registerMessage("");
+    view.appendChild(el("article", { class: "object" }, [
+      el("h2", { class: "address", text: e.full_address || e.address }),
+      el("h3", { text: T.flats }),
+      el("ul", { class: "plain" }, e.objects.map(function (o) {
+        var b = el("button", { type: "button", class: "hit" }, [
+          el("strong", { text: o.lagenhetsnummer ? t("flat", { n: o.lagenhetsnummer }) : o.objektsnummer }),
+          el("span", { text: o.tenants.join(", ") || "–" })]);
+        b.addEventListener("click", function () { showObject(o.object_id); });
+        return el("li", {}, [b]);
+      }))
+    ]));
+  }, function (error) { registerMessage(readError(error)); });
+}
+
+function showHistory(card, j) {
+  var box = card.querySelector(".history");
+  if (!box) return;
+  if (!box.hidden) { box.hidden = true; return; }
+  box.hidden = false;
+  box.innerHTML = "";
+  box.appendChild(el("h3", { text: T.job_history }));
+  var status = el("p", { class: "muted", role: "status", text: T.searching });
+  box.appendChild(status);
+  readApi("/jobs/" + j.job.job_id + "/history").then(function (h) {
+    status.remove();
+    if (!h.events.length) { box.appendChild(el("p", { class: "muted", text: T.no_history })); return; }
+    box.appendChild(el("ol", { class: "plain" }, h.events.map(function (e) {
+      var what = T.history_kinds[e.kind] || e.kind;
+      if (e.kind === "call_attempt") what += " – " + (e.answered ? T.answered : T.no_answer);
+      return el("li", { text: hhmm(e.at) + " · " + what + (e.call_sign ? " · " + e.call_sign : "") });
+    })));
+  }, function (error) { status.textContent = readError(error); });
+}
+
+$("search-open").addEventListener("click", function () { openRegister(null); });
+$("register-back").addEventListener("click", closeRegister);
+$("register-form").addEventListener("submit", function (e) {
+  e.preventDefault();
+  searchRegister($("register-q").value);
+});
 
 // -- the connection ----------------------------------------------------------------------
 function connect() {
@@ -654,6 +893,9 @@ function forgetShift(message) {
   wipe();
   session = null; jobs = []; outbox = []; drafts = {}; duty = null;
   $("jobs").innerHTML = "";
+  $("register").hidden = true;
+  $("register-view").innerHTML = "";
+  $("register-hits").innerHTML = "";
   watchPosition();
   showLogin(message);
 }
@@ -661,6 +903,7 @@ function revokedHere() { forgetShift(T.errors.unauthorized); }
 
 function showLogin(message) {
   $("jobs").hidden = true;
+  $("register").hidden = true;
   $("login").hidden = false;
   renderAll();
   var error = $("login-error");
@@ -689,21 +932,36 @@ function showApp() {
 $("login-form").addEventListener("submit", function (e) {
   e.preventDefault();
   var form = e.target;
+  var crew = [form.elements.crew1.value, form.elements.crew2.value].map(function (n) { return n.trim(); })
+    .filter(Boolean);
   var body = { email: form.elements.email.value, password: form.elements.password.value,
-    call_sign: form.elements.call_sign.value };
+    call_sign: form.elements.call_sign.value, crew: crew };
   var error = $("login-error");
+  var crewField = form.elements.crew1;
+  var crewError = function (message) {
+    crewField.classList.toggle("invalid", !!message);
+    if (message) crewField.setAttribute("aria-invalid", "true"); else crewField.removeAttribute("aria-invalid");
+    $("login-crew-error").textContent = message || "";
+    $("login-crew-error").hidden = !message;
+  };
+  crewError("");
   if (!body.call_sign) { error.textContent = T.errors.unknown_call_sign; error.hidden = false; return; }
+  if (!crew.length) { error.hidden = true; crewError(T.errors.missing_crew); crewField.focus(); return; }
   fetch("/api/v1/field/session", { method: "POST", headers: { "Content-Type": "application/json" },
     body: JSON.stringify(body) })
     .then(function (r) { return r.json().then(function (data) { return { ok: r.ok, data: data }; }); })
     .then(function (res) {
-      if (!res.ok) { error.textContent = errorText(res.data.error); error.hidden = false; return; }
+      if (!res.ok) {
+        var code = res.data.error && res.data.error.code;
+        if (code === "missing_crew" || code === "invalid_crew") { crewError(errorText(res.data.error)); return; }
+        error.textContent = errorText(res.data.error); error.hidden = false; return;
+      }
       if (load("owner", null) !== res.data.patrol.call_sign) {
         wipe();
         jobs = []; outbox = []; drafts = {};
       }
       session = { token: res.data.token, call_sign: res.data.patrol.call_sign, patrol: res.data.patrol,
-        user: res.data.user, expires_at: res.data.expires_at };
+        user: res.data.user, expires_at: res.data.expires_at, crew: res.data.crew };
       save("session", session);
       save("owner", session.call_sign);
       setDuty(res.data.patrol.status);
@@ -729,6 +987,9 @@ var cutoff = Date.now() - 12 * 3600 * 1000;
 jobs = jobs.filter(function (j) {
   var finished = j.revoked || (j.report && j.report.state === "sent");
   return !finished || new Date(j.report ? j.report.at : j.received_at).getTime() > cutoff;
+});
+jobs.forEach(function (j) {
+  if (j.revoked || j.steps.done || (j.report && j.report.state === "sent")) forgetDoorCode(j);
 });
 saveJobs();
 
