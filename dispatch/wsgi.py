@@ -13,6 +13,8 @@ os.environ.setdefault("SOCKETIO_ASYNC_MODE", "gevent")
 
 from dispatch import create_app  # noqa: E402  (the async mode must be chosen first)
 from dispatch.core.realtime import start_upkeep  # noqa: E402
+from dispatch.register.index_files import start_warming  # noqa: E402
 
 app = create_app()
 start_upkeep(app)  # the timed work every web process does (the acknowledgement timer)
+start_warming(app)  # the address search's index, built in the background (issue 17)
