@@ -29,7 +29,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from dispatch.auth.identity import Identity
@@ -38,7 +38,7 @@ from dispatch.auth.passwords import hash_password, verify_password
 from dispatch.auth.service import normalise_email
 from dispatch.core.audit import record
 from dispatch.core.database import outside_transaction
-from dispatch.models import Agreement, AgreementParty, Person, utcnow
+from dispatch.models import Agreement, AgreementParty, AuditEvent, Person, utcnow
 from dispatch.models.accounts import (
     LandlordAccountPolicy,
     LegacyPin,
@@ -199,13 +199,42 @@ class AccountError(ValueError):
 
 
 def _check_email(session: Session, email: str) -> str:
+    """The address, normalised, if no active account has it. An account never activated (its
+    link expired, or was never opened) gives way to the new registration: the new link goes
+    to the same mailbox, so only its owner can activate either."""
     email = normalise_email(email)
     if not EMAIL_RE.match(email) or len(email) > 254:
         raise AccountError("email", _("Not a valid e-mail address."))
-    if session.scalar(select(TenantAccount.id).where(TenantAccount.email == email)):
+    existing = session.scalar(select(TenantAccount).where(TenantAccount.email == email))
+    if existing is not None and existing.activated_at is None:
+        record(session, "tenant.registration_replaced", subject=f"tenant:{email}",
+               details={"account_id": existing.id})
+        session.delete(existing)
+        session.flush()
+    elif existing is not None:
         raise AccountError("email", _(
             "This e-mail address already has an account. Log in, or reset the password."))
     return email
+
+
+RESETS_PER_DAY = 3
+
+
+def may_mail_reset(session: Session, account: TenantAccount, *, ip: str | None,
+                   now: datetime | None = None) -> bool:
+    """At most RESETS_PER_DAY reset mails per account a day (audited ``tenant.reset_sent``),
+    so that the form cannot be used to flood someone's mailbox."""
+    now = now or utcnow()
+    subject = f"tenant:{account.email}"
+    sent = session.scalar(select(func.count(AuditEvent.id)).where(
+        AuditEvent.action == "tenant.reset_sent", AuditEvent.subject == subject,
+        AuditEvent.at > now - timedelta(days=1))) or 0
+    if sent >= RESETS_PER_DAY:
+        record(session, "tenant.reset_refused", subject=subject, ip=ip)
+        return False
+    record(session, "tenant.reset_sent", subject=subject, ip=ip,
+           details={"account_id": account.id})
+    return True
 
 
 def register(session: Session, identification: TenantIdentification, *, email: str,

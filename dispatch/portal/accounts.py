@@ -388,7 +388,7 @@ def reset():
     if form.validate_on_submit():
         found = db.session.scalar(select(TenantAccount).where(
             TenantAccount.email == form.email.data.strip().lower()))
-        if found is not None:
+        if found is not None and tenants.may_mail_reset(db.session, found, ip=_ip()):
             token = tenants.make_link_token(current_app.secret_key, "reset", found)
             _mail(found, "reset", _link("portal.reset_password", token),
                   current_app.config["TENANT_RESET_HOURS"])

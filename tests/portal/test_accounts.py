@@ -167,6 +167,18 @@ def test_an_e_mail_address_has_one_account_for_ever(client, db_session, tenants_
     assert other.status_code == 200
 
 
+def test_an_account_never_activated_gives_way_to_a_new_registration(
+        client, db_session, tenants_register, bankid, smtp):
+    identify_with_bankid(client, bankid)
+    register(client)
+    first_link = path_of(link_in(smtp.to("tove@example.se")[0]))
+    identify_with_bankid(client, bankid)
+    assert register(client, password="Andra#2026").status_code == 200
+    assert client.get(first_link).status_code == 400  # the old account is gone
+    client.get(path_of(link_in(smtp.to("tove@example.se")[1])))
+    assert log_in(client, password="Andra#2026").status_code == 302
+
+
 def test_registration_needs_an_identification_first(client, tenants_register):
     answer = client.get("/portal/register/account")
     assert answer.status_code == 302 and answer.headers["Location"].endswith("/portal/register")
@@ -290,6 +302,13 @@ def test_a_reset_link_works_once_and_for_24_hours(client, db_session, tove, smtp
     assert saved.status_code == 302
     assert client.get(link).status_code == 400  # used
     assert log_in(client, password="Nytt#2027").status_code == 302
+
+
+def test_reset_mails_are_limited_to_three_a_day(client, tove, smtp):
+    token = csrf_of(client, "/portal/reset")
+    for _ in range(5):
+        client.post("/portal/reset", data={"csrf_token": token, "email": "tove@example.se"})
+    assert len(smtp.to("tove@example.se")) == 3
 
 
 # --- log-in rules ---------------------------------------------------------------------------
