@@ -2,7 +2,7 @@
 through the Flask test client beside a bare ``GET /healthz`` in the same run (issue 15).
 
     .venv/bin/python bench/portal.py [--tenants 100000] [--invoices-per 12] [--requests 2000]
-                                     [--database sqlite|postgres]
+                                     [--database sqlite|postgres] [--keep FILE | --reuse FILE]
 
 On a fresh, migrated database (a SQLite file in a temporary folder; or a new PostgreSQL
 database on ``TEST_DATABASE_URL`` / the ``dispatch_test`` role, dropped at the end): one landlord,
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -139,9 +140,14 @@ def load(session, args, rng: random.Random) -> list[tuple[int, str]]:
     if invoices:
         session.execute(insert(Invoice), invoices)
         session.execute(insert(Payment), payments)
-    picks = rng.sample(range(n), min(n, args.requests))
+    return visits_of(args, rng)
+
+
+def visits_of(args, rng: random.Random) -> list[tuple[int, str]]:
+    """(person id, avtalsnummer) of random tenants, as ``load`` numbered them."""
+    n = args.tenants
     visits = []
-    for i, t in enumerate(picks):
+    for i, t in enumerate(rng.sample(range(n), min(n, args.requests))):
         person = t + 1
         if i % 2 and t % 5 == 0:
             person = n + t // 5 + 1  # tenant 2 of that agreement
@@ -155,6 +161,9 @@ def main() -> None:
     parser.add_argument("--invoices-per", type=int, default=12)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--keep", type=Path, help="SQLite: keep the loaded database here")
+    parser.add_argument("--reuse", type=Path, help="SQLite: time a database kept by --keep "
+                        "(same --tenants) instead of loading one")
     args = parser.parse_args()
 
     from flask_migrate import upgrade
@@ -171,7 +180,7 @@ def main() -> None:
             "TEST_DATABASE_URL",
             "postgresql://dispatch_test:dispatch_test@127.0.0.1:5432/postgres"))
     else:
-        url = f"sqlite:///{instance / 'bench.db'}"
+        url = f"sqlite:///{args.reuse or instance / 'bench.db'}"
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": True,
                       "LOG_LEVEL": "WARNING", "DELIVERY_RESEND_S": 0})
     rng = random.Random(15)
@@ -179,19 +188,18 @@ def main() -> None:
         with app.app_context():
             upgrade()
             started = time.perf_counter()
-            visits = load(db.session, args, rng)
-            db.session.commit()
-            if args.database == "postgres":
-                db.session.execute(text("ANALYZE"))
-                db.session.commit()
+            if args.reuse:
+                visits = visits_of(args, rng)
             else:
+                visits = load(db.session, args, rng)
+                db.session.commit()
                 db.session.execute(text("ANALYZE"))
                 db.session.commit()
             loaded = time.perf_counter() - started
             invoices = db.session.execute(text("SELECT count(*) FROM portal_invoices")).scalar()
             db.session.remove()
-        print(f"{args.database}: {args.tenants:,} tenants, {invoices:,} invoices loaded in "
-              f"{loaded:.0f} s")
+        how = f"reused {args.reuse}" if args.reuse else f"loaded in {loaded:.0f} s"
+        print(f"{args.database}: {args.tenants:,} tenants, {invoices:,} invoices, {how}")
         client = app.test_client()
         for person, _avtal in visits[:20]:  # warm-up: templates compiled, caches filled
             with client.session_transaction() as session:
@@ -216,6 +224,12 @@ def main() -> None:
                   f"p95 {pct(values, .95):6.2f}  p99 {pct(values, .99):6.2f}  "
                   f"max {max(values):6.2f} ms")
     finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        if args.keep and not args.reuse and args.database == "sqlite":
+            shutil.move(str(instance / "bench.db"), args.keep)
+        shutil.rmtree(instance, ignore_errors=True)
         if drop:
             with app.app_context():
                 db.session.remove()

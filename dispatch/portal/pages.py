@@ -22,7 +22,7 @@ from flask import (
 )
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from dispatch.core import mail
 from dispatch.core.extensions import db
@@ -51,10 +51,7 @@ TEXT_MAX = 4000
 # -- shared ---------------------------------------------------------------------------------
 
 def me() -> Person:
-    """The logged-in tenant (read once per request, by the language check before the view)."""
-    person = getattr(g, "portal_person", None)
-    if person is None:
-        person = db.session.get(Person, current_person_id())
+    person = db.session.get(Person, current_person_id())
     if person is None:  # the register no longer has this person: the session is stale
         log_out()
         abort(404)
@@ -70,16 +67,24 @@ def tenant_locale(person: Person, *, own_session: bool = True) -> str:
     return "fi" if landlord is not None and landlord.country == "FI" else "sv"
 
 
+_WHO = (select(Person.name, Landlord.country)
+        .outerjoin(Landlord, Landlord.id == Person.landlord_id)
+        .where(Person.id == bindparam("person_id")))
+
+
 @bp.before_request
 def _finnish_for_finnish_landlords() -> None:
-    """A Finnish landlord's tenant sees Finnish until choosing another language."""
+    """A Finnish landlord's tenant sees Finnish until choosing another language. The tenant's
+    name is kept for the page (``g.portal_who``); a person gone from the register: 404."""
     person_id = current_person_id()
     if person_id is None:
         return
-    row = db.session.execute(select(Person, Landlord.country).outerjoin(
-        Landlord, Landlord.id == Person.landlord_id).where(Person.id == person_id)).first()
-    g.portal_person = row[0] if row else None
-    if row and row[1] == "FI" and "lang" not in request.args and not session.get("lang"):
+    who = db.session.connection().execute(_WHO, {"person_id": person_id}).first()
+    if who is None:
+        log_out()
+        abort(404)
+    g.portal_who = who
+    if who.country == "FI" and "lang" not in request.args and not session.get("lang"):
         session["lang"] = "fi"
 
 
@@ -153,10 +158,9 @@ def int_or_none(value) -> int | None:
 @bp.get("/")
 @tenant_required
 def home():
-    person = me()
     today = local_today()
-    return render_template("portal/home.html", person=person, today=today,
-                           cards=service.first_page(db.session, person.id, on=today))
+    return render_template("portal/home.html", name=g.portal_who.name, today=today,
+                           cards=service.first_page(db.session, current_person_id(), on=today))
 
 
 @bp.post("/logout")
