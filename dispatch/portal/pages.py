@@ -75,14 +75,15 @@ _WHO = (select(Person.name, Landlord.country)
 @bp.before_request
 def _finnish_for_finnish_landlords() -> None:
     """A Finnish landlord's tenant sees Finnish until choosing another language. The tenant's
-    name is kept for the page (``g.portal_who``); a person gone from the register: 404."""
+    name is kept for the page (``g.portal_who``); a person gone from the register is logged
+    out (and so sent to the log-in page)."""
     person_id = current_person_id()
     if person_id is None:
         return
     who = db.session.connection().execute(_WHO, {"person_id": person_id}).first()
     if who is None:
         log_out()
-        abort(404)
+        return
     g.portal_who = who
     if who.country == "FI" and "lang" not in request.args and not session.get("lang"):
         session["lang"] = "fi"

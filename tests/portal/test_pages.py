@@ -32,6 +32,12 @@ def test_first_page_shows_the_agreement_its_objects_and_tenant_1s_kundnummer(ten
     assert "A-600" not in page  # the neighbour's agreement
 
 
+def test_a_session_of_a_person_gone_from_the_register_goes_to_the_log_in(client):
+    log_in(client, type("Gone", (), {"id": 987654})())
+    response = client.get("/portal/")
+    assert response.status_code == 302 and "/portal/login" in response.headers["Location"]
+
+
 def test_tenant_2_sees_the_agreement_with_tenant_1s_kundnummer(client, home):
     log_in(client, home.second)
     page = client.get("/portal/").get_data(as_text=True)
