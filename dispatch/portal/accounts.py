@@ -249,6 +249,14 @@ def _send_choose(account: TenantAccount) -> None:
           current_app.config["TENANT_ACTIVATION_HOURS"])
 
 
+def _rule_errors(form, rule: str) -> None:
+    """A form that failed on other fields says at once what the password lacks too."""
+    if form.password.data and not form.password.errors:
+        problems = tenants.password_problems(form.password.data, rule)
+        if problems:
+            form.password.errors = [*form.password.errors, " ".join(problems)]
+
+
 def _identified_account_or_register(identification, purpose: str):
     """Where a completed strong identification leads: log-in of the person's account, or the
     registration form."""
@@ -359,6 +367,7 @@ def register_account():
             return render_template("portal/account/registered.html",
                                    hours=current_app.config["TENANT_ACTIVATION_HOURS"])
     elif request.method == "POST":
+        _rule_errors(form, rule)
         status = 400
     return render_template("portal/account/register_account.html", form=form,
                            rule=rule), status
@@ -426,6 +435,7 @@ def reset_password(token: str):
             flash(_("Your password is saved. Log in with it."), "info")
             return redirect(url_for("portal.login"))
     elif request.method == "POST":
+        _rule_errors(form, found.password_rule)
         status = 400
     return render_template("portal/account/password.html", form=form,
                            rule=found.password_rule), status

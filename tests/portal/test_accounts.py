@@ -152,6 +152,8 @@ def test_registration_keeps_what_was_typed_and_says_what_is_wrong_next_to_the_fi
     page = weak.get_data(as_text=True)
     assert 'value="tove@example.se"' in page
     assert re.search(r'id="password-error">[^<]*Minst 6 tecken', page)
+    both = register(client, email="tove@", password="abc").get_data(as_text=True)
+    assert "inte en giltig e-postadress" in both and "Minst 6 tecken" in both  # all at once
     differ = register(client, password=GOOD, password2=GOOD + "x")
     assert "Lösenorden är inte lika." in differ.get_data(as_text=True)
     assert account_of(db_session) is None
