@@ -8,7 +8,6 @@ however late) they are computed. Points are never kept as a running counter.
 from __future__ import annotations
 
 import calendar
-import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -225,11 +224,25 @@ class Candidate:
     approved: bool = True
 
 
+# The lottery's arithmetic: a ticket per applicant from the listing's recorded seed, the same
+# in Python and in SQL (SQLite and PostgreSQL: 64-bit integers, no overflow below 2**31 ids).
+LOTTERY_PRIME = 2_147_483_647  # 2**31 - 1
+LOTTERY_MULTIPLIER = 48_271  # a primitive root modulo the prime (MINSTD)
+
+
+def lottery_ticket(applicant_id: int, seed: int) -> int:
+    """The applicant's draw in a listing's lottery: a permutation of ids that the seed picks
+    (two rounds of a MINSTD step), replayable from the recorded seed alone."""
+    value = (applicant_id + seed) % LOTTERY_PRIME
+    value = (value * LOTTERY_MULTIPLIER + seed) % LOTTERY_PRIME
+    return (value * LOTTERY_MULTIPLIER) % LOTTERY_PRIME
+
+
 def rank(candidates: Iterable[Candidate], lottery_seed: int) -> list[Candidate]:
     """The approved candidates, most points first; ties by the earlier registration, then by
-    a lottery drawn from ``lottery_seed`` (recorded with the listing, so it can be replayed)."""
-    draw = random.Random(lottery_seed)
+    the lottery drawn from ``lottery_seed`` (recorded with the listing, so it can be replayed),
+    then by id."""
     approved = [c for c in candidates if c.approved]
-    approved.sort(key=lambda c: c.applicant_id)  # the draw must not depend on input order
-    tickets = {c.applicant_id: draw.random() for c in approved}
-    return sorted(approved, key=lambda c: (-c.points, c.registered_on, tickets[c.applicant_id]))
+    return sorted(approved, key=lambda c: (-c.points, c.registered_on,
+                                           lottery_ticket(c.applicant_id, lottery_seed),
+                                           c.applicant_id))

@@ -8,11 +8,12 @@ personnummer or a name.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Integer, case, cast, func, literal, or_, select, update
+from sqlalchemy import BigInteger, Date, Integer, case, cast, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -296,25 +297,45 @@ def disturbances_of(session: Session, person_ids: list[int], *, since: datetime)
     return found
 
 
-def ranked(session: Session, listing: HousingListing, *, today: date, retention_days: int,
-           now: datetime | None = None) -> list[Ranked]:
-    """The listing's interested applicants in the order offers go out: approved first by
-    points, then registration date, then the listing's lottery (BoDirekt: by the server's
-    timestamp of the interest). Not approved ones follow, with their reasons."""
-    now = now or utcnow()
-    rows = session.execute(
-        select(HousingInterest, HousingApplicant)
-        .join(HousingApplicant, HousingApplicant.id == HousingInterest.applicant_id)
-        .where(HousingInterest.listing_id == listing.id,
-               HousingInterest.withdrawn_at.is_(None),
-               HousingApplicant.status == "active")).all()
+def lottery_expression(seed: int):
+    """``rules.lottery_ticket`` in SQL."""
+    prime, step = (literal(rules.LOTTERY_PRIME, BigInteger),
+                   literal(rules.LOTTERY_MULTIPLIER, BigInteger))
+    seed_value = literal(seed, BigInteger)  # 64-bit arithmetic on PostgreSQL too
+    value = func.mod(cast(HousingApplicant.id, BigInteger) + seed_value, prime)
+    value = func.mod(value * step + seed_value, prime)
+    return func.mod(value * step, prime)
+
+
+def _candidates(session: Session, listing: HousingListing, today: date):
+    """The listing's live interests in the order offers go out (before the assessment):
+    BoDirekt by the server's timestamp of the interest; otherwise points (computed in SQL from
+    the dates), registration date, the listing's lottery, id."""
+    query = (select(HousingInterest, HousingApplicant)
+             .join(HousingApplicant, HousingApplicant.id == HousingInterest.applicant_id)
+             .where(HousingInterest.listing_id == listing.id,
+                    HousingInterest.withdrawn_at.is_(None),
+                    HousingApplicant.status == "active"))
+    if listing.bodirekt:
+        return query.order_by(HousingInterest.created_at, HousingInterest.id)
+    return query.order_by(points_expression(session, today).desc(),
+                          HousingApplicant.registered_on,
+                          lottery_expression(listing.lottery_seed), HousingApplicant.id)
+
+
+def _assess(session: Session, listing: HousingListing, rows, *, today: date,
+            since: datetime) -> list[Ranked]:
+    """The customer assessment of (interest, applicant) rows, in their order."""
     applicant_ids = [a.id for _, a in rows]
+    if not rows:
+        return []
     blocked = set(session.scalars(select(HousingBlock.applicant_id).where(
         HousingBlock.applicant_id.in_(applicant_ids), HousingBlock.starts_on <= today,
-        HousingBlock.ends_on >= today))) if applicant_ids else set()
+        HousingBlock.ends_on >= today)))
     people = {p.id: p for p in session.scalars(select(Person).where(
-        Person.id.in_([a.person_id for _, a in rows])))} if rows else {}
-    earlier = disturbances_of(session, list(people), since=now - timedelta(days=retention_days))
+        Person.id.in_([a.person_id for _, a in rows])))}
+    earlier = disturbances_of(session, list(people), since=since)
+    rent = listing.rental_object.rent_sek
     result = []
     for interest, applicant in rows:
         person = people[applicant.person_id]
@@ -330,7 +351,6 @@ def ranked(session: Session, listing: HousingListing, *, today: date, retention_
             reasons.append("blocked")
         if not rules.is_registered(applicant.renewed_on, today):
             reasons.append("lapsed")
-        rent = listing.rental_object.rent_sek
         if rent is not None and applicant.yearly_income is not None and \
                 not rules.income_suffices(applicant.yearly_income, int(rent)):
             reasons.append("income")
@@ -339,15 +359,43 @@ def ranked(session: Session, listing: HousingListing, *, today: date, retention_
             reasons.append("disturbances")
         result.append(Ranked(applicant, interest, current_points(applicant, today), age,
                              applicant.id in blocked, found, not reasons, reasons))
-    if listing.bodirekt:
-        result.sort(key=lambda r: (not r.approved, r.interest.created_at, r.interest.id))
-        return result
-    order = {c.applicant_id: i for i, c in enumerate(rules.rank(
-        [rules.Candidate(r.applicant.id, r.points, r.applicant.registered_on, r.approved)
-         for r in result], listing.lottery_seed))}
-    result.sort(key=lambda r: (not r.approved, order.get(r.applicant.id, 0),
-                               -r.points, r.applicant.registered_on, r.applicant.id))
     return result
+
+
+def ranked(session: Session, listing: HousingListing, *, today: date, retention_days: int,
+           now: datetime | None = None) -> list[Ranked]:
+    """Every interested applicant of the listing, assessed, in the order offers go out:
+    the approved first (``_candidates``' order), then the others with their reasons."""
+    now = now or utcnow()
+    rows = session.execute(_candidates(session, listing, today)).all()
+    result = _assess(session, listing, rows, today=today,
+                     since=now - timedelta(days=retention_days))
+    return [r for r in result if r.approved] + [r for r in result if not r.approved]
+
+
+def offer_list(session: Session, listing: HousingListing, *, today: date, count: int,
+               retention_days: int, now: datetime | None = None,
+               skip: Iterable[int] = ()) -> list[Ranked]:
+    """The first ``count`` approved applicants in the order offers go out (not those in
+    ``skip``): the database orders, the assessment reads only as many rows as it needs
+    (batches of a few times ``count``)."""
+    now = now or utcnow()
+    skip = set(skip)
+    since = now - timedelta(days=retention_days)
+    query = _candidates(session, listing, today)
+    found: list[Ranked] = []
+    batch, offset = max(4 * count, 16), 0
+    while len(found) < count:
+        rows = session.execute(query.limit(batch).offset(offset)).all()
+        if not rows:
+            break
+        offset += len(rows)
+        for row in _assess(session, listing, [r for r in rows if r[1].id not in skip],
+                           today=today, since=since):
+            if row.approved and len(found) < count:
+                found.append(row)
+        batch *= 4
+    return found
 
 
 def offer_deadline(today: date, days: int, tz: ZoneInfo) -> datetime:
@@ -364,12 +412,9 @@ def make_offers(session: Session, listing: HousingListing, *, today: date, count
     offered = set(session.scalars(select(HousingOffer.applicant_id).where(
         HousingOffer.listing_id == listing.id)))
     made = []
-    for place, row in enumerate(ranked(session, listing, today=today,
-                                       retention_days=retention_days, now=now), start=1):
-        if len(made) >= count:
-            break
-        if not row.approved or row.applicant.id in offered:
-            continue
+    for place, row in enumerate(offer_list(session, listing, today=today, count=count,
+                                           retention_days=retention_days, now=now,
+                                           skip=offered), start=len(offered) + 1):
         offer = HousingOffer(listing_id=listing.id, applicant_id=row.applicant.id, rank=place,
                              points=0 if listing.bodirekt else row.points, deadline=deadline,
                              offered_by_user_id=staff_user_id)

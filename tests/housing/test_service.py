@@ -197,3 +197,33 @@ def test_points_in_sql_equal_the_rule(db_session, queue):
         db_session, TODAY))).all()
     assert {a.id: p for a, p in rows} == {a.id: service.current_points(a, TODAY)
                                           for a, _ in rows}
+
+
+def test_the_database_orders_ties_by_the_same_lottery_as_the_rule(db_session, queue):
+    from dispatch.housing import points as rules
+    from dispatch.models import Person
+
+    listing = _listing(db_session, queue)
+    applicants = []
+    for i in range(30):
+        person = Person(name=f"Lika {i}", personnummer="199001012385")
+        db_session.add(person)
+        db_session.flush()
+        # Three groups of points, each group registered the same day: ties by the lottery.
+        applicant = registered(db_session, person, date(2024, 1, 1) + timedelta(days=i % 3),
+                               renewed_on=TODAY)
+        service.register_interest(db_session, applicant, listing, now=NOW, tz=TZ)
+        applicants.append(applicant)
+    in_sql = [r.applicant.id for r in service.ranked(db_session, listing, today=TODAY,
+                                                     retention_days=90, now=NOW)]
+    by_rule = [c.applicant_id for c in rules.rank(
+        [rules.Candidate(a.id, service.current_points(a, TODAY), a.registered_on)
+         for a in applicants], listing.lottery_seed)]
+    assert in_sql == by_rule
+    assert in_sql[:10] != sorted(in_sql[:10])  # the lottery, not the id, broke the ties
+    first = service.offer_list(db_session, listing, today=TODAY, count=5, retention_days=90,
+                               now=NOW)
+    assert [r.applicant.id for r in first] == in_sql[:5]
+    later = service.offer_list(db_session, listing, today=TODAY, count=5, retention_days=90,
+                               now=NOW, skip=in_sql[:5])
+    assert [r.applicant.id for r in later] == in_sql[5:10]
