@@ -16,6 +16,7 @@ from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
+from dispatch.auth.service import upsert_user
 from dispatch.models import (
     Agreement,
     AgreementObject,
@@ -26,7 +27,7 @@ from dispatch.models import (
     Property,
     RentalObject,
 )
-from dispatch.models.portal import LaundryPass, LaundryRoom
+from dispatch.models.portal import FaultEvent, FaultReport, LaundryPass, LaundryRoom
 from dispatch.portal.invoices import import_file
 from dispatch.portal.rules import ocr_number, valid_ocr
 from dispatch.portal.session import ACCOUNT_KEY, PERSON_KEY
@@ -80,8 +81,16 @@ def portal_server(tmp_path_factory):
             f"2026120001;A-12;{ocr};8450,00;2026-11-15;2026-11-30;2026-12\n").encode(),
             actor="test")
         assert result.accepted, result.errors
+        upsert_user(session, email="staff@shem.se", role="landlord", landlord=shem,
+                    password="correct horse battery")
+        flat = session.scalars(sa.select(RentalObject).where(
+            RentalObject.landlord_id == shem.id)).first()
+        fault = FaultReport(landlord_id=shem.id, person_id=anna.id, object_id=flat.id,
+                            category="heating", room="bedroom", description="Elementet är kallt.")
+        fault.events = [FaultEvent(status="received")]
+        session.add(fault)
         session.commit()
-        people = {"anna": anna.id, "matti": matti.id}
+        people = {"anna": anna.id, "matti": matti.id, "fault": fault.id}
     engine.dispose()
     yield server, people
     server.stop()
@@ -173,4 +182,30 @@ def test_a_finnish_landlords_tenant_gets_the_finnish_ui(portal_server, browser, 
     page.screenshot(path=str(tmp_path / "finnish.png"), full_page=True)
     page.get_by_role("link", name="Svenska").click()
     expect(page.get_by_role("heading", name="Boka tvättstuga")).to_be_visible()
+    context.close()
+
+
+def test_staff_plan_a_fault_and_the_tenant_sees_the_new_status(portal_server, browser,
+                                                               tmp_path):
+    server, people = portal_server
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(f"{server.url}/portal/staff/")
+    page.get_by_label("E-post").fill("staff@shem.se")
+    page.get_by_label("Lösenord").fill("correct horse battery")
+    page.keyboard.press("Enter")
+    page.locator(f"a[href='/portal/staff/faults/{people['fault']}']").click()
+    expect(page.get_by_role("heading", name="Felanmälan: Värme")).to_be_visible()
+    page.get_by_label("Ny status").select_option(label="Planerad")
+    page.get_by_label("Anteckning till hyresgästen").fill("Vi kommer på måndag.")
+    page.get_by_role("button", name="Ändra status").click()
+    expect(page.get_by_role("status")).to_have_text("Statusen är ändrad.")
+    expect(page.locator(".timeline li")).to_have_count(2)
+    page.screenshot(path=str(tmp_path / "staff.png"), full_page=True)
+    context.close()
+    context, page = _logged_in(browser, server, people["anna"])
+    page.goto(f"{server.url}/portal/faults/{people['fault']}")
+    expect(page.locator("dd.status")).to_have_text("Planerad")
+    expect(page.get_by_text("Vi kommer på måndag.")).to_be_visible()
     context.close()
