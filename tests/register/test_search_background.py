@@ -33,9 +33,8 @@ class RecordingWarmer:
 
 @pytest.fixture
 def register(db_session, create_landlord, tmp_path):
-    from tests.register.test_search import write_register
-
     from imports.service import import_register
+    from tests.register.test_search import write_register
 
     counter = iter(range(1, 1000))
     landlords = {}
