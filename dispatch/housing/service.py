@@ -363,14 +363,22 @@ def _assess(session: Session, listing: HousingListing, rows, *, today: date,
 
 
 def ranked(session: Session, listing: HousingListing, *, today: date, retention_days: int,
-           now: datetime | None = None) -> list[Ranked]:
-    """Every interested applicant of the listing, assessed, in the order offers go out:
-    the approved first (``_candidates``' order), then the others with their reasons."""
+           now: datetime | None = None, limit: int | None = None) -> list[Ranked]:
+    """The listing's interested applicants (the first ``limit`` of them in the order offers
+    go out, or all), assessed: the approved first, then the others with their reasons."""
     now = now or utcnow()
-    rows = session.execute(_candidates(session, listing, today)).all()
+    query = _candidates(session, listing, today)
+    rows = session.execute(query if limit is None else query.limit(limit)).all()
     result = _assess(session, listing, rows, today=today,
                      since=now - timedelta(days=retention_days))
     return [r for r in result if r.approved] + [r for r in result if not r.approved]
+
+
+def interest_count(session: Session, listing: HousingListing) -> int:
+    return session.scalar(select(func.count()).select_from(HousingInterest).join(
+        HousingApplicant, HousingApplicant.id == HousingInterest.applicant_id).where(
+        HousingInterest.listing_id == listing.id, HousingInterest.withdrawn_at.is_(None),
+        HousingApplicant.status == "active")) or 0
 
 
 def offer_list(session: Session, listing: HousingListing, *, today: date, count: int,

@@ -35,6 +35,9 @@ from dispatch.models import (
 from dispatch.models.housing import HousingApplicant, HousingListing, HousingOffer
 
 staff_only = roles_required("landlord")
+# The ranked list shows the first applicants in the order offers go out (at most five get an
+# offer at a time); the count of all is shown beside it.
+RANKED_SHOWN = 200
 
 
 def landlord_ids() -> list[int]:
@@ -154,7 +157,8 @@ def publish():
 @staff_only
 def staff_listing(listing_id: int, errors: dict | None = None, status: int = 200):
     listing = mine(db.session.get(HousingListing, listing_id))
-    rows = service.ranked(db.session, listing, today=today(), retention_days=retention_days())
+    rows = service.ranked(db.session, listing, today=today(), retention_days=retention_days(),
+                          limit=RANKED_SHOWN)
     people = {p.id: p for p in db.session.scalars(select(Person).where(
         Person.id.in_([r.applicant.person_id for r in rows])))} if rows else {}
     offers = list(db.session.scalars(
@@ -168,6 +172,7 @@ def staff_listing(listing_id: int, errors: dict | None = None, status: int = 200
     return render_template(
         "housing/staff/listing.html", listing=listing, rows=rows, people=people, offers=offers,
         deadline_days=deadline_days, errors=errors or {},
+        total=service.interest_count(db.session, listing), shown=RANKED_SHOWN,
         form=request.form.to_dict() if errors else {"count": str(listing.max_applicants),
                                                     "deadline_days": str(deadline_days)},
         masked=masked), status
