@@ -92,6 +92,8 @@ def read_index(path: Path, pause=None) -> RegisterIndex:
             arrays[file.stem] = np.load(file, mmap_mode="r", allow_pickle=False)
         except ValueError:  # an empty array cannot be mapped
             arrays[file.stem] = np.load(file, allow_pickle=False)
+        if pause:
+            pause()
     return RegisterIndex.from_arrays(arrays, (path / "state").read_text(), pause=pause)
 
 
