@@ -140,6 +140,11 @@ def load(instance_path: Path) -> dict:
         # SQLite: how long a write waits for its turn (one writer at a time: another thread
         # of this process, or another process such as an import) before it gives up.
         "SQLITE_WRITE_WAIT_S": env_int("SQLITE_WRITE_WAIT_S", 30),
+        # The address search's index (register/index_files.py): its files (unset:
+        # <instance>/search-index; web processes on one machine that share it share the
+        # files), and how often each web process looks for a new register version itself.
+        "SEARCH_INDEX_DIR": env_str("SEARCH_INDEX_DIR"),
+        "SEARCH_INDEX_POLL_S": env_int("SEARCH_INDEX_POLL_S", 5),
         # Map tiles for the console's map; empty: no tiles (markers on a blank map).
         "MAP_TILE_URL": env_str("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
         "MAP_ATTRIBUTION": env_str("MAP_ATTRIBUTION", "© OpenStreetMap"),

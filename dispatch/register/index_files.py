@@ -35,7 +35,6 @@ from pathlib import Path
 import numpy as np
 
 from dispatch.core.extensions import db, socketio
-from dispatch.core.settings import env_int, env_str
 from dispatch.register.search import (
     AddressSearch,
     RegisterIndex,
@@ -51,7 +50,7 @@ KEEP_OLD_S = 600  # an old index's files stay this long: another process may sti
 
 def index_folder(app) -> Path:
     """Where the index files live: ``SEARCH_INDEX_DIR`` or ``<instance>/search-index``."""
-    folder = app.config.get("SEARCH_INDEX_DIR") or env_str("SEARCH_INDEX_DIR")
+    folder = app.config.get("SEARCH_INDEX_DIR")
     return Path(folder) if folder else Path(app.instance_path) / "search-index"
 
 
@@ -131,8 +130,7 @@ class Warmer:
         self.app, self.search = app, search
         self.folder = index_folder(app)
         self.url = app.config["SQLALCHEMY_DATABASE_URI"]
-        self.poll_s = float(app.config.get("SEARCH_INDEX_POLL_S")
-                            or env_int("SEARCH_INDEX_POLL_S", 5))
+        self.poll_s = max(0.1, float(app.config.get("SEARCH_INDEX_POLL_S") or 5))
         self.started = time.monotonic()
         self.ready_after_s: float | None = None
         self._wake = threading.Event()
