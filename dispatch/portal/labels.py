@@ -41,6 +41,11 @@ MESSAGE_KIND_NAMES = {
     "contact_change": _l("Changed contact details"),
     "notice": _l("Notice of termination"),
 }
+CONTACT_FIELD_NAMES = {
+    "email": _l("E-mail"),
+    "phone": _l("Mobile phone"),
+    "other_phone": _l("Other phone"),
+}
 ERRORS = {
     "not_found": _l("Not found."),
     "required": _l("Fill in this field."),

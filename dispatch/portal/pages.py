@@ -5,7 +5,7 @@ tenant's id answers 404."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -507,6 +507,14 @@ def format_day(day) -> str:
     from flask_babel import format_date
 
     return format_date(day, format="long")
+
+
+@bp.app_template_filter("portal_iso_day")
+def _portal_iso_day(text: str) -> str:
+    try:
+        return format_day(date.fromisoformat(text))
+    except ValueError:
+        return text
 
 
 @bp.app_template_filter("portal_day")

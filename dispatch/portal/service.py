@@ -228,9 +228,10 @@ def give_notice(session: Session, person_id: int, agreement_id: int, *, on: date
     record(session, "portal.notice", subject=f"agreement:{agreement.id}",
            details={"person_id": person_id, "given_on": on.isoformat(),
                     "ends_on": ends.isoformat()})
+    # The landlord's staff see it among the messages (body: the end date, ISO 8601).
     session.add(PortalMessage(landlord_id=agreement.landlord_id, person_id=person_id,
                               kind="notice", subject=agreement.avtalsnummer or "",
-                              body=f"notice_given_on={on.isoformat()} ends_on={ends.isoformat()}"))
+                              body=ends.isoformat()))
     session.flush()
     return agreement
 

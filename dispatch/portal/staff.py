@@ -23,8 +23,9 @@ from dispatch.models.portal import (
     LaundryPass,
     LaundryRoom,
     PortalMessage,
+    TenantContact,
 )
-from dispatch.portal import service
+from dispatch.portal import labels, service
 from dispatch.portal.blueprint import bp
 from dispatch.portal.invoices import REASONS, import_file
 from dispatch.portal.pages import send_tenant_mail, text_field
@@ -58,8 +59,12 @@ def staff_home():
         .order_by(PortalMessage.created_at.desc()).limit(100)))
     people = {p.id: p for p in db.session.scalars(select(Person).where(Person.id.in_(
         {f.person_id for f in faults} | {m.person_id for m in messages})))}
+    contacts = {c.person_id: c for c in db.session.scalars(select(TenantContact).where(
+        TenantContact.person_id.in_({m.person_id for m in messages
+                                     if m.kind == "contact_change"})))}
     return render_template("portal/staff/home.html", faults=faults, messages=messages,
-                           people=people, status=status)
+                           people=people, status=status, contacts=contacts,
+                           contact_field_names=labels.CONTACT_FIELD_NAMES)
 
 
 @bp.route("/staff/faults/<int:fault_id>", methods=["GET", "POST"])

@@ -180,3 +180,19 @@ def test_a_complaint_on_someone_elses_object_is_refused(tenant, home, db_session
         "description": "x"})
     assert response.status_code == 400
     assert db_session.scalars(select(Complaint)).first() is None
+
+
+def test_staff_see_a_tenants_changed_contact_details_and_notice_in_words(
+        client, auth, home, create_user, db_session):
+    log_in(client, home.first)
+    token = csrf_of(client, "/portal/contact")
+    client.post("/portal/contact", data={"csrf_token": token, "email": "anna@example.se",
+                                         "phone": "070-765 43 21", "other_phone": ""})
+    client.post(f"/portal/agreements/{home.agreement.id}/notice",
+                data={"csrf_token": token, "confirm": "yes"})
+    create_user(role="landlord", landlord=home.landlord, email="staff@shem.se")
+    auth.login("staff@shem.se")
+    page = client.get("/portal/staff/").get_data(as_text=True)
+    assert "Ändrat: Mobiltelefon." in page
+    assert "070-765 43 21" in page
+    assert "Uppsägning av avtal A-500; avtalet upphör" in page
