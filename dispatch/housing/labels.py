@@ -70,6 +70,21 @@ ERRORS = {
     "already_let": _l("The flat is already let."),
     "avtalsnummer_taken": _l("The agreement number is already in use."),
     "not_registered": _l("Register in the housing queue first."),
+    "certificate_required": _l("Medical priority needs a doctor's certificate or equivalent."),
+    "medical_own_tenants": _l("Medical priority is only for our own tenants."),
+    "priority_share": _l("Refused: priority would take more than 20 percent of the vacancies "
+                         "of the last six months."),
+    "social_stock": _l("Refused: social contracts would be more than 10 percent of the "
+                       "stock."),
+    "bodirekt_no_priority": _l("BoDirekt listings take no priority."),
+    "priority_ended": _l("This priority has ended."),
+    "already_offered": _l("This applicant already has an offer for the flat."),
+}
+
+PRIORITY_GROUP_NAMES = {
+    "medical": _l("Medical priority"),
+    "social": _l("Social priority"),
+    "business": _l("Business priority"),
 }
 
 

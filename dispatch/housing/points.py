@@ -246,3 +246,28 @@ def rank(candidates: Iterable[Candidate], lottery_seed: int) -> list[Candidate]:
     return sorted(approved, key=lambda c: (-c.points, c.registered_on,
                                            lottery_ticket(c.applicant_id, lottery_seed),
                                            c.applicant_id))
+
+
+# --- priority (förtur) quotas ---------------------------------------------------------------
+
+PRIORITY_SHARE_PERCENT = 20  # of the vacancies let per rolling six months
+SOCIAL_STOCK_PERCENT = 10  # of the stock on social contracts
+PRIORITY_WINDOW_MONTHS = 6
+PRIORITY_ENDS_AFTER_REFUSALS = 2
+
+
+def priority_window(today: date) -> tuple[date, date]:
+    """The rolling six months that end today: (first day, last day), both included (today
+    2026-08-31 → 2026-03-01 … 2026-08-31; the day six months back is out)."""
+    return add_months(today, -PRIORITY_WINDOW_MONTHS) + timedelta(days=1), today
+
+
+def priority_share_allows(priority_lets: int, all_lets: int) -> bool:
+    """Whether one more vacancy may go to priority: with it counted, priority lets stay at
+    most 20 % of the window's vacancies (1 of 5, 2 of 10)."""
+    return 100 * (priority_lets + 1) <= PRIORITY_SHARE_PERCENT * (all_lets + 1)
+
+
+def social_stock_allows(social_contracts: int, stock: int) -> bool:
+    """Whether one more social contract keeps them at most 10 % of the stock."""
+    return 100 * (social_contracts + 1) <= SOCIAL_STOCK_PERCENT * stock

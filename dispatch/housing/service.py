@@ -31,11 +31,13 @@ from dispatch.models import (
     utcnow,
 )
 from dispatch.models.housing import (
+    PRIORITY_GROUPS,
     HousingApplicant,
     HousingBlock,
     HousingInterest,
     HousingListing,
     HousingOffer,
+    HousingPriority,
     HousingRefusal,
 )
 
@@ -451,6 +453,8 @@ def answer(session: Session, offer: HousingOffer, accepted: bool, *, now: dateti
     renew(applicant, today)
     if not accepted:
         record_refusal(session, applicant, offer, today, missed=False)
+        if offer.priority_group:
+            _priority_refused(session, applicant.id, today)
     session.flush()
     audit.record(session, "housing.offer.answered", subject=f"offer:{offer.id}",
                  user_id=staff_user_id, details={"answer": offer.answer})
@@ -462,8 +466,10 @@ def settle_missed(session: Session, *, now: datetime, tz: ZoneInfo) -> int:
         HousingOffer.answer.is_(None), HousingOffer.deadline < now)))
     for offer in missed:
         offer.answer = "missed"
-        record_refusal(session, offer.applicant, offer, local_today(tz, offer.deadline),
-                       missed=True)
+        day = local_today(tz, offer.deadline)
+        record_refusal(session, offer.applicant, offer, day, missed=True)
+        if offer.priority_group:
+            _priority_refused(session, offer.applicant_id, day)
     session.flush()
     return len(missed)
 
@@ -545,3 +551,148 @@ def _renewals_ending(last_day: date) -> list[date]:
             if rules.registered_until(start + timedelta(days=i)) == last_day]
 
 
+
+
+# --- priority (förtur) ----------------------------------------------------------------------
+
+def active_priority(session: Session, applicant_id: int) -> HousingPriority | None:
+    return session.scalar(select(HousingPriority).where(
+        HousingPriority.applicant_id == applicant_id, HousingPriority.ended_on.is_(None)))
+
+
+def is_own_tenant(session: Session, person_id: int, landlord_id: int, today: date) -> bool:
+    """Whether the person is a party to an agreement of the landlord in force today."""
+    return session.scalar(select(Agreement.id).join(
+        AgreementParty, AgreementParty.agreement_id == Agreement.id).where(
+        AgreementParty.person_id == person_id, Agreement.landlord_id == landlord_id,
+        or_(Agreement.starts_on.is_(None), Agreement.starts_on <= today),
+        or_(Agreement.ends_on.is_(None), Agreement.ends_on >= today)).limit(1)) is not None
+
+
+def decide_priority(session: Session, applicant: HousingApplicant, *, group: str, urgency: int,
+                    reason: str, certificate: bool, today: date,
+                    staff_user_id: int) -> HousingPriority:
+    """Grant priority: medical only to the landlord's own tenants and with a certificate;
+    one active priority per applicant (a new decision replaces it)."""
+    if group not in PRIORITY_GROUPS:
+        raise QueueError("invalid_choice")
+    if group == "medical":
+        if not certificate:
+            raise QueueError("certificate_required")
+        if not is_own_tenant(session, applicant.person_id, applicant.landlord_id, today):
+            raise QueueError("medical_own_tenants")
+    current = active_priority(session, applicant.id)
+    if current is not None:
+        current.ended_on = today
+    priority = HousingPriority(applicant_id=applicant.id, priority_group=group, urgency=urgency,
+                               reason=reason, certificate=certificate, decided_on=today,
+                               decided_by_user_id=staff_user_id)
+    session.add(priority)
+    session.flush()
+    audit.record(session, "housing.priority.decided", subject=f"applicant:{applicant.id}",
+                 user_id=staff_user_id, details={"priority_id": priority.id, "group": group,
+                                                 "urgency": urgency})
+    return priority
+
+
+def _priority_refused(session: Session, applicant_id: int, day: date) -> None:
+    """Priority ends after two refused offers."""
+    priority = active_priority(session, applicant_id)
+    if priority is None:
+        return
+    priority.refused_offers += 1
+    if priority.refused_offers >= rules.PRIORITY_ENDS_AFTER_REFUSALS:
+        priority.ended_on = day
+        audit.record(session, "housing.priority.ended", subject=f"applicant:{applicant_id}",
+                     details={"priority_id": priority.id, "reason": "two_refusals"})
+
+
+def priorities(session: Session, landlord_id: int) -> list[HousingPriority]:
+    """The active priorities, by group, most urgent first (no queue within a group)."""
+    return list(session.scalars(
+        select(HousingPriority).join(
+            HousingApplicant, HousingApplicant.id == HousingPriority.applicant_id)
+        .where(HousingApplicant.landlord_id == landlord_id, HousingApplicant.status == "active",
+               HousingPriority.ended_on.is_(None))
+        .order_by(HousingPriority.priority_group, HousingPriority.urgency.desc(),
+                  HousingPriority.decided_on, HousingPriority.id)))
+
+
+@dataclass
+class QuotaFigures:
+    window: tuple[date, date]
+    all_lets: int  # vacancies let through the queue in the window
+    priority_lets: int  # of them to priority (social included)
+    social_contracts: int  # social contracts in force today
+    stock: int  # the landlord's flats
+
+    @property
+    def share_allows(self) -> bool:
+        return rules.priority_share_allows(self.priority_lets, self.all_lets)
+
+    @property
+    def social_allows(self) -> bool:
+        return rules.social_stock_allows(self.social_contracts, self.stock)
+
+
+def quota_figures(session: Session, landlord_id: int, today: date) -> QuotaFigures:
+    first, last = rules.priority_window(today)
+    lets = (select(func.count(HousingOffer.id))
+            .join(Agreement, Agreement.id == HousingOffer.agreement_id)
+            .join(HousingListing, HousingListing.id == HousingOffer.listing_id)
+            .where(HousingListing.landlord_id == landlord_id,
+                   Agreement.starts_on >= first, Agreement.starts_on <= last))
+    social = (select(func.count(HousingOffer.id))
+              .join(Agreement, Agreement.id == HousingOffer.agreement_id)
+              .join(HousingListing, HousingListing.id == HousingOffer.listing_id)
+              .where(HousingListing.landlord_id == landlord_id,
+                     HousingOffer.priority_group == "social",
+                     or_(Agreement.starts_on.is_(None), Agreement.starts_on <= today),
+                     or_(Agreement.ends_on.is_(None), Agreement.ends_on >= today)))
+    stock = select(func.count(RentalObject.id)).where(
+        RentalObject.landlord_id == landlord_id, RentalObject.object_type == "lägenhet",
+        RentalObject.retired_at.is_(None))
+    return QuotaFigures(
+        window=(first, last), all_lets=session.scalar(lets) or 0,
+        priority_lets=session.scalar(lets.where(HousingOffer.priority_group.is_not(None))) or 0,
+        social_contracts=session.scalar(social) or 0, stock=session.scalar(stock) or 0)
+
+
+def offer_priority(session: Session, listing: HousingListing, priority: HousingPriority, *,
+                   today: date, deadline: datetime, staff_user_id: int | None) -> HousingOffer:
+    """Offer the listing to a priority applicant, if the quotas allow it (else QueueError
+    saying which cap: ``priority_share`` or ``social_stock``)."""
+    applicant = session.get(HousingApplicant, priority.applicant_id)
+    if listing.bodirekt:
+        raise QueueError("bodirekt_no_priority")
+    if priority.ended_on is not None or applicant.landlord_id != listing.landlord_id:
+        raise QueueError("priority_ended")
+    if listing.status not in ("published", "closed"):
+        raise QueueError("listing_closed")
+    if session.scalar(select(HousingOffer.id).where(
+            HousingOffer.listing_id == listing.id,
+            HousingOffer.applicant_id == applicant.id)) is not None:
+        raise QueueError("already_offered")
+    figures = quota_figures(session, listing.landlord_id, today)
+    details = {"priority_id": priority.id, "group": priority.priority_group,
+               "all_lets": figures.all_lets, "priority_lets": figures.priority_lets,
+               "social_contracts": figures.social_contracts, "stock": figures.stock}
+    refusal = None
+    if not figures.share_allows:
+        refusal = "priority_share"
+    elif priority.priority_group == "social" and not figures.social_allows:
+        refusal = "social_stock"
+    if refusal:
+        audit.record(session, "housing.priority.refused", subject=f"listing:{listing.id}",
+                     user_id=staff_user_id, details={**details, "cap": refusal})
+        raise QueueError(refusal)
+    offer = HousingOffer(listing_id=listing.id, applicant_id=applicant.id, rank=0,
+                         points=current_points(applicant, today),
+                         priority_group=priority.priority_group, deadline=deadline,
+                         offered_by_user_id=staff_user_id)
+    session.add(offer)
+    listing.status = "closed"
+    session.flush()
+    audit.record(session, "housing.priority.offered", subject=f"listing:{listing.id}",
+                 user_id=staff_user_id, details={**details, "offer_id": offer.id})
+    return offer

@@ -32,7 +32,13 @@ from dispatch.models import (
     RentalObject,
     utcnow,
 )
-from dispatch.models.housing import HousingApplicant, HousingListing, HousingOffer
+from dispatch.models.housing import (
+    PRIORITY_GROUPS,
+    HousingApplicant,
+    HousingListing,
+    HousingOffer,
+    HousingPriority,
+)
 
 staff_only = roles_required("landlord")
 # The ranked list shows the first applicants in the order offers go out (at most five get an
@@ -169,10 +175,17 @@ def staff_listing(listing_id: int, errors: dict | None = None, status: int = 200
                  user_id=current_user.id, ip=request.remote_addr,
                  details={"applicant_ids": [r.applicant.id for r in rows if r.disturbances]})
     deadline_days = service.setting(current_app.config, "HOUSING_ANSWER_DAYS")
+    offered = {o.applicant_id for o in offers}
+    waiting = [p for p in service.priorities(db.session, listing.landlord_id)
+               if p.applicant_id not in offered]
     return render_template(
         "housing/staff/listing.html", listing=listing, rows=rows, people=people, offers=offers,
         deadline_days=deadline_days, errors=errors or {},
         total=service.interest_count(db.session, listing), shown=RANKED_SHOWN,
+        priorities=waiting, figures=service.quota_figures(db.session, listing.landlord_id,
+                                                          today()),
+        priority_people={p.applicant_id: db.session.get(HousingApplicant, p.applicant_id)
+                         .person for p in waiting},
         form=request.form.to_dict() if errors else {"count": str(listing.max_applicants),
                                                     "deadline_days": str(deadline_days)},
         masked=masked), status
@@ -325,6 +338,7 @@ def staff_applicant(applicant_id: int, errors: dict | None = None, status: int =
         points=service.current_points(applicant, day),
         until=rules.registered_until(applicant.renewed_on),
         blocks=service.blocks_of(db.session, applicant.id), offers=offers,
+        priority=service.active_priority(db.session, applicant.id), groups=PRIORITY_GROUPS,
         masked=masked(person.personnummer if person else None), errors=errors or {},
         form=request.form.to_dict() if errors else {}), status
 
@@ -343,3 +357,54 @@ def block(applicant_id: int):
     flash(_("The applicant is blocked from offers for one year."), "info")
     return redirect(url_for("housing.staff_applicant", applicant_id=applicant.id), 303)
 
+
+
+# -- priority (förtur) --------------------------------------------------------------------------
+
+@bp.post("/staff/applicants/<int:applicant_id>/priority")
+@staff_only
+def decide_priority(applicant_id: int):
+    applicant = mine(db.session.get(HousingApplicant, applicant_id))
+    form = request.form.to_dict()
+    errors: dict = {}
+    urgency = parse_int(form, errors, "urgency", 0, 100)
+    reason = (form.get("reason") or "").strip()
+    if not reason:
+        errors["reason"] = "required"
+    elif len(reason) > 2000:
+        errors["reason"] = "too_long"
+    if not errors:
+        try:
+            service.decide_priority(db.session, applicant, group=form.get("group") or "",
+                                    urgency=urgency, reason=reason,
+                                    certificate=form.get("certificate") == "on",
+                                    today=today(), staff_user_id=current_user.id)
+        except service.QueueError as exc:
+            errors["group"] = exc.code
+    if errors:
+        return staff_applicant(applicant_id, errors, 400)
+    flash(_("The priority is decided."), "info")
+    return redirect(url_for("housing.staff_applicant", applicant_id=applicant.id), 303)
+
+
+@bp.post("/staff/listings/<int:listing_id>/priority/<int:priority_id>")
+@staff_only
+def offer_priority(listing_id: int, priority_id: int):
+    listing = mine(db.session.get(HousingListing, listing_id))
+    priority = db.session.get(HousingPriority, priority_id)
+    if priority is None:
+        abort(404)
+    mine(db.session.get(HousingApplicant, priority.applicant_id))
+    days = service.setting(current_app.config, "HOUSING_ANSWER_DAYS")
+    try:
+        offer = service.offer_priority(
+            db.session, listing, priority, today=today(),
+            deadline=service.offer_deadline(today(), days, tz()), staff_user_id=current_user.id)
+    except service.QueueError as exc:
+        flash(labels.error(exc.code), "error")
+        return redirect(url_for("housing.staff_listing", listing_id=listing.id), 303)
+    from dispatch.housing.mails import send_offer_mail
+
+    send_offer_mail(offer)
+    flash(_("Offers sent."), "info")
+    return redirect(url_for("housing.staff_listing", listing_id=listing.id), 303)

@@ -264,3 +264,41 @@ def test_another_landlords_rows_answer_404_to_staff(client, db_session, queue, c
 
 def test_staff_pages_need_a_staff_log_in(client, queue):
     assert client.get("/bostad/staff/").status_code == 302
+
+
+def test_an_officer_decides_priority_and_the_quota_refusal_is_shown(client, db_session, queue,
+                                                                     officer):
+    applicant = _applicant(db_session, queue, queue.older)
+    token = csrf_of(client, f"/bostad/staff/applicants/{applicant.id}")
+    bad = client.post(f"/bostad/staff/applicants/{applicant.id}/priority", data={
+        "csrf_token": token, "group": "medical", "urgency": "3", "reason": "Rullstol"})
+    assert bad.status_code == 400
+    assert "läkarintyg" in bad.get_data(as_text=True) and "Rullstol" in bad.get_data(as_text=True)
+    ok = client.post(f"/bostad/staff/applicants/{applicant.id}/priority", data={
+        "csrf_token": token, "group": "business", "urgency": "3", "reason": "Ny anställning"})
+    assert ok.status_code == 303
+    priority = service.active_priority(db_session, applicant.id)
+    listing = _listing(db_session, queue)
+    page = client.get(f"/bostad/staff/listings/{listing.id}").get_data(as_text=True)
+    assert f'data-priority="{priority.id}"' in page and "Näringslivsförtur" in page
+    refused = client.post(f"/bostad/staff/listings/{listing.id}/priority/{priority.id}",
+                          data={"csrf_token": token}, follow_redirects=True)
+    assert "20 procent" in refused.get_data(as_text=True)
+    assert db_session.scalar(select(HousingOffer)) is None
+
+
+def test_another_landlords_priority_routes_answer_404(client, db_session, queue,
+                                                      create_landlord, create_user, auth):
+    applicant = _applicant(db_session, queue, queue.older)
+    priority = service.decide_priority(db_session, applicant, group="business", urgency=1,
+                                       reason="x", certificate=False, today=_today(),
+                                       staff_user_id=None)
+    listing = _listing(db_session, queue)
+    other = create_landlord(code="OTHR", name="Annan Bostad")
+    auth.login(create_user(role="landlord", landlord=other).email)
+    token = csrf_of(client, "/bostad/staff/")
+    assert client.post(f"/bostad/staff/applicants/{applicant.id}/priority", data={
+        "csrf_token": token, "group": "business", "urgency": "1",
+        "reason": "x"}).status_code == 404
+    assert client.post(f"/bostad/staff/listings/{listing.id}/priority/{priority.id}",
+                       data={"csrf_token": token}).status_code == 404

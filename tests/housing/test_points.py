@@ -221,3 +221,24 @@ def test_a_tie_is_broken_by_the_seed_alone(pairs, seed):
     assert first == p.rank(list(reversed(candidates)), seed)
     keys = [(-x.points, x.registered_on) for x in first]
     assert keys == sorted(keys)
+
+
+def test_the_priority_window_is_the_rolling_six_months_ending_today():
+    assert p.priority_window(date(2026, 8, 31)) == (date(2026, 3, 1), date(2026, 8, 31))
+    assert p.priority_window(date(2026, 3, 1)) == (date(2025, 9, 2), date(2026, 3, 1))
+    # Clamped months: six months before 31 August is 28 February (29 in a leap year).
+    assert p.priority_window(date(2024, 8, 31)) == (date(2024, 3, 1), date(2024, 8, 31))
+
+
+@pytest.mark.parametrize(("priority", "lets", "allowed"), [
+    (0, 0, False), (0, 3, False), (0, 4, True), (1, 8, False), (1, 9, True), (2, 14, True),
+    (3, 14, False),
+])
+def test_at_most_a_fifth_of_the_windows_vacancies_go_to_priority(priority, lets, allowed):
+    assert p.priority_share_allows(priority, lets) is allowed
+
+
+@pytest.mark.parametrize(("social", "stock", "allowed"), [
+    (0, 9, False), (0, 10, True), (9, 100, True), (10, 100, False)])
+def test_at_most_a_tenth_of_the_stock_on_social_contracts(social, stock, allowed):
+    assert p.social_stock_allows(social, stock) is allowed
