@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.models import Landlord, utcnow
 from dispatch.register.addresses import format_postnummer
+from imports import messages
 from imports.bulk import Bulk
 from imports.first import postgres, writer
 from imports.plan import Plan
@@ -196,9 +197,10 @@ class Applier:
         """Apply the whole file; raise Rejected (the caller rolls back) if a rule is broken."""
         parser = RowParser(table.header)
         if parser.missing:
-            raise Rejected(
-                "missing_columns", "required column(s) missing: " + ", ".join(parser.missing)
-            )
+            raise Rejected("missing_columns", messages.text(
+                messages.ngettext("required column missing: %(columns)s",
+                                  "required columns missing: %(columns)s"),
+                len(parser.missing), columns=", ".join(parser.missing)))
         out = self.outcome
         # Columns a file may leave out: without them, what the register holds stays.
         self.has_ends = "avtal_till" in parser.index
@@ -236,11 +238,12 @@ class Applier:
         if out.rows == 0:
             raise Rejected("empty", "the file has a header but no rows")
         if out.skipped > MAX_BAD_SHARE * out.rows:
-            raise Rejected(
-                "too_many_errors",
-                f"{out.skipped} of {out.rows} rows have errors "
-                f"({out.skipped / out.rows:.1%}, more than {MAX_BAD_SHARE:.0%})",
-            )
+            raise Rejected("too_many_errors", messages.text(
+                messages.ngettext(
+                    "%(skipped)s of %(rows)s rows has an error (%(share)s, more than %(limit)s)",
+                    "%(skipped)s of %(rows)s rows have errors (%(share)s, more than %(limit)s)"),
+                out.skipped, skipped=out.skipped, rows=out.rows,
+                share=f"{out.skipped / out.rows:.1%}", limit=f"{MAX_BAD_SHARE:.0%}"))
         retire = [
             oid
             for number, (oid, _h, retired, _e) in self.objects.items()
@@ -252,12 +255,11 @@ class Applier:
             and self.active_before
             and out.retired > MAX_RETIRED_SHARE * self.active_before
         ):
-            raise Rejected(
-                "too_many_retired",
-                f"the file would retire {out.retired} of {self.active_before} objects "
-                f"({out.retired / self.active_before:.0%}, more than "
-                f"{MAX_RETIRED_SHARE:.0%}); check the export, or import with --force",
-            )
+            # Where it is shown, the message says how to force it (messages.localise).
+            raise Rejected("too_many_retired", messages.text(
+                messages.RETIRE_ID, self.active_before, retired=out.retired,
+                total=self.active_before, share=f"{out.retired / self.active_before:.0%}",
+                limit=f"{MAX_RETIRED_SHARE:.0%}"))
         self._retire(retire)
         self._finish_entrances()
         self._flush_updates()

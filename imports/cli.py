@@ -1,7 +1,10 @@
 """``dispatch import-register --landlord CODE FILE [--force] [--dry-run] [--json]``.
 
 Exit status 0 when the file is accepted (or is the same as the last one), 1 when it is
-rejected, 2 for a usage error.
+rejected, 2 for a usage error. Everything it prints is in the configured language
+(``BABEL_DEFAULT_LOCALE``): the summary's words, and the import's own messages through
+``imports.messages.localise`` (``--json`` too: its ``message``, ``warnings`` and each error's
+``reason``; the codes ``status``, ``reason`` and ``column`` stay as they are).
 """
 
 from __future__ import annotations
@@ -14,16 +17,19 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from flask_babel import force_locale, gettext, ngettext
 
 from dispatch.core.database import unit_of_work
 from dispatch.core.extensions import db
 from dispatch.register.landlords import get_landlord
 from imports.geocode import make_geocoder
+from imports.messages import localise
 from imports.service import import_register
 
 
 def _progress_printer(show_bar: bool, progress_file: Path | None):
     state = {"bar": None}
+    label = gettext("importing")
 
     def progress(done: int, total: int) -> None:
         if progress_file is not None:
@@ -32,7 +38,7 @@ def _progress_printer(show_bar: bool, progress_file: Path | None):
             tmp.replace(progress_file)
         if show_bar:
             if state["bar"] is None:
-                state["bar"] = click.progressbar(length=total, label="importing", file=sys.stderr)
+                state["bar"] = click.progressbar(length=total, label=label, file=sys.stderr)
                 state["bar"].__enter__()
             bar = state["bar"]
             bar.update(done - bar.pos)
@@ -58,9 +64,17 @@ def _progress_printer(show_bar: bool, progress_file: Path | None):
 def import_register_command(landlord_code, file, force, dry_run, as_json, filename, actor,
                             user_id, progress_file) -> None:
     """Import a landlord's register file (CSV or XLSX, see register-format.md)."""
+    with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "sv")):
+        _import(landlord_code, file, force, dry_run, as_json, filename, actor, user_id,
+                progress_file)
+
+
+def _import(landlord_code, file, force, dry_run, as_json, filename, actor, user_id,
+            progress_file) -> None:
     landlord = get_landlord(db.session, landlord_code)
     if landlord is None:
-        click.echo(f"error: no landlord with code {landlord_code!r}", err=True)
+        click.echo(gettext("error: no landlord with code %(code)s", code=repr(landlord_code)),
+                   err=True)
         sys.exit(2)
     progress, close = _progress_printer(sys.stderr.isatty() and not as_json, progress_file)
     try:
@@ -72,7 +86,7 @@ def import_register_command(landlord_code, file, force, dry_run, as_json, filena
             )
     finally:
         close()
-    result = summary.as_json()
+    result = localised(summary.as_json())
     if progress_file is not None:
         progress_file.with_suffix(".json").write_text(json.dumps(result))
     if as_json:
@@ -82,17 +96,41 @@ def import_register_command(landlord_code, file, force, dry_run, as_json, filena
     sys.exit(0 if summary.accepted else 1)
 
 
+def localised(result: dict) -> dict:
+    """The ``--json`` object with its words in the current language (codes as they are)."""
+    result = dict(result)
+    result["message"] = localise(result["message"])
+    result["warnings"] = [localise(w) for w in result["warnings"]]
+    result["errors"] = [{**e, "reason": localise(e["reason"])} for e in result["errors"]]
+    return result
+
+
+
 def _print_summary(s) -> None:
-    what = "dry run: " if s.dry_run else ""
-    click.echo(f"{what}{s.status} {s.file} for {s.landlord} (import {s.import_id}, "
-               f"{s.seconds:.1f} s)")
+    from flask_babel import format_decimal
+
+    from dispatch.core.templating import IMPORT_STATUS_NAMES
+
+    status = str(IMPORT_STATUS_NAMES.get(s.status, s.status))
+    head = gettext("%(status)s: %(file)s for %(landlord)s (import %(id)s, %(seconds)s s)",
+                   status=status, file=s.file, landlord=s.landlord, id=s.import_id,
+                   seconds=format_decimal(round(s.seconds, 1), format="#,##0.0"))
+    click.echo(gettext("Dry run: %(summary)s", summary=head) if s.dry_run else head)
     if s.message:
-        click.echo(f"  {s.message}")
-    click.echo(f"  rows {s.rows}: added {s.added}, changed {s.changed}, unchanged {s.unchanged}, "
-               f"retired {s.retired}, skipped {s.skipped}, not on the map {s.not_placed}")
+        click.echo(f"  {localise(s.message)}")
+    click.echo("  " + ngettext(
+        "%(num)s row: added %(added)s, changed %(changed)s, unchanged %(unchanged)s, "
+        "retired %(retired)s, skipped %(skipped)s, not on the map %(not_placed)s",
+        "%(num)s rows: added %(added)s, changed %(changed)s, unchanged %(unchanged)s, "
+        "retired %(retired)s, skipped %(skipped)s, not on the map %(not_placed)s",
+        s.rows, added=s.added, changed=s.changed, unchanged=s.unchanged, retired=s.retired,
+        skipped=s.skipped, not_placed=s.not_placed))
     for warning in s.warnings:
-        click.echo(f"  warning: {warning}")
+        click.echo("  " + gettext("warning: %(warning)s", warning=localise(warning)))
     for line, column, reason in s.errors[:20]:
-        click.echo(f"  line {line}, {column}: {reason}")
+        click.echo("  " + gettext("line %(line)s, %(column)s: %(reason)s", line=line,
+                                  column=column, reason=localise(reason)))
     if s.error_count > 20:
-        click.echo(f"  … {s.error_count - 20} more in the error report of import {s.import_id}")
+        click.echo("  " + ngettext("… %(num)s more in the error report of import %(id)s",
+                                   "… %(num)s more in the error report of import %(id)s",
+                                   s.error_count - 20, id=s.import_id))

@@ -4,7 +4,8 @@
 A hostile file must cost neither memory nor hours: one cell of 512 MiB packed into 523 KB of
 XLSX, five million rows, a CSV of one 200 MB line, NUL bytes deep in the file (issue 14).
 ``check_file`` reads the file once, a block at a time (constant memory), and refuses it with
-a StructureError that says which limit, in the user's language:
+a StructureError that says which limit (in English, translated where it is shown:
+``imports.messages``):
 
 - CSV: no NUL byte anywhere, no line longer than ``line_bytes``, at most ``rows`` lines.
 - XLSX: first the zip's directory (how many parts; each part's unpacked size and how tightly
@@ -24,14 +25,11 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, fields
-from functools import cache
 from pathlib import Path
 
-from babel.support import Translations
-from flask import current_app, has_app_context, has_request_context
-from flask_babel import force_locale, gettext
+from flask import current_app, has_app_context
 
-from dispatch.core.settings import env_int, env_str
+from dispatch.core.settings import env_int
 
 CHUNK = 1 << 20
 MAX_COLUMNS = 1000  # a register has about 30; more is not a register (and costs per row)
@@ -40,24 +38,11 @@ SMALL_PART = 1 << 20  # parts smaller than this may pack as tightly as they like
 XML_SUFFIXES = (".xml", ".rels", ".vml")
 
 
-TRANSLATIONS = Path(__file__).resolve().parent.parent / "dispatch" / "translations"
-
-
-@cache
-def _catalog(locale: str) -> Translations:
-    return Translations.load(str(TRANSLATIONS), [locale])
-
-
 def _(message: str, **values) -> str:
-    """``message`` translated: in the request's language, else (the CLI, the import process,
-    the staged first import's stage process, which has no app) in the default language."""
-    if not has_app_context():
-        text = _catalog(env_str("BABEL_DEFAULT_LOCALE", "sv")).ugettext(message)
-        return text % values if values else text
-    if not has_request_context():
-        with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "sv")):
-            return gettext(message, **values)
-    return gettext(message, **values)
+    """``message`` with its values, in English: an import's messages are kept so and
+    translated where they are shown (``imports.messages.localise``; the stage process that
+    makes many of them has no app and no user)."""
+    return message % values if values else message
 
 
 class StructureError(ValueError):

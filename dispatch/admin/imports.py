@@ -5,10 +5,16 @@ every websocket of that gevent worker. So the page saves the upload and starts
 ``dispatch import-register`` as a child process, which writes its progress and, at the end,
 its JSON summary next to the upload. The page polls for them. (Behind a load balancer the
 polls must reach the same machine: the sticky sessions Socket.IO needs already do that.)
+
+An import keeps what it says (message, warnings, the error report's reasons) in one
+language-neutral form; ``shown_record`` and ``shown_report`` give them in the page's language
+(``imports.messages.localise``), with the page's own words for forcing an import.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import secrets
@@ -19,6 +25,8 @@ from pathlib import Path
 
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
+
+from imports.messages import localise
 
 ALLOWED_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx")
 
@@ -92,3 +100,42 @@ def run_state(folder: Path) -> RunState:
     if log.exists() and b"Traceback" in log.read_bytes()[-20000:]:
         return RunState("failed", done, total)
     return RunState("running", done, total)
+
+
+@dataclass
+class ShownRecord:
+    """An import record's words in the current language, for its page."""
+
+    message: str | None
+    warnings: list[str]
+    errors: list[tuple[str, str, str]]  # line, column, reason
+
+
+def _report_rows(report: str | None) -> list[list[str]]:
+    if not report:
+        return []
+    return list(csv.reader(io.StringIO(report), delimiter=";"))
+
+
+def shown_record(message: str | None, warnings: list[str] | None, report: str | None,
+                 errors: int = 100) -> ShownRecord:
+    """The record's message, warnings and first ``errors`` row errors, translated."""
+    rows = _report_rows(report)[1:errors + 1]
+    return ShownRecord(
+        localise(message, web=True),
+        [localise(w, web=True) for w in warnings or []],
+        [(line, column, localise(reason, web=True)) for line, column, reason, *_ in rows],
+    )
+
+
+def shown_report(report: str) -> str:
+    """The error report (``rad;kolumn;fel``) with its reasons translated."""
+    from flask_babel import gettext
+
+    rows = _report_rows(report)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\n")
+    writer.writerow([gettext("line"), gettext("column"), gettext("reason")])
+    writer.writerows([line, column, localise(reason, web=True)]
+                     for line, column, reason, *_ in rows[1:])
+    return out.getvalue()

@@ -20,7 +20,14 @@ from sqlalchemy import select
 from wtforms import BooleanField, SelectField, SubmitField
 from wtforms.validators import DataRequired
 
-from dispatch.admin.imports import ALLOWED_SUFFIXES, run_dir, run_state, start_import
+from dispatch.admin.imports import (
+    ALLOWED_SUFFIXES,
+    run_dir,
+    run_state,
+    shown_record,
+    shown_report,
+    start_import,
+)
 from dispatch.auth.access import roles_required
 from dispatch.core import csvsafe
 from dispatch.core.extensions import db
@@ -105,12 +112,9 @@ def import_detail(import_id: int):
     """One import: who, when, which file, what it did, its warnings and errors."""
     row = db.session.get(RegisterImport, import_id) or abort(404)
     landlord = db.session.get(Landlord, row.landlord_id)
-    errors = []
-    if row.error_report:
-        lines = row.error_report.splitlines()[1:101]
-        errors = [line.split(";", 2) for line in lines]
+    shown = shown_record(row.message, row.warnings, row.error_report)
     return render_template("admin/import_detail.html", imp=row, landlord=landlord,
-                           errors=errors)
+                           shown=shown, errors=shown.errors)
 
 
 @bp.get("/imports/<int:import_id>/errors.csv")
@@ -123,6 +127,7 @@ def import_errors(import_id: int):
     name = f"fel-import-{row.id}.csv"
     # Rewritten on the way out, so that reports stored before the rule are safe too: a cell
     # from the register file that starts like a formula stays text in the spreadsheet.
-    body = csvsafe.made_safe(row.error_report, delimiter=";", lineterminator="\n")
+    body = csvsafe.made_safe(shown_report(row.error_report), delimiter=";",
+                             lineterminator="\n")
     return Response("\ufeff" + body, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -52,5 +52,5 @@ def test_formula_cells_in_a_stored_error_report_download_as_text(
 
     heading, real, *forged = _cells(client.get(f"/admin/imports/{row.id}/errors.csv"))
     assert heading == ["rad", "kolumn", "fel"]
-    assert real == ["3", "postnummer", "not five digits: '1184'"]  # unchanged
+    assert real == ["3", "postnummer", "inte fem siffror: '1184'"]  # unchanged, translated
     assert forged == [[str(10 + n), "'" + p, "'" + p] for n, p in enumerate(PAYLOADS)]

@@ -4,6 +4,7 @@ import io
 import re
 
 import pytest
+from flask_babel import refresh
 from playwright.sync_api import expect
 
 from imports.service import import_register
@@ -65,10 +66,56 @@ def test_history_and_detail_show_counts_and_the_error_report_downloads_again(
     assert "acme.csv" in history and "Importerad" in history
     detail = client.get(f"/admin/imports/{summary.import_id}").get_data(as_text=True)
     assert 'id="added">39<' in detail
-    assert "not five digits" in detail
+    assert "inte fem siffror: &#39;1184&#39;" in detail
     report = client.get(f"/admin/imports/{summary.import_id}/errors.csv")
     assert report.headers["Content-Disposition"].startswith("attachment")
-    assert report.get_data(as_text=True).splitlines()[1] == "41;postnummer;not five digits: '1184'"
+    assert report.get_data(as_text=True).lstrip("\ufeff").splitlines()[:2] == [
+        "rad;kolumn;fel", "41;postnummer;inte fem siffror: '1184'"]
+
+
+def _retire_most(db_session, landlord, tmp_path):
+    """A register of 10, then a file of 2 of them: refused, it would retire 8 of 10."""
+    lines = "".join(f"A-{n};Götgatan {n};118 46;Stockholm;1102;;\n" for n in range(1, 11))
+    first, second = tmp_path / "full.csv", tmp_path / "cut.csv"
+    first.write_text(CSV.splitlines(keepends=True)[0] + lines, encoding="utf-8")
+    second.write_text(CSV.splitlines(keepends=True)[0] + "".join(lines.splitlines(
+        keepends=True)[:2]), encoding="utf-8")
+    assert import_register(db_session, landlord, first, actor="t").status == "accepted"
+    summary = import_register(db_session, landlord, second, actor="t")
+    assert (summary.status, summary.reason) == ("rejected", "too_many_retired")
+    return summary
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("sv", ["filen skulle avregistrera 8 av 10 objekt (80 %, mer än 20 %)",
+            "kryssa i ”Importera även om mer än en femtedel av registret skulle avregistreras”"]),
+    ("fi", ["tiedosto poistaisi käytöstä 8/10 kohteesta (80 %, yli 20 %)",
+            "valitse ”Tuo, vaikka yli viidennes rekisteristä poistuisi käytöstä”"]),
+    ("en", ["the file would retire 8 of 10 objects (80 %, more than 20 %)",
+            "tick “Import even if more than a fifth of the register would be retired”"]),
+])
+def test_a_refused_import_is_explained_in_the_page_language_and_points_at_the_check_box(
+        admin, client, create_landlord, db_session, tmp_path, lang, words):
+    summary = _retire_most(db_session, create_landlord(code="ACME"), tmp_path)
+    refresh()  # the test's app context outlives requests: forget the log-in's language
+
+    detail = client.get(f"/admin/imports/{summary.import_id}?lang={lang}").get_data(as_text=True)
+
+    for word in words:
+        assert word in detail
+    assert "--force" not in detail
+
+
+def test_the_cli_names_force_for_the_same_refusal(db_session, create_landlord, tmp_path, app):
+    from imports.messages import localise
+
+    summary = _retire_most(db_session, create_landlord(code="ACME"), tmp_path)
+    with app.test_request_context("/"):
+        from flask_babel import force_locale
+
+        with force_locale("sv"):
+            said = localise(summary.message)
+    assert said.endswith("Kontrollera exporten, eller importera med --force.")
 
 
 def test_unknown_run_token_is_not_found(admin, client):
@@ -89,8 +136,35 @@ def test_admin_uploads_a_register_sees_progress_then_the_summary(live_server, pa
     page.get_by_label("Hyresvärd").select_option("ACME")
     page.get_by_label("Registerfil (CSV eller XLSX)").set_input_files(str(path))
     page.get_by_role("button", name="Importera").click()
-    expect(page.get_by_role("heading", name="Import av acme-register.csv")).to_be_visible()
+    # The import runs in a process of its own: on a busy machine it takes a while to start.
+    expect(page.get_by_role("heading", name="Import av acme-register.csv")).to_be_visible(
+        timeout=60_000)
     expect(page.locator("#added")).to_have_text("2")
     expect(page.get_by_text("Importerad")).to_be_visible()
     page.get_by_role("link", name="Tillbaka till registerimport").click()
     expect(page.get_by_role("cell", name="acme-register.csv")).to_be_visible()
+
+
+@pytest.mark.browser
+def test_a_rejected_upload_is_explained_in_swedish_and_in_finnish(live_server, page, tmp_path):
+    path = tmp_path / "utan-ort.csv"
+    rows = "".join(f"B-{n};Götgatan {n};118 46\n" for n in range(1, 6))
+    path.write_text("objektsnummer;gatuadress;postnummer;Kommun\n" + rows, encoding="utf-8")
+    page.goto(f"{live_server.url}/login")
+    page.get_by_label("E-post").fill("admin@live.example.se")
+    page.get_by_label("Lösenord").fill("correct horse battery")
+    page.get_by_label("Lösenord").press("Enter")
+    page.goto(f"{live_server.url}/admin/imports?lang=fi")
+    page.get_by_label("Vuokranantaja").select_option("ACME")
+    page.get_by_label(re.compile("Rekisteritiedosto")).set_input_files(str(path))
+    page.get_by_role("button", name="Tuo", exact=True).click()
+
+    heading = page.get_by_role("heading", name=re.compile("utan-ort.csv"))
+    expect(heading).to_be_visible(timeout=60_000)
+    message = page.locator("#message")
+    expect(message).to_have_text("pakollinen sarake puuttuu: ort")
+    page.screenshot(path="/tmp/h4/rejected-fi.png")
+
+    page.goto(page.url.split("?")[0] + "?lang=sv")
+    expect(message).to_have_text("obligatorisk kolumn saknas: ort")
+    expect(page.get_by_text("Avvisad: ingenting ändrades")).to_be_visible()

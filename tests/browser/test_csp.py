@@ -217,7 +217,7 @@ def test_admin_imports_with_progress_and_devices(site, watched, tmp_path):
     # The run page's script (a file now) polls the run and goes on to its summary.
     # (The import runs in a process of its own; starting one takes a while on a busy machine.)
     expect(page.get_by_role("heading", name="Import av acme.csv")).to_be_visible(timeout=30_000)
-    expect(page.get_by_text("not five digits")).to_be_visible()
+    expect(page.get_by_text("inte fem siffror")).to_be_visible()
     page.goto(f"{site.url}/admin/devices")
     expect(page.get_by_role("heading", name="Surfplattor")).to_be_visible()
     for path in ("/admin/audit", "/admin/areas"):

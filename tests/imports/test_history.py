@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
 from sqlalchemy import select
 
 from dispatch.models import Landlord, RegisterImport
@@ -152,9 +153,25 @@ def test_cli_without_json_prints_a_readable_summary(runner, create_landlord, tmp
     result = _cli(runner, "--landlord", "ACME", str(write_register(tmp_path, rows)))
 
     assert result.exit_code == 0, result.output
-    assert "accepted register.csv for ACME" in result.stdout
-    assert "added 29" in result.stdout and "skipped 1" in result.stdout
-    assert "line 31, postnummer" in result.stdout
+    assert "Importerad: register.csv för ACME" in result.stdout  # Swedish: the default
+    assert "tillagda 29" in result.stdout and "överhoppade 1" in result.stdout
+    assert "rad 31, postnummer: inte fem siffror: '1'" in result.stdout
+
+
+@pytest.mark.parametrize(("locale", "words"), [
+    ("fi", ["Tuotu", "30 riviä: lisätty 29", "rivi 31, postnummer: ei viisi numeroa: '1'"]),
+    ("en", ["Imported", "30 rows: added 29", "line 31, postnummer: not five digits: '1'"]),
+])
+def test_cli_prints_its_summary_and_messages_in_the_configured_language(
+        app, runner, create_landlord, tmp_path, locale, words):
+    create_landlord(code="ACME")
+    rows = [register_row(i) for i in range(1, 30)] + [register_row(30, postnummer="1")]
+    app.config["BABEL_DEFAULT_LOCALE"] = locale
+
+    result = _cli(runner, "--landlord", "ACME", str(write_register(tmp_path, rows)))
+
+    for word in words:
+        assert word in result.stdout
 
 
 def test_cli_json_lists_the_first_errors_as_objects(runner, create_landlord, tmp_path):
@@ -181,7 +198,7 @@ def test_cli_exits_2_for_an_unknown_landlord(runner, db_session, tmp_path):
 
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert "no landlord" in result.stderr
+    assert "ingen hyresvärd med koden" in result.stderr
     assert db_session.scalars(select(RegisterImport)).all() == []
 
 

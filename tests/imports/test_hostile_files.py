@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from flask_babel import force_locale
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import FileStorage
@@ -22,6 +23,7 @@ from werkzeug.test import encode_multipart
 
 from dispatch.models import RegisterImport
 from imports.limits import Limits
+from imports.messages import localise
 from imports.readers import StructureError, open_table
 from imports.service import import_register
 from tests.imports import hostile
@@ -63,8 +65,10 @@ def _refused(db_session, landlord, path: Path, reason: str, *words: str):
     assert (summary.status, summary.reason) == ("rejected", reason), summary.message
     row = db_session.get(RegisterImport, summary.import_id)
     assert (row.status, row.filename, row.added) == ("rejected", path.name, 0)
+    with force_locale("sv"):  # kept language-neutral, shown in the reader's language
+        said = localise(row.message)
     for word in words:
-        assert word in row.message
+        assert word in said
     assert objects_by_number(db_session, landlord.id).keys() == before.keys()
     return row
 
@@ -89,13 +93,13 @@ def test_an_xlsx_cell_longer_than_the_cell_limit_is_refused_with_its_row(
     app.config["IMPORT_MAX_XLSX_RATIO"] = 10_000  # past the zip checks: the reader's count
     monkeypatch.setenv("IMPORT_MAX_XLSX_RATIO", "10000")
     path = hostile.xlsx_one_big_cell(tmp_path / "long-cell.xlsx", 5000)
-    _refused(db_session, landlord, path, "too_large", "2000", "rad 2")
+    _refused(db_session, landlord, path, "too_large", "2\u00a0000", "rad 2")
 
 
 def test_an_xlsx_with_more_rows_than_the_limit_is_refused_without_reading_them_all(
         db_session, landlord, small_limits, tmp_path):
     path = hostile.xlsx_many_rows(tmp_path / "rows.xlsx", 5000)
-    _refused(db_session, landlord, path, "too_large", "1000")
+    _refused(db_session, landlord, path, "too_large", "1\u00a0000")
 
 
 def test_an_xlsx_whose_row_numbers_jump_past_the_limit_is_refused(
@@ -105,7 +109,7 @@ def test_an_xlsx_whose_row_numbers_jump_past_the_limit_is_refused(
                      + b'<row r="1048576"><c r="A1048576"><v>1</v></c></row>'
                      + hostile.SHEET_END)
     path = hostile.xlsx_with_sheet(tmp_path / "jump.xlsx", sheet)
-    _refused(db_session, landlord, path, "too_large", "1000")
+    _refused(db_session, landlord, path, "too_large", "1\u00a0000")
 
 
 def test_an_xlsx_whose_zip_directory_lies_about_the_size_is_refused(
@@ -116,14 +120,14 @@ def test_an_xlsx_whose_zip_directory_lies_about_the_size_is_refused(
 
 def test_a_csv_of_one_endless_line_is_refused(db_session, landlord, small_limits, tmp_path):
     path = hostile.csv_one_line(tmp_path / "line.csv", 200_000)  # 200 MB in the issue
-    _refused(db_session, landlord, path, "too_large", "10000", "Rad 1")
+    _refused(db_session, landlord, path, "too_large", "10\u00a0000", "Rad 1")
 
 
 def test_a_csv_with_more_lines_than_the_limit_is_refused(
         db_session, landlord, small_limits, tmp_path):
     path = tmp_path / "many.csv"
     path.write_bytes(hostile.csv_rows(1500))
-    _refused(db_session, landlord, path, "too_large", "1000")
+    _refused(db_session, landlord, path, "too_large", "1\u00a0000")
 
 
 def test_a_csv_with_nul_in_a_field_past_the_first_300_kb_is_refused_and_nothing_stored(
@@ -131,7 +135,8 @@ def test_a_csv_with_nul_in_a_field_past_the_first_300_kb_is_refused_and_nothing_
     path = hostile.csv_nul_late(tmp_path / "nul.csv")
     row = _refused(db_session, landlord, path, "nul_byte", "NUL")
     line = path.read_bytes()[:path.read_bytes().index(b"\0")].count(b"\n") + 1
-    assert f"rad {line}" in row.message
+    with force_locale("sv"):
+        assert f"rad {line}" in localise(row.message)
 
 
 def test_the_same_csv_without_the_nul_is_imported(db_session, create_landlord, tmp_path):
@@ -161,10 +166,13 @@ def test_the_cli_answers_a_refused_file_with_its_json_rejection(
     assert "NUL" in body["message"] and body["import_id"]
 
 
-def test_outside_the_app_a_reader_refuses_in_the_default_language(tmp_path):
+def test_outside_the_app_a_reader_refuses_with_a_text_translated_where_it_is_shown(
+        app, tmp_path):
     path = hostile.csv_nul_late(tmp_path / "nul.csv")
-    with pytest.raises(StructureError, match="innehåller en NUL-byte"):
+    with pytest.raises(StructureError, match="holds a NUL byte") as refused:
         open_table(path)
+    with app.test_request_context("/"), force_locale("sv"):
+        assert "innehåller en NUL-byte" in localise(str(refused.value))
 
 
 def test_an_upload_over_the_size_limit_is_answered_413_on_the_page_and_in_the_api(
