@@ -3,6 +3,10 @@ through strong identification, activation, password reset, legacy PIN log-in) an
 (``pages``: agreements, invoices with OCR, fault reports, laundry booking, notice, messages,
 written disturbance complaints), with the landlord staff's pages for them.
 One blueprint ``bp`` under ``/portal``; who is logged in is ``session`` (``portal.session``).
+Mina sidor: ``pages`` (the tenant's routes), ``staff`` (the landlord staff's, ``/portal/staff/``),
+``invoices`` (the invoice/payment import, the invoice PDF, ``dispatch portal import-invoices``),
+``service`` (the domain functions: every lookup through the tenant), ``rules`` (OCR, notice
+end date), ``labels`` (the words for the codes).
 May import core, models, auth (its tenant accounts and identity providers) and the domain
 packages (register, jobs); no other feature's views.
 """

@@ -8,6 +8,7 @@ commit. Every lookup by id goes through the tenant (``person_id``): another tena
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -289,6 +290,7 @@ def invoice_of(session: Session, person_id: int, invoice_id: int) -> Invoice:
 
 PHOTO_FORMATS = {"JPEG", "PNG", "WEBP"}
 PHOTO_MAX_SIDE = 2000
+PHOTO_MAX_PIXELS = 50_000_000  # a 50-megapixel camera's photo still goes
 
 
 def clean_photo(data: bytes, *, max_bytes: int) -> tuple[bytes, int, int]:
@@ -297,18 +299,26 @@ def clean_photo(data: bytes, *, max_bytes: int) -> tuple[bytes, int, int]:
     if len(data) > max_bytes:
         raise PortalError("photo_too_large", "photos")
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            kind = probe.format
+        with warnings.catch_warnings():
+            # Pillow only warns below twice its pixel limit; here that is a refusal too.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            probe = Image.open(io.BytesIO(data))
+        with probe:
+            kind, (width, height) = probe.format, probe.size
             probe.verify()
         if kind not in PHOTO_FORMATS:
             raise PortalError("photo_type", "photos")
+        if width * height > PHOTO_MAX_PIXELS:  # a small file that would unpack to gigabytes
+            raise PortalError("photo_too_large", "photos")
         with Image.open(io.BytesIO(data)) as image:
             image = ImageOps.exif_transpose(image)
             image.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
             out = io.BytesIO()
             image.convert("RGB").save(out, "JPEG", quality=85)
             return out.getvalue(), image.width, image.height
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise PortalError("photo_too_large", "photos") from None
+    except (UnidentifiedImageError, OSError, SyntaxError):
         raise PortalError("photo_type", "photos") from None
 
 

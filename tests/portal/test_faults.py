@@ -73,6 +73,15 @@ def test_a_photo_over_the_size_limit_is_refused(tenant, home, app, db_session):
     assert db_session.scalars(select(FaultPhoto)).first() is None
 
 
+def test_a_small_file_that_would_unpack_to_gigabytes_is_refused(tenant, home, db_session):
+    out = io.BytesIO()
+    Image.new("1", (10_000, 10_000)).save(out, "PNG")  # 100 megapixels in a few kB
+    response = report(tenant, home, photos=[("bomb.png", out.getvalue())])
+    assert response.status_code == 400
+    assert "Ett foto är för stort." in response.get_data(as_text=True)
+    assert db_session.scalars(select(FaultPhoto)).first() is None
+
+
 def test_a_report_without_a_category_keeps_what_was_typed(tenant, home):
     response = report(tenant, home, category="", description="Elementet är kallt")
     assert response.status_code == 400
