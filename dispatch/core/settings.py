@@ -173,4 +173,11 @@ def load(instance_path: Path) -> dict:
         "PORTAL_LAUNDRY_MAX_BOOKINGS": env_int("PORTAL_LAUNDRY_MAX_BOOKINGS", 2),
         "PORTAL_LAUNDRY_DAYS_AHEAD": env_int("PORTAL_LAUNDRY_DAYS_AHEAD", 14),
         "PORTAL_PHOTO_MAX_BYTES": env_int("PORTAL_PHOTO_MAX_BYTES", 8 << 20),
+        # The housing queue (issue 16): whose queue /bostad shows (a landlord's code; unset:
+        # the only landlord there is), how many days a vacant flat is published, how many
+        # applicants an offer round takes at most (1-5) and the days they have to answer.
+        "HOUSING_LANDLORD": env_str("HOUSING_LANDLORD"),
+        "HOUSING_PUBLISH_DAYS": env_int("HOUSING_PUBLISH_DAYS", 7),
+        "HOUSING_MAX_OFFERS": env_int("HOUSING_MAX_OFFERS", 5),
+        "HOUSING_ANSWER_DAYS": env_int("HOUSING_ANSWER_DAYS", 5),
     }
