@@ -20,13 +20,13 @@ from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from fpdf import FPDF
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from dispatch.core.audit import record
 from dispatch.core.database import transactional
 from dispatch.core.extensions import db
-from dispatch.models import Agreement, Landlord, Person
+from dispatch.models import Agreement, Landlord, Person, utcnow
 from dispatch.models.portal import Invoice, Payment
 from dispatch.portal.blueprint import bp
 from dispatch.portal.rules import valid_ocr
@@ -139,6 +139,7 @@ def import_file(session: Session, landlord: Landlord, data: bytes, *, actor: str
 
 
 def _invoices(session, landlord, parsed, result, error) -> None:
+    now = utcnow()
     agreements = dict(session.execute(
         select(Agreement.avtalsnummer, Agreement.id).where(Agreement.landlord_id == landlord.id,
                                                            Agreement.avtalsnummer.is_not(None))
@@ -191,13 +192,14 @@ def _invoices(session, landlord, parsed, result, error) -> None:
             error(line, "fakturanummer", row["fakturanummer"], "other_agreement")
     if result.errors:
         return
+    new = []
     for _line, row, agreement_id, amount, issued, due in good:
         values = {"agreement_id": agreement_id, "ocr": row["ocr"], "amount_ore": amount,
                   "issued_on": issued, "due_on": due, "period": row.get("period", "")}
         old = existing.get(row["fakturanummer"])
         if old is None:
-            session.add(Invoice(landlord_id=landlord.id, invoice_number=row["fakturanummer"],
-                                **values))
+            new.append({"landlord_id": landlord.id, "invoice_number": row["fakturanummer"],
+                        "created_at": now, **values})
             result.added += 1
         elif any(getattr(old, k) != v for k, v in values.items()):
             for k, v in values.items():
@@ -205,9 +207,12 @@ def _invoices(session, landlord, parsed, result, error) -> None:
             result.updated += 1
         else:
             result.unchanged += 1
+    for start in range(0, len(new), 5000):  # one INSERT per 5,000 rows, not an object each
+        session.execute(insert(Invoice), new[start:start + 5000])
 
 
 def _payments(session, landlord, parsed, result, error) -> None:
+    now = utcnow()
     seen: set[str] = set()
     good = []
     for line, row in parsed:
@@ -260,15 +265,19 @@ def _payments(session, landlord, parsed, result, error) -> None:
             error(line, "betalningsreferens", row["betalningsreferens"], "payment_changed")
     if result.errors:
         return
+    new = []
     for _line, row, amount, paid_on in good:
         if row["betalningsreferens"] in existing:
             result.unchanged += 1
             continue
         invoice = invoices[row["ocr"]]
-        session.add(Payment(landlord_id=landlord.id, agreement_id=invoice.agreement_id,
-                            invoice_id=invoice.id, reference=row["betalningsreferens"],
-                            ocr=row["ocr"], amount_ore=amount, paid_on=paid_on))
+        new.append({"landlord_id": landlord.id, "agreement_id": invoice.agreement_id,
+                    "invoice_id": invoice.id, "reference": row["betalningsreferens"],
+                    "ocr": row["ocr"], "amount_ore": amount, "paid_on": paid_on,
+                    "created_at": now})
         result.added += 1
+    for start in range(0, len(new), 5000):
+        session.execute(insert(Payment), new[start:start + 5000])
 
 
 # -- the invoice as PDF ---------------------------------------------------------------------
