@@ -186,6 +186,25 @@ def create_patrol_command(call_sign, name) -> None:
     click.echo(f"patrol {patrol.id}: {patrol.call_sign} ({patrol.name})")
 
 
+@click.command("tenant-account-policy")
+@click.option("--landlord", "landlord_code", required=True, help="Landlord code.")
+@click.option("--register-from-signing/--register-from-start", "from_signing", required=True,
+              help="Whether a signed agreement may register for My pages before it starts "
+                   "(log-in opens on the start day either way).")
+@with_appcontext
+@transactional
+def tenant_account_policy_command(landlord_code, from_signing) -> None:
+    """Set a landlord's rule for tenants' accounts (issue 15)."""
+    from dispatch.auth.tenants import set_register_from_signing
+
+    landlord = get_landlord(db.session, landlord_code)
+    if landlord is None:
+        _fail(f"no landlord with code {landlord_code!r}", 2)
+    set_register_from_signing(db.session, landlord.id, from_signing)
+    click.echo(f"{landlord.code}: registration from "
+               f"{'signing' if from_signing else 'the start of the agreement'}")
+
+
 def init_app(app: Flask) -> None:
     """Attach the commands to the app's CLI (so ``flask --app dispatch`` has them too)."""
 
@@ -202,5 +221,6 @@ def init_app(app: Flask) -> None:
         import_register_command,
         send_morning_reports_command,
         bankid_test_server_command,
+        tenant_account_policy_command,
     ):
         app.cli.add_command(command)
