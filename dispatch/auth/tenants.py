@@ -97,6 +97,20 @@ def _standing(session: Session, rows, today: date) -> Tenancy:
     return Tenancy("ended" if ended else "none")
 
 
+def set_register_from_signing(session: Session, landlord_id: int,
+                              value: bool) -> LandlordAccountPolicy:
+    """A landlord's setting: may a signed agreement register before it starts? (Audited.)"""
+    policy = session.get(LandlordAccountPolicy, landlord_id)
+    if policy is None:
+        policy = LandlordAccountPolicy(landlord_id=landlord_id)
+        session.add(policy)
+    policy.register_from_signing = value
+    session.flush()
+    record(session, "tenant.policy_changed", subject=f"landlord-id:{landlord_id}",
+           details={"register_from_signing": value})
+    return policy
+
+
 def tenancy_of_number(session: Session, number: str, today: date) -> Tenancy:
     """The standing of whoever of the register has this identity number (stored form)."""
     ids = list(session.scalars(select(Person.id).where(Person.personnummer == number)))

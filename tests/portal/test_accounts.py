@@ -490,3 +490,23 @@ def test_the_nightly_job_deletes_accounts_past_the_keep_time(app, db_session, te
     with time_machine.travel(utcnow() + timedelta(days=app.config["TENANT_ACCOUNT_KEEP_DAYS"],
                                                   hours=1)):
         assert purge_tenant_accounts(app) == {"deleted": 1}
+
+
+def test_a_landlord_sets_registration_from_signing_on_the_command_line(runner, db_session,
+                                                                       tenants_register):
+    from dispatch.models.accounts import LandlordAccountPolicy
+
+    off = runner.invoke(args=["tenant-account-policy", "--landlord", "hemma",
+                              "--register-from-start"])
+    assert off.exit_code == 0, off.output
+    policy = db_session.get(LandlordAccountPolicy, tenants_register.landlord.id)
+    db_session.refresh(policy)
+    assert policy.register_from_signing is False
+    assert tenants.tenancy_of_number(db_session, SIGNED, date.today()).state == "none"
+    on = runner.invoke(args=["tenant-account-policy", "--landlord", "HEMMA",
+                             "--register-from-signing"])
+    assert on.exit_code == 0
+    assert tenants.tenancy_of_number(db_session, SIGNED, date.today()).state == "signed"
+    unknown = runner.invoke(args=["tenant-account-policy", "--landlord", "NOPE",
+                                  "--register-from-signing"])
+    assert unknown.exit_code == 2
