@@ -510,3 +510,44 @@ def test_a_landlord_sets_registration_from_signing_on_the_command_line(runner, d
     unknown = runner.invoke(args=["tenant-account-policy", "--landlord", "NOPE",
                                   "--register-from-signing"])
     assert unknown.exit_code == 2
+
+
+def test_an_account_survives_a_re_import_that_gives_the_tenant_a_new_agreement(
+        client, db_session, tenants_register, tove):
+    from dispatch.models import Agreement, AgreementParty, Person
+
+    db_session.delete(tenants_register.agreement)  # the register no longer has A-1 ...
+    db_session.flush()
+    assert log_in(client).status_code == 403
+    # ... and the next import brings the same tenant on a new agreement, under a person row
+    # of another landlord that holds the same personnummer.
+    elsewhere = Person(landlord_id=tenants_register.finnish_landlord.id, name="Tove Tenant",
+                       kundnummer="X-9", personnummer=CURRENT)
+    db_session.add(elsewhere)
+    db_session.flush()
+    new = Agreement(landlord_id=tenants_register.finnish_landlord.id, avtalsnummer="B-7",
+                    starts_on=date(2024, 1, 1))
+    new.parties = [AgreementParty(person_id=elsewhere.id, position=1)]
+    db_session.add(new)
+    db_session.flush()
+    assert log_in(client).status_code == 302
+    with client.session_transaction() as session:
+        assert session[PERSON_KEY] == elsewhere.id
+
+
+def test_the_activation_mail_is_in_the_tenants_language(client, db_session, tenants_register,
+                                                         smtp):
+    from dispatch.auth.identity import Identity
+    from dispatch.portal.accounts import IDENTIFIED_KEY
+
+    found = tenants.identify(db_session, Identity(HETU, "Fia Finne", "FI"), "oidc",
+                             today=date.today(), ip=None)
+    db_session.flush()
+    client.get("/portal/login?landlord=HEKA")  # a Finnish landlord: Finnish
+    with client.session_transaction() as session:
+        session[IDENTIFIED_KEY] = found.identification.id
+    assert register(client, email="fia@example.fi").status_code == 200
+    [mail] = smtp.to("fia@example.fi")
+    assert mail["Subject"] == "Aktivoi tilisi Omilla sivuilla"
+    assert "Linkki toimii 24 tuntia" in mail.get_body(("plain",)).get_content()
+    assert HETU not in mail.as_string() and "010594" not in mail.as_string()
