@@ -181,7 +181,7 @@ def test_a_reload_with_no_network_still_shows_the_job_the_draft_and_what_waits(t
 
     # Calls to the disturbed tenant are logged on the card; an answer means they were contacted.
     card.get_by_role("link", name="Call 070-174 06 05").click()
-    card.locator(".calls").get_by_role("button", name="Answered").click()
+    card.locator(".calls").get_by_role("button", name="Answered", exact=True).click()
     expect(card.locator(".calls li")).to_have_count(1)
     expect(card.locator(".calls li")).to_contain_text("Answered")
     expect(card.locator("[name=tenant_contacted][value=yes]")).to_be_checked()
