@@ -27,7 +27,7 @@ FAULT_STATUSES = ("received", "planned", "done")
 FAULT_CATEGORIES = ("water", "electricity", "heating", "appliance", "door_lock", "ventilation",
                     "other")
 FAULT_ROOMS = ("kitchen", "bathroom", "living_room", "bedroom", "hall", "balcony", "other")
-MESSAGE_KINDS = ("message", "service_request", "contact_change", "notice")
+MESSAGE_KINDS = ("message", "service_request", "rent", "contact_change", "notice")
 
 
 class Invoice(Base):

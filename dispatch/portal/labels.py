@@ -38,6 +38,7 @@ FAULT_STATUS_NAMES = {
 MESSAGE_KIND_NAMES = {
     "message": _l("Message"),
     "service_request": _l("Service request"),
+    "rent": _l("To rent monitoring (rent and payments)"),
     "contact_change": _l("Changed contact details"),
     "notice": _l("Notice of termination"),
 }

@@ -45,6 +45,7 @@ from dispatch.portal.session import current_person_id, log_out, tenant_required
 from dispatch.register.queries import full_address
 
 MAX_PHOTOS = 3
+TENANT_MESSAGE_KINDS = ("message", "service_request", "rent")  # what a tenant may write
 TEXT_MAX = 4000
 
 
@@ -361,7 +362,7 @@ def messages():
     errors: dict = {}
     form = request.form.to_dict() if request.method == "POST" else {"kind": "message"}
     if request.method == "POST":
-        kind = choice_field(form, errors, "kind", ("message", "service_request"))
+        kind = choice_field(form, errors, "kind", TENANT_MESSAGE_KINDS)
         subject = text_field(form, errors, "subject", limit=200)
         body = text_field(form, errors, "body")
         if not person.landlord_id:
@@ -372,9 +373,9 @@ def messages():
             flash(_("Your message is sent."), "info")
             return redirect(url_for("portal.messages"))
     thread = [m for m in service.messages_of(db.session, person.id)
-              if m.kind in ("message", "service_request") and m.fault_id is None]
-    return render_template("portal/messages.html", form=form, errors=errors,
-                           thread=thread), (400 if errors else 200)
+              if m.kind in TENANT_MESSAGE_KINDS and m.fault_id is None]
+    return render_template("portal/messages.html", form=form, errors=errors, thread=thread,
+                           kinds=TENANT_MESSAGE_KINDS), (400 if errors else 200)
 
 
 # -- written disturbance complaint ----------------------------------------------------------

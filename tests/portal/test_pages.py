@@ -137,15 +137,16 @@ def test_notice_without_confirming_changes_nothing(tenant, home, db_session):
     assert home.agreement.notice_given_on is None
 
 
-def test_a_message_and_a_service_request_reach_the_landlord(tenant, home, db_session):
+def test_a_message_a_service_request_and_one_to_rent_monitoring_reach_the_landlord(
+        tenant, home, db_session):
     token = csrf_of(tenant, "/portal/messages")
-    for kind in ("message", "service_request"):
+    for kind in ("message", "service_request", "rent"):
         response = tenant.post("/portal/messages", data={
             "csrf_token": token, "kind": kind, "subject": "Hyra", "body": "Fråga om hyran"})
         assert response.status_code == 302
     kinds = db_session.scalars(select(PortalMessage.kind).where(
         PortalMessage.landlord_id == home.landlord.id)).all()
-    assert sorted(kinds) == ["message", "service_request"]
+    assert sorted(kinds) == ["message", "rent", "service_request"]
 
 
 def test_an_empty_message_keeps_the_subject_and_shows_the_error(tenant):
