@@ -20,7 +20,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import force_locale
+from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, select
 
@@ -34,12 +34,14 @@ from dispatch.models.portal import (
     FAULT_CATEGORIES,
     FAULT_ROOMS,
     FaultPhoto,
+    FaultReport,
     PortalMessage,
     TenantContact,
 )
 from dispatch.portal import labels, service
 from dispatch.portal.blueprint import bp
 from dispatch.portal.invoices import invoice_pdf, money
+from dispatch.portal.rules import notice_end_date
 from dispatch.portal.service import PortalError, local_today
 from dispatch.portal.session import current_person_id, log_out, tenant_required
 from dispatch.register.queries import full_address
@@ -265,8 +267,6 @@ def contact():
 @bp.get("/faults")
 @tenant_required
 def faults():
-    from dispatch.models.portal import FaultReport
-
     reports = db.session.scalars(select(FaultReport).where(
         FaultReport.person_id == current_person_id()).order_by(FaultReport.created_at.desc()))
     return render_template("portal/faults.html", reports=list(reports))
@@ -475,8 +475,6 @@ def cancel_laundry(booking_id: int):
 @bp.route("/agreements/<int:agreement_id>/notice", methods=["GET", "POST"])
 @tenant_required
 def notice(agreement_id: int):
-    from dispatch.portal.rules import notice_end_date
-
     person = me()
     today = local_today()
     try:
@@ -505,8 +503,6 @@ def notice(agreement_id: int):
 
 
 def format_day(day) -> str:
-    from flask_babel import format_date
-
     return format_date(day, format="long")
 
 

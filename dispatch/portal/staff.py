@@ -137,14 +137,14 @@ def staff_reply(person_id: int):
 
 def _landlord_choice(form: dict, errors: dict) -> Landlord | None:
     ids = _landlord_ids()
-    wanted = service_int(form.get("landlord_id")) if len(ids) > 1 else (ids[0] if ids else None)
+    wanted = as_int(form.get("landlord_id")) if len(ids) > 1 else (ids[0] if ids else None)
     if wanted not in ids:
         errors["landlord_id"] = "invalid_choice"
         return None
     return db.session.get(Landlord, wanted)
 
 
-def service_int(value) -> int | None:
+def as_int(value) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):
@@ -186,7 +186,7 @@ def staff_laundry():
     if request.method == "POST":
         action = form.get("action")
         if action == "room":
-            prop = db.session.get(Property, service_int(form.get("property_id")) or 0)
+            prop = db.session.get(Property, as_int(form.get("property_id")) or 0)
             if prop is None or prop.landlord_id not in ids:
                 errors["property_id"] = "invalid_choice"
             name = text_field(form, errors, "name", limit=120)
@@ -195,7 +195,7 @@ def staff_laundry():
                                            name=name))
                 flash(_("The laundry room is added."), "info")
         elif action == "pass":
-            room = db.session.get(LaundryRoom, service_int(form.get("room_id")) or 0)
+            room = db.session.get(LaundryRoom, as_int(form.get("room_id")) or 0)
             _mine(room)
             try:
                 starts, ends = (time.fromisoformat(form.get("starts_at", "")),
@@ -208,7 +208,7 @@ def staff_laundry():
                 db.session.add(LaundryPass(room_id=room.id, starts_at=starts, ends_at=ends))
                 flash(_("The pass is added."), "info")
         elif action == "delete_pass":
-            laundry_pass = db.session.get(LaundryPass, service_int(form.get("pass_id")) or 0)
+            laundry_pass = db.session.get(LaundryPass, as_int(form.get("pass_id")) or 0)
             if laundry_pass is None:
                 abort(404)
             _mine(laundry_pass.room)
