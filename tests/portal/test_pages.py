@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import io
 from datetime import date
 
 import time_machine
@@ -197,3 +198,21 @@ def test_staff_see_a_tenants_changed_contact_details_and_notice_in_words(
     assert "Ändrat: Mobiltelefon." in page
     assert "070-765 43 21" in page
     assert "Uppsägning av avtal A-500; avtalet upphör" in page
+
+
+def test_english_on_request(tenant):
+    page = tenant.get("/portal/?lang=en").get_data(as_text=True)
+    assert '<html lang="en">' in page
+    assert "Customer number of tenant 1" in page and "Flat" in page
+
+
+def test_an_admin_importing_for_several_landlords_must_choose_one(
+        client, auth, home, create_user, create_landlord, db_session):
+    create_landlord(code="OTHER", name="Other AB")
+    create_user(role="admin", email="admin@jour.se")
+    auth.login("admin@jour.se")
+    token = csrf_of(client, "/portal/staff/invoices")
+    response = client.post("/portal/staff/invoices", data={
+        "csrf_token": token, "file": (io.BytesIO(b"x"), "avier.csv")})
+    assert response.status_code == 400
+    assert 'id="landlord_id-error"' in response.get_data(as_text=True)
