@@ -60,6 +60,10 @@ def test_tenant_registers_with_bankid_activates_by_mail_and_logs_in(
     errors = []
     page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400
             else None)
+    # A CSP violation (the QR image, the polling script) shows as a console error.
+    page.on("console", lambda m: errors.append(f"{m.text} {m.location.get('url')}")
+            if m.type == "error" and not m.location.get("url", "").endswith("/favicon.ico")
+            else None)
     page.goto(portal_server.url + "/portal/register")
     page.get_by_role("button", name="Identifiera dig med BankID").click()
 
