@@ -8,12 +8,13 @@ personnummer or a name.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import groupby, islice
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, Date, Integer, case, cast, func, literal, or_, select, update
+from sqlalchemy import Date, Integer, case, cast, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -299,30 +300,63 @@ def disturbances_of(session: Session, person_ids: list[int], *, since: datetime)
     return found
 
 
-def lottery_expression(seed: int):
-    """``rules.lottery_ticket`` in SQL."""
-    prime, step = (literal(rules.LOTTERY_PRIME, BigInteger),
-                   literal(rules.LOTTERY_MULTIPLIER, BigInteger))
-    seed_value = literal(seed, BigInteger)  # 64-bit arithmetic on PostgreSQL too
-    value = func.mod(cast(HousingApplicant.id, BigInteger) + seed_value, prime)
-    value = func.mod(value * step + seed_value, prime)
-    return func.mod(value * step, prime)
+ORDER_PAGE = 64  # the first page of the ranking's rows; each next one four times larger
 
 
-def _candidates(session: Session, listing: HousingListing, today: date):
-    """The listing's live interests in the order offers go out (before the assessment):
-    BoDirekt by the server's timestamp of the interest; otherwise points (computed in SQL from
-    the dates), registration date, the listing's lottery, id."""
-    query = (select(HousingInterest, HousingApplicant)
-             .join(HousingApplicant, HousingApplicant.id == HousingInterest.applicant_id)
-             .where(HousingInterest.listing_id == listing.id,
-                    HousingInterest.withdrawn_at.is_(None),
-                    HousingApplicant.status == "active"))
+def _order(session: Session, listing: HousingListing, today: date) -> Iterator[tuple[int, int]]:
+    """(interest id, applicant id) of the listing's live interests in the order offers go out,
+    read lazily: BoDirekt by the server's timestamp of the interest; otherwise the database
+    sorts narrow rows by points (computed in SQL from the dates) and registration date, and
+    each group tied on both is put in the listing's lottery order here (``rules.rank``'s
+    order exactly)."""
+    live = (HousingInterest.listing_id == listing.id, HousingInterest.withdrawn_at.is_(None),
+            HousingApplicant.status == "active")
+    joined = (HousingApplicant, HousingApplicant.id == HousingInterest.applicant_id)
     if listing.bodirekt:
-        return query.order_by(HousingInterest.created_at, HousingInterest.id)
-    return query.order_by(points_expression(session, today).desc(),
-                          HousingApplicant.registered_on,
-                          lottery_expression(listing.lottery_seed), HousingApplicant.id)
+        query = (select(HousingInterest.id, HousingApplicant.id).join(*joined).where(*live)
+                 .order_by(HousingInterest.created_at, HousingInterest.id))
+        result = session.execute(query.execution_options(yield_per=256))
+        try:
+            for interest_id, applicant_id in result:
+                yield interest_id, applicant_id
+        finally:
+            result.close()
+        return
+    points = points_expression(session, today).label("points")
+    query = (select(HousingInterest.id, HousingApplicant.id, points,
+                    HousingApplicant.registered_on).join(*joined).where(*live)
+             .order_by(points.desc(), HousingApplicant.registered_on, HousingApplicant.id))
+    # Pages with LIMIT (the database keeps only the top rows while it sorts); a page's last
+    # tie group may go on in the next page, so it is read again from there.
+    seed, done, size = listing.lottery_seed, 0, ORDER_PAGE
+    while True:
+        rows = session.execute(query.limit(size).offset(done)).all()
+        groups = [list(tied) for _key, tied in groupby(rows, key=lambda r: (r[2], r[3]))]
+        full = len(rows) == size
+        if full and len(groups) == 1:
+            size *= 4  # one tie group larger than the page: read a larger page
+            continue
+        if full:
+            groups.pop()
+        for tied in groups:
+            for interest_id, applicant_id, _p, _r in sorted(
+                    tied, key=lambda row: (rules.lottery_ticket(row[1], seed), row[1])):
+                yield interest_id, applicant_id
+            done += len(tied)
+        if not full:
+            return
+        size *= 4
+
+
+def _rows(session: Session, ids: list[tuple[int, int]]):
+    """The (interest, applicant) entities of ``ids``, in that order."""
+    if not ids:
+        return []
+    interests = {i.id: i for i in session.scalars(select(HousingInterest).where(
+        HousingInterest.id.in_([i for i, _ in ids])))}
+    applicants = {a.id: a for a in session.scalars(select(HousingApplicant).where(
+        HousingApplicant.id.in_([a for _, a in ids])))}
+    return [(interests[i], applicants[a]) for i, a in ids]
 
 
 def _assess(session: Session, listing: HousingListing, rows, *, today: date,
@@ -369,9 +403,8 @@ def ranked(session: Session, listing: HousingListing, *, today: date, retention_
     """The listing's interested applicants (the first ``limit`` of them in the order offers
     go out, or all), assessed: the approved first, then the others with their reasons."""
     now = now or utcnow()
-    query = _candidates(session, listing, today)
-    rows = session.execute(query if limit is None else query.limit(limit)).all()
-    result = _assess(session, listing, rows, today=today,
+    ids = list(islice(_order(session, listing, today), limit))
+    result = _assess(session, listing, _rows(session, ids), today=today,
                      since=now - timedelta(days=retention_days))
     return [r for r in result if r.approved] + [r for r in result if not r.approved]
 
@@ -387,24 +420,26 @@ def offer_list(session: Session, listing: HousingListing, *, today: date, count:
                retention_days: int, now: datetime | None = None,
                skip: Iterable[int] = ()) -> list[Ranked]:
     """The first ``count`` approved applicants in the order offers go out (not those in
-    ``skip``): the database orders, the assessment reads only as many rows as it needs
-    (batches of a few times ``count``)."""
+    ``skip``): the database sorts, and only as many rows are read and assessed as the offers
+    need (batches of a few times ``count``)."""
     now = now or utcnow()
     skip = set(skip)
     since = now - timedelta(days=retention_days)
-    query = _candidates(session, listing, today)
+    order = (pair for pair in _order(session, listing, today) if pair[1] not in skip)
     found: list[Ranked] = []
-    batch, offset = max(4 * count, 16), 0
-    while len(found) < count:
-        rows = session.execute(query.limit(batch).offset(offset)).all()
-        if not rows:
-            break
-        offset += len(rows)
-        for row in _assess(session, listing, [r for r in rows if r[1].id not in skip],
-                           today=today, since=since):
-            if row.approved and len(found) < count:
-                found.append(row)
-        batch *= 4
+    batch = max(4 * count, 16)
+    try:
+        while len(found) < count:
+            ids = list(islice(order, batch))
+            if not ids:
+                break
+            for row in _assess(session, listing, _rows(session, ids), today=today,
+                               since=since):
+                if row.approved and len(found) < count:
+                    found.append(row)
+            batch *= 4
+    finally:
+        order.close()
     return found
 
 

@@ -199,7 +199,11 @@ def test_points_in_sql_equal_the_rule(db_session, queue):
                                           for a, _ in rows}
 
 
-def test_the_database_orders_ties_by_the_same_lottery_as_the_rule(db_session, queue):
+@pytest.mark.parametrize("page", [64, 4, 1])
+def test_the_database_orders_ties_by_the_same_lottery_as_the_rule(db_session, queue, page,
+                                                                   monkeypatch):
+    # Small pages make tie groups run over a page's end (read again from the next page).
+    monkeypatch.setattr(service, "ORDER_PAGE", page)
     from dispatch.housing import points as rules
     from dispatch.models import Person
 
