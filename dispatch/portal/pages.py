@@ -30,6 +30,7 @@ from dispatch.core.phones import normalise_phone
 from dispatch.core.templating import CATEGORY_NAMES
 from dispatch.jobs.dispatching import DispatchError, NewComplaint, create_complaint
 from dispatch.models import Landlord, Person, utcnow
+from dispatch.models.accounts import TenantAccount
 from dispatch.models.portal import (
     FAULT_CATEGORIES,
     FAULT_ROOMS,
@@ -63,9 +64,15 @@ def me() -> Person:
 
 def tenant_locale(person: Person, *, own_session: bool = True) -> str:
     """The language of mails to a tenant: the session's while they are here (``own_session``),
-    else Finnish for a Finnish landlord's tenants and Swedish for the rest."""
-    if own_session and session.get("lang") in current_app.config["LANGUAGES"]:
+    else the one their account chose, else Finnish for a Finnish landlord's tenants and
+    Swedish for the rest."""
+    languages = current_app.config["LANGUAGES"]
+    if own_session and session.get("lang") in languages:
         return session["lang"]
+    chosen = db.session.scalar(select(TenantAccount.locale).where(
+        TenantAccount.person_id == person.id, TenantAccount.locale.is_not(None)).limit(1))
+    if chosen in languages:
+        return chosen
     landlord = db.session.get(Landlord, person.landlord_id) if person.landlord_id else None
     return "fi" if landlord is not None and landlord.country == "FI" else "sv"
 

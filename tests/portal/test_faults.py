@@ -132,3 +132,22 @@ def test_messages_go_both_ways_on_a_fault_report(client, tenant, home, staff, db
     bodies = db_session.scalars(select(PortalMessage.body).where(
         PortalMessage.fault_id == fault.id).order_by(PortalMessage.id)).all()
     assert bodies == ["Jag är hemma efter 16", "Vi kommer 17"]
+
+
+def test_the_status_mail_follows_the_language_the_tenants_account_chose(
+        client, tenant, home, staff, db_session, app, tmp_path):
+    from dispatch.models.accounts import TenantAccount
+
+    db_session.add(TenantAccount(email="anna@example.se", person_id=home.first.id,
+                                 identified_by="bankid", locale="en"))
+    db_session.flush()
+    app.config.update(SMTP_URL=None, OUTBOX_DIR=str(tmp_path))
+    report(tenant, home)
+    fault = db_session.scalars(select(FaultReport)).one()
+    staff.login("staff@shem.se")
+    token = csrf_of(client, f"/portal/staff/faults/{fault.id}")
+    client.post(f"/portal/staff/faults/{fault.id}", data={
+        "csrf_token": token, "action": "status", "status": "done"})
+    [sent] = list(tmp_path.glob("*.eml"))
+    message = email.message_from_bytes(sent.read_bytes(), policy=email.policy.default)
+    assert message["Subject"] == "Your fault report: Done"
