@@ -263,16 +263,17 @@ class Ranked:
     reasons: list[str]
 
 
-def disturbances(session: Session, person_id: int, *, since: datetime) -> \
-        list[tuple[int, datetime]]:
+def disturbances(session: Session, person_id: int, landlord_id: int, *, since: datetime) \
+        -> list[tuple[int, datetime]]:
     """Released incident reports about the objects of the person's current or earlier
-    agreements, while the agreement held the object, no older than ``since`` (the reports'
+    agreements with ``landlord_id`` (the landlord whose case officer asks: never another
+    landlord's), while the agreement held the object, no older than ``since`` (the reports'
     retention): ``[(report id, call received), …]``."""
-    return disturbances_of(session, [person_id], since=since).get(person_id, [])
+    return disturbances_of(session, [person_id], landlord_id, since=since).get(person_id, [])
 
 
-def disturbances_of(session: Session, person_ids: list[int], *, since: datetime) -> \
-        dict[int, list[tuple[int, datetime]]]:
+def disturbances_of(session: Session, person_ids: list[int], landlord_id: int, *,
+                    since: datetime) -> dict[int, list[tuple[int, datetime]]]:
     """``disturbances`` for many people at once: ``{person_id: [(report id, when), …]}``."""
     if not person_ids:
         return {}
@@ -284,7 +285,8 @@ def disturbances_of(session: Session, person_ids: list[int], *, since: datetime)
         .join(Complaint, Complaint.suspected_object_id == AgreementObject.object_id)
         .join(Job, Job.complaint_id == Complaint.id)
         .join(IncidentReport, IncidentReport.job_id == Job.id)
-        .where(AgreementParty.person_id.in_(person_ids),
+        .where(AgreementParty.person_id.in_(person_ids), Agreement.landlord_id == landlord_id,
+               IncidentReport.landlord_id == landlord_id,
                IncidentReport.released_at.is_not(None), received >= since,
                or_(Agreement.starts_on.is_(None),
                    func.date(received) >= Agreement.starts_on),
@@ -370,7 +372,7 @@ def _assess(session: Session, listing: HousingListing, rows, *, today: date,
         HousingBlock.ends_on >= today)))
     people = {p.id: p for p in session.scalars(select(Person).where(
         Person.id.in_([a.person_id for _, a in rows])))}
-    earlier = disturbances_of(session, list(people), since=since)
+    earlier = disturbances_of(session, list(people), listing.landlord_id, since=since)
     rent = listing.rental_object.rent_sek
     result = []
     for interest, applicant in rows:

@@ -231,3 +231,23 @@ def test_the_database_orders_ties_by_the_same_lottery_as_the_rule(db_session, qu
     later = service.offer_list(db_session, listing, today=TODAY, count=5, retention_days=90,
                                now=NOW, skip=in_sql[:5])
     assert [r.applicant.id for r in later] == in_sql[5:10]
+
+
+def test_another_landlords_queue_never_sees_the_disturbances(db_session, queue, create_landlord):
+    from dispatch.models import RentalObject
+
+    other = create_landlord(code="OTHR", name="Annan Bostad")
+    obj = RentalObject(landlord_id=other.id, entrance_id=queue.entrance.id,
+                       objektsnummer="O-1", lagenhetsnummer="1101")
+    db_session.add(obj)
+    db_session.flush()
+    # The tenant (disturbances at Hammaröbostäder) applies to the other landlord's queue.
+    applicant = service.register(db_session, queue.tenant, other.id, date(2020, 1, 1))
+    applicant.renewed_on = TODAY
+    listing = service.publish(db_session, obj, now=NOW - timedelta(hours=1), days=7,
+                              vacant_on=date(2027, 1, 1))
+    service.register_interest(db_session, applicant, listing, now=NOW, tz=TZ)
+    (row,) = service.ranked(db_session, listing, today=TODAY, retention_days=90, now=NOW)
+    assert row.disturbances == [] and row.approved
+    assert service.disturbances(db_session, queue.tenant.id, queue.landlord.id,
+                                since=NOW - timedelta(days=90)) != []
