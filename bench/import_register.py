@@ -456,7 +456,8 @@ def run_phase(phase: str, target: str, csv_path: Path) -> None:
 
 def _child(phase: str, target: Path | str, csv_path: Path, code: Path) -> dict:
     """Run one phase in a child process; if it crashes, the end of its traceback instead."""
-    command = [sys.executable, str(Path(__file__).resolve()), "--phase", phase,
+    # -P: not the bench folder first on sys.path (its queue.py would hide the standard one).
+    command = [sys.executable, "-P", str(Path(__file__).resolve()), "--phase", phase,
                "--db", str(target), "--csv", str(csv_path)]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(code), *filter(None, [os.environ.get("PYTHONPATH")])]))

@@ -297,7 +297,11 @@ class Applier:
                        "o": bases["objects"], "a": bases["agreements"], "h": bases["people"],
                        "l": self.landlord.id, "t": self.bulk.timestamp(self.now)}
             if self.plan is not None:  # into the plan's staging file; copied at its apply
-                staged = writer.stage_into(self.plan.db, table.path, report)
+                # ... or, with a live engine, each chunk into the register (hidden) too, in
+                # short turns while the stage process reads on (Plan.copy_chunk).
+                also = (partial(self.plan.copy_chunk, offsets)
+                        if self.plan.live is not None else None)
+                staged = writer.stage_into(self.plan.db, table.path, report, also)
                 self.plan.copy_staged(offsets)
             else:
                 staged = writer.write_staged(self.bulk.raw, table.path, offsets, report)

@@ -36,7 +36,9 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from dispatch.core.database import intent
 from imports.bulk import TABLES
+from imports.first.staging import STAGING_TABLES
 from imports.first.writer import COPY_STATEMENTS, STAGE
 
 SCHEMA = "import_plan"  # the name the staging file is attached under at the apply
@@ -106,6 +108,10 @@ class Plan:
         self.version: int | None = None  # the landlord's register_version in the snapshot
         self.bases: dict[str, int] = {}  # table → the first free key in the snapshot
         self.copied = False  # a first register's staged rows are in, hidden (copy_in_turns)
+        # Set (engine, landlord id) to copy a first register's chunks into the register as the
+        # stage sends them (``copy_chunk``), hidden, instead of all of them after the stage.
+        self.live: tuple[Engine, int] | None = None
+        self._live_connection = None
 
     # -- gathering -----------------------------------------------------------------------
     def insert(self, table: str, columns: Sequence[str], rows: list[Sequence]) -> int:
@@ -159,10 +165,52 @@ class Plan:
 
     def close(self) -> None:
         """Drop the staging file (whether or not it was applied)."""
+        self._end_live()
         if self.db is not None:
             self.db.close()
             self.db = None
         self.path.unlink(missing_ok=True)
+
+    # -- a first register, chunk by chunk while the stage reads on ---------------------------
+    def copy_chunk(self, offsets: dict[str, object], chunk: Path | None,
+                   rows: dict | None) -> None:
+        """One chunk of a first register from the stage (a chunk's SQLite file, or a row
+        stage's rows) into the register, hidden, in short write turns on a connection of its
+        own (``live``): the stage process reads the next chunk meanwhile, so that the import
+        takes about as long as the longer of the two, not both. ``apply`` shows them."""
+        engine, landlord_id = self.live
+        if self._live_connection is None:
+            connection = engine.connect()
+            self._live_connection = connection
+            raw = connection.connection.driver_connection
+            attached = {row[1] for row in raw.execute("PRAGMA database_list")}
+            if STAGE not in attached:
+                raw.execute(f"ATTACH DATABASE ':memory:' AS {STAGE}")
+            with intent("write"), connection.begin():
+                self._check(connection.exec_driver_sql, landlord_id)
+        connection = self._live_connection
+        raw = connection.connection.driver_connection
+        if chunk is not None:  # loaded without the writer's turn: a schema of its own
+            raw.deserialize(chunk.read_bytes(), name=STAGE)
+        else:
+            for name, columns in STAGING_TABLES.items():
+                raw.execute(f"CREATE TABLE IF NOT EXISTS {STAGE}.{name} ({columns})")
+                raw.execute(f"DELETE FROM {STAGE}.{name}")  # noqa: S608 (our names)
+                if rows[name]:
+                    marks = ", ".join("?" * len(columns.split(",")))
+                    raw.executemany(f"INSERT INTO {STAGE}.{name} VALUES ({marks})",  # noqa: S608
+                                    rows[name])
+        self.copied = True  # from here on, hidden rows may be in the register
+        self._copy_turns(connection, raw, STAGE, {**offsets, "r": HIDDEN})
+
+    def _end_live(self) -> None:
+        if self._live_connection is not None:
+            connection, self._live_connection = self._live_connection, None
+            try:
+                connection.connection.driver_connection.execute(f"DETACH DATABASE {STAGE}")
+            except sqlite3.Error:
+                pass
+            connection.close()
 
     # -- applying -------------------------------------------------------------------------
     def apply(self, session: Session, landlord_id: int) -> None:
@@ -216,7 +264,8 @@ class Plan:
         retired) and ``apply`` shows them all in its one short transaction. (Rows of an
         import that stops between the two are removed by the next: ``remove_hidden``.)"""
         staged = [step for step in self.steps if step[0] == "staged"]
-        if not staged:
+        if not staged or self.copied:  # none, or copied chunk by chunk already
+            self._end_live()
             return
         self.finish()
         offsets = {**staged[0][1], "r": HIDDEN}
@@ -227,26 +276,30 @@ class Plan:
             try:
                 with connection.begin():
                     self._check(connection.exec_driver_sql, landlord_id)
-                for statement in COPY_STATEMENTS:
-                    statement = statement.replace(f"{STAGE}.", f"{SCHEMA}.")
-                    if "row_hash, NULL, :t, :t" in statement:
-                        statement = statement.replace("row_hash, NULL, :t, :t",
-                                                      "row_hash, :r, :t, :t")
-                    table = statement.rsplit(f"FROM {SCHEMA}.", 1)[1].split()[0]
-                    rows = raw.execute(
-                        f"SELECT max(rowid) FROM {SCHEMA}.{table}").fetchone()[0]  # noqa: S608
-                    statement += (" AND" if " WHERE " in statement.rsplit("FROM", 1)[1]
-                                  else " WHERE") + " rowid BETWEEN :lo AND :hi"
-                    for lo in range(1, (rows or 0) + 1, turn_rows):
-                        with connection.begin():  # the writer's turn, and its end: commit
-                            raw.execute("PRAGMA cache_size = -65536")
-                            raw.execute(statement, {**offsets, "lo": lo,
-                                                    "hi": lo + turn_rows - 1})
-                        if self.after_turn is not None:
-                            self.after_turn()
+                self._copy_turns(connection, raw, SCHEMA, offsets, turn_rows)
             finally:
                 raw.execute(f"DETACH DATABASE {SCHEMA}")
         self.copied = True
+
+    def _copy_turns(self, connection, raw, schema: str, offsets: dict,
+                    turn_rows: int | None = None) -> None:
+        """The staging tables in ``schema`` into the register, objects hidden (``offsets``'
+        ``r``), parents first, at most ``turn_rows`` rows of one table per write turn."""
+        turn_rows = turn_rows or TURN_ROWS
+        for statement in COPY_STATEMENTS:
+            statement = statement.replace(f"{STAGE}.", f"{schema}.")
+            if "row_hash, NULL, :t, :t" in statement:
+                statement = statement.replace("row_hash, NULL, :t, :t", "row_hash, :r, :t, :t")
+            table = statement.rsplit(f"FROM {schema}.", 1)[1].split()[0]
+            rows = raw.execute(f"SELECT max(rowid) FROM {schema}.{table}").fetchone()[0]  # noqa: S608
+            statement += (" AND" if " WHERE " in statement.rsplit("FROM", 1)[1]
+                          else " WHERE") + " rowid BETWEEN :lo AND :hi"
+            for lo in range(1, (rows or 0) + 1, turn_rows):
+                with intent("write"), connection.begin():  # the writer's turn; commit
+                    raw.execute("PRAGMA cache_size = -65536")
+                    raw.execute(statement, {**offsets, "lo": lo, "hi": lo + turn_rows - 1})
+                if self.after_turn is not None:
+                    self.after_turn()
 
 
 def _attach(raw, path: Path) -> str:

@@ -167,19 +167,35 @@ def _import_planned(session: Session, landlord: Landlord, path: Path, summary: S
             # (then it reads, and waits, inside that transaction, which holds the turn anyway).
             outside = release_turn(session)
             plan = Plan(directory)
+            if outside and engine is not None and not dry_run:
+                # A first register's chunks go into the register (hidden) as they are read.
+                plan.live = (engine, landlord_id)
             try:
-                with intent("read") if outside else nullcontext():
-                    last = _last_accepted(session, landlord)
-                    if last is not None and last.sha256 == outcome.sha256 and not force:
-                        outcome.status = "unchanged"
-                        outcome.message = (f"the same file was imported on "
-                                           f"{last.started_at:%Y-%m-%d %H:%M} UTC")
-                    else:
-                        _make_plan(session, landlord, path, outcome, plan, force=force,
-                                   geocoder=geocoder, progress=progress)
+                try:
+                    with intent("read") if outside else nullcontext():
+                        last = _last_accepted(session, landlord)
+                        if last is not None and last.sha256 == outcome.sha256 and not force:
+                            outcome.status = "unchanged"
+                            outcome.message = (f"the same file was imported on "
+                                               f"{last.started_at:%Y-%m-%d %H:%M} UTC")
+                        else:
+                            _make_plan(session, landlord, path, outcome, plan, force=force,
+                                       geocoder=geocoder, progress=progress)
+                except BaseException as exc:
+                    if plan.copied:  # stopped while a first register's chunks went in
+                        if outside:
+                            end_reading(session)
+                        plan.close()
+                        remove_hidden(engine, landlord_id)
+                    if isinstance(exc, RegisterMoved):
+                        continue  # changed before the first chunk went in: plan again
+                    raise
                 if outside:
                     end_reading(session)  # the snapshot's end: nothing was written
                 if outcome.status != "accepted" or dry_run:
+                    if plan.copied:  # a refused first register copied while it was read
+                        plan.close()
+                        remove_hidden(engine, landlord_id)
                     return outcome
                 if outside and engine is not None:
                     try:

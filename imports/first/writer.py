@@ -172,11 +172,13 @@ def write_staged(raw, path: Path, offsets: dict[str, object],
     return run_stage(path, "sqlite", load, progress)
 
 
-def stage_into(db, path: Path, progress: Callable[[int], None] | None = None) -> Staged:
+def stage_into(db, path: Path, progress: Callable[[int], None] | None = None,
+               also: Callable[[Path | None, dict | None], None] | None = None) -> Staged:
     """SQLite, without the live database: run the stage process on ``path`` and gather every
     chunk into the staging tables of ``db`` (a staging file's own connection, in a
     transaction), ids from zero. ``imports.plan`` copies them into the register at its apply
-    with ``COPY_STATEMENTS`` (the file attached as ``STAGE``)."""
+    with ``COPY_STATEMENTS`` (the file attached as ``STAGE``). ``also`` gets each chunk too,
+    while the stage process reads on (``Plan.copy_chunk``: into the register, hidden)."""
     chunk_schema = "import_chunk"
     attached = {row[1] for row in db.execute("PRAGMA database_list")}
     if chunk_schema not in attached:
@@ -196,5 +198,7 @@ def stage_into(db, path: Path, progress: Callable[[int], None] | None = None) ->
             for name in STAGING_TABLES:
                 if rows[name]:
                     db.executemany(f"INSERT INTO main.{name} VALUES ({marks[name]})", rows[name])  # noqa: S608
+        if also is not None:
+            also(chunk, rows)
 
     return run_stage(path, "sqlite", load, progress)

@@ -86,9 +86,9 @@ def writes_elsewhere(engine, db_file) -> dict:
                 conn.exec_driver_sql("INSERT INTO landlords (code, name, country, "
                                      "quiet_night_mail, register_version, created_at) VALUES "
                                      "('OTHER', 'Other', 'SE', 0, 0, '2026-01-01 00:00:00')")
-                seen["objects"] = conn.exec_driver_sql(
+                seen["objects"] = conn.exec_driver_sql(  # shown: not retired (nor hidden)
                     "SELECT count(*) FROM objects o JOIN landlords l ON l.id = o.landlord_id "
-                    "WHERE l.code = 'ACME'").scalar()
+                    "WHERE l.code = 'ACME' AND o.retired_at IS NULL").scalar()
             seen["thread"] = None
         except Exception as exc:  # noqa: BLE001 (what the test reports)
             seen["thread"] = exc
@@ -225,3 +225,58 @@ def test_a_first_import_stopped_between_its_turns_and_its_apply_leaves_nothing_b
     rows = register_rows(live)
     assert len(rows["objects"]) == 300 and {row[11] for row in rows["objects"]} == {None}
     assert len(rows["entrances"]) == 30
+
+
+def test_a_first_register_goes_in_chunk_by_chunk_while_the_stage_reads_on(
+        live, tmp_path, monkeypatch):
+    # Small blocks: the stage sends many chunks; each goes in (hidden) as it comes.
+    monkeypatch.setenv("DISPATCH_IMPORT_BLOCK_BYTES", "2000")
+    from imports.first import writer
+
+    stage = {"done": False}
+    real = writer.run_stage
+
+    def run_stage(*args, **kwargs):
+        try:
+            return real(*args, **kwargs)
+        finally:
+            stage["done"] = True
+
+    turns = []
+
+    def after_turn():
+        with live.connect() as conn:
+            in_table, shown = conn.exec_driver_sql(
+                "SELECT count(*), count(*) FILTER (WHERE retired_at IS NULL) FROM objects"
+            ).one()
+        turns.append((stage["done"], in_table, shown))
+
+    monkeypatch.setattr(writer, "run_stage", run_stage)
+    monkeypatch.setattr(plan.Plan, "after_turn", staticmethod(after_turn))
+    summary = run_import(live, register_csv(tmp_path / "acme.csv", 300))
+
+    assert summary.status == "accepted" and summary.added == 300
+    # Rows went in while the stage had more of the file to read.
+    assert any(0 < in_table < 300 for done, in_table, _shown in turns if not done)
+    assert {shown for _done, _in, shown in turns} == {0}  # none shown before the apply
+    assert all(done is False for done, _in, _shown in turns)  # nothing left for afterwards
+    objects = register_rows(live)["objects"]
+    assert len(objects) == 300 and {row[11] for row in objects} == {None}
+
+
+def test_a_first_register_whose_stage_fails_after_chunks_went_in_leaves_nothing(
+        live, tmp_path, monkeypatch):
+    monkeypatch.setenv("DISPATCH_IMPORT_BLOCK_BYTES", "2000")
+    path = register_csv(tmp_path / "acme.csv", 300)
+    with path.open("a", encoding="utf-8") as f:  # a last cell csv will not read
+        f.write("A-999;Götgatan 99;118 46;" + "x" * 200_000 + "\n")
+    turns = []
+    monkeypatch.setattr(plan.Plan, "after_turn", staticmethod(lambda: turns.append(1)))
+
+    with pytest.raises(Exception, match="field larger than field limit"):
+        run_import(live, path)
+
+    assert turns  # chunks had gone in
+    rows = register_rows(live)
+    assert rows["objects"] == [] and rows["entrances"] == [] and rows["people"] == []
+    assert run_import(live, register_csv(tmp_path / "good.csv", 30)).added == 30
