@@ -12,8 +12,9 @@ web process's warmer would (``dispatch.register.index_files``):
 1. builds the index (``IndexBuilder``, the child process's work; the database read is not in
    it) and writes its files (``write_index``);
 2. starts a fresh Python process that maps them (``read_index``), as a web process does at
-   start, and reports its time to ready and its memory: RSS, of it private (this process's
-   own) and shared (the mapped files, one copy in the page cache for every web process);
+   start, and reports its time to ready and its memory: RSS, of it the process's own
+   (anonymous memory) and the mapped files' pages (one copy in the page cache for every web
+   process);
 3. maps them here and times 1,000 noisy queries with known answers (typos, diacritics
    dropped, abbreviations such as ``Storg.``, ``Ringv.``, ``S:t``, ``12 b`` / ``12B``, with and
    without ort or postnummer, some with ``lgh NNNN``): over all landlords, and with the
@@ -387,13 +388,15 @@ def run_baseline(cases: list[Case], names_of) -> Run:
 
 
 def memory() -> dict[str, float]:
-    """This process's RSS and its private and shared parts, MiB (Linux smaps_rollup)."""
+    """This process's RSS, MiB, and of it: ``own`` (anonymous memory: its heap, no other
+    process can share it) and ``mapped`` (file pages: the index's files, which every process
+    mapping them shares through the page cache), from Linux's smaps_rollup."""
     fields = {}
     for line in Path("/proc/self/smaps_rollup").read_text().splitlines()[1:]:
         name, _, rest = line.partition(":")
         fields[name] = int(rest.split()[0]) / 1024
-    private = fields["Private_Clean"] + fields["Private_Dirty"]
-    return {"rss": fields["Rss"], "private": private, "shared": fields["Rss"] - private}
+    return {"rss": fields["Rss"], "own": fields["Anonymous"],
+            "mapped": fields["Rss"] - fields["Anonymous"]}
 
 
 def probe(folder: str) -> int:
@@ -407,8 +410,8 @@ def probe(folder: str) -> int:
     search_index(index, parse_query("Storgatan 5"), 5)
     after = memory()
     print(json.dumps({"ready_s": ready, **after, "objects": index.objects,
-                      "index_private": after["private"] - before["private"],
-                      "index_shared": after["shared"] - before["shared"]}))
+                      "index_own": after["own"] - before["own"],
+                      "index_mapped": after["mapped"] - before["mapped"]}))
     return 0
 
 
@@ -422,7 +425,7 @@ def build_child(objects: int, landlords: int, seed: int, out: str) -> int:
 
 
 def goals_memory(web: dict, objects: int) -> bool:
-    return web["index_private"] <= PRIVATE_GOAL_MIB * objects / 1_000_000
+    return web["index_own"] <= PRIVATE_GOAL_MIB * objects / 1_000_000
 
 
 def folder_mib(path: Path) -> float:
@@ -510,12 +513,12 @@ def measure(args, rng: random.Random, workdir: Path, imported: int) -> int:
     web = json.loads(done.stdout)
     print(f"web process: ready {web['ready_s']:.2f} s after its start (interpreter, imports, "
           f"mapping) + the build {built:.1f} s before it; RSS {web['rss']:.0f} MiB with every "
-          f"page of the index read: private {web['private']:.0f} MiB, shared "
-          f"{web['shared']:.0f} MiB (the mapped files, one copy for all processes)")
-    print(f"  the index's part: private {web['index_private']:.0f} MiB "
-          f"({web['index_private'] / n_objects * 1e6:.0f} MiB per million objects, goal <= "
+          f"page of the index read: its own {web['own']:.0f} MiB, mapped files "
+          f"{web['mapped']:.0f} MiB (shared by every process that maps them)")
+    print(f"  the index's part: own {web['index_own']:.0f} MiB "
+          f"({web['index_own'] / n_objects * 1e6:.0f} MiB per million objects, goal <= "
           f"{PRIVATE_GOAL_MIB}: {'PASS' if goals_memory(web, n_objects) else 'FAIL'}), "
-          f"shared {web['index_shared']:.0f} MiB")
+          f"mapped {web['index_mapped']:.0f} MiB (one copy for all processes)")
 
     index = read_index(workdir / "before")
     gc.collect()

@@ -88,7 +88,10 @@ def read_index(path: Path, pause=None) -> RegisterIndex:
     arrays = {}
     for file in sorted(path.glob("*.npy")):
         try:
-            arrays[file.stem] = np.load(file, mmap_mode="r", allow_pickle=False)
+            # A plain ndarray over the mapping: numpy's memmap class costs microseconds
+            # on every slice, and a search takes dozens.
+            arrays[file.stem] = np.load(file, mmap_mode="r", allow_pickle=False).view(
+                np.ndarray)
         except ValueError:  # an empty array cannot be mapped
             arrays[file.stem] = np.load(file, allow_pickle=False)
         if pause:

@@ -25,6 +25,7 @@ import threading
 import zlib
 from array import array
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -54,6 +55,8 @@ _PREFIXES = 10  # names beginning with what has been typed so far
 _PREFIX_SCAN = 2000  # names looked at for them, when a landlord filter passes over others'
 _CANDIDATES = 256  # a big register's streets, best-voted by trigram, that rapidfuzz scores
 _COMMON_GRAM_SHARE = 0.25  # trigrams in more of the names than this get no vote
+_VOTE_SHARE = 0.25  # a name with less than this share of the best vote is not a candidate
+_VOTING_GRAM_SHARE = 0.05  # trigrams in more of the names than this get no vote either
 # The house number: +20 for the asked one; a number that begins with the asked digits (the
 # operator may still be typing: "2" of "24") gets up to +10, less the later it comes in order
 # (2 points per further digit, under 1 within them), so 2, 24A, 24B, 26, 210 ...; any other
@@ -405,7 +408,14 @@ class RegisterIndex:
         self.landlord_of = {code: i for i, code in enumerate(self.landlords)}
         self._street_of = {name: i for i, name in enumerate(self.streets)}
         pause()
-        self._grams = {gram: i for i, gram in enumerate(_untable(a["t_grams"]))}
+        # Votes only from trigrams in at most this share of the names (and at least from the
+        # rarest): in 60,000 names, gathering the votes of one in a few thousand costs more
+        # than all the rest, for a vote that hardly tells names apart.
+        cap = max(_CANDIDATES, _VOTING_GRAM_SHARE * len(self.streets))
+        sizes = np.diff(self.gram_start).tolist()
+        self._grams = {gram: i for i, gram in enumerate(_untable(a["t_grams"]))
+                       if sizes[i] <= cap}
+        self._every = np.arange(len(self.streets))
         self.objects = len(self.o_key)
 
     # -- streets --------------------------------------------------------------------------
@@ -420,21 +430,24 @@ class RegisterIndex:
     def candidates(self, street: str, allowed: np.ndarray | None = None) -> np.ndarray:
         """The streets worth scoring against ``street`` (folded): all of a small register (or
         of a landlord's, when ``allowed``), the best-voted by shared trigrams of a big one."""
-        every = np.arange(len(self.streets)) if allowed is None else allowed
-        if len(every) <= _CANDIDATES or not self._grams:
-            return every
+        if allowed is not None and len(allowed) <= _CANDIDATES:
+            return allowed
+        if len(self.streets) <= _CANDIDATES or not self._grams:
+            return self._every if allowed is None else allowed
         found = [self._grams[g] for g in _trigrams(street) if g in self._grams]
-        if not found:
-            return every  # only common trigrams ("gatan"): rare, so scan them all
+        if not found:  # only common trigrams ("gatan"): rare, so scan them all
+            return self._every if allowed is None else allowed
         starts, ends = self.gram_start[found], self.gram_start[np.array(found) + 1]
         ids = np.concatenate([self.gram_street[a:b] for a, b in zip(starts, ends, strict=True)])
         weights = np.repeat(self.gram_weight[found], ends - starts)
         votes = np.bincount(ids, weights=weights, minlength=len(self.streets))
         if allowed is not None:
             votes = votes[allowed]
-        # Only streets with a vote go to the partition: numpy's argpartition crawls over
-        # thousands of equal zeros (milliseconds instead of tens of microseconds).
-        best = np.flatnonzero(votes)
+        # Only streets with a good share of the best vote go to the partition: numpy's
+        # argpartition crawls over thousands of small or equal votes (milliseconds instead of
+        # tens of microseconds over 60,000 names). A slip costs a name at most three of its
+        # trigrams: the name meant keeps far more than that share.
+        best = np.flatnonzero(votes >= votes.max() * _VOTE_SHARE)
         if len(best) > _CANDIDATES:
             best = best[np.argpartition(votes[best], -_CANDIDATES)[-_CANDIDATES:]]
         return best if allowed is None else allowed[best]
@@ -466,7 +479,9 @@ class RegisterIndex:
             if similarity >= _STREET_CUTOFF:
                 found.setdefault(i, similarity)
         candidates = self.candidates(query.street, allowed).tolist()
-        similar = process.extract(query.street, [self.streets[i] for i in candidates],
+        names = [self.streets[candidates[0]]] if len(candidates) == 1 else list(
+            itemgetter(*candidates)(self.streets)) if candidates else []
+        similar = process.extract(query.street, names,
                                   scorer=fuzz.ratio, limit=_STREETS, score_cutoff=_STREET_CUTOFF)
         if similar:
             floor = max(100.0 if found and max(found.values()) == 100.0 else 0.0,

@@ -122,7 +122,7 @@ def test_the_index_read_back_from_its_files_answers_as_the_one_built(
     mapped = read_index(path)
 
     assert mapped.version == state
-    assert isinstance(mapped.o_key, np.memmap)  # mapped, not read into this process
+    assert isinstance(mapped.o_key.base, np.memmap)  # mapped, not read into this process
     for raw, landlord in [("Götgatan 12B lgh 1102", None), ("Drotninggatan 3", None),
                           ("Storgatan 5, Stockholm", None), ("Storgatan 5", "BOVI"),
                           ("Hornsgatan 1", "ACME"), ("Ringv. 100 A", "ACME")]:
