@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from dispatch.core.database import sqlite_timestamp
 from dispatch.core.geo import EARTH_RADIUS_M, haversine_m
@@ -337,24 +337,38 @@ def assign(session: Session, job: Job, patrol: Patrol, *, user_id: int | None,
     return job
 
 
-def _revoke(session: Session, job: Job, patrol_id: int) -> None:
+def _revoke(session: Session, job: Job, patrol_id: int, reason: str = "moved") -> None:
     """The car loses the job: nothing more about it is sent there, and its tablet is told
-    (``job.revoked``, through the outbox: it arrives however long the tablet was away)."""
+    (``job.revoked``, through the outbox: it arrives however long the tablet was away), with
+    why: ``moved`` (to another car or back to the queue), ``not_accepted``, ``cancelled``."""
     delivery.supersede(session, patrol_id=patrol_id, job_id=job.id)
     delivery.enqueue(session, patrol_id=patrol_id, job=job, event="job.revoked",
-                     payload={"job_id": job.id})
+                     payload={"job_id": job.id, "reason": reason})
 
 
 def _withdraw(session: Session, job: Job, patrol_id: int, *, reason: str,
               user_id: int | None, now: datetime, to: int | None = None) -> None:
     job.events.append(JobEvent(kind="withdrawn", at=now, patrol_id=patrol_id, user_id=user_id,
                                details={"reason": reason, "to": to}))
-    _revoke(session, job, patrol_id)
+    _revoke(session, job, patrol_id, "not_accepted" if reason == "not_accepted" else "moved")
+
+
+def lock(session: Session, job: Job) -> Job:
+    """Read the job again, locked until the transaction ends (PostgreSQL; on SQLite the
+    writer's turn already is): the acknowledgement timer, the operator and the tablet may act
+    on it at once, and each must see what the one before did."""
+    session.execute(select(Job.id).where(Job.id == job.id).with_for_update())
+    session.refresh(job, attribute_names=["status", "patrol_id", "dispatched_at",
+                                          "acknowledged_at", "alarm", "alarm_at"])
+    return job
 
 
 # -- the operator's (and the timer's) actions on a job --------------------------------------
 
 def _open(job: Job) -> None:
+    if object_session(job) is not None and object_session(job).get_bind().dialect.name == (
+            "postgresql"):
+        lock(object_session(job), job)
     if job.status in ("done", "cancelled"):
         raise DispatchError("job_closed", f"job {job.id} is {job.status}")
 
@@ -422,7 +436,7 @@ def cancel(session: Session, job: Job, *, user_id: int | None, reason: str) -> J
     now = utcnow()
     previous = session.get(Patrol, job.patrol_id) if job.patrol_id else None
     if previous is not None:
-        _revoke(session, job, previous.id)
+        _revoke(session, job, previous.id, "cancelled")
     job.status = "cancelled"
     job.alarm = job.alarm_at = None
     job.events.append(JobEvent(kind="cancelled", at=now, patrol_id=previous.id if previous
@@ -503,6 +517,8 @@ def record_status(session: Session, job: Job, *, patrol_id: int, status: str,
     if status not in PATROL_STATUS_STEPS:
         raise DispatchError("invalid_status",
                             f"status must be one of {', '.join(PATROL_STATUS_STEPS)}")
+    if session.get_bind().dialect.name == "postgresql":
+        lock(session, job)  # the timer may be moving it this very moment
     if job.patrol_id != patrol_id:
         raise DispatchError("not_your_job", f"job {job.id} is not assigned to this patrol")
     if event_id is not None and session.scalar(

@@ -122,7 +122,7 @@ def test_at_the_second_limit_the_job_goes_once_to_the_next_nearest_car(db_sessio
                                 ("assigned", b.id, "not_accepted")]
     # The first car's tablet is told through the outbox; its job.assigned is sent no more.
     pending = [(d.event, d.payload) for d in delivery.pending(db_session, a.id)]
-    assert pending == [("job.revoked", {"job_id": job.id})]
+    assert pending == [("job.revoked", {"job_id": job.id, "reason": "not_accepted"})]
     assert a.status == "available" and b.status == "busy"
     assert [d.event for d in delivery.pending(db_session, b.id)] == ["job.assigned"]
 
