@@ -1,5 +1,7 @@
 """Operator console: the page (``routes``), the call centre's HTTP API (``api``: screen pop,
-address search, complaints, dispatch) and the ``/console`` websocket (``events``).
+address search, complaints, dispatch, the job actions: re-dispatch, cancel, back to the
+queue), the ``/console`` websocket (``events``) and the acknowledgement timer's pass in the
+web processes' upkeep (``timers``).
 May import core, models, auth and the domain packages (register, jobs)."""
 
 from dispatch.callcenter.routes import bp

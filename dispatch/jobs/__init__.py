@@ -1,3 +1,5 @@
 """Complaints and jobs: screen pop (calls), recommending and assigning the nearest patrol
-(dispatching), the outbox to tablets (delivery), job shapes, patrols, figures. Plain
-functions that flush; imports core, models and register, never a feature package."""
+(dispatching), the outbox to tablets (delivery), the acknowledgement timer that alarms and
+re-dispatches a job nobody accepts (ack_timer), job shapes (shapes; board: the consoles'),
+patrols, figures. Plain functions that flush; imports core, models and register, never a
+feature package."""
