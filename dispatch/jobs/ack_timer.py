@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.core.realtime import publish
 from dispatch.jobs.board import console_job
-from dispatch.jobs.dispatching import ACTIVE_STATUSES, redispatch, requeue
+from dispatch.jobs.dispatching import ACTIVE_STATUSES, DispatchError, redispatch, requeue
 from dispatch.jobs.patrols import PRESENCE_GRACE
 from dispatch.models import Job, JobEvent, utcnow
 
@@ -62,8 +62,11 @@ def check_acceptance(session: Session, *, alarm_after: timedelta, redispatch_aft
     for job in _due(session, now - min(alarm_after, redispatch_after)):
         if job.dispatched_at <= now - redispatch_after:
             first = job.patrol_id
-            best = redispatch(session, job, user_id=None, reason=NOT_ACCEPTED,
-                              max_age=max_age, seen_within=seen_within)
+            try:
+                best = redispatch(session, job, user_id=None, reason=NOT_ACCEPTED,
+                                  max_age=max_age, seen_within=seen_within)
+            except DispatchError:  # an address with no position: no car can be chosen for it
+                best = None
             if best is not None:
                 done.redispatched[job.id] = best.patrol_id
                 log.warning("job not accepted in time: sent to the next car",

@@ -157,6 +157,15 @@ def test_with_no_other_car_free_the_job_goes_back_to_the_queue_with_an_alarm(
     assert job.patrol_id == b.id and job.status == "assigned" and job.alarm is None
 
 
+def test_a_job_at_an_address_with_no_position_goes_back_to_the_queue_with_an_alarm(
+        db_session, job, cars):
+    job.complaint.lat = job.complaint.lon = None
+    assign(db_session, job, cars[0], user_id=None)
+    done = _pass(db_session, job.dispatched_at + MOVE + timedelta(seconds=1))
+    assert done.requeued == [job.id]
+    assert job.status == "queued" and job.alarm == "no_car"
+
+
 def test_the_consoles_hear_the_alarm(db_session, job, cars):
     from dispatch.core.realtime import _PENDING
 
