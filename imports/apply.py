@@ -111,6 +111,7 @@ class Applier:
         self.bulk = Bulk(session)
         # A first register goes the staged way (imports.first) unless this is False.
         self.staged = staged
+        self.first_register = False  # it went the staged way
         # With a plan (imports.plan, SQLite), the register is only read, on the session's
         # snapshot, and every write goes into the plan, to be applied later in one short
         # transaction; without one, writes go to the session's transaction as they come.
@@ -230,6 +231,7 @@ class Applier:
         self.agreements_with_parties: set[int] = set()
         with _no_cyclic_gc():
             if self.staged and self._first_register():
+                self.first_register = True
                 self._run_staged(table, parser, progress)
             else:
                 self._run_rows(table, parser, progress)

@@ -21,7 +21,7 @@ from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -32,6 +32,10 @@ from imports.apply import Applier, Geocoder, Progress, Rejected
 from imports.plan import Plan, RegisterMoved, database_file, import_lock, remove_hidden
 from imports.readers import StructureError, open_table
 from imports.summary import Summary
+
+# The register's tables, as a first import on PostgreSQL ANALYZEs them.
+REGISTER_TABLES = ("properties", "entrances", "objects", "agreements", "people",
+                   "agreement_objects", "agreement_parties")
 
 
 def file_sha256(path: Path) -> str:
@@ -136,6 +140,11 @@ def _import_in_transaction(session: Session, landlord: Landlord, path: Path, sum
             savepoint.rollback()
             raise
         if accepted and not dry_run:
+            if applier.first_register:
+                # A first register was COPYed into tables whose statistics say "empty": without
+                # fresh ones the planner joins them by nested scans (minutes for a tenant
+                # query). In this unit of work: ANALYZE counts the transaction's own rows.
+                session.execute(text(f"ANALYZE {', '.join(REGISTER_TABLES)}"))
             savepoint.commit()
         else:
             savepoint.rollback()

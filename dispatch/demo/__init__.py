@@ -20,7 +20,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dispatch.auth.service import upsert_user
@@ -163,12 +163,7 @@ def build_demo(session: Session, folder: Path, *, seed: int = 3) -> dict:
         patrol.status, patrol.lat, patrol.lon, patrol.position_at = "available", lat, lon, now
         patrol.last_seen_at = now
     session.flush()
-    if session.get_bind().dialect.name == "postgresql":
-        # The registers were loaded in this transaction (and statistics of empty tables are
-        # what PostgreSQL has): without fresh ones it joins the night's tenant query by nested
-        # scans of tables it takes for empty (minutes). ANALYZE counts our own new rows.
-        session.execute(text("ANALYZE objects, entrances, properties, agreements, "
-                             "agreement_objects, agreement_parties, people"))
+    # (The registers' statistics are fresh: a first import on PostgreSQL ANALYZEs them.)
     # A night's work before now: jobs done and reported (most released, a few waiting for
     # review) and a few open on the board, so that every page has something to show.
     operator = session.scalar(select(User).where(User.email == "operator@demo.storningsjour.se"))
