@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.core import audit
 from dispatch.housing import points as rules
+from dispatch.housing.credit import CreditProvider
 from dispatch.models import (
     Agreement,
     AgreementObject,
@@ -106,7 +107,8 @@ def register(session: Session, person: Person, landlord_id: int, today: date, *,
     session.add(applicant)
     session.flush()
     audit.record(session, "housing.registered", subject=f"applicant:{applicant.id}",
-                 user_id=staff_user_id, details={"by_staff": staff_user_id is not None})
+                 user_id=staff_user_id, details={"by_staff": staff_user_id is not None,
+                                                 "credit_check_consent": True})
     return applicant
 
 
@@ -452,21 +454,34 @@ def offer_deadline(today: date, days: int, tz: ZoneInfo) -> datetime:
 
 def make_offers(session: Session, listing: HousingListing, *, today: date, count: int,
                 deadline: datetime, staff_user_id: int | None, retention_days: int,
-                now: datetime | None = None) -> list[HousingOffer]:
-    """Offer the viewing to the first ``count`` approved applicants not yet offered."""
+                now: datetime | None = None, credit: CreditProvider | None = None) \
+        -> list[HousingOffer]:
+    """Offer the viewing to the first ``count`` approved applicants not yet offered whose
+    credit check (``credit``; none given: not checked) finds no rent debt or major remarks.
+    Every check is audited (with the consent the registration gave); one that fails is
+    passed over for the next in order."""
     if not 1 <= count <= listing.max_applicants:
         raise QueueError("offer_count")
-    offered = set(session.scalars(select(HousingOffer.applicant_id).where(
+    passed = set(session.scalars(select(HousingOffer.applicant_id).where(
         HousingOffer.listing_id == listing.id)))
+    place = len(passed)
     made = []
-    for place, row in enumerate(offer_list(session, listing, today=today, count=count,
-                                           retention_days=retention_days, now=now,
-                                           skip=offered), start=len(offered) + 1):
-        offer = HousingOffer(listing_id=listing.id, applicant_id=row.applicant.id, rank=place,
-                             points=0 if listing.bodirekt else row.points, deadline=deadline,
-                             offered_by_user_id=staff_user_id)
-        session.add(offer)
-        made.append(offer)
+    while len(made) < count:
+        rows = offer_list(session, listing, today=today, count=count - len(made),
+                          retention_days=retention_days, now=now, skip=passed)
+        if not rows:
+            break
+        for row in rows:
+            passed.add(row.applicant.id)
+            if credit is not None and not _credit_approved(session, credit, row.applicant,
+                                                          staff_user_id):
+                continue
+            place += 1
+            offer = HousingOffer(listing_id=listing.id, applicant_id=row.applicant.id,
+                                 rank=place, points=0 if listing.bodirekt else row.points,
+                                 deadline=deadline, offered_by_user_id=staff_user_id)
+            session.add(offer)
+            made.append(offer)
     if not made:
         raise QueueError("no_approved_applicants")
     listing.status = "closed"
@@ -474,6 +489,18 @@ def make_offers(session: Session, listing: HousingListing, *, today: date, count
     audit.record(session, "housing.offers.made", subject=f"listing:{listing.id}",
                  user_id=staff_user_id, details={"offer_ids": [o.id for o in made]})
     return made
+
+
+def _credit_approved(session: Session, credit: CreditProvider, applicant: HousingApplicant,
+                     staff_user_id: int | None) -> bool:
+    person = session.get(Person, applicant.person_id)
+    result = credit.check(person.personnummer or "")
+    audit.record(session, "housing.credit.checked", subject=f"applicant:{applicant.id}",
+                 user_id=staff_user_id,
+                 details={"consent": "registration", "approved": result.approved,
+                          "rent_debt": result.rent_debt,
+                          "major_remarks": result.major_remarks})
+    return result.approved
 
 
 def answer(session: Session, offer: HousingOffer, accepted: bool, *, now: datetime,

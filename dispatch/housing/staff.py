@@ -20,7 +20,7 @@ from dispatch.auth.identity.numbers import InvalidNumber, masked, swedish
 from dispatch.core import audit
 from dispatch.core.extensions import db
 from dispatch.core.phones import normalise_phone
-from dispatch.housing import labels, service
+from dispatch.housing import credit, labels, service
 from dispatch.housing import points as rules
 from dispatch.housing.blueprint import bp
 from dispatch.housing.views import today, tz
@@ -205,7 +205,7 @@ def make_offers(listing_id: int):
         made = service.make_offers(
             db.session, listing, today=today(), count=count,
             deadline=service.offer_deadline(today(), days, tz()), staff_user_id=current_user.id,
-            retention_days=retention_days())
+            retention_days=retention_days(), credit=credit.provider(current_app.config))
     except service.QueueError as exc:
         errors["count"] = exc.code
         return staff_listing(listing_id, errors, 400)

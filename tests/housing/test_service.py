@@ -251,3 +251,25 @@ def test_another_landlords_queue_never_sees_the_disturbances(db_session, queue, 
     assert row.disturbances == [] and row.approved
     assert service.disturbances(db_session, queue.tenant.id, queue.landlord.id,
                                 since=NOW - timedelta(days=90)) != []
+
+
+def test_a_failed_credit_check_passes_the_offer_to_the_next_and_every_check_is_audited(
+        db_session, queue):
+    from dispatch.housing.credit import LocalCreditCheck
+
+    older = registered(db_session, queue.older, date(2021, 1, 1), renewed_on=TODAY)
+    younger = registered(db_session, queue.younger, date(2024, 1, 1), renewed_on=TODAY)
+    listing = _listing(db_session, queue)
+    for applicant in (older, younger):
+        service.register_interest(db_session, applicant, listing, now=NOW, tz=TZ)
+    (offer,) = service.make_offers(
+        db_session, listing, today=TODAY, count=1, deadline=service.offer_deadline(TODAY, 5, TZ),
+        staff_user_id=None, retention_days=90, now=NOW,
+        credit=LocalCreditCheck(frozenset({"199001012385"})))
+    assert offer.applicant_id == younger.id
+    checks = list(db_session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "housing.credit.checked").order_by(AuditEvent.id)))
+    assert [(c.subject, c.details["approved"], c.details["consent"]) for c in checks] == [
+        (f"applicant:{older.id}", False, "registration"),
+        (f"applicant:{younger.id}", True, "registration")]
+    assert "199001012385" not in str([c.details for c in checks])
