@@ -11,6 +11,7 @@ keeps the real ones.
 
 from __future__ import annotations
 
+import re
 
 import pytest
 import requests
@@ -155,6 +156,12 @@ def test_a_job_nobody_accepts_goes_to_the_next_car_with_no_console_open_then_is_
             expect(history.filter(has_text="Taget från bilen")).to_contain_text(
                 "inte accepterat i tid")
             expect(history.filter(has_text="Accepterad")).to_contain_text("Jour 22")
+
+            # The actions, each with its key: the next nearest car, a listed one, the queue.
+            expect(view.get_by_role("button", name=re.compile("Nästa närmaste bil"))).to_be_visible(
+            )
+            expect(view.locator(".recommended li")).to_contain_text(["Jour 21"])
+            page.screenshot(path=str(server.log.parent / "job-open.png"))
 
             page.keyboard.press("c")
             reason = view.get_by_label("Varför avbryts uppdraget?")
