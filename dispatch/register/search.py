@@ -204,8 +204,30 @@ def _table(items: list[str]) -> np.ndarray:
     return np.frombuffer("".join(item + _SEP for item in items).encode(), dtype=np.uint8)
 
 
-def _untable(blob: np.ndarray) -> list[str]:
-    return blob.tobytes().decode().split(_SEP)[:-1]
+def _untable(blob: np.ndarray, pause=None, chunk: int = 4096) -> list[str]:
+    """The strings of a text table, ``pause()`` between every ``chunk`` of them."""
+    if pause is None or len(blob) < 16 * chunk:
+        return blob.tobytes().decode().split(_SEP)[:-1]
+    ends = np.flatnonzero(blob == ord(_SEP))
+    items: list[str] = []
+    start = 0
+    for last in ends[chunk - 1::chunk].tolist() + ([int(ends[-1])] if len(ends) else []):
+        if last < start:
+            continue
+        items += blob[start:last].tobytes().decode().split(_SEP)
+        start = last + 1
+        pause()
+    return items
+
+
+def _indexed(items: list[str], pause, chunk: int = 4096) -> dict[str, int]:
+    """``{item: position}``, ``pause()`` between every ``chunk`` of them."""
+    found: dict[str, int] = {}
+    for start in range(0, len(items), chunk):
+        part = items[start:start + chunk]
+        found.update(zip(part, range(start, start + len(part)), strict=True))
+        pause()
+    return found
 
 
 class IndexBuilder:
@@ -395,10 +417,8 @@ class RegisterIndex:
                      "gram_start", "gram_street", "gram_weight", "landlord_street",
                      "landlord_start"):
             setattr(self, name, a[name])
-        self.streets = _untable(a["t_streets"])
-        pause()
-        self.written = _untable(a["t_written"])
-        pause()
+        self.streets = _untable(a["t_streets"], pause)
+        self.written = _untable(a["t_written"], pause)
         self.letters = _untable(a["t_letters"])
         self.postnummer = _untable(a["t_postnummer"])
         self.orter_written = _untable(a["t_orter"])
@@ -406,15 +426,14 @@ class RegisterIndex:
         self.orter = set(self.orter_folded)
         self.landlords = _untable(a["t_landlords"])
         self.landlord_of = {code: i for i, code in enumerate(self.landlords)}
-        self._street_of = {name: i for i, name in enumerate(self.streets)}
-        pause()
+        self._street_of = _indexed(self.streets, pause)
         # Votes only from trigrams in at most this share of the names (and at least from the
         # rarest): in 60,000 names, gathering the votes of one in a few thousand costs more
         # than all the rest, for a vote that hardly tells names apart.
         cap = max(_CANDIDATES, _VOTING_GRAM_SHARE * len(self.streets))
         sizes = np.diff(self.gram_start).tolist()
-        self._grams = {gram: i for i, gram in enumerate(_untable(a["t_grams"]))
-                       if sizes[i] <= cap}
+        grams = _untable(a["t_grams"], pause)
+        self._grams = {gram: i for i, gram in enumerate(grams) if sizes[i] <= cap}
         self._every = np.arange(len(self.streets))
         self.objects = len(self.o_key)
 
