@@ -143,6 +143,7 @@ TEXTS = {
     "no_earlier": _l("No earlier complaints."),
     "received": _l("Received %(time)s"),
     "revoked": _l("The job has been moved to another car."),
+    "revoked_cancelled": _l("The operator has cancelled the job."),
     "close_job": _l("Remove from the tablet"),
     "report": _l("Incident report"),
     "report_draft_saved": _l("Draft saved on the tablet %(time)s"),

@@ -317,6 +317,7 @@ function onAssigned(payload, ack) {
   if (j) {
     j.job = payload;
     j.revoked = false;
+    delete j.revoked_reason;
   } else {
     j = { job: payload, received_at: now(), steps: {}, calls: [], revoked: false, report: null };
     jobs.push(j);
@@ -330,7 +331,7 @@ function onAssigned(payload, ack) {
 
 function onRevoked(payload, ack) {
   var j = find(payload.job_id);
-  if (j) { j.revoked = true; forgetDoorCode(j); saveJobs(); }
+  if (j) { j.revoked = true; j.revoked_reason = payload.reason || "moved"; forgetDoorCode(j); saveJobs(); }
   acknowledge(payload, ack);
   renderAll();
 }
@@ -636,7 +637,7 @@ function updateCard(card, j) {
   renderReportState(card, j);
   var revoked = card.querySelector(".revoked");
   revoked.hidden = !j.revoked;
-  revoked.textContent = T.revoked;
+  revoked.textContent = j.revoked_reason === "cancelled" ? T.revoked_cancelled : T.revoked;
   var finished = j.revoked || (j.report && j.report.state === "sent");
   card.querySelector(".close").hidden = !finished;
   card.classList.toggle("job-finished", !!finished);
