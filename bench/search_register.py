@@ -583,9 +583,10 @@ def measure(args, rng: random.Random, workdir: Path, imported: int) -> int:
         print(f"{'  p99 latency, ms':26}{percentile(ours.wall, 0.99):10.3f}"
               f"{percentile(base.wall, 0.99):10.3f}   {'<= 1 ms':<12}{verdict('p99 ' + key)}")
         print(f"{'  max latency, ms':26}{ours.wall[-1] / 1e6:10.3f}{base.wall[-1] / 1e6:10.3f}")
-        print(f"{'  p50 / p99 CPU, ms':26}{percentile(ours.cpu, 0.5):5.3f}/"
-              f"{percentile(ours.cpu, 0.99):.3f}{percentile(base.cpu, 0.5):5.3f}/"
-              f"{percentile(base.cpu, 0.99):.3f}   (this thread: latency minus waiting)")
+        print(f"{'  p50 CPU, ms':26}{percentile(ours.cpu, 0.5):10.3f}"
+              f"{percentile(base.cpu, 0.5):10.3f}   (this thread: latency minus waiting)")
+        print(f"{'  p99 CPU, ms':26}{percentile(ours.cpu, 0.99):10.3f}"
+              f"{percentile(base.cpu, 0.99):10.3f}")
         print(f"{'  top-1 accuracy':26}{ours.right / len(cases):10.1%}"
               f"{base.right / len(cases):10.1%}   {'>= 99 %':<12}{verdict('top-1 ' + key)}")
     print(f"during the rebuild after a {imported:,}-object import "
