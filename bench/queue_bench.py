@@ -109,6 +109,7 @@ def build(session, *, applicants: int, interested: int, today: date) -> int:
     session.flush()
     now = datetime.now(UTC)
     chunk = 50_000
+    dates: dict[int, tuple[date, date]] = {}  # applicant id → (registered, points from)
     first_person = (session.scalar(select(Person.id).order_by(Person.id.desc()).limit(1))
                     or 0) + 1
     for start in range(0, applicants, chunk):
@@ -121,6 +122,7 @@ def build(session, *, applicants: int, interested: int, today: date) -> int:
         for i in range(size):
             registered = today - timedelta(days=rng.randrange(1, 8 * 365))
             renewed = max(registered, today - timedelta(days=rng.randrange(0, 395)))
+            dates[start + i + 1] = (registered, registered)
             rows.append({"id": start + i + 1, "landlord_id": landlord.id,
                          "person_id": first_person + start + i, "registered_on": registered,
                          "points_from": registered, "renewed_on": renewed, "status": "active",
@@ -138,7 +140,8 @@ def build(session, *, applicants: int, interested: int, today: date) -> int:
                               vacant_on=today + timedelta(days=30), days=7)
     chosen = rng.sample(range(1, applicants + 1), interested)
     session.execute(insert(HousingInterest), [
-        {"listing_id": listing.id, "applicant_id": a, "created_at": now - timedelta(seconds=i)}
+        {"listing_id": listing.id, "applicant_id": a, "created_at": now - timedelta(seconds=i),
+         "registered_on": dates[a][0], "points_from": dates[a][1]}
         for i, a in enumerate(chosen)])
     # The reference: the same interests with their points stored in a column.
     PRECOMPUTED.create(session.connection())

@@ -133,10 +133,12 @@ def current_points(applicant: HousingApplicant, today: date) -> int:
     return rules.points(applicant.points_from, today)
 
 
-def points_expression(session: Session, today: date):
+def points_expression(session: Session, today: date, column=None):
     """The points as SQL (the same cycle as ``rules.points_for_days``), for ranking in the
-    database: days since ``points_from``, then the five-year cycle."""
-    days = _days_between(session, HousingApplicant.points_from, today)
+    database: days since ``points_from`` (the applicant's, or ``column``), then the five-year
+    cycle."""
+    days = _days_between(session, HousingApplicant.points_from if column is None else column,
+                         today)
     return case(
         (days <= 0, 0),
         (days <= rules.FIVE_YEARS, days),
@@ -181,6 +183,9 @@ def record_refusal(session: Session, applicant: HousingApplicant, offer: Housing
                            ends_on=block.ends_on, reason="refusals")
         session.add(row)
         applicant.points_from = max(applicant.points_from, block.starts_on)
+        session.execute(update(HousingInterest).where(
+            HousingInterest.applicant_id == applicant.id).values(
+            points_from=applicant.points_from).execution_options(synchronize_session=False))
         session.flush()
         audit.record(session, "housing.blocked", subject=f"applicant:{applicant.id}",
                      details={"reason": "refusals", "block_id": row.id,
@@ -238,7 +243,9 @@ def register_interest(session: Session, applicant: HousingApplicant, listing: Ho
         if existing.withdrawn_at is not None:
             raise QueueError("withdrawn")
         return existing
-    interest = HousingInterest(listing_id=listing.id, applicant_id=applicant.id, created_at=now)
+    interest = HousingInterest(listing_id=listing.id, applicant_id=applicant.id, created_at=now,
+                               points_from=applicant.points_from,
+                               registered_on=applicant.registered_on)
     try:
         with session.begin_nested():
             session.add(interest)
@@ -307,35 +314,35 @@ def disturbances_of(session: Session, person_ids: list[int], landlord_id: int, *
 ORDER_PAGE = 64  # the first page of the ranking's rows; each next one four times larger
 
 
-def _order(session: Session, listing: HousingListing, today: date) -> Iterator[tuple[int, int]]:
-    """(interest id, applicant id) of the listing's live interests in the order offers go out,
+def _order(session: Session, listing: HousingListing, today: date) -> Iterator[int]:
+    """The applicant ids of the listing's live interests in the order offers go out,
     read lazily: BoDirekt by the server's timestamp of the interest; otherwise the database
     sorts narrow rows by points (computed in SQL from the dates) and registration date, and
     each group tied on both is put in the listing's lottery order here (``rules.rank``'s
     order exactly)."""
-    live = (HousingInterest.listing_id == listing.id, HousingInterest.withdrawn_at.is_(None),
-            HousingApplicant.status == "active")
-    joined = (HousingApplicant, HousingApplicant.id == HousingInterest.applicant_id)
+    live = (HousingInterest.listing_id == listing.id, HousingInterest.withdrawn_at.is_(None))
     if listing.bodirekt:
-        query = (select(HousingInterest.id, HousingApplicant.id).join(*joined).where(*live)
+        query = (select(HousingInterest.applicant_id).where(*live)
                  .order_by(HousingInterest.created_at, HousingInterest.id))
         result = session.execute(query.execution_options(yield_per=256))
         try:
-            for interest_id, applicant_id in result:
-                yield interest_id, applicant_id
+            for (applicant_id,) in result:
+                yield applicant_id
         finally:
             result.close()
         return
-    points = points_expression(session, today).label("points")
-    query = (select(HousingInterest.id, HousingApplicant.id, points,
-                    HousingApplicant.registered_on).join(*joined).where(*live)
-             .order_by(points.desc(), HousingApplicant.registered_on, HousingApplicant.id))
+    # One index of the interests holds all the ranking reads (ix_housing_interests_rank).
+    points = points_expression(session, today, HousingInterest.points_from).label("points")
+    query = (select(HousingInterest.applicant_id, points, HousingInterest.registered_on)
+             .where(*live)
+             .order_by(points.desc(), HousingInterest.registered_on,
+                       HousingInterest.applicant_id))
     # Pages with LIMIT (the database keeps only the top rows while it sorts); a page's last
     # tie group may go on in the next page, so it is read again from there.
     seed, done, size = listing.lottery_seed, 0, ORDER_PAGE
     while True:
         rows = session.execute(query.limit(size).offset(done)).all()
-        groups = [list(tied) for _key, tied in groupby(rows, key=lambda r: (r[2], r[3]))]
+        groups = [list(tied) for _key, tied in groupby(rows, key=lambda r: (r[1], r[2]))]
         full = len(rows) == size
         if full and len(groups) == 1:
             size *= 4  # one tie group larger than the page: read a larger page
@@ -343,24 +350,26 @@ def _order(session: Session, listing: HousingListing, today: date) -> Iterator[t
         if full:
             groups.pop()
         for tied in groups:
-            for interest_id, applicant_id, _p, _r in sorted(
-                    tied, key=lambda row: (rules.lottery_ticket(row[1], seed), row[1])):
-                yield interest_id, applicant_id
+            for applicant_id, _p, _r in sorted(
+                    tied, key=lambda row: (rules.lottery_ticket(row[0], seed), row[0])):
+                yield applicant_id
             done += len(tied)
         if not full:
             return
         size *= 4
 
 
-def _rows(session: Session, ids: list[tuple[int, int]]):
-    """The (interest, applicant) entities of ``ids``, in that order."""
-    if not ids:
+def _rows(session: Session, listing: HousingListing, applicant_ids: list[int]):
+    """The (interest, applicant) entities of the listing's interests by ``applicant_ids``, in
+    that order."""
+    if not applicant_ids:
         return []
-    interests = {i.id: i for i in session.scalars(select(HousingInterest).where(
-        HousingInterest.id.in_([i for i, _ in ids])))}
+    interests = {i.applicant_id: i for i in session.scalars(select(HousingInterest).where(
+        HousingInterest.listing_id == listing.id,
+        HousingInterest.applicant_id.in_(applicant_ids)))}
     applicants = {a.id: a for a in session.scalars(select(HousingApplicant).where(
-        HousingApplicant.id.in_([a for _, a in ids])))}
-    return [(interests[i], applicants[a]) for i, a in ids]
+        HousingApplicant.id.in_(applicant_ids)))}
+    return [(interests[a], applicants[a]) for a in applicant_ids]
 
 
 def _assess(session: Session, listing: HousingListing, rows, *, today: date,
@@ -389,7 +398,7 @@ def _assess(session: Session, listing: HousingListing, rows, *, today: date,
             reasons.append("under_18")
         if applicant.id in blocked:
             reasons.append("blocked")
-        if not rules.is_registered(applicant.renewed_on, today):
+        if applicant.status != "active" or not rules.is_registered(applicant.renewed_on, today):
             reasons.append("lapsed")
         if rent is not None and applicant.yearly_income is not None and \
                 not rules.income_suffices(applicant.yearly_income, int(rent)):
@@ -408,7 +417,7 @@ def ranked(session: Session, listing: HousingListing, *, today: date, retention_
     go out, or all), assessed: the approved first, then the others with their reasons."""
     now = now or utcnow()
     ids = list(islice(_order(session, listing, today), limit))
-    result = _assess(session, listing, _rows(session, ids), today=today,
+    result = _assess(session, listing, _rows(session, listing, ids), today=today,
                      since=now - timedelta(days=retention_days))
     return [r for r in result if r.approved] + [r for r in result if not r.approved]
 
@@ -429,7 +438,7 @@ def offer_list(session: Session, listing: HousingListing, *, today: date, count:
     now = now or utcnow()
     skip = set(skip)
     since = now - timedelta(days=retention_days)
-    order = (pair for pair in _order(session, listing, today) if pair[1] not in skip)
+    order = (a for a in _order(session, listing, today) if a not in skip)
     found: list[Ranked] = []
     batch = max(4 * count, 16)
     try:
@@ -437,7 +446,7 @@ def offer_list(session: Session, listing: HousingListing, *, today: date, count:
             ids = list(islice(order, batch))
             if not ids:
                 break
-            for row in _assess(session, listing, _rows(session, ids), today=today,
+            for row in _assess(session, listing, _rows(session, listing, ids), today=today,
                                since=since):
                 if row.approved and len(found) < count:
                     found.append(row)
@@ -587,10 +596,16 @@ def lapse_cutoff(today: date) -> date:
 def remove_lapsed(session: Session, today: date) -> int:
     """Remove every applicant whose registration lapsed (one UPDATE; their points are lost:
     a new registration starts from zero)."""
+    cutoff = lapse_cutoff(today)
+    lapsed = select(HousingApplicant.id).where(HousingApplicant.status == "active",
+                                               HousingApplicant.renewed_on < cutoff)
+    session.execute(
+        update(HousingInterest)
+        .where(HousingInterest.withdrawn_at.is_(None), HousingInterest.applicant_id.in_(lapsed))
+        .values(withdrawn_at=utcnow()).execution_options(synchronize_session=False))
     result = session.execute(
         update(HousingApplicant)
-        .where(HousingApplicant.status == "active",
-               HousingApplicant.renewed_on < lapse_cutoff(today))
+        .where(HousingApplicant.status == "active", HousingApplicant.renewed_on < cutoff)
         .values(status="removed", removed_on=today)
         .execution_options(synchronize_session=False))
     return result.rowcount or 0

@@ -112,10 +112,14 @@ class HousingListing(Base):
 
 class HousingInterest(Base):
     """An applicant's interest in a listing; ``created_at`` is the server's clock (BoDirekt:
-    first come, first served, ties by the row's id)."""
+    first come, first served, ties by the row's id). ``points_from`` and ``registered_on`` are
+    the applicant's, copied and kept in step (a reset to zero updates them; a removal from the
+    queue withdraws the interests), so that ranking a listing reads one index of this table."""
 
     __tablename__ = "housing_interests"
-    __table_args__ = (UniqueConstraint("listing_id", "applicant_id"),)
+    __table_args__ = (UniqueConstraint("listing_id", "applicant_id"),
+                      Index("ix_housing_interests_rank", "listing_id", "withdrawn_at",
+                            "points_from", "registered_on", "applicant_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     listing_id: Mapped[int] = mapped_column(ForeignKey("housing_listings.id",
@@ -124,6 +128,8 @@ class HousingInterest(Base):
                                                          ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     withdrawn_at: Mapped[datetime | None]
+    points_from: Mapped[date] = mapped_column(Date)
+    registered_on: Mapped[date] = mapped_column(Date)
 
     applicant: Mapped[HousingApplicant] = relationship()
     listing: Mapped[HousingListing] = relationship()

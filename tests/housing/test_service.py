@@ -273,3 +273,21 @@ def test_a_failed_credit_check_passes_the_offer_to_the_next_and_every_check_is_a
         (f"applicant:{older.id}", False, "registration"),
         (f"applicant:{younger.id}", True, "registration")]
     assert "199001012385" not in str([c.details for c in checks])
+
+
+def test_the_interests_copy_of_the_dates_follows_a_reset_and_a_removal(db_session, queue):
+    from dispatch.models.housing import HousingInterest
+
+    applicant = registered(db_session, queue.older, date(2021, 1, 1), renewed_on=TODAY)
+    listing = _listing(db_session, queue)
+    interest = service.register_interest(db_session, applicant, listing, now=NOW, tz=TZ)
+    assert (interest.points_from, interest.registered_on) == (date(2021, 1, 1),
+                                                              date(2021, 1, 1))
+    for day in ("2026-11-01", "2026-11-05", "2026-11-10", "2026-11-15", "2026-11-20"):
+        service.record_refusal(db_session, applicant, None, date.fromisoformat(day),
+                               missed=False)
+    db_session.expire_all()
+    assert db_session.get(HousingInterest, interest.id).points_from == date(2026, 11, 20)
+    assert service.remove_lapsed(db_session, date(2027, 11, 27)) == 1
+    db_session.expire_all()
+    assert db_session.get(HousingInterest, interest.id).withdrawn_at is not None

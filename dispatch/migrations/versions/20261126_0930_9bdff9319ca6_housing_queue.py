@@ -130,6 +130,8 @@ def upgrade():
     sa.Column('applicant_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('withdrawn_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('points_from', sa.Date(), nullable=False),
+    sa.Column('registered_on', sa.Date(), nullable=False),
     sa.ForeignKeyConstraint(['applicant_id'], ['housing_applicants.id'], name=op.f('fk_housing_interests_applicant_id_housing_applicants'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['listing_id'], ['housing_listings.id'], name=op.f('fk_housing_interests_listing_id_housing_listings'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_housing_interests')),
@@ -137,6 +139,7 @@ def upgrade():
     )
     with op.batch_alter_table('housing_interests', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_housing_interests_applicant_id'), ['applicant_id'], unique=False)
+        batch_op.create_index('ix_housing_interests_rank', ['listing_id', 'withdrawn_at', 'points_from', 'registered_on', 'applicant_id'], unique=False)
 
     op.create_table('housing_offers',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -190,6 +193,7 @@ def downgrade():
 
     op.drop_table('housing_offers')
     with op.batch_alter_table('housing_interests', schema=None) as batch_op:
+        batch_op.drop_index('ix_housing_interests_rank')
         batch_op.drop_index(batch_op.f('ix_housing_interests_applicant_id'))
 
     op.drop_table('housing_interests')
