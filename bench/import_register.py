@@ -813,7 +813,9 @@ def beside_web(rows: int, workdir: Path, before: str, quiet_s: float) -> int:
     running ``dispatch run`` (SQLite), for the code before issue 12's staged apply and now."""
     import asyncio
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    # bench/ last: its queue.py must not hide the standard queue module (urllib3 needs it).
+    here = str(Path(__file__).resolve().parent)
+    sys.path[:] = [p for p in sys.path if p not in (here, "")] + [here]
     from _clients import BIN, prepare
 
     print(f"complaint POSTs beside a first import: {rows:,} rows, dispatch run on SQLite "

@@ -43,6 +43,9 @@ from imports.first.writer import COPY_STATEMENTS, STAGE
 
 SCHEMA = "import_plan"  # the name the staging file is attached under at the apply
 TURN_ROWS = 50_000  # rows of one table per write transaction in ``copy_in_turns``
+# The same while the stage reads on (``copy_chunk``): the copy then shares the cores with the
+# stage process, so a turn takes longer; smaller turns keep a waiting web write's wait short.
+LIVE_TURN_ROWS = 10_000
 # ``retired_at`` of the objects a first register copies in turns until its apply shows them.
 HIDDEN = "0001-01-01 00:00:00.000000"
 
@@ -201,7 +204,8 @@ class Plan:
                     raw.executemany(f"INSERT INTO {STAGE}.{name} VALUES ({marks})",  # noqa: S608
                                     rows[name])
         self.copied = True  # from here on, hidden rows may be in the register
-        self._copy_turns(connection, raw, STAGE, {**offsets, "r": HIDDEN})
+        self._copy_turns(connection, raw, STAGE, {**offsets, "r": HIDDEN},
+                         min(LIVE_TURN_ROWS, TURN_ROWS))
 
     def _end_live(self) -> None:
         if self._live_connection is not None:
