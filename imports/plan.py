@@ -12,7 +12,11 @@ would fail. So on SQLite ``import_register`` runs the ``Applier`` in two phases:
    so that values reach the register's columns exactly as a direct insert binds them); a
    first register's chunks from the stage process go into the staging tables of the same
    file (``imports.first.writer.stage_into``); updates and deletes are kept as statements.
-   A rejected file (or a dry run) ends here: the register was never touched.
+   A rejected file (or a dry run) ends here: the register was never touched, except that a
+   first register with an engine of its own (``live``: the CLI, the admin page's process)
+   has each chunk copied into the register, hidden, in short turns as the stage sends it
+   (``copy_chunk``), so that the stage and the copy overlap; a refused file's rows are then
+   removed again (``remove_hidden``).
 2. **apply**, in the writer's turn: the file is ATTACHed, the keys the plan counted on are
    checked to be free still (``RegisterMoved`` otherwise: the import plans again), and the
    steps run in their order, inserts as ``INSERT ... SELECT`` inside SQLite.
