@@ -4,18 +4,24 @@ a console is open; the pass itself makes sure each job is acted on once."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from flask import Flask
 
 from dispatch.core.database import unit_of_work
+from dispatch.core.errors import database_unavailable
 from dispatch.core.extensions import db
 from dispatch.core.realtime import add_upkeep
 from dispatch.jobs.ack_timer import TimerPass, check_acceptance
 
+log = logging.getLogger(__name__)
 
-def acceptance_pass(app: Flask) -> TimerPass:
-    """One pass, as one unit of work in its own app context and session."""
+
+def acceptance_pass(app: Flask) -> TimerPass | None:
+    """One pass, as one unit of work in its own app context and session. A database that
+    cannot be reached (or, on SQLite, is held by an import) is a warning: the next pass, a
+    few seconds later, tries again."""
     config = app.config
     with app.app_context():
         try:
@@ -26,6 +32,12 @@ def acceptance_pass(app: Flask) -> TimerPass:
                     redispatch_after=timedelta(seconds=config["ACK_REDISPATCH_AFTER_S"]),
                     max_age=timedelta(seconds=config["PATROL_POSITION_MAX_AGE_S"]),
                     seen_within=timedelta(seconds=config["PRESENCE_GRACE_S"]))
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            log.warning("acknowledgement timer: database unavailable, trying again",
+                        extra={"error": str(exc)[:300]})
+            return None
         finally:
             db.session.remove()
 
