@@ -181,3 +181,45 @@ def test_an_index_costs_well_under_a_hundred_bytes_an_object(db_session, registe
                        if name.startswith("o_") or name == "onr")
 
     assert object_bytes / index.objects < 100
+
+
+# -- one build a state, on one machine ------------------------------------------------------
+
+
+def test_each_register_state_is_built_once_and_a_new_version_is_a_new_index(tmp_path):
+    """What the warmer's child does (``build_index_files``), on a database of its own: the
+    child reads committed rows, which a test's rolled-back session never has."""
+    import sqlalchemy as sa
+
+    from dispatch.models import Base, Entrance, Landlord, RentalObject
+    from dispatch.register.index_files import build_index_files
+
+    url = f"sqlite:///{tmp_path / 'own.db'}"
+    engine = sa.create_engine(url)
+    Base.metadata.create_all(engine)
+    with sa.orm.Session(engine) as session:
+        acme = Landlord(code="ACME", name="Acme Bostäder", register_version=1)
+        session.add(acme)
+        session.flush()
+        entrance = Entrance(landlord_id=acme.id, street="Götgatan", street_number=12,
+                            street_letter="B", postnummer="11846", ort="Stockholm",
+                            address_key="gotgatan|12|b|11846")
+        session.add(entrance)
+        session.flush()
+        session.add(RentalObject(landlord_id=acme.id, entrance_id=entrance.id,
+                                 objektsnummer="A-1102", lagenhetsnummer="1102", floor=1))
+        session.commit()
+    folder = tmp_path / "index"
+
+    first = build_index_files(url, folder)
+    built_at = (folder / first / "o_key.npy").stat().st_mtime_ns
+    again = build_index_files(url, folder)  # another web process, the same state
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE landlords SET register_version = 2"))
+    after_import = build_index_files(url, folder)
+    engine.dispose()
+
+    assert again == first and (folder / first / "o_key.npy").stat().st_mtime_ns == built_at
+    assert after_import != first
+    hits = search_index(read_index(folder / after_import), parse_query("gotgatan 12b 1102"), 5)
+    assert (hits[0].address, hits[0].objektsnummer) == ("Götgatan 12B", "A-1102")
