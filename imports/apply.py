@@ -301,8 +301,11 @@ class Applier:
             if self.plan is not None:  # into the plan's staging file; copied at its apply
                 # ... or, with a live engine, each chunk into the register (hidden) too, in
                 # short turns while the stage process reads on (Plan.copy_chunk).
-                also = (partial(self.plan.copy_chunk, offsets)
-                        if self.plan.live is not None else None)
+                also = None
+                if self.plan.live is not None:
+                    # The keys counted on, checked before the first chunk goes in.
+                    self.plan.bases = dict(self.bulk.read_bases)
+                    also = partial(self.plan.copy_chunk, offsets)
                 staged = writer.stage_into(self.plan.db, table.path, report, also)
                 self.plan.copy_staged(offsets)
             else:

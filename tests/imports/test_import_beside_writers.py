@@ -280,3 +280,26 @@ def test_a_first_register_whose_stage_fails_after_chunks_went_in_leaves_nothing(
     rows = register_rows(live)
     assert rows["objects"] == [] and rows["entrances"] == [] and rows["people"] == []
     assert run_import(live, register_csv(tmp_path / "good.csv", 30)).added == 30
+
+
+def test_a_first_register_whose_keys_were_taken_before_its_first_chunk_plans_again(
+        live, tmp_path, monkeypatch):
+    # Someone adds a person after the plan counted its keys, before the first chunk goes in.
+    real = plan.Plan.copy_chunk
+    added = []
+
+    def copy_chunk(self, offsets, chunk, rows):
+        if not added:
+            with live.begin() as conn:
+                conn.exec_driver_sql(
+                    "INSERT INTO people (name, created_at, updated_at) "
+                    "VALUES ('Someone', '2026-01-01 00:00:00', '2026-01-01 00:00:00')")
+            added.append(1)
+        return real(self, offsets, chunk, rows)
+
+    monkeypatch.setattr(plan.Plan, "copy_chunk", copy_chunk)
+    summary = run_import(live, register_csv(tmp_path / "acme.csv", 50))
+
+    assert summary.status == "accepted" and summary.added == 50
+    rows = register_rows(live)
+    assert len(rows["objects"]) == 50 and len(rows["people"]) == 51
