@@ -13,10 +13,14 @@ every search until then. Web processes on one machine that share the folder shar
 the first to need a state builds it (under a file lock), the others map what it wrote, and the
 page cache holds one copy of the big arrays for all of them.
 
-A new register version is noticed in two ways: every search reads the landlords' register
+A new register version is noticed in three ways: every search reads the landlords' register
 versions (one small query, as it always has) and wakes the warmer when they differ from its
-index's; and the warmer looks itself every ``SEARCH_INDEX_POLL_S`` seconds, so an idle process
-is current too. Neither needs the importer or the message queue.
+index's; the warmer looks itself every ``SEARCH_INDEX_POLL_S`` seconds, so an idle process is
+current too; and with ``REDIS_URL`` (the message queue of several web processes) a process
+that has swapped a new index in says so on the channel ``CHANNEL``, which wakes every other
+process's warmer at once (it then maps the files already built). The importer is not
+involved: the versions it writes are the announcement. A process that cannot reach Redis
+still has its own searches and its poll.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from dispatch.register.search import (
 
 log = logging.getLogger(__name__)
 URL_VARIABLE = "DISPATCH_SEARCH_INDEX_DATABASE_URL"  # the child's database (not on its argv)
+CHANNEL = "dispatch:search-index"  # Redis: "a new register state is indexed"
 KEEP_OLD_S = 600  # an old index's files stay this long: another process may still be mapping
 
 
@@ -137,10 +142,47 @@ class Warmer:
         self.started = time.monotonic()
         self.ready_after_s: float | None = None
         self._wake = threading.Event()
+        self.stopped = threading.Event()  # ends the listener (tests)
 
     def notice(self, state: str) -> None:
         """A search saw registers newer than its index: look now, not at the next poll."""
         self._wake.set()
+
+    def listen(self) -> None:
+        """Wake the warmer whenever another process says it indexed a new state (with
+        ``REDIS_URL``; reconnects after a lost connection, the poll covering the gap)."""
+        import redis
+
+        failed = False
+        while not self.stopped.is_set():
+            try:
+                pubsub = redis.Redis.from_url(self.app.config["REDIS_URL"]).pubsub(
+                    ignore_subscribe_messages=True)
+                pubsub.subscribe(CHANNEL)
+                failed = False
+                while not self.stopped.is_set():
+                    message = pubsub.get_message(timeout=1.0)
+                    if message and message.get("type") == "message":
+                        self._wake.set()
+                pubsub.close()
+            except Exception as exc:
+                if not failed:
+                    log.warning("search index: no message queue; new registers are found by "
+                                "polling", extra={"error": str(exc)[:300]})
+                failed = True
+                time.sleep(self.poll_s)
+
+    def _announce(self, state: str) -> None:
+        if not self.app.config.get("REDIS_URL"):
+            return
+        import redis
+
+        try:
+            redis.Redis.from_url(self.app.config["REDIS_URL"], socket_timeout=2).publish(
+                CHANNEL, state)
+        except redis.RedisError as exc:
+            log.warning("search index: could not announce a new index",
+                        extra={"error": str(exc)[:300]})
 
     def run(self) -> None:
         failed = False
@@ -184,6 +226,7 @@ class Warmer:
             "objects": index.objects, "streets": len(index.streets),
             "landlords": len(index.landlords), "seconds": round(time.monotonic() - began, 2)})
         self._tidy(keep=path.name)
+        self._announce(index.version)
         return True
 
     def _tidy(self, keep: str) -> None:
@@ -209,6 +252,8 @@ def start_warming(app, search: AddressSearch = address_search) -> Warmer:
     if search.warmer is None:
         search.warmer = Warmer(app, search)
         socketio.start_background_task(search.warmer.run)
+        if app.config.get("REDIS_URL"):
+            socketio.start_background_task(search.warmer.listen)
     return search.warmer
 
 

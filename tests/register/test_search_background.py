@@ -223,3 +223,35 @@ def test_each_register_state_is_built_once_and_a_new_version_is_a_new_index(tmp_
     assert after_import != first
     hits = search_index(read_index(folder / after_import), parse_query("gotgatan 12b 1102"), 5)
     assert (hits[0].address, hits[0].objektsnummer) == ("Götgatan 12B", "A-1102")
+
+
+def test_with_a_message_queue_a_new_index_in_one_process_wakes_the_others(app):
+    """Every web process's warmer listens on Redis: one that swapped a new index in says so,
+    and the others look at once instead of at their next poll."""
+    import os
+    import threading
+
+    import redis
+
+    from dispatch.register.index_files import CHANNEL, Warmer
+    from tests.support.servers import wait_until
+
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    app.config["REDIS_URL"] = url
+    listening, announcing = Warmer(app, AddressSearch()), Warmer(app, AddressSearch())
+    listener = threading.Thread(target=listening.listen, daemon=True)
+    listener.start()
+    try:
+        assert not listening._wake.is_set()
+
+        def announced_and_woken() -> bool:
+            # Said again until heard: the listener may not have subscribed yet.
+            announcing._announce("a-new-state")
+            return listening._wake.wait(0.2)
+
+        assert wait_until(announced_and_woken, timeout=10)
+        assert CHANNEL in {c.decode() for c in redis.Redis.from_url(url).pubsub_channels()}
+    finally:
+        listening.stopped.set()
+        listener.join(timeout=10)
+    assert not listener.is_alive()
