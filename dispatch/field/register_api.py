@@ -50,6 +50,13 @@ def car_on_duty() -> Patrol:
     return patrol
 
 
+def _private(body):
+    """A JSON answer the tablet's browser keeps in no cache (tenant data stays on the server)."""
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 def _audit(action: str, subject: str, patrol: Patrol, **details) -> None:
     record(db.session, action, subject=subject, ip=client_ip(), user_id=g.field_user.id,
            details={"call_sign": patrol.call_sign, **details})
@@ -63,10 +70,10 @@ def search():
     if len(q) > 200:
         raise ApiError(400, "invalid_query", "the search is at most 200 characters")
     if len(q) < 2:
-        return jsonify([])
+        return _private([])
     hits = address_search.search(db.session, q, limit=SEARCH_LIMIT)
     # No score on the tablet's screen: the order says it.
-    return jsonify([{k: v for k, v in h.as_json().items() if k != "score"} for h in hits])
+    return _private([{k: v for k, v in h.as_json().items() if k != "score"} for h in hits])
 
 
 @api.get("/entrances/<int:entrance_id>")
@@ -76,7 +83,7 @@ def entrance(entrance_id: int):
     found_entrance = found(db.session.get(Entrance, entrance_id), "entrance", entrance_id)
     view = entrance_view(db.session, found_entrance)
     _audit("entrance.viewed", f"entrance:{found_entrance.id}", patrol)
-    return jsonify(view)
+    return _private(view)
 
 
 @api.get("/objects/<int:object_id>")
@@ -89,7 +96,7 @@ def rental_object(object_id: int):
                        retention_days=current_app.config["REPORT_RETENTION_DAYS"])
     view.pop("door_code", None)
     _audit("object.viewed", f"object:{obj.id}", patrol, tenants=len(view["tenants"]))
-    return jsonify(view)
+    return _private(view)
 
 
 @api.get("/jobs/<int:job_id>/history")
@@ -111,4 +118,4 @@ def job_history(job_id: int):
             item["answered"] = bool(event.details.get("answered"))
             item["number"] = event.details.get("number")
         events.append(item)
-    return jsonify({"job_id": job.id, "status": job.status, "events": events})
+    return _private({"job_id": job.id, "status": job.status, "events": events})

@@ -118,6 +118,7 @@ def test_the_object_view_on_the_tablet_has_tenants_neighbours_and_history_but_no
         ("above", "1202", ["Bo Ek"])]
     assert [h["role"] for h in body["history"]] == ["complainant"]
     assert "door_code" not in body and "2580" not in view.get_data(as_text=True)
+    assert view.headers["Cache-Control"] == "private, no-store"
     entrance = client.get(f"/api/v1/field/entrances/{objects['1102'].entrance_id}",
                           headers=_bearer(token)).get_json()
     assert [o["lagenhetsnummer"] for o in entrance["objects"]] == ["1102", "1202"]

@@ -406,7 +406,7 @@ function buildInfo(j) {
       el("p", { class: "tenant-name", text: tenantName(job) || "–" }),
       !caller.phone && phones.length ? el("p", { class: "muted tenant-source", text: T.tenant_phone }) : null,
       phones.length ? el("div", { class: "phones" }, phones.map(function (p) {
-        return el("a", { class: "button call", href: "tel:" + p.phone, "data-call": p.phone,
+        return el("a", { class: "button call", href: "tel:" + p.phone, "data-call": p.phone, "data-display": p.display,
           text: t("call", { phone: (p.name ? p.name + " " : "") + p.display }) });
       })) : el("p", { class: "muted", text: T.no_phone }),
       el("div", { class: "calls" })
@@ -432,7 +432,8 @@ function renderCalls(card, j) {
   if (!j.calls.length) return;
   box.appendChild(el("h4", { text: T.call_log }));
   box.appendChild(el("ol", {}, j.calls.map(function (c) {
-    var item = el("li", {}, [hhmm(c.at) + (c.number ? " · " + c.number : "") + (c.result ? " – " + T[c.result] : "")]);
+    var item = el("li", {}, [hhmm(c.at) + (c.display || c.number ? " · " + (c.display || c.number) : "") +
+      (c.result ? " – " + T[c.result] : "")]);
     if (!c.result) {
       item.appendChild(el("span", { class: "call-question", text: " " + T.call_question }));
       ["answered", "no_answer"].forEach(function (result) {
@@ -449,8 +450,10 @@ function renderCalls(card, j) {
 // the tenant answered, it goes to the server through the outbox (its id makes a resend harmless).
 function answerCall(card, j, c, result) {
   c.result = result;
+  c.id = c.id || uuid();
   saveJobs();
-  enqueue("job.call_attempt", { job_id: j.job.job_id, number: c.number, answered: result === "answered",
+  // (A call kept by an older version of the app has no number: it stays on the tablet.)
+  if (c.number) enqueue("job.call_attempt", { job_id: j.job.job_id, number: c.number, answered: result === "answered",
     at: c.at, event_id: c.id }, { job_id: j.job.job_id });
   renderCalls(card, j);
   var form = card.querySelector("form.report");  // a call answered: the tenant was contacted
@@ -608,7 +611,8 @@ function buildCard(j) {
   card.addEventListener("click", function (e) {
     var call = e.target.closest("[data-call]");
     if (call) {
-      j.calls.push({ id: uuid(), at: now(), number: call.getAttribute("data-call"), result: null });
+      j.calls.push({ id: uuid(), at: now(), number: call.getAttribute("data-call"),
+        display: call.getAttribute("data-display"), result: null });
       saveJobs();
       renderCalls(card, j);
     }
