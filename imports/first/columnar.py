@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from datetime import date
 from functools import partial
 from pathlib import Path
 
@@ -41,6 +42,7 @@ from imports.rows import (
     CACHE_LIMIT,
     IDENTITY_COLUMNS,
     KNOWN,
+    SWEDISH_NUMBER,
     SWEREF_OFF_MAP,
     Row,
     RowError,
@@ -224,9 +226,10 @@ class ColumnarStage:
             _Mapping(["k_avtal_fran"], _optional(parser.starts_on), ["starts_on"],
                      ["String"]),
             _Mapping(["k_avtal_till"], _optional(parser.ends_on), ["ends_on"], ["String"]),
-            # Identity numbers are all distinct: each goes through python-stdnum once.
-            *(_Mapping([column], _optional(partial(identity_number, column=column)),
-                       [f"{prefix}_pnr_n"], ["String"])
+            # Identity numbers the column check does not read (a hetu, spaces inside ...):
+            # each through RowParser's python-stdnum check once.
+            *(_Mapping([f"k_{column}"], _optional(partial(identity_number, column=column)),
+                       [f"{prefix}_pnr_q"], ["String"])
               for prefix, column in zip(("hyresgast", "hyresgast2"), IDENTITY_COLUMNS,
                                         strict=True)),
             _Mapping(["fastighetsbeteckning"], _optional(parser.designation),
@@ -354,9 +357,13 @@ class ColumnarStage:
         frame = frame.with_columns(
             pl.when(pl.col(f"v_{name}").is_not_null()).then(pl.lit("")).otherwise(name)
             .alias(f"k_{name}") for name in plain_values)
+        frame = _swedish_numbers(pl, frame)
         for mapping in self.mappings:
             frame = mapping.join(pl, frame)
         frame = frame.with_columns(
+            *(pl.coalesce(f"v_{column}", f"{prefix}_pnr_q").alias(f"{prefix}_pnr_n")
+              for prefix, column in zip(("hyresgast", "hyresgast2"), IDENTITY_COLUMNS,
+                                        strict=True)),
             pl.when("plain_point").then("lat_v").otherwise("lat_f").alias("lat_f"),
             pl.when("plain_point").then("lon_v").otherwise("lon_f").alias("lon_f"),
             *(pl.coalesce(f"v_{raw_name}", name).alias(name) for raw_name, name in (
@@ -775,6 +782,43 @@ def _optional(method):
 
 def _decimal(parser: RowParser, which: int, column: str):
     return _optional(lambda raw: parser._decimal(which, raw, column))
+
+
+def _swedish_numbers(pl, frame):
+    """Swedish personnummer and samordningsnummer in the usual shapes (``SWEDISH_NUMBER``),
+    checked as columns exactly as ``identity_number`` checks them (python-stdnum's century
+    rule and check digit): ``v_<column>`` the 12-digit form, ``ok_v_<column>`` false for one
+    of that shape that is not valid (its row is parsed whole: a row error), ``k_<column>``
+    the values left for ``identity_number`` itself (any other shape)."""
+    this_year = date.today().year
+    for column in IDENTITY_COLUMNS:
+        parts = pl.col(column).str.extract_groups(SWEDISH_NUMBER.pattern)
+        century, yy, mm, dd, sign, tail = (parts.struct.field(str(i)) for i in range(1, 7))
+        y = yy.cast(pl.Int32, strict=False)
+        year = pl.when(century.is_null()).then(
+            this_year - (this_year - y) % 100 - pl.when(sign == "+").then(100).otherwise(0)
+        ).otherwise((century + yy).cast(pl.Int32, strict=False))
+        day = dd.cast(pl.Int32, strict=False)
+        real_day = pl.when(day > 60).then(day - 60).otherwise(day)
+        born = pl.concat_str([year.cast(pl.String).str.zfill(4), mm,
+                              real_day.cast(pl.String).str.zfill(2)], separator="-") \
+            .str.to_date("%Y-%m-%d", strict=False)
+        digits = yy + mm + dd + tail
+        # Luhn from the left over YYMMDDNNNC: every other digit doubled, its digits summed.
+        values = [digits.str.slice(i, 1).cast(pl.Int32, strict=False) for i in range(10)]
+        luhn = pl.sum_horizontal(
+            [d * 2 - pl.when(d >= 5).then(9).otherwise(0) if i % 2 == 0 else d
+             for i, d in enumerate(values)]) % 10 == 0
+        shaped = parts.struct.field("6").is_not_null()
+        valid = shaped & born.is_not_null() & luhn
+        frame = frame.with_columns(
+            pl.when(valid).then(year.cast(pl.String).str.zfill(4) + mm + dd + tail)
+            .otherwise(None).alias(f"v_{column}"),
+            (~shaped | valid).fill_null(True).alias(f"ok_v_{column}"),
+            pl.when(shaped.fill_null(False)).then(pl.lit("")).otherwise(pl.col(column))
+            .alias(f"k_{column}"),
+        )
+    return frame
 
 
 def _phone(raw: str):
