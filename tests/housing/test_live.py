@@ -222,3 +222,40 @@ def test_an_applicant_registers_wishes_applies_and_accepts_in_chromium(
             HousingApplicant.person_id == person_id))
         assert offer.answer == "accepted"
     context.close()
+
+
+@pytest.mark.browser
+def test_a_case_officer_sees_the_ranked_list_and_offers_in_chromium(queue_server, browser):
+    server, engine, ids = queue_server
+    server.cli("create-user", "--role", "landlord", "--landlord", "HAMB", "--email",
+               "handlaggare@hammaro.example.se", "--password", "correct horse battery")
+    with Session(engine) as session:
+        flat = _flat(session, ids, "ST-1")
+        listing = service.publish(session, flat, now=utcnow() - timedelta(minutes=1),
+                                  vacant_on=date.today() + timedelta(days=40), days=7)
+        people = _applicants(session, ids, 3, "st")
+        session.commit()
+        listing_id = listing.id
+    for person in people:
+        client, token = _client(server, person)
+        assert client.post(f"{server.url}/bostad/listings/{listing_id}/interest",
+                           data={"csrf_token": token}, allow_redirects=False,
+                           timeout=30).status_code == 303
+    context = browser.new_context(locale="sv-SE", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(f"{server.url}/login")
+    page.get_by_label("E-post").fill("handlaggare@hammaro.example.se")
+    page.get_by_label("Lösenord").fill("correct horse battery")
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: "/login" not in url)
+    page.goto(f"{server.url}/bostad/staff/listings/{listing_id}")
+    expect(page.get_by_text("3 sökande har anmält intresse.")).to_be_visible()
+    expect(page.locator("table.ranked tbody tr")).to_have_count(3)
+    page.get_by_label("Antal sökande").fill("2")
+    page.get_by_role("button", name="Skicka erbjudanden").click()
+    expect(page.get_by_role("status")).to_have_text("Erbjudandena är skickade.")
+    expect(page.locator("table.offers tbody tr")).to_have_count(2)
+    if SCREENSHOTS:
+        page.screenshot(path=f"{SCREENSHOTS}/housing-staff.png", full_page=True)
+    context.close()
