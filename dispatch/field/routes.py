@@ -89,7 +89,7 @@ ERROR_MESSAGES = {
     "unknown_job": _l("This job is not one of this car's."),
     "invalid_text": _l("The text holds characters that cannot be saved. Remove them and send "
                        "it again."),
-    "missing_crew": _l("Write the name of the person on the car (one or two names)."),
+    "missing_crew": _l("Name the staff on the car (one or two names)."),
     "invalid_crew": _l("A name is at most 80 characters."),
     "off_duty": _l("Go on duty to use the register."),
     "not_a_car": _l("Only a car's tablet may use the register here. Log in again."),

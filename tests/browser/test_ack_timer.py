@@ -74,7 +74,7 @@ def start_shift(page, server, call_sign, crew):
     page.get_by_label("E-mail").fill("patrol@live.example.se")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("Call sign").select_option(call_sign)
-    crew_field = page.get_by_label("Crew on the car")
+    crew_field = page.get_by_label("Staff on the car")
     if crew_field.count():  # the shift log-in names the crew (issue 13's field half)
         crew_field.fill(crew)
     page.get_by_role("button", name="Log in").click()

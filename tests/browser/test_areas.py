@@ -123,7 +123,7 @@ def start_shift(page, world, call_sign):
     page.get_by_label("E-mail").fill("patrol@live.example.se")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("Call sign").select_option(call_sign)
-    page.get_by_label("Crew on the car").fill("Anna Andersson")
+    page.get_by_label("Staff on the car").fill("Anna Andersson")
     page.get_by_role("button", name="Log in").click()
     expect(page.locator("#car")).to_have_text(call_sign)
     expect(page.locator("#net")).to_have_text("Online")

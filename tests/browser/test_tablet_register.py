@@ -87,7 +87,7 @@ def start_shift(page, world, call_sign, crew="Anna Berg"):
     page.get_by_label("E-mail").fill("patrol@live.example.se")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("Call sign").select_option(call_sign)
-    page.get_by_label("Crew on the car").fill(crew)
+    page.get_by_label("Staff on the car").fill(crew)
     page.get_by_role("button", name="Log in").click()
     expect(page.locator("#car")).to_have_text(call_sign)
     expect(page.locator("#net")).to_have_text("Online")
@@ -106,7 +106,7 @@ def test_the_shift_log_in_asks_for_the_crew_next_to_its_field(tablet, world):
     page.get_by_label("Call sign").select_option("Jour 31")
     page.get_by_role("button", name="Log in").click()
     expect(page.locator("#login-crew-error")).to_have_text(
-        "Write the name of the person on the car (one or two names).")
+        "Name the staff on the car (one or two names).")
     expect(page.locator("#login-crew1")).to_have_class(re.compile(r"\binvalid\b"))
     expect(page.locator("#login")).to_be_visible()
     assert page.evaluate("localStorage.getItem('sj.field.session')") is None

@@ -89,7 +89,7 @@ def test_a_status_the_server_could_not_record_goes_again_with_back_off_in_order(
         page.get_by_label("E-mail").fill("patrol@live.example.se")
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_label("Call sign").select_option(CAR)
-        page.get_by_label("Crew on the car").fill("Anna Andersson")
+        page.get_by_label("Staff on the car").fill("Anna Andersson")
         page.get_by_role("button", name="Log in").click()
         expect(page.locator("#net")).to_have_text("Online")
         duty = page.locator("#duty")

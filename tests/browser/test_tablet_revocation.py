@@ -52,7 +52,7 @@ def _start_shift_with_a_job(page, world, call_sign):
     page.get_by_label("E-mail").fill("patrol@live.example.se")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("Call sign").select_option(call_sign)
-    page.get_by_label("Crew on the car").fill("Anna Andersson")
+    page.get_by_label("Staff on the car").fill("Anna Andersson")
     page.get_by_role("button", name="Log in").click()
     expect(page.locator("#net")).to_have_text("Online")
     duty = page.locator("#duty")
