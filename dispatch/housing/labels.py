@@ -27,6 +27,7 @@ REASON_NAMES = {
     "lapsed": _l("Registration lapsed"),
     "income": _l("Income below twice the annual rent"),
     "disturbances": _l("Earlier disturbances"),
+    "internal_move_too_soon": _l("Own tenant for less than a year"),
 }
 
 ANSWER_NAMES = {

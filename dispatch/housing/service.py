@@ -38,6 +38,7 @@ from dispatch.models.housing import (
     HousingBlock,
     HousingInterest,
     HousingListing,
+    HousingMoveException,
     HousingOffer,
     HousingPriority,
     HousingRefusal,
@@ -384,6 +385,7 @@ def _assess(session: Session, listing: HousingListing, rows, *, today: date,
     people = {p.id: p for p in session.scalars(select(Person).where(
         Person.id.in_([a.person_id for _, a in rows])))}
     earlier = disturbances_of(session, list(people), listing.landlord_id, since=since)
+    too_soon = internal_move_too_soon(session, list(people), listing.landlord_id, today)
     rent = listing.rental_object.rent_sek
     result = []
     for interest, applicant in rows:
@@ -406,9 +408,45 @@ def _assess(session: Session, listing: HousingListing, rows, *, today: date,
         found = earlier.get(applicant.person_id, [])
         if found:
             reasons.append("disturbances")
+        if applicant.person_id in too_soon and applicant.id not in excepted(session, applicant):
+            reasons.append("internal_move_too_soon")
         result.append(Ranked(applicant, interest, current_points(applicant, today), age,
                              applicant.id in blocked, found, not reasons, reasons))
     return result
+
+
+def internal_move_too_soon(session: Session, person_ids: list[int], landlord_id: int,
+                           today: date) -> set[int]:
+    """The people with an agreement of the landlord in force today that began less than a year
+    ago (an own tenant may move internally after one year at the earliest)."""
+    if not person_ids:
+        return set()
+    rows = session.execute(
+        select(AgreementParty.person_id, Agreement.starts_on)
+        .join(Agreement, Agreement.id == AgreementParty.agreement_id)
+        .where(AgreementParty.person_id.in_(person_ids), Agreement.landlord_id == landlord_id,
+               Agreement.starts_on.is_not(None), Agreement.starts_on <= today,
+               or_(Agreement.ends_on.is_(None), Agreement.ends_on >= today))).all()
+    return {person for person, starts in rows if not rules.may_move_internally(starts, today)}
+
+
+def excepted(session: Session, applicant: HousingApplicant) -> set[int]:
+    """``{applicant.id}`` when staff recorded an exception to the one-year rule for them."""
+    found = session.scalar(select(HousingMoveException.id).where(
+        HousingMoveException.applicant_id == applicant.id).limit(1))
+    return {applicant.id} if found is not None else set()
+
+
+def record_move_exception(session: Session, applicant: HousingApplicant, *, reason: str,
+                          staff_user_id: int) -> HousingMoveException:
+    """Staff's exception to the one-year rule (family changes, changed finances …), audited."""
+    row = HousingMoveException(applicant_id=applicant.id, reason=reason,
+                               staff_user_id=staff_user_id)
+    session.add(row)
+    session.flush()
+    audit.record(session, "housing.move_exception", subject=f"applicant:{applicant.id}",
+                 user_id=staff_user_id, details={"exception_id": row.id})
+    return row
 
 
 def ranked(session: Session, listing: HousingListing, *, today: date, retention_days: int,

@@ -408,3 +408,19 @@ def offer_priority(listing_id: int, priority_id: int):
     send_offer_mail(offer)
     flash(_("Offers sent."), "info")
     return redirect(url_for("housing.staff_listing", listing_id=listing.id), 303)
+
+
+@bp.post("/staff/applicants/<int:applicant_id>/move-exception")
+@staff_only
+def move_exception(applicant_id: int):
+    """An exception to the one-year rule for an internal move, with its reason."""
+    applicant = mine(db.session.get(HousingApplicant, applicant_id))
+    reason = (request.form.get("exception_reason") or "").strip()
+    if not reason or len(reason) > 2000:
+        return staff_applicant(applicant_id,
+                               {"exception_reason": "required" if not reason else "too_long"},
+                               400)
+    service.record_move_exception(db.session, applicant, reason=reason,
+                                  staff_user_id=current_user.id)
+    flash(_("The exception is recorded."), "info")
+    return redirect(url_for("housing.staff_applicant", applicant_id=applicant.id), 303)

@@ -302,3 +302,25 @@ def test_another_landlords_priority_routes_answer_404(client, db_session, queue,
         "reason": "x"}).status_code == 404
     assert client.post(f"/bostad/staff/listings/{listing.id}/priority/{priority.id}",
                        data={"csrf_token": token}).status_code == 404
+
+
+def test_an_officer_records_an_internal_move_exception_with_a_reason(client, db_session, queue,
+                                                                      officer):
+    applicant = _applicant(db_session, queue, queue.tenant)
+    path = f"/bostad/staff/applicants/{applicant.id}"
+    token = csrf_of(client, path)
+    assert client.post(f"{path}/move-exception",
+                       data={"csrf_token": token, "exception_reason": ""}).status_code == 400
+    assert client.post(f"{path}/move-exception", data={
+        "csrf_token": token, "exception_reason": "Familjebildning"}).status_code == 303
+    assert service.excepted(db_session, applicant) == {applicant.id}
+
+
+def test_another_landlords_move_exception_route_answers_404(client, db_session, queue,
+                                                            create_landlord, create_user, auth):
+    applicant = _applicant(db_session, queue, queue.tenant)
+    other = create_landlord(code="OTHR", name="Annan Bostad")
+    auth.login(create_user(role="landlord", landlord=other).email)
+    token = csrf_of(client, "/bostad/staff/")
+    assert client.post(f"/bostad/staff/applicants/{applicant.id}/move-exception", data={
+        "csrf_token": token, "exception_reason": "x"}).status_code == 404

@@ -291,3 +291,20 @@ def test_the_interests_copy_of_the_dates_follows_a_reset_and_a_removal(db_sessio
     assert service.remove_lapsed(db_session, date(2027, 11, 27)) == 1
     db_session.expire_all()
     assert db_session.get(HousingInterest, interest.id).withdrawn_at is not None
+
+
+def test_an_own_tenant_moves_internally_after_a_year_unless_staff_made_an_exception(
+        db_session, queue, create_user):
+    queue.agreement.starts_on = TODAY - timedelta(days=200)
+    tenant = registered(db_session, queue.tenant, date(2020, 1, 1), renewed_on=TODAY)
+    listing = _listing(db_session, queue)
+    service.register_interest(db_session, tenant, listing, now=NOW, tz=TZ)
+    (row,) = service.ranked(db_session, listing, today=TODAY, retention_days=10, now=NOW)
+    assert row.reasons == ["internal_move_too_soon"]
+    staff = create_user(role="landlord", landlord=queue.landlord)
+    service.record_move_exception(db_session, tenant, reason="familjebildning",
+                                  staff_user_id=staff.id)
+    (row,) = service.ranked(db_session, listing, today=TODAY, retention_days=10, now=NOW)
+    assert row.approved
+    queue.agreement.starts_on = TODAY - timedelta(days=400)
+    db_session.flush()
