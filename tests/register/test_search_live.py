@@ -1,7 +1,7 @@
 """Issue 17's "done when": a real web process (the Procfile's gunicorn with its gevent worker,
-on SQLite or PostgreSQL) keeps answering address searches from the old register while a new
-one is imported, then finds the new register's addresses, and no search meanwhile takes much
-longer than the searches before the import."""
+and ``dispatch run`` with its threads; on SQLite or PostgreSQL) keeps answering address
+searches from the old register while a new one is imported, then finds the new register's
+addresses, and no search meanwhile takes much longer than the searches before the import."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from tests.support.servers import BIN, LiveServer, wait_until
+from tests.support.servers import BIN, ROOT, LiveServer, wait_until
 
 HEADER = "objektsnummer;gatuadress;postnummer;ort;lagenhetsnummer;lat;lon"
 STREETS = ["Götgatan", "Drottninggatan", "Kungsgatan", "Ringvägen", "Sankt Eriksgatan",
@@ -32,13 +32,30 @@ def register_file(path, extra: list[str] = ()):
     return path
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+class DispatchRun(LiveServer):
+    """``dispatch run``, the single-process server, instead of the Procfile's web."""
+
+    def start(self) -> DispatchRun:
+        self.cli("db", "upgrade")
+        self._log_file = self.log.open("w")
+        self.process = subprocess.Popen(
+            [str(BIN / "dispatch"), "run", "--port", str(self.port)], env=self.env, cwd=ROOT,
+            stdout=self._log_file, stderr=subprocess.STDOUT)
+        try:
+            wait_until(self.healthy, timeout=60)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+
+@pytest.fixture(scope="module", params=[LiveServer, DispatchRun], ids=["gunicorn", "dispatch-run"])
+def server(request, tmp_path_factory):
     from tests.conftest import _fresh_database_url
 
     url, drop = _fresh_database_url(tmp_path_factory, "searchlive")
-    live = LiveServer(url, tmp_path_factory.mktemp("searchlive"),
-                      {"SEARCH_INDEX_POLL_S": "1"}).start()
+    live = request.param(url, tmp_path_factory.mktemp("searchlive"),
+                         {"SEARCH_INDEX_POLL_S": "1"}).start()
     yield live
     live.stop()
     drop()
