@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.core.realtime import publish
+from dispatch.jobs.board import console_job
 from dispatch.jobs.dispatching import DispatchError
-from dispatch.jobs.shapes import job_json
 from dispatch.models import Job, JobEvent, utcnow
 
 KIND = "call_attempt"  # (reports.service reads them: CALL_ATTEMPT)
@@ -39,6 +39,6 @@ def record_call_attempt(session: Session, job: Job, *, patrol_id: int, number, a
     job.events.append(JobEvent(kind=KIND, at=when, patrol_id=patrol_id, client_event_id=event_id,
                                details={"number": number.strip(), "answered": answered}))
     session.flush()
-    publish(session, "job.updated", job_json(job), namespace="/console")
+    publish(session, "job.updated", console_job(job), namespace="/console")
     return True
 

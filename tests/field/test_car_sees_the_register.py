@@ -347,3 +347,27 @@ def test_nobody_is_named_as_able_to_testify_when_the_patrol_says_no(
     with app.test_request_context():
         doc = document(db_session, report, service_zone())
     assert doc["crew"] == ["Anna Berg"] and doc["witnesses"] == []
+
+
+def test_the_consoles_hear_of_a_call_attempt_as_of_any_step_of_the_job(
+        app, client, create_user, create_token, db_session, register):
+    landlord, objects = register
+    car = _car(db_session)
+    token = _log_in(client, create_user)
+    job = _job(db_session, landlord, objects["1102"])
+    assign(db_session, job, car, user_id=None)
+    db_session.commit()
+    operator, _ = create_token(role="operator")
+    console = socketio.test_client(app, namespace="/console", auth={"token": operator},
+                                   flask_test_client=client)
+    ws = _socket(app, client, token)
+    try:
+        console.get_received("/console")
+        assert _emit(ws, "job.call_attempt", {"job_id": job.id, "number": "070-174 06 05",
+                                              "answered": False, "event_id": "c1"})["ok"]
+        updates = [e["args"][0] for e in console.get_received("/console")
+                   if e["name"] == "job.updated" and e["args"][0]["job_id"] == job.id]
+    finally:
+        ws.disconnect(namespace="/field")
+        console.disconnect(namespace="/console")
+    assert updates and updates[-1]["history"][-1]["kind"] == "call_attempt"
