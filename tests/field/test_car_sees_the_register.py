@@ -6,7 +6,11 @@ phone; the report names the crew and lists the call attempts."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
+from flask_babel import refresh
 from sqlalchemy import select
 
 from dispatch.core.extensions import socketio
@@ -371,3 +375,27 @@ def test_the_consoles_hear_of_a_call_attempt_as_of_any_step_of_the_job(
         ws.disconnect(namespace="/field")
         console.disconnect(namespace="/console")
     assert updates and updates[-1]["history"][-1]["kind"] == "call_attempt"
+
+
+@pytest.mark.parametrize("lang, words", [
+    ("sv", {"search_open": "Sök i registret", "no_answer": "Svarade inte",
+            "outcome_required": "Välj resultat.", "label": "Personal i bilen",
+            "off_duty": "Gå i tjänst för att använda registret."}),
+    ("fi", {"search_open": "Hae rekisteristä", "no_answer": "Ei vastannut",
+            "outcome_required": "Valitse lopputulos.", "label": "Auton henkilökunta",
+            "off_duty": "Siirry päivystykseen käyttääksesi rekisteriä."}),
+])
+def test_the_tablets_new_words_are_swedish_and_finnish(client, lang, words):
+    refresh()  # (the tests' app context outlives requests: forget its cached locale)
+    page = client.get(f"/field/?lang={lang}").get_data(as_text=True)
+    config = json.loads(re.search(r'<script id="config" type="application/json">(.*?)</script>',
+                                  page, re.S).group(1))
+    text = config["text"]
+    assert text["search_open"] == words["search_open"]
+    assert text["no_answer"] == words["no_answer"]
+    assert text["outcome_required"] == words["outcome_required"]
+    assert text["errors"]["off_duty"] == words["off_duty"]
+    assert f'<label for="login-crew1">{words["label"]}</label>' in page
+    # The outcome's error says the label's word.
+    legend = re.search(r'<fieldset class="outcomes"><legend>(.*?)</legend>', page).group(1)
+    assert legend.lower() in words["outcome_required"].lower()
