@@ -757,6 +757,12 @@ class AddressSearch:
                 self.warmer.notice(state)  # built in the background; this request goes on
             if index is None:
                 return plain_search(session, query, landlord=landlord, limit=limit)
+            if index.version != state:
+                # A new register is being indexed. The old index answers; where it knows
+                # nothing (a landlord's first register, a street the import added) the
+                # database does, so a new address is found at once, not after the build.
+                return (search_index(index, query, limit, landlord=landlord)
+                        or plain_search(session, query, landlord=landlord, limit=limit))
         elif index is None or index.version != state:
             with self._lock:
                 index = self.index

@@ -89,6 +89,21 @@ def test_a_new_register_version_is_noticed_and_the_old_index_keeps_answering(
     assert search.warmer.noticed == [register_state(db_session)] != [state]
 
 
+def test_a_landlords_first_register_is_found_before_the_new_index_is_built(
+        db_session, register):
+    register()
+    search = AddressSearch()
+    state, arrays = build_arrays(db_session)
+    search.swap(RegisterIndex.from_arrays(arrays, state))
+    search.warmer = RecordingWarmer()
+    register([("B-1001", "Kyrkogatan 4", "652 24", "Karlstad", "1001")], code="BETA")
+
+    hits = search.search(db_session, "kyrkogatan 4", landlord="BETA")
+
+    assert addresses(hits)[:1] == ["BETA Kyrkogatan 4, Karlstad"]  # from the database
+    assert search.index.version == state  # the old index still serves; nothing built here
+
+
 def test_health_check_says_warming_until_the_index_is_ready(client, db_session, register):
     from dispatch.register.search import address_search
 
