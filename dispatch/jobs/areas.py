@@ -30,6 +30,7 @@ from shapely.geometry.polygon import orient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dispatch.core.realtime import publish
 from dispatch.models import Patrol, utcnow
 
 # What one area may be: the pasted text, the corners, the size of the ground it covers.
@@ -140,6 +141,8 @@ def set_area(session: Session, patrol: Patrol, text: str | None) -> Patrol:
     patrol.area_changed_at = utcnow()
     session.flush()
     forget()
+    # Every open console redraws the areas when this commits (no reload at night).
+    publish(session, "areas.updated", areas_geojson(session), namespace="/console")
     return patrol
 
 

@@ -113,8 +113,23 @@ def test_the_console_map_shows_the_area_and_the_board_flags_a_job_outside_it(
         expect(page.locator(f'#board .job[data-job-id="{inside}"]')).to_be_visible()
         expect(page.locator(f'#board .job[data-job-id="{inside}"] .outside-areas')
                ).to_have_count(0)
+
+        # An admin gives the second car an area: the open console draws it without a reload.
+        admin = browser.new_context(locale="sv-SE").new_page()
+        admin.goto(f"{world['url']}/admin/areas")
+        admin.get_by_label("E-post").fill("admin@live.example.se")
+        admin.get_by_label("Lösenord").fill(PASSWORD)
+        admin.get_by_label("Lösenord").press("Enter")
+        admin.get_by_label("Patrull").select_option(label=TABLET_CAR)
+        admin.get_by_label("Området som GeoJSON").fill(json.dumps(
+            {"type": "Polygon", "coordinates": [[[lon + 0.05, lat] for lon, lat in AREA]]}))
+        admin.get_by_role("button", name="Spara området").click()
+        expect(admin.locator(".flash")).to_contain_text(TABLET_CAR)
+        expect(area).to_have_count(2)
+        admin.context.close()
     finally:
         context.close()
+        world["server"].cli("patrol-area", TABLET_CAR, "--remove")
 
 
 def start_shift(page, world, call_sign):

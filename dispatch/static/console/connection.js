@@ -6,6 +6,7 @@ import { notice } from "./api.js";
 import { apply, loadBoard } from "./board.js";
 import { callTaken, onCall } from "./call.js";
 import { fmt, street } from "./format.js";
+import { redrawAreas } from "./map.js";
 import { patrolName, state, T } from "./state.js";
 
 /** What the server's timer or another operator did to a job, said on the notice line. */
@@ -45,4 +46,5 @@ export function connect() {
   socket.on("job.action", function (ev) { said(ev, T.action_notices); });
   socket.on("job.updated", function (job) { apply("job", job); });
   socket.on("patrol.updated", function (patrol) { apply("patrol", patrol); });
+  socket.on("areas.updated", redrawAreas);
 }

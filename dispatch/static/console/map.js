@@ -4,7 +4,7 @@
 import { $ } from "../common/dom.js";
 import { cfg, state, T } from "./state.js";
 
-var map = null, layers = null, fitted = false;
+var map = null, layers = null, fitted = false, areaLayer = null;
 var moved = false, points = [];
 
 export function initMap() {
@@ -45,18 +45,29 @@ export function initMap() {
 
 /** The cars' patrol areas (cfg.areas, GeoJSON), under the markers, each named by its car. */
 function drawAreas() {
-  var areas = cfg.areas && cfg.areas.features || [];
-  if (!areas.length) return;
-  L.geoJSON(cfg.areas, {
+  showAreas(cfg.areas);
+  // With no job or car to fit yet, show the areas.
+  if (!areaLayer) return;
+  var bounds = areaLayer.getBounds();
+  if (bounds.isValid()) map.fitBounds(bounds, {padding: [20, 20], animate: false});
+}
+
+function showAreas(collection) {
+  if (areaLayer) { areaLayer.remove(); areaLayer = null; }
+  if (!(collection && collection.features && collection.features.length)) return;
+  areaLayer = L.geoJSON(collection, {
     style: function () { return {className: "m-area", weight: 2}; },
     onEachFeature: function (feature, layer) {
       layer.bindTooltip(T.area_of.replace("%(patrol)s", feature.properties.name),
                         {sticky: true});
     },
   }).addTo(map).bringToBack();
-  // With no job or car to fit yet, show the areas.
-  var bounds = L.geoJSON(cfg.areas).getBounds();
-  if (bounds.isValid()) map.fitBounds(bounds, {padding: [20, 20], animate: false});
+}
+
+/** An admin changed an area: draw the new set where the operator is looking (no refit). */
+export function redrawAreas(collection) {
+  cfg.areas = collection;
+  if (map) showAreas(collection);
 }
 
 // Where a car's name may go, tried in this order until it overlaps no name placed before it:
