@@ -13,6 +13,10 @@ housing queue (one account for both).
   identification (``password_problems``); activation and reset links are signed tokens
   (itsdangerous) valid ``TENANT_ACTIVATION_HOURS``/``TENANT_RESET_HOURS`` that hold the
   account's id only; a reset link stops working once the password changed.
+* A person with no agreement in force who is in the housing queue logs in to the queue only
+  (``LoginResult.queue_only``): the queue adds its check with ``allow_queue_applicants`` and
+  hears of every log-in through ``on_login`` (auth never imports the queue); such an account is
+  not purged while the person is in the queue.
 * Log-in within the same attempt limits as staff (``dispatch/auth/lockout.py``), counted under
   ``tenant:<e-mail>`` (and the legacy PIN under ``tenant-pin:<digest>``: never the number).
 
@@ -24,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -48,6 +53,40 @@ from dispatch.models.accounts import (
 
 IDENTIFICATION_VALID = timedelta(minutes=30)  # from identification to the registration form
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+# --- the housing queue's hooks (registered by dispatch.housing at import) ---------------------
+
+QueueCheck = Callable[[Session, int, date], bool]
+LoginHook = Callable[[Session, TenantAccount, date], None]
+_queue_checks: list[QueueCheck] = []
+_login_hooks: list[LoginHook] = []
+
+
+def allow_queue_applicants(check: QueueCheck) -> QueueCheck:
+    """Register ``check(session, person_id, today)``: True lets a person with no agreement in
+    force log in (to the queue only). Usable as a decorator; registering twice is once."""
+    if check not in _queue_checks:
+        _queue_checks.append(check)
+    return check
+
+
+def on_login(hook: LoginHook) -> LoginHook:
+    """Register ``hook(session, account, today)``, called after every successful log-in
+    (password or strong identification) before the caller commits."""
+    if hook not in _login_hooks:
+        _login_hooks.append(hook)
+    return hook
+
+
+def is_queue_applicant(session: Session, person_id: int | None, today: date) -> bool:
+    return person_id is not None and any(check(session, person_id, today)
+                                         for check in _queue_checks)
+
+
+def _logged_in(session: Session, account: TenantAccount, today: date) -> None:
+    for hook in _login_hooks:
+        hook(session, account, today)
 
 
 # --- who is a tenant -------------------------------------------------------------------------
@@ -354,13 +393,15 @@ def set_password(session: Session, account: TenantAccount, password: str, *,
 class LoginResult:
     """The account, or why not: ``invalid``, ``locked`` (with ``retry_after``),
     ``not_activated``, ``ended`` (no agreement in force), ``not_started`` (with
-    ``starts_on``), ``choose_password``."""
+    ``starts_on``), ``choose_password``. ``queue_only``: no agreement in force, but the person
+    is in the housing queue (the queue's pages only)."""
 
     account: TenantAccount | None
     reason: str | None = None
     retry_after: int | None = None
     starts_on: date | None = None
     identification: TenantIdentification | None = None
+    queue_only: bool = False
 
 
 def subject_of(email: str) -> str:
@@ -372,6 +413,9 @@ def may_log_in(session: Session, account: TenantAccount, today: date) -> LoginRe
     if account.activated_at is None:
         return LoginResult(None, "not_activated")
     standing = tenancy_of_person(session, account.person_id, today)
+    if standing.state != "current" and is_queue_applicant(session, account.person_id, today):
+        account.agreement_ended_on = None
+        return LoginResult(account, queue_only=True)
     if standing.state == "signed":
         return LoginResult(None, "not_started", starts_on=standing.starts_on)
     if standing.state != "current":
@@ -407,6 +451,7 @@ def authenticate(session: Session, email: str, password: str, *, ip: str | None,
     account.last_login_at = utcnow()
     record(session, "login.succeeded", subject=subject, ip=ip,
            details={"account_id": account.id})
+    _logged_in(session, account, today)
     return result
 
 
@@ -422,6 +467,7 @@ def log_in_identified(session: Session, account: TenantAccount, *, method: str,
     account.last_login_at = utcnow()
     record(session, "login.succeeded", subject=subject, ip=ip,
            details={"account_id": account.id, "method": method})
+    _logged_in(session, account, today)
     return result
 
 
@@ -480,7 +526,8 @@ def purge_ended(session: Session, *, today: date, keep_days: int) -> int:
     gone = []
     for account in session.scalars(select(TenantAccount)):
         standing = tenancy_of_person(session, account.person_id, today)
-        if standing.state in ("current", "signed"):
+        if standing.state in ("current", "signed") or is_queue_applicant(
+                session, account.person_id, today):
             account.agreement_ended_on = None
             continue
         if account.agreement_ended_on is None:
