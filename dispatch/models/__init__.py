@@ -36,9 +36,11 @@ from dispatch.models.reports import (
     MorningMail,
     ReportRevision,
 )
+from dispatch.models.safety import ALARM_KINDS, PatrolAlarm
 from dispatch.models.users import ROLES, ApiToken, User
 
 __all__ = [
+    "ALARM_KINDS",
     "CATEGORIES",
     "JOB_STATUSES",
     "MAIL_STATUSES",
@@ -65,6 +67,7 @@ __all__ = [
     "MorningMail",
     "OncallNumber",
     "Patrol",
+    "PatrolAlarm",
     "PatrolPosition",
     "Person",
     "Property",
