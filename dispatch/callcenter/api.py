@@ -37,7 +37,17 @@ from dispatch.jobs.dispatching import (
 )
 from dispatch.jobs.figures import call_to_dispatch
 from dispatch.jobs.patrols import list_patrols, patrol_json
-from dispatch.models import Call, Complaint, Entrance, Job, Patrol, RentalObject, User
+from dispatch.jobs.safety import acknowledge_alarm, alarm_json, standing_alarms
+from dispatch.models import (
+    Call,
+    Complaint,
+    Entrance,
+    Job,
+    Patrol,
+    PatrolAlarm,
+    RentalObject,
+    User,
+)
 from dispatch.register.landlords import get_landlord
 from dispatch.register.premises import entrance_view, object_view
 from dispatch.register.search import address_search
@@ -348,6 +358,28 @@ def board():
         "ack_alarm_after_s": current_app.config["ACK_ALARM_AFTER_S"],
         "ack_redispatch_after_s": current_app.config["ACK_REDISPATCH_AFTER_S"],
     })
+
+
+@bp.get("/alarms")
+@roles_required("operator")
+def alarms():
+    """The cars' alarms no operator has acknowledged (issue 19), oldest first: what a console
+    shows above everything else when it (re)loads; then ``patrol.alarm`` events."""
+    return jsonify([alarm_json(db.session, a) for a in standing_alarms(db.session)])
+
+
+@bp.post("/alarms/<int:alarm_id>/acknowledge")
+@roles_required("operator")
+def acknowledge(alarm_id: int):
+    """An operator has the car's alarm: recorded, audited, told to every console and the
+    car's tablet. Acknowledging one already acknowledged changes nothing (200, ``changed``
+    false, who had it)."""
+    if not is_id(alarm_id):
+        raise ApiError(404, "not_found", f"no alarm {alarm_id}")
+    alarm = found(db.session.get(PatrolAlarm, alarm_id), "alarm", alarm_id)
+    _body()
+    changed = acknowledge_alarm(db.session, alarm, user_id=current_user.id, ip=client_ip())
+    return jsonify({**alarm_json(db.session, alarm), "changed": changed})
 
 
 @bp.get("/figures/call-to-dispatch")

@@ -1,8 +1,8 @@
 """The ``/field`` namespace: tablets connect as their car, get what was not acknowledged,
-send acknowledgements, statuses, positions, call attempts (``job.call_attempt``) and
-reports; the re-sending of what they have not acknowledged; and the cars' presence
-(``jobs.patrols``): stamped at connect and on every pass of this process's upkeep loop for
-the cars whose sockets it holds.
+send acknowledgements, statuses, positions, call attempts (``job.call_attempt``),
+reports and the alarm button (``patrol.alarm``, ``jobs.safety``); the re-sending of what
+they have not acknowledged; and the cars' presence (``jobs.patrols``): stamped at connect
+and on every pass of this process's upkeep loop for the cars whose sockets it holds.
 
 Handlers are thin: the patrol comes from the connection (set at connect), the domain
 functions do the work; each event is one unit of work (``_handled``), answered with
@@ -50,7 +50,8 @@ from dispatch.jobs.dispatching import (
     update_position,
 )
 from dispatch.jobs.patrols import is_present, mark_seen
-from dispatch.models import ApiToken, Delivery, Job, Patrol
+from dispatch.jobs.safety import acknowledged_since, alarm_json, raise_alarm, tablet_ack
+from dispatch.models import ApiToken, Delivery, Job, Patrol, utcnow
 from dispatch.reports.service import submit_report
 
 log = logging.getLogger(__name__)
@@ -169,6 +170,7 @@ def on_connect(auth=None):
     if not is_present(patrol, grace=timedelta(seconds=upkeep_interval(config))):
         mark_seen(db.session, [patrol_id])  # (a tablet back within seconds is still fresh)
     flush_pending(patrol_id, request.sid)
+    tell_acknowledged_alarms(patrol_id, request.sid)
     if returning and patrol.status == "available":
         # Back after its grace period: jobs may have queued while it was away, not offered to
         # it; now it is there to take the first. (A tablet back from a short drop-out within
@@ -178,6 +180,14 @@ def on_connect(auth=None):
         _loop_started = True
         socketio.start_background_task(_upkeep_loop, current_app._get_current_object())
     return True
+
+
+def tell_acknowledged_alarms(patrol_id: int, sid: str) -> None:
+    """A tablet back online hears again which of its alarms an operator acknowledged in the
+    last hour (it may have missed ``alarm.acknowledged`` while away)."""
+    for alarm in acknowledged_since(db.session, patrol_id, utcnow() - timedelta(hours=1)):
+        socketio.emit("alarm.acknowledged", tablet_ack(alarm_json(db.session, alarm)),
+                      namespace=NS, to=sid)
 
 
 def on_disconnect(*_args):
@@ -355,6 +365,19 @@ def job_report(data):
     return {"report_id": report.id}
 
 
+@_handled
+def patrol_alarm(data):
+    """The alarm button (issue 19): ``{event_id, kind: alarm|silent, lat, lon, accuracy_m,
+    at}``; the tablet sends it first in its outbox. Answered with the alarm's id."""
+    alarm, new = raise_alarm(db.session, _patrol_id(), kind=data.get("kind"),
+                             event_id=data.get("event_id"), lat=data.get("lat"),
+                             lon=data.get("lon"), accuracy_m=data.get("accuracy_m"),
+                             position_at=instant_or_none(data.get("position_at")),
+                             at=instant_or_none(data.get("at")))
+    return {"alarm_id": alarm.id, "changed": new,
+            "acknowledged_at": alarm_json(db.session, alarm)["acknowledged_at"]}
+
+
 def ping(*_data):
     """A round trip the tablet can time to tell a live connection from a dead one."""
     return {"ok": True}
@@ -379,6 +402,6 @@ def register() -> None:
     for name, handler in (("job.ack", job_ack), ("job.status", job_status),
                           ("position", position), ("patrol.status", patrol_status),
                           ("job.call_attempt", call_attempt), ("job.report", job_report),
-                          ("ping", ping)):
+                          ("patrol.alarm", patrol_alarm), ("ping", ping)):
         socketio.on_event(name, handler, namespace=NS)
     socketio.on_event("*", unknown_event, namespace=NS)

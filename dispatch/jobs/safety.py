@@ -1,0 +1,163 @@
+"""Patrol safety (issue 19): a car's alarm (överfallslarm) from the tablet's long press.
+
+``raise_alarm`` stores it (``PatrolAlarm``; replay-safe by the tablet's event id, as the outbox
+sends it again until answered), puts it in the job's history (``alarm_raised``) when the car
+is on a job, audits it, and tells every console at once (``patrol.alarm``: the car, its crew,
+the job's address and door code, the car's last position). ``acknowledge_alarm`` is an
+operator's "I have it": recorded, audited, in the job's history (``alarm_acknowledged``),
+told to every console and to the car's tablet (``alarm.acknowledged`` in the car's room).
+
+The door code goes to the consoles with an alarm only: the crew may need to be reached
+behind a locked door. No phone number or personal number in any of it; the crew's names come
+from the tablet's shift log-in (``api_tokens.crew``).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.core.audit import record
+from dispatch.core.clock import iso
+from dispatch.core.realtime import publish
+from dispatch.jobs.board import console_job
+from dispatch.jobs.dispatching import DispatchError
+from dispatch.models import ApiToken, Job, JobEvent, Patrol, PatrolAlarm, User, utcnow
+
+log = logging.getLogger(__name__)
+TABLET_KINDS = ("alarm", "silent")  # what a tablet may raise (a missed check-in is the server's)
+# The job a car is on when it raises an alarm: the newest of its jobs in one of these.
+ON_A_JOB = ("assigned", "accepted", "en_route", "on_site")
+
+
+def _current_job(session: Session, patrol_id: int) -> Job | None:
+    return session.scalar(select(Job).where(Job.patrol_id == patrol_id,
+                                            Job.status.in_(ON_A_JOB))
+                          .order_by(Job.dispatched_at.desc(), Job.id.desc()).limit(1))
+
+
+def crew_of(session: Session, patrol: Patrol) -> list[str]:
+    """The names given at the car's newest live shift log-in (a device token bound to it)."""
+    now = utcnow()
+    row = session.scalar(
+        select(ApiToken).where(ApiToken.kind == "device", ApiToken.label == patrol.call_sign,
+                               ApiToken.revoked_at.is_(None),
+                               (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > now))
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc()).limit(1))
+    return list(row.crew) if row is not None and row.crew else []
+
+
+def alarm_json(session: Session, alarm: PatrolAlarm) -> dict:
+    """The alarm as every console shows it (the door code included: see the module's text)."""
+    patrol = session.get(Patrol, alarm.patrol_id)
+    job = session.get(Job, alarm.job_id) if alarm.job_id is not None else None
+    complaint = job.complaint if job is not None else None
+    entrance = complaint.entrance if complaint is not None else None
+    user = session.get(User, alarm.acknowledged_by_id) if alarm.acknowledged_by_id else None
+    return {
+        "alarm_id": alarm.id, "kind": alarm.kind, "patrol_id": alarm.patrol_id,
+        "call_sign": patrol.call_sign if patrol else None,
+        "patrol": patrol.name if patrol else None,
+        "crew": crew_of(session, patrol) if patrol else [],
+        "job_id": alarm.job_id, "address": complaint.address if complaint else None,
+        "lagenhetsnummer": complaint.lagenhetsnummer if complaint else None,
+        "portkod": entrance.door_code if entrance else None,
+        "lat": alarm.lat, "lon": alarm.lon, "position_at": iso(alarm.position_at),
+        "raised_at": iso(alarm.raised_at), "acknowledged_at": iso(alarm.acknowledged_at),
+        "acknowledged_by": (user.name or user.email) if user else None,
+    }
+
+
+def _position(value, low: float, high: float) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    number = float(value)
+    return number if low <= number <= high else None  # (NaN fails both comparisons)
+
+
+def raise_alarm(session: Session, patrol_id: int, *, kind, event_id, lat=None, lon=None,
+                accuracy_m=None, position_at: datetime | None = None,
+                at: datetime | None = None) -> tuple[PatrolAlarm, bool]:
+    """Store a tablet's alarm; (the alarm, True) if new, (the stored one, False) for a resend.
+    A position the tablet does not have (or one out of range) is replaced by the car's last
+    known one: an alarm is never refused for its position."""
+    if kind not in TABLET_KINDS:
+        raise DispatchError("invalid_alarm", "kind must be alarm or silent")
+    if not isinstance(event_id, str) or not event_id.strip():
+        raise DispatchError("invalid_alarm", "event_id is required")
+    event_id = event_id.strip()[:64]
+    known = session.scalar(select(PatrolAlarm).where(PatrolAlarm.patrol_id == patrol_id,
+                                                     PatrolAlarm.client_event_id == event_id))
+    if known is not None:
+        return known, False
+    patrol = session.get(Patrol, patrol_id)
+    now = utcnow()
+    lat, lon = _position(lat, -90, 90), _position(lon, -180, 180)
+    if lat is None or lon is None:
+        lat, lon, accuracy_m, position_at = patrol.lat, patrol.lon, patrol.accuracy_m, \
+            patrol.position_at
+    else:
+        accuracy_m = _position(accuracy_m, 0, 1e7)
+        position_at = min(position_at, now) if position_at else now
+    job = _current_job(session, patrol_id)
+    alarm = PatrolAlarm(patrol_id=patrol_id, job_id=job.id if job else None, kind=kind,
+                        client_event_id=event_id, lat=lat, lon=lon, accuracy_m=accuracy_m,
+                        position_at=position_at, raised_at=min(at, now) if at else now,
+                        received_at=now)
+    session.add(alarm)
+    session.flush()
+    if job is not None:
+        job.events.append(JobEvent(kind="alarm_raised", at=alarm.raised_at, patrol_id=patrol_id,
+                                   details={"alarm_id": alarm.id, "alarm_kind": kind}))
+        session.flush()
+        publish(session, "job.updated", console_job(job), namespace="/console")
+    record(session, "alarm.raised", subject=f"patrol:{patrol.call_sign}",
+           details={"alarm_id": alarm.id, "kind": kind, "job_id": alarm.job_id,
+                    "door_code_shown": True})
+    log.warning("patrol alarm raised", extra={"alarm_id": alarm.id, "patrol_id": patrol_id,
+                                              "job_id": alarm.job_id, "kind": kind})
+    publish(session, "patrol.alarm", alarm_json(session, alarm), namespace="/console")
+    return alarm, True
+
+
+def acknowledge_alarm(session: Session, alarm: PatrolAlarm, *, user_id: int,
+                      ip: str | None = None) -> bool:
+    """An operator has the alarm. True if this acknowledged it, False if it already was."""
+    if alarm.acknowledged_at is not None:
+        return False
+    alarm.acknowledged_at, alarm.acknowledged_by_id = utcnow(), user_id
+    if alarm.job_id is not None:
+        job = session.get(Job, alarm.job_id)
+        job.events.append(JobEvent(kind="alarm_acknowledged", at=alarm.acknowledged_at,
+                                   patrol_id=alarm.patrol_id, user_id=user_id,
+                                   details={"alarm_id": alarm.id}))
+    session.flush()
+    patrol = session.get(Patrol, alarm.patrol_id)
+    record(session, "alarm.acknowledged", subject=f"patrol:{patrol.call_sign}", ip=ip,
+           user_id=user_id, details={"alarm_id": alarm.id, "job_id": alarm.job_id})
+    shown = alarm_json(session, alarm)
+    publish(session, "patrol.alarm", shown, namespace="/console")
+    publish(session, "alarm.acknowledged", tablet_ack(shown), namespace="/field",
+            to=f"patrol:{alarm.patrol_id}")
+    return True
+
+
+def tablet_ack(shown: dict) -> dict:
+    """What the car's tablet is told: which alarm, when, by whom (no door code, no crew)."""
+    return {"alarm_id": shown["alarm_id"], "acknowledged_at": shown["acknowledged_at"],
+            "acknowledged_by": shown["acknowledged_by"]}
+
+
+def standing_alarms(session: Session) -> list[PatrolAlarm]:
+    """Alarms no operator has acknowledged yet, oldest first."""
+    return list(session.scalars(select(PatrolAlarm).where(PatrolAlarm.acknowledged_at.is_(None))
+                                .order_by(PatrolAlarm.raised_at, PatrolAlarm.id)))
+
+
+def acknowledged_since(session: Session, patrol_id: int, since: datetime) -> list[PatrolAlarm]:
+    """The car's alarms acknowledged since ``since`` (told again to a tablet that reconnects)."""
+    return list(session.scalars(select(PatrolAlarm).where(
+        PatrolAlarm.patrol_id == patrol_id, PatrolAlarm.acknowledged_at >= since)))
