@@ -75,6 +75,24 @@ HISTORY_KIND_NAMES = {
     "cancelled": _l("Cancelled"),
     "ack_alarm": _l("Alarm: not accepted in time"),
     "call_attempt": _l("Call to the tenant"),
+    "alarm_raised": _l("The car's alarm"),
+    "alarm_acknowledged": _l("The car's alarm acknowledged"),
+}
+# Issue 19: a car's alarm (the tablet's alarm button), above everything on the console.
+SAFETY_TEXTS = {
+    "heading": _l("Alarm from a car"),
+    "title": _l("ALARM %(patrol)s"),
+    "silent_title": _l("SILENT ALARM %(patrol)s"),
+    "flat": _l("flat %(n)s"),
+    "no_job": _l("Not on a job: see the car's position"),
+    "door_code": _l("Door code %(code)s"),
+    "no_door_code": _l("No door code"),
+    "crew": _l("Crew: %(names)s"),
+    "no_crew": _l("Crew not named"),
+    "raised": _l("Raised %(time)s"),
+    "position": _l("Position %(lat)s, %(lon)s"),
+    "acknowledge": _l("Acknowledge (K)"),
+    "acknowledged": _l("The alarm from %(patrol)s is acknowledged by %(user)s"),
 }
 REASON_NAMES = {
     "not_accepted": _l("not accepted in time"),
@@ -205,6 +223,7 @@ def console():
             "alarms": as_strings(ALARM_NAMES),
             "timer_notices": as_strings(TIMER_NOTICES),
             "action_notices": as_strings(ACTION_NOTICES),
+            "safety": as_strings(SAFETY_TEXTS),
         },
     }
     return render_template(

@@ -110,6 +110,8 @@ HISTORY_KIND_NAMES = {
     "cancelled": _l("Cancelled"),
     "ack_alarm": _l("Alarm: not accepted in time"),
     "call_attempt": _l("Call to the tenant"),
+    "alarm_raised": _l("The car's alarm"),
+    "alarm_acknowledged": _l("The car's alarm acknowledged"),
 }
 NEIGHBOUR_NAMES = {"above": _l("Above"), "below": _l("Below"), "same_floor": _l("Same floor")}
 TEXTS = {
@@ -194,6 +196,12 @@ TEXTS = {
     "flats": _l("Flats at the address"),
     "busy_no_off_duty": _l("Busy with a job: finish or hand it over before going off duty."),
     "crew": _l("Crew: %(names)s"),
+    # Issue 19: the alarm button.
+    "alarm_queued": _l("The alarm is waiting for the network: it is sent first when the "
+                       "tablet is online."),
+    "alarm_sent": _l("The alarm is sent (%(time)s). Waiting for an operator to acknowledge."),
+    "alarm_acknowledged": _l("The operator has the alarm: acknowledged %(time)s by %(user)s."),
+    "alarm_waiting": _l("Alarm"),
 }
 
 

@@ -7,6 +7,7 @@ import { apply, loadBoard } from "./board.js";
 import { callTaken, onCall } from "./call.js";
 import { fmt, street } from "./format.js";
 import { redrawAreas } from "./map.js";
+import { loadAlarms, show as showAlarm } from "./safety.js";
 import { patrolName, state, T } from "./state.js";
 
 /** What the server's timer or another operator did to a job, said on the notice line. */
@@ -33,6 +34,7 @@ export function connect() {
   socket.on("connect", function () {
     setConnection("connected");
     loadBoard(); // whatever happened while we were away
+    loadAlarms();
   });
   socket.on("disconnect", function () { setConnection("disconnected"); });
   socket.on("connect_error", function () {
@@ -47,4 +49,5 @@ export function connect() {
   socket.on("job.updated", function (job) { apply("job", job); });
   socket.on("patrol.updated", function (patrol) { apply("patrol", patrol); });
   socket.on("areas.updated", redrawAreas);
+  socket.on("patrol.alarm", showAlarm);
 }

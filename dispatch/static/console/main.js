@@ -15,6 +15,7 @@
  *   alarms.js      the server's alarms on the board   map.js      the Leaflet map
  *   connection.js  the /console socket                keyboard.js the shortcuts
  *   jobview.js     an opened job: history, re-dispatch, back to the queue, cancel
+ *   safety.js      the cars' alarms (issue 19), above everything, acknowledged with K
  */
 
 import { $ } from "../common/dom.js";
@@ -26,6 +27,7 @@ import { clockText, elapsed } from "./format.js";
 import { initIntake, restoreDraft } from "./intake.js";
 import { initKeyboard } from "./keyboard.js";
 import { initMap } from "./map.js";
+import { initSafety } from "./safety.js";
 import { initSearch } from "./search.js";
 
 /** Every second: the clock, the running timers, the alarms. */
@@ -44,6 +46,7 @@ initKeyboard();
 restoreDraft();
 renderCall();
 initMap();
+initSafety();
 loadBoard();
 connect();
 tick();

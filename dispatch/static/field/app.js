@@ -23,7 +23,7 @@ function load(name, fallback) {
 }
 function save(name, value) { localStorage.setItem(PREFIX + name, JSON.stringify(value)); }
 function wipe() {
-  ["session", "jobs", "outbox", "drafts", "duty", "owner"].forEach(function (n) {
+  ["session", "jobs", "outbox", "drafts", "duty", "owner", "alarm"].forEach(function (n) {
     localStorage.removeItem(PREFIX + n);
   });
 }
@@ -33,6 +33,7 @@ var jobs = load("jobs", []);            // [{job, received_at, steps, calls, rev
 var outbox = load("outbox", []);        // [{id, event, data, job_id, step, queued_at}]
 var drafts = load("drafts", {});        // job_id → report form values
 var duty = load("duty", null);          // available, busy, off_duty
+var alarm = load("alarm", null);        // the last alarm: {event_id, kind, state, alarm_id, at, ...}
 
 function saveJobs() { save("jobs", jobs); }
 function saveOutbox() { save("outbox", outbox); }
@@ -136,6 +137,7 @@ function flush() {
 
 function sent(item, answer) {
   var j = item.job_id ? find(item.job_id) : null;
+  if (item.event === "patrol.alarm") return alarmSent(item, answer);
   if (item.event === "job.report" && j) {
     j.report = { state: "sent", at: now(), report_id: answer.report_id };
     forgetDoorCode(j);
@@ -166,6 +168,7 @@ function queueLabel(item) {
   var where = j ? " – " + j.job.address : "";
   if (item.event === "job.status") return t("status_queued", { status: T.steps[item.data.status] }) + where;
   if (item.event === "job.report") return t("report_waiting", { address: j ? j.job.address : "" });
+  if (item.event === "patrol.alarm") return T.alarm_waiting;
   if (item.event === "job.call_attempt") return T.call_log + ": " + (item.data.answered ? T.answered : T.no_answer) + where;
   return T.duty_waiting + ": " + (item.data.status === "off_duty" ? T.off_duty : T.on_duty);
 }
@@ -682,6 +685,7 @@ function renderAll() {
   $("car").textContent = session ? session.call_sign : "";
   $("car").title = session && session.crew ? t("crew", { names: session.crew.join(", ") }) : "";
   $("logout").hidden = !session;
+  renderAlarm();
   $("search-open").hidden = !session || !$("register").hidden;
   renderDuty();
   renderQueue();
@@ -842,6 +846,92 @@ $("register-form").addEventListener("submit", function (e) {
   searchRegister($("register-q").value);
 });
 
+// -- the alarm button (issue 19) -----------------------------------------------------------
+// A long press (1.5 s) on a big target, by pointer events (a glove or a finger, no click): a
+// tap or a brush does nothing. The alarm goes first in the outbox, ahead of anything waiting,
+// with the car's last position; kept there while offline and sent first on reconnect. The
+// loud alarm beeps and vibrates on the tablet; the silent one does neither.
+var HOLD_MS = 1500;
+
+function raiseAlarm(kind) {
+  var item = { id: uuid(), event: "patrol.alarm", queued_at: now(), data: {
+    event_id: uuid(), kind: kind, at: now(),
+    lat: lastFix ? lastFix.lat : null, lon: lastFix ? lastFix.lon : null,
+    accuracy_m: lastFix ? lastFix.accuracy : null } };
+  alarm = { event_id: item.data.event_id, kind: kind, state: "queued", at: item.data.at };
+  save("alarm", alarm);
+  outbox.unshift(item);  // first, before everything waiting
+  saveOutbox();
+  inFlight = null;  // not behind a message waiting for its answer (a resend is harmless)
+  if (kind === "alarm") { alarmSound(); if (navigator.vibrate) navigator.vibrate([500, 200, 500]); }
+  renderAll();
+  flush();
+}
+
+function alarmSound() {
+  try {
+    var ctx = new (window.AudioContext || window.webkitAudioContext)();
+    var osc = ctx.createOscillator();
+    osc.frequency.value = 990;
+    osc.connect(ctx.destination);
+    osc.start();
+    osc.stop(ctx.currentTime + 0.6);
+  } catch (e) { /* no sound: the screen says it */ }
+}
+
+function alarmSent(item, answer) {
+  if (!alarm || alarm.event_id !== item.data.event_id) return;
+  alarm.alarm_id = answer.alarm_id;
+  alarm.state = answer.acknowledged_at ? "acknowledged" : "sent";
+  alarm.sent_at = now();
+  save("alarm", alarm);
+}
+
+function onAlarmAcknowledged(payload) {
+  if (!alarm || alarm.alarm_id !== payload.alarm_id) return;
+  alarm.state = "acknowledged";
+  alarm.acknowledged_at = payload.acknowledged_at;
+  alarm.acknowledged_by = payload.acknowledged_by || "";
+  save("alarm", alarm);
+  renderAlarm();
+}
+
+function renderAlarm() {
+  $("safety").hidden = !session;
+  var box = $("alarm-state");
+  if (!alarm) { box.hidden = true; return; }
+  box.hidden = false;
+  box.className = "alarm-state alarm-" + alarm.state;
+  box.textContent = alarm.state === "queued" ? T.alarm_queued
+    : alarm.state === "sent" ? t("alarm_sent", { time: hhmm(alarm.sent_at || alarm.at) })
+    : t("alarm_acknowledged", { time: hhmm(alarm.acknowledged_at), user: alarm.acknowledged_by || "" });
+}
+
+function holdToRaise(button, kind) {
+  var timer = null;
+  function start(e) {
+    if (timer || (e.type === "keydown" && (e.repeat || (e.key !== " " && e.key !== "Enter")))) return;
+    if (e.type === "pointerdown" && button.setPointerCapture) button.setPointerCapture(e.pointerId);
+    e.preventDefault();
+    button.classList.add("holding");
+    timer = setTimeout(function () { timer = null; button.classList.remove("holding"); raiseAlarm(kind); }, HOLD_MS);
+  }
+  function stop() {
+    if (!timer) return;
+    clearTimeout(timer);
+    timer = null;
+    button.classList.remove("holding");
+  }
+  button.addEventListener("pointerdown", start);
+  button.addEventListener("keydown", start);
+  ["pointerup", "pointercancel", "lostpointercapture", "keyup", "blur"].forEach(function (name) {
+    button.addEventListener(name, stop);
+  });
+  button.addEventListener("contextmenu", function (e) { e.preventDefault(); });  // long-press menu
+}
+holdToRaise($("alarm"), "alarm");
+holdToRaise($("alarm-silent"), "silent");
+
 // -- the connection ----------------------------------------------------------------------
 function connect() {
   if (!session || typeof io !== "function") return;
@@ -868,6 +958,7 @@ function connect() {
   });
   socket.on("job.assigned", onAssigned);
   socket.on("job.revoked", onRevoked);
+  socket.on("alarm.acknowledged", onAlarmAcknowledged);
 }
 
 window.addEventListener("offline", function () {
@@ -896,7 +987,7 @@ function endSession(code) {
 function forgetShift(message) {
   if (socket) { socket.off(); socket.disconnect(); socket = null; }
   wipe();
-  session = null; jobs = []; outbox = []; drafts = {}; duty = null;
+  session = null; jobs = []; outbox = []; drafts = {}; duty = null; alarm = null;
   $("jobs").innerHTML = "";
   $("register").hidden = true;
   $("register-view").innerHTML = "";

@@ -1,0 +1,151 @@
+"""In Chromium, two contexts (issue 19): a long press on the tablet's alarm button raises the
+alarm on an open console within 2 s, above everything, with the job's address, door code and
+the car's crew; the operator acknowledges it with K and the tablet shows the acknowledgement.
+Offline, the alarm waits on the tablet and is sent first when the network is back.
+
+A server of its own (the Procfile's web process), as in test_ack_timer."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from tests.conftest import _fresh_database_url
+from tests.support.servers import LiveServer
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "correct horse battery"
+ADDRESS = (59.3121, 18.0713)
+NEAR = {"latitude": 59.3125, "longitude": 18.0713}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    url, drop = _fresh_database_url(tmp_path_factory, "alarm_live")
+    instance = tmp_path_factory.mktemp("alarm-instance")
+    live = LiveServer(url, instance).start()
+    live.cli("create-landlord", "--code", "LARM", "--name", "Larm Bostäder")
+    for role in ("operator", "patrol"):
+        live.cli("create-user", "--role", role, "--email", f"{role}@alarm.example.se",
+                 "--password", PASSWORD)
+    register = instance / "larm.csv"
+    register.write_text(
+        "objektsnummer;gatuadress;postnummer;ort;lagenhetsnummer;portkod;lat;lon;"
+        "avtalsnummer;kundnummer;hyresgast_namn;hyresgast_telefon\n"
+        f"L-1102;Larmgatan 3;118 46;Stockholm;1102;4711;{ADDRESS[0]};{ADDRESS[1]};A1;K1;"
+        "Anna Andersson;070-174 06 05\n", encoding="utf-8")
+    live.cli("import-register", "--landlord", "LARM", str(register))
+    live.cli("create-patrol", "--call-sign", "Jour 31")
+    live.token = live.cli("create-token", "--role", "operator").strip()
+    yield live
+    live.stop()
+    drop()
+
+
+def api(server, method, path, **kwargs):
+    response = requests.request(method, f"{server.url}/api/v1{path}", timeout=10,
+                                headers={"Authorization": f"Bearer {server.token}"}, **kwargs)
+    assert response.ok, response.text
+    return response.json()
+
+
+@pytest.fixture
+def tablet(browser, server):
+    context = browser.new_context(locale="en-US", timezone_id="Europe/Stockholm",
+                                  geolocation=NEAR, permissions=["geolocation"],
+                                  viewport={"width": 800, "height": 1280}, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(f"{server.url}/field/?lang=en")
+    page.get_by_label("E-mail").fill("patrol@alarm.example.se")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Call sign").select_option("Jour 31")
+    page.get_by_label("Staff on the car").fill("Ada Berg")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#net")).to_have_text("Online")
+    duty = page.locator("#duty")
+    if duty.get_attribute("aria-pressed") != "true":
+        duty.click()
+    expect(duty).to_have_attribute("aria-pressed", "true")
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def console(browser, server):
+    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm",
+                                  viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(f"{server.url}/console")
+    expect(page.get_by_label("E-post")).to_be_focused()
+    page.keyboard.type("operator@alarm.example.se")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.locator("#conn")).to_have_text("Ansluten")
+    yield page
+    context.close()
+
+
+def hold(page, selector):
+    """Press and hold the button (a pointer, as a gloved finger) until the tablet says the
+    alarm is on its way; then let go."""
+    box = page.locator(selector).bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    expect(page.locator("#alarm-state")).to_be_visible(timeout=5_000)
+    page.mouse.up()
+
+
+def test_a_long_press_raises_the_alarm_on_the_console_and_its_acknowledgement_reaches_the_tablet(
+        server, tablet, console):
+    object_id = api(server, "GET", "/addresses/search",
+                    params={"q": "Larmgatan 3 lgh 1102"})[0]["object_id"]
+    job_id = api(server, "POST", "/complaints", json={
+        "landlord": "LARM", "object_id": object_id, "category": "fight_threat"})["job_id"]
+    patrol_id = next(p["patrol_id"] for p in api(server, "GET", "/patrols")
+                     if p["call_sign"] == "Jour 31")
+    api(server, "POST", f"/jobs/{job_id}/dispatch", json={"patrol_id": patrol_id})
+    expect(tablet.locator(f"#job-{job_id}")).to_be_visible()
+
+    # A tap is not an alarm.
+    tablet.locator("#alarm").click()
+    expect(tablet.locator("#alarm-state")).to_be_hidden()
+
+    hold(tablet, "#alarm")
+    banner = console.locator("#patrol-alarms")
+    expect(banner).to_be_visible(timeout=2_000)
+    expect(banner).to_contain_text("LARM Jour 31")
+    expect(banner).to_contain_text("Larmgatan 3")
+    expect(banner).to_contain_text("Portkod 4711")
+    expect(banner).to_contain_text("Ada Berg")
+    ack = banner.get_by_role("button", name="Kvittera (K)")
+    expect(ack).to_be_focused()
+    console.screenshot(path=str(server.log.parent / "alarm-console.png"))
+
+    console.keyboard.press("k")
+    expect(banner).to_be_hidden()
+    expect(tablet.locator("#alarm-state")).to_contain_text("The operator has the alarm")
+    tablet.screenshot(path=str(server.log.parent / "alarm-tablet.png"))
+    kinds = [e["kind"] for e in api(server, "GET", f"/jobs/{job_id}")["events"]]
+    assert kinds.count("alarm_raised") == 1 and kinds.count("alarm_acknowledged") == 1
+    assert api(server, "GET", "/alarms") == []
+
+
+def test_an_alarm_raised_offline_is_sent_first_on_reconnect(server, tablet, console):
+    tablet.context.set_offline(True)
+    tablet.evaluate("window.dispatchEvent(new Event('offline'))")
+    expect(tablet.locator("#net")).to_have_text("Offline")
+    hold(tablet, "#alarm-silent")
+    expect(tablet.locator("#alarm-state")).to_contain_text("waiting for the network")
+    expect(tablet.locator("#waiting li").first).to_have_text("Alarm")
+    tablet.context.set_offline(False)
+    tablet.evaluate("window.dispatchEvent(new Event('online'))")
+    banner = console.locator("#patrol-alarms")
+    expect(banner).to_contain_text("TYST LARM Jour 31")
+    expect(tablet.locator("#alarm-state")).to_contain_text("The alarm is sent")
+    console.keyboard.press("k")
+    expect(tablet.locator("#alarm-state")).to_contain_text("The operator has the alarm")
