@@ -19,6 +19,11 @@ housing queue (one account for both).
   not purged while the person is in the queue.
 * Log-in within the same attempt limits as staff (``dispatch/auth/lockout.py``), counted under
   ``tenant:<e-mail>`` (and the legacy PIN under ``tenant-pin:<digest>``: never the number).
+* Starting a strong identification (a BankID order, a Finnish e-identification) is limited
+  per client address (``start_identification``): at most
+  ``TENANT_IDENTIFICATION_STARTS_PER_ADDRESS`` starts within
+  ``TENANT_IDENTIFICATION_WINDOW_MINUTES``, counted from the audit log like the log-in limits
+  (``tenant.identification_started``), so the limit holds across web processes.
 
 Session and values in, values out; the caller commits. Imports core, models and auth.
 """
@@ -38,7 +43,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from dispatch.auth.identity import Identity
-from dispatch.auth.lockout import LockoutPolicy, lockout
+from dispatch.auth.lockout import Lockout, LockoutPolicy, lockout
 from dispatch.auth.passwords import hash_password, verify_password
 from dispatch.auth.service import normalise_email
 from dispatch.core.audit import record
@@ -178,6 +183,32 @@ def tenancy_of_person(session: Session, person_id: int | None, today: date) -> T
 
 
 # --- identification --------------------------------------------------------------------------
+
+IDENTIFICATION_STARTED = "tenant.identification_started"
+
+
+def start_identification(session: Session, method: str, *, ip: str | None, limit: int,
+                         window: timedelta, now: datetime | None = None) -> Lockout | None:
+    """Record that ``ip`` starts a strong identification (``bankid`` or ``oidc``), or, when
+    the address started ``limit`` of them within ``window``, refuse: the ``Lockout`` says
+    until when (the oldest start that counts leaves the window). Audited either way."""
+    now = now or utcnow()
+    if ip:
+        since = now - window
+        starts = select(AuditEvent.at).where(AuditEvent.action == IDENTIFICATION_STARTED,
+                                             AuditEvent.ip == ip, AuditEvent.at > since)
+        count = session.scalar(select(func.count()).select_from(starts.subquery())) or 0
+        if count >= limit:
+            oldest = session.scalar(starts.order_by(AuditEvent.at).offset(count - limit)
+                                    .limit(1))
+            record(session, "tenant.identification_limited", ip=ip,
+                   details={"method": method})
+            return Lockout("address", oldest + window)
+    event = record(session, IDENTIFICATION_STARTED, ip=ip, details={"method": method})
+    event.at = now
+    session.flush()
+    return None
+
 
 @dataclass(frozen=True)
 class IdentificationResult:

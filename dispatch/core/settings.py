@@ -168,6 +168,12 @@ def load(instance_path: Path) -> dict:
         "TENANT_ACTIVATION_HOURS": env_int("TENANT_ACTIVATION_HOURS", 24),
         "TENANT_RESET_HOURS": env_int("TENANT_RESET_HOURS", 24),
         "TENANT_ACCOUNT_KEEP_DAYS": env_int("TENANT_ACCOUNT_KEEP_DAYS", 90),
+        # Strong identifications (BankID orders, Finnish e-identifications) one client address
+        # may start within the window; more answer 429.
+        "TENANT_IDENTIFICATION_STARTS_PER_ADDRESS": env_int(
+            "TENANT_IDENTIFICATION_STARTS_PER_ADDRESS", 20),
+        "TENANT_IDENTIFICATION_WINDOW_MINUTES": env_int("TENANT_IDENTIFICATION_WINDOW_MINUTES",
+                                                        10),
         # Mina sidor (issue 15): a tenant's future laundry bookings at most, how many days
         # ahead passes can be booked, and the largest photo a fault report takes (bytes).
         "PORTAL_LAUNDRY_MAX_BOOKINGS": env_int("PORTAL_LAUNDRY_MAX_BOOKINGS", 2),

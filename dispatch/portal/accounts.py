@@ -13,6 +13,7 @@ and the session holds only its id: the identity number never reaches the browser
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import date, timedelta
 from urllib.parse import urlsplit
@@ -477,6 +478,34 @@ def legacy_login():
 
 # --- BankID ---------------------------------------------------------------------------------
 
+# The page's script collects every 2 s: an order may be collected COLLECT_BURST times at once
+# and once a second on average after that; faster is refused (429, JSON).
+COLLECT_INTERVAL_S = 1.0
+COLLECT_BURST = 5
+
+
+def _identification_limited(method: str, purpose: str):
+    """None if this client address may start another strong identification; else the page
+    it came from with the reason (429, ``Retry-After``). See ``tenants.start_identification``."""
+    config = current_app.config
+    locked = tenants.start_identification(
+        db.session, method, ip=_ip(),
+        limit=int(config["TENANT_IDENTIFICATION_STARTS_PER_ADDRESS"]),
+        window=timedelta(minutes=int(config["TENANT_IDENTIFICATION_WINDOW_MINUTES"])))
+    if locked is None:
+        return None
+    wait = locked.retry_after()
+    flash(_("Too many identifications were started from your connection. Try again %(when)s.",
+            when=format_timedelta(timedelta(seconds=wait), threshold=1, add_direction=True)),
+          "error")
+    if purpose == "login":
+        page = render_template("portal/account/login.html", form=LoginForm(formdata=None),
+                               providers=_providers())
+    else:
+        page = render_template("portal/account/register.html", providers=_providers())
+    return page, 429, {"Retry-After": str(wait)}
+
+
 def _bankid() -> BankIDProvider:
     provider = BankIDProvider.for_app(current_app)
     if provider is None:
@@ -494,6 +523,9 @@ def bankid_start():
     """Start a BankID order (the form's CSRF token checked) and show the QR page."""
     purpose = "login" if request.form.get("purpose") == "login" else "register"
     provider = _bankid()
+    limited = _identification_limited("bankid", purpose)
+    if limited is not None:
+        return limited
     previous = _order()
     if previous:
         provider.cancel(previous["ref"])
@@ -535,6 +567,15 @@ def bankid_collect():
     order = _order()
     if order is None:
         return jsonify(status="failed", message=failed_message("cancelled")), 404
+    polls = order.get("polls", 0)
+    allowed = COLLECT_BURST + (time.time() - float(order["at"])) / COLLECT_INTERVAL_S
+    if polls >= allowed:
+        # Faster than the page's script asks: the order stays, the caller waits.
+        wait = max(1, math.ceil((polls + 1 - allowed) * COLLECT_INTERVAL_S))
+        return jsonify(status="pending", error="too_many_requests", retry_after=wait,
+                       message=_("Too many requests. Wait a moment; the identification "
+                                 "goes on.")), 429, {"Retry-After": str(wait)}
+    session[BANKID_KEY] = {**order, "polls": polls + 1}
     outcome = _bankid().poll(order["ref"])
     if isinstance(outcome, Pending):
         return jsonify(status="pending", hint=outcome.hint_code,
@@ -567,8 +608,11 @@ def bankid_cancel():
 def fi_start():
     if not oidc.configured(current_app.config):
         abort(404)
-    session["portal_oidc_purpose"] = ("login" if request.args.get("purpose") == "login"
-                                      else "register")
+    purpose = "login" if request.args.get("purpose") == "login" else "register"
+    limited = _identification_limited("oidc", purpose)
+    if limited is not None:
+        return limited
+    session["portal_oidc_purpose"] = purpose
     return oidc.start(url_for("portal.fi_callback", _external=True),
                       locale=session.get("lang"))
 
