@@ -145,8 +145,11 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
-def _home() -> str:
-    """The portal's first page once it exists; the account page until then."""
+def _home(queue_only: bool = False) -> str:
+    """The portal's first page once it exists; the account page until then. A housing-queue
+    applicant with no agreement in force: the queue's first page."""
+    if queue_only and _has_endpoint("housing.index"):
+        return url_for("housing.index")
     try:
         return url_for("portal.home")
     except BuildError:
@@ -177,10 +180,11 @@ def _landlord_language() -> None:
         session["lang"] = "fi"
 
 
-def _start_session(account: TenantAccount):
+def _start_session(account: TenantAccount, queue_only: bool = False):
     """Rotate the session and log the tenant in (``portal.session``), keeping the language."""
     lang = session.get("lang") or account.locale
-    portal_session.log_in(person_id=account.person_id, account_id=account.id)
+    portal_session.log_in(person_id=account.person_id, account_id=account.id,
+                          queue_only=queue_only)
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
     else:
@@ -270,8 +274,8 @@ def _identified_account_or_register(identification, purpose: str):
             if result.account is None:
                 flash(_refusal(result), "error")
                 return url_for("portal.login")
-            _start_session(account)
-            return _home()
+            _start_session(account, result.queue_only)
+            return _home(result.queue_only)
         flash(_("You have no account yet: choose your e-mail address and password."), "info")
     session[IDENTIFIED_KEY] = identification.id
     return url_for("portal.register_account")
@@ -309,7 +313,9 @@ def login():
         result = tenants.authenticate(db.session, form.email.data, form.password.data,
                                       ip=_ip(), policy=_policy(), today=_today())
         if result.account is not None:
-            _start_session(result.account)
+            _start_session(result.account, result.queue_only)
+            if result.queue_only:
+                return redirect(_home(queue_only=True))
             return redirect(_safe_next(request.args.get("next")) or _home())
         flash(_refusal(result), "error")
         status = {"locked": 429, "invalid": 401}.get(result.reason, 403)

@@ -24,6 +24,7 @@ from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, select
 
+from dispatch.auth.tenants import tenancy_of_person
 from dispatch.core import mail
 from dispatch.core.extensions import db
 from dispatch.core.phones import normalise_phone
@@ -44,7 +45,13 @@ from dispatch.portal.blueprint import bp
 from dispatch.portal.invoices import invoice_pdf, money
 from dispatch.portal.rules import notice_end_date
 from dispatch.portal.service import PortalError, local_today
-from dispatch.portal.session import current_person_id, log_out, tenant_required
+from dispatch.portal.session import (
+    QUEUE_ONLY_KEY,
+    current_person_id,
+    log_out,
+    queue_only,
+    tenant_required,
+)
 from dispatch.register.queries import full_address
 
 MAX_PHOTOS = 3
@@ -97,6 +104,21 @@ def _finnish_for_finnish_landlords() -> None:
     g.portal_who = who
     if who.country == "FI" and "lang" not in request.args and not session.get("lang"):
         session["lang"] = "fi"
+    return _queue_only_page()
+
+
+def _queue_only_page():
+    """A housing-queue applicant with no agreement in force sees, on the tenant pages, that
+    they have none (and the way to the queue), until an agreement is in force."""
+    if not queue_only() or request.endpoint == "portal.logout":
+        return None
+    view = current_app.view_functions.get(request.endpoint)
+    if view is None or view.__module__ != __name__:
+        return None
+    if tenancy_of_person(db.session, current_person_id(), local_today()).state == "current":
+        session.pop(QUEUE_ONLY_KEY, None)
+        return None
+    return render_template("portal/no_agreement.html"), 403
 
 
 @bp.app_template_global()

@@ -15,6 +15,7 @@ from flask import redirect, request, session, url_for
 
 PERSON_KEY = "portal_person_id"
 ACCOUNT_KEY = "portal_account_id"
+QUEUE_ONLY_KEY = "portal_queue_only"  # no agreement in force: the housing queue's pages only
 
 
 def current_person_id() -> int | None:
@@ -23,17 +24,25 @@ def current_person_id() -> int | None:
     return value if isinstance(value, int) else None
 
 
-def log_in(*, person_id: int, account_id: int) -> None:
-    """Start a tenant's session: a new session (no fixation), then the two keys."""
+def log_in(*, person_id: int, account_id: int, queue_only: bool = False) -> None:
+    """Start a tenant's session: a new session (no fixation), then the two keys (and
+    ``QUEUE_ONLY_KEY`` for a housing-queue applicant with no agreement in force)."""
     session.clear()
     session[PERSON_KEY] = person_id
     session[ACCOUNT_KEY] = account_id
+    if queue_only:
+        session[QUEUE_ONLY_KEY] = True
     session.permanent = True
+
+
+def queue_only() -> bool:
+    return bool(session.get(QUEUE_ONLY_KEY))
 
 
 def log_out() -> None:
     session.pop(PERSON_KEY, None)
     session.pop(ACCOUNT_KEY, None)
+    session.pop(QUEUE_ONLY_KEY, None)
 
 
 def tenant_required(view: Callable) -> Callable:
