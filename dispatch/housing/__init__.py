@@ -2,15 +2,20 @@
 refusals as pure functions of dates (``points``); the queue's operations on the database
 (``service``: they flush, the request or job commits) on its tables
 (``dispatch.models.housing``); the applicants' pages (``views``), the case officers' pages
-(``staff``, under ``/bostad/staff/``), the mails (``mails``: offers, renewal reminders, the
-subscription) and the scheduler's jobs (``jobs``).
+(``staff``, under ``/bostad/staff/``), joining online through strong identification for
+people who are not tenants too (``join``; the rules in ``accounts``, which also hooks the
+queue into the tenant log-in: a queue applicant may log in, every log-in renews), the mails
+(``mails``: offers, renewal reminders, the subscription, the joining account's activation)
+and the scheduler's jobs (``jobs``).
 One blueprint ``bp`` under ``/bostad``; who is logged in is the tenant portal's session
 (``portal.session``: one account for the tenant pages and the queue).
 May import core, models, auth (the tenant accounts and identity providers), portal.session and
 the domain packages (register, jobs); no other feature's views.
 """
 
-# The modules that add routes to the blueprint (``housing.blueprint.bp``).
+# The modules that add routes to the blueprint (``housing.blueprint.bp``), and the log-in hooks.
+from dispatch.housing import accounts as accounts  # noqa: F401
+from dispatch.housing import join as join  # noqa: F401
 from dispatch.housing import staff as staff  # noqa: F401
 from dispatch.housing import views as views  # noqa: F401
 from dispatch.housing.blueprint import bp

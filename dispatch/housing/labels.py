@@ -60,6 +60,8 @@ ERRORS = {
     "blocked": _l("Blocked from applying until the block ends."),
     "listing_closed": _l("This flat is no longer open for applications."),
     "withdrawn": _l("You withdrew your interest in this flat."),
+    "no_interest": _l("You have no interest registered in this flat."),
+    "answer_offer": _l("You have an offer of this flat: answer the offer instead."),
     "object_retired": _l("The object is no longer in the register."),
     "already_published": _l("The object is already published."),
     "applicant_counts": _l("Between 1 and 5 applicants, the least first."),

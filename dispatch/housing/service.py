@@ -259,6 +259,30 @@ def register_interest(session: Session, applicant: HousingApplicant, listing: Ho
     return interest
 
 
+def withdraw_interest(session: Session, applicant: HousingApplicant, listing: HousingListing,
+                      *, now: datetime) -> HousingInterest:
+    """The applicant takes back an interest (audited). Refused while an offer of the flat to
+    them waits for an answer or was accepted (``answer_offer``: they answer the offer), and
+    for an interest they never registered (``no_interest``). Withdrawn is final for the
+    listing: a new interest in it is refused (``withdrawn``)."""
+    interest = session.scalar(select(HousingInterest).where(
+        HousingInterest.listing_id == listing.id, HousingInterest.applicant_id == applicant.id))
+    if interest is None:
+        raise QueueError("no_interest")
+    if interest.withdrawn_at is not None:
+        return interest
+    offered = session.scalar(select(HousingOffer.id).where(
+        HousingOffer.listing_id == listing.id, HousingOffer.applicant_id == applicant.id,
+        or_(HousingOffer.answer.is_(None), HousingOffer.answer == "accepted")).limit(1))
+    if offered is not None:
+        raise QueueError("answer_offer")
+    interest.withdrawn_at = now
+    session.flush()
+    audit.record(session, "housing.interest_withdrawn", subject=f"applicant:{applicant.id}",
+                 details={"listing_id": listing.id, "interest_id": interest.id})
+    return interest
+
+
 # --- assessment and ranking -----------------------------------------------------------------
 
 @dataclass

@@ -1,8 +1,9 @@
 """The applicant's pages under ``/bostad``: the queue's first page (points, renewal, blocks),
 registration of the logged-in person, wishes and household, open listings and interest, offers
-and their answers. Who is logged in is the portal's session; every id in a URL is looked up
-through the applicant (another applicant's offer answers 404). A visit to the queue while
-logged in renews the registration (once a day per session): a log-in renews."""
+and their answers, withdrawing an interest. Who is logged in is the portal's session; every id
+in a URL is looked up through the applicant (another applicant's offer answers 404). Every
+log-in renews the registration (``housing.accounts`` hooks into the tenant log-in), and so does
+every application. Joining online (non-tenants too) is ``housing.join``."""
 
 from __future__ import annotations
 
@@ -29,8 +30,6 @@ from dispatch.models.housing import (
     HousingOffer,
 )
 from dispatch.portal.session import current_person_id, tenant_required
-
-RENEWED_KEY = "housing_renewed_on"
 
 
 def tz() -> ZoneInfo:
@@ -89,20 +88,6 @@ def _day(value) -> str:
 @bp.app_template_filter("housing_time")
 def _time(value) -> str:
     return "" if value is None else format_datetime(value, format="short")
-
-
-@bp.before_request
-def _renew_on_visit() -> None:
-    """The first visit of the day in a logged-in session renews the registration."""
-    if current_person_id() is None or request.path.startswith("/bostad/staff"):
-        return
-    day = today().isoformat()
-    if session.get(RENEWED_KEY) == day:
-        return
-    applicant = my_applicant()
-    if applicant is not None and rules.is_registered(applicant.renewed_on, today()):
-        service.renew(applicant, today())
-        session[RENEWED_KEY] = day
 
 
 def open_listings():
@@ -242,12 +227,14 @@ def wishes():
 @bp.get("/listings")
 def listings():
     applicant = my_applicant() if current_person_id() else None
-    mine = set()
+    mine, withdrawn = set(), set()
     if applicant is not None:
-        mine = set(db.session.scalars(select(HousingInterest.listing_id).where(
-            HousingInterest.applicant_id == applicant.id)))
+        for listing_id, withdrawn_at in db.session.execute(
+                select(HousingInterest.listing_id, HousingInterest.withdrawn_at).where(
+                    HousingInterest.applicant_id == applicant.id)):
+            (mine if withdrawn_at is None else withdrawn).add(listing_id)
     return render_template("housing/listings.html", listings=open_listings(), mine=mine,
-                           applicant=applicant)
+                           withdrawn=withdrawn, applicant=applicant)
 
 
 @bp.post("/listings/<int:listing_id>/interest")
@@ -263,6 +250,22 @@ def interest(listing_id: int):
         flash(labels.error(exc.code), "error")
         return redirect(url_for("housing.listings"), 303)
     flash(_("Your interest is registered."), "info")
+    return redirect(url_for("housing.listings"), 303)
+
+
+@bp.post("/listings/<int:listing_id>/withdraw")
+@tenant_required
+def withdraw(listing_id: int):
+    applicant = applicant_required()
+    listing = db.session.get(HousingListing, listing_id)
+    if listing is None or listing.landlord_id != applicant.landlord_id:
+        abort(404)
+    try:
+        service.withdraw_interest(db.session, applicant, listing, now=utcnow())
+    except service.QueueError as exc:
+        flash(labels.error(exc.code), "error")
+        return redirect(url_for("housing.listings"), 303)
+    flash(_("Your interest is withdrawn."), "info")
     return redirect(url_for("housing.listings"), 303)
 
 
