@@ -4,9 +4,18 @@ names, landmarks, lang). Against the Procfile's web process (the shared live ser
 
 from __future__ import annotations
 
-import pytest
-from playwright.sync_api import expect
+from datetime import timedelta
 
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+from sqlalchemy.orm import Session
+
+from dispatch.jobs.dispatching import NewComplaint, assign, create_complaint
+from dispatch.models import Patrol, RentalObject, User, utcnow
+from dispatch.register.landlords import upsert_landlord
+from dispatch.reports.service import release_report, submit_report
+from imports.service import import_register
 from tests.browser.axe import describe, violations
 
 pytestmark = pytest.mark.browser
@@ -14,6 +23,56 @@ pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
 # Each language once in each theme: the words change with the one, the colours with the other.
 LANGS = ["sv-light", "fi-dark"]
+
+
+@pytest.fixture(scope="module")
+def world(live_server, tmp_path_factory):
+    """On the shared server's database: ACME's flats, an open job on each of the cars
+    "Jour 41" and "Jour 42" (a tablet per look), a report waiting for review and one released
+    to the landlord."""
+    register = tmp_path_factory.mktemp("axe") / "axe.csv"
+    register.write_text(
+        "objektsnummer;gatuadress;postnummer;ort;lagenhetsnummer;portkod;lat;lon\n"
+        "AXE-1;Tillgångsgatan 1;118 46;Stockholm;1101;1234;59.3121;18.0713\n"
+        "AXE-2;Tillgångsgatan 1;118 46;Stockholm;1102;1234;59.3121;18.0713\n"
+        "AXE-3;Tillgångsgatan 3;118 46;Stockholm;1201;1234;59.3125;18.0720\n"
+        "AXE-4;Tillgångsgatan 3;118 46;Stockholm;1202;1234;59.3125;18.0720\n",
+        encoding="utf-8")
+    engine = sa.create_engine(live_server.env["DATABASE_URL"])
+    night = utcnow() - timedelta(hours=3)
+    with Session(engine) as session:
+        acme = upsert_landlord(session, code="ACME", name="Acme Bostäder")
+        import_register(session, acme, register, actor="test")
+        operator = session.scalars(sa.select(User).where(User.role == "operator")).first()
+        flats = session.scalars(sa.select(RentalObject).where(
+            RentalObject.objektsnummer.like("AXE-%")).order_by(RentalObject.objektsnummer)).all()
+        cars = [Patrol(call_sign=sign, name=sign, status="available", lat=59.31, lon=18.07,
+                       position_at=night) for sign in ("Jour 41", "Jour 42")]
+        session.add_all(cars)
+        session.flush()
+        car = cars[0]
+        reports = []
+        for flat in flats[:2]:
+            job = create_complaint(session, NewComplaint(
+                landlord=acme, category="music", object_id=flat.id,
+                description="Hög musik och bas"), user_id=None)
+            assign(session, job, car, user_id=operator.id)
+            reports.append(submit_report(session, job, patrol_id=car.id, data={
+                "outcome": "stopped", "text": "Musiken sänktes efter samtal.",
+                "arrived_at": night.isoformat(), "left_at": night.isoformat()}))
+        release_report(session, reports[1], operator)
+        jobs = {}
+        for flat, each in zip(flats[2:], cars, strict=True):
+            jobs[each.call_sign] = create_complaint(session, NewComplaint(
+                landlord=acme, category="music", object_id=flat.id,
+                description="Skrik i trapphuset"), user_id=None)
+            assign(session, jobs[each.call_sign], each, user_id=operator.id)
+        session.commit()
+        ids = {"waiting": reports[0].id, "released": reports[1].id,
+               "job": jobs["Jour 41"].id, "tablet": {"sv-light": ("Jour 41", jobs["Jour 41"].id),
+                                                    "fi-dark": ("Jour 42", jobs["Jour 42"].id)}}
+    engine.dispose()
+    return ids
 
 
 @pytest.fixture(scope="module")
@@ -72,4 +131,48 @@ def test_landlord_pages_have_no_serious_wcag_violations(staff, live_server, lang
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_tablet_log_in_has_no_serious_wcag_violations(staff, live_server, lang):
-    assert_accessible(staff(None, lang), f"{live_server.url}/field/?lang={lang[:2]}")
+    page = staff(None, lang)
+    page.goto(f"{live_server.url}/field/?lang={lang[:2]}")
+    expect(page.locator("#login-email")).to_be_visible()
+    found = violations(page)
+    assert not found, describe(found)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_console_with_an_open_job_has_no_serious_wcag_violations(staff, live_server, world,
+                                                                     lang):
+    page = staff("operator", lang)
+    page.goto(f"{live_server.url}/console/")
+    expect(page.locator(f".job[data-job-id='{world['job']}']")).to_be_visible()
+    found = violations(page)
+    assert not found, describe(found)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_report_pages_have_no_serious_wcag_violations(staff, live_server, world, lang):
+    assert_accessible(staff("operator", lang),
+                      f"{live_server.url}/reports/{world['waiting']}/edit")
+    assert_accessible(staff("landlord", lang), f"{live_server.url}/reports/{world['released']}")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_tablet_with_a_job_has_no_serious_wcag_violations(browser, live_server, world,
+                                                              lang):
+    code, scheme = lang.split("-")
+    call_sign, job_id = world["tablet"][lang]
+    context = browser.new_context(locale="sv-SE", color_scheme=scheme,
+                                  viewport={"width": 800, "height": 1280})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(f"{live_server.url}/field/?lang={code}")
+        page.locator("#login-email").fill("patrol@live.example.se")
+        page.locator("#login-password").fill(PASSWORD)
+        page.locator("#login-car").select_option(call_sign)
+        page.locator("#login-crew1").fill("Anna Andersson")
+        page.locator("#login-crew1").press("Enter")
+        expect(page.locator(f"#job-{job_id}")).to_be_visible()
+        found = violations(page)
+        assert not found, describe(found)
+    finally:
+        context.close()
