@@ -12,7 +12,9 @@ the session, a completed identification is kept server-side and the session hold
 
 from __future__ import annotations
 
+import math
 import time
+from datetime import timedelta
 
 import segno
 from flask import (
@@ -27,7 +29,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import force_locale
+from flask_babel import force_locale, format_timedelta
 from flask_babel import gettext as _
 
 from dispatch.auth import tenants
@@ -180,6 +182,30 @@ def _send_activation(account: TenantAccount) -> None:
 
 # --- BankID ---------------------------------------------------------------------------------
 
+# As on the portal's pages: the script collects every 2 s; faster is refused (429, JSON).
+COLLECT_INTERVAL_S = 1.0
+COLLECT_BURST = 5
+
+
+def _identification_limited(method: str):
+    """None if this client address may start another strong identification (the limit
+    shared with the portal's pages, ``tenants.start_identification``); else the join page
+    with the reason (429, ``Retry-After``)."""
+    config = current_app.config
+    locked = tenants.start_identification(
+        db.session, method, ip=_ip(),
+        limit=int(config["TENANT_IDENTIFICATION_STARTS_PER_ADDRESS"]),
+        window=timedelta(minutes=int(config["TENANT_IDENTIFICATION_WINDOW_MINUTES"])))
+    if locked is None:
+        return None
+    wait = locked.retry_after()
+    flash(_("Too many identifications were started from your connection. Try again %(when)s.",
+            when=format_timedelta(timedelta(seconds=wait), threshold=1, add_direction=True)),
+          "error")
+    page = render_template("housing/join.html", providers=_providers(), logged_in=False)
+    return page, 429, {"Retry-After": str(wait)}
+
+
 def _bankid() -> BankIDProvider:
     provider = BankIDProvider.for_app(current_app)
     if provider is None:
@@ -200,6 +226,9 @@ def _qr(token: str, secret: str, started: float) -> dict:
 @bp.post("/join/bankid")
 def join_bankid():
     provider = _bankid()
+    limited = _identification_limited("bankid")
+    if limited is not None:
+        return limited
     previous = _order()
     if previous:
         provider.cancel(previous["ref"])
@@ -230,6 +259,14 @@ def join_bankid_collect():
     order = _order()
     if order is None:
         return jsonify(status="failed", message=failed_message("cancelled")), 404
+    polls = order.get("polls", 0)
+    allowed = COLLECT_BURST + (time.time() - float(order["at"])) / COLLECT_INTERVAL_S
+    if polls >= allowed:
+        wait = max(1, math.ceil((polls + 1 - allowed) * COLLECT_INTERVAL_S))
+        return jsonify(status="pending", error="too_many_requests", retry_after=wait,
+                       message=_("Too many requests. Wait a moment; the identification "
+                                 "goes on.")), 429, {"Retry-After": str(wait)}
+    session[BANKID_KEY] = {**order, "polls": polls + 1}
     outcome = _bankid().poll(order["ref"])
     if isinstance(outcome, Pending):
         return jsonify(status="pending", hint=outcome.hint_code,
@@ -260,6 +297,9 @@ def join_bankid_cancel():
 def join_fi():
     if not oidc.configured(current_app.config):
         abort(404)
+    limited = _identification_limited("oidc")
+    if limited is not None:
+        return limited
     return oidc.start(url_for("housing.join_fi_callback", _external=True),
                       locale=session.get("lang"))
 
