@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -96,7 +96,8 @@ def staff_fault(fault_id: int):
                     landlord_id=report.landlord_id, person_id=report.person_id,
                     fault_id=report.id, kind="message", body=body, from_staff=True,
                     user_id=current_user.id))
-                flash(_("Your message is sent."), "info")
+                _tell_tenant(person, url_for("portal.fault", fault_id=report.id),
+                             report=report)
         else:
             abort(400)
         if not errors:
@@ -131,8 +132,20 @@ def staff_reply(person_id: int):
     db.session.add(PortalMessage(landlord_id=person.landlord_id, person_id=person.id,
                                  kind="message", subject=(request.form.get("subject") or "")[:200],
                                  body=body[:4000], from_staff=True, user_id=current_user.id))
-    flash(_("Your message is sent."), "info")
+    _tell_tenant(person, url_for("portal.messages"))
     return redirect(url_for("portal.staff_home"))
+
+
+def _tell_tenant(person: Person, path: str, *, report: FaultReport | None = None) -> None:
+    """Mail the tenant that staff answered (in the tenant's language): only that there is an
+    answer and where to read it, never the answer itself (it may hold personal data); the
+    staff member is told whether the mail went."""
+    sent = person is not None and send_tenant_mail(
+        person, "reply", by_staff=True, report=report,
+        link=current_app.config["BASE_URL"] + path)
+    flash(_("Your message is sent.") if sent else
+          _("Your message is sent; the tenant has no e-mail address, so no mail tells them."),
+          "info")
 
 
 def _landlord_choice(form: dict, errors: dict) -> Landlord | None:
