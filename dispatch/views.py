@@ -1,4 +1,6 @@
-"""Pages every role shares: the start page after log-in and a health check.
+"""Pages every role shares: the start page after log-in, the accessibility statement
+(``/tillganglighet``, open to everyone, with a feedback form mailed to
+``ACCESSIBILITY_FEEDBACK_TO``) and a health check.
 
 ``GET /healthz``, for the load balancer and for people:
 
@@ -21,15 +23,23 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 
 import redis
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import func, select, text
+from wtforms import EmailField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional
 
 from dispatch.auth.access import roles_required
 from dispatch.core.errors import database_unavailable
 from dispatch.core.extensions import db
+from dispatch.core.mail import MailError, build_message, send_one, sender_address
 from dispatch.jobs.ack_timer import standing_alarms
 from dispatch.jobs.patrols import list_patrols
 from dispatch.models import RentalObject
@@ -39,6 +49,7 @@ from dispatch.register.search import address_search
 bp = Blueprint("main", __name__)
 log = logging.getLogger(__name__)
 REDIS_TIMEOUT_S = 1.0
+STATEMENT_UPDATED = date(2026, 11, 26)  # change with the accessibility statement's content
 
 
 @bp.get("/")
@@ -57,6 +68,57 @@ def home():
     )
     patrols = list_patrols(db.session) if current_user.role != "landlord" else []
     return render_template("home.html", landlords=landlords, object_counts=counts, patrols=patrols)
+
+
+class AccessibilityFeedback(FlaskForm):
+    """What a user reports about content they cannot use; only the message is required."""
+
+    where = StringField(_l("Which page or part of the service"),
+                        validators=[Optional(), Length(max=300)])
+    message = TextAreaField(_l("What did not work for you?"), validators=[
+        DataRequired(_l("Write what did not work.")), Length(max=4000)])
+    email = EmailField(_l("Your e-mail address, if you want an answer"), validators=[
+        Optional(), Email(_l("Not a valid e-mail address.")), Length(max=254)])
+    submit = SubmitField(_l("Send"))
+
+
+@bp.route("/tillganglighet", methods=["GET", "POST"])
+def accessibility():
+    """The accessibility statement (DIGG's model) and its feedback form, mailed to staff."""
+    form = AccessibilityFeedback()
+    status = 200
+    if form.is_submitted():
+        if form.validate():
+            try:
+                _mail_feedback(form)
+            except (MailError, OSError) as exc:
+                log.warning("accessibility feedback not sent",
+                            extra={"error": getattr(exc, "code", type(exc).__name__)})
+                form.message.errors.append(
+                    _("Your message could not be sent just now. Try again in a while: "
+                      "what you wrote is kept."))
+                status = 503
+            else:
+                flash(_("Thank you. Your message has reached our staff."), "success")
+                return redirect(url_for("main.accessibility", _anchor="feedback"))
+        else:
+            status = 400
+    return render_template("accessibility.html", form=form,
+                           updated=format_date(STATEMENT_UPDATED, "long")), status
+
+
+def _mail_feedback(form: AccessibilityFeedback) -> None:
+    config = current_app.config
+    text_body = "\n\n".join([
+        _("Accessibility feedback from the statement page"),
+        f"{_('Which page or part of the service')}: {form.where.data or '-'}",
+        f"{_('What did not work for you?')}\n{form.message.data}",
+        f"{_('Your e-mail address, if you want an answer')}: {form.email.data or '-'}",
+    ])
+    send_one(config, build_message(
+        sender=sender_address(config), to=config["ACCESSIBILITY_FEEDBACK_TO"],
+        subject=_("Accessibility feedback"), text=text_body,
+        headers={"Reply-To": form.email.data} if form.email.data else None))
 
 
 @bp.get("/healthz")

@@ -79,6 +79,9 @@ def load(instance_path: Path) -> dict:
         # printed in the morning mail and every report; empty: not printed.
         "DAYTIME_CONTACT": env_str(
             "DAYTIME_CONTACT", "info@storningsjour.example, 08-123 456 00 (8–16)"),
+        # Where the accessibility statement's feedback form sends what a user reports.
+        "ACCESSIBILITY_FEEDBACK_TO": env_str("ACCESSIBILITY_FEEDBACK_TO",
+                                             "tillganglighet@storningsjour.example"),
         "SESSION_COOKIE_SECURE": base_url.startswith("https://"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
