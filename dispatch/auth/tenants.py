@@ -141,17 +141,25 @@ def _standing(session: Session, rows, today: date) -> Tenancy:
     return Tenancy("ended" if ended else "none")
 
 
-def set_register_from_signing(session: Session, landlord_id: int,
-                              value: bool) -> LandlordAccountPolicy:
-    """A landlord's setting: may a signed agreement register before it starts? (Audited.)"""
+def register_from_signing(session: Session, landlord_id: int) -> bool:
+    """A landlord's setting (the default, False, for a landlord without a policy row)."""
+    return _from_signing(session, landlord_id)
+
+
+def set_register_from_signing(session: Session, landlord_id: int, value: bool, *,
+                              user_id: int | None = None,
+                              ip: str | None = None) -> LandlordAccountPolicy:
+    """A landlord's setting: may a signed agreement register before it starts? Audited with
+    who changed it (a staff member's id; none from the command line) and the value before."""
     policy = session.get(LandlordAccountPolicy, landlord_id)
+    before = bool(policy and policy.register_from_signing)
     if policy is None:
         policy = LandlordAccountPolicy(landlord_id=landlord_id)
         session.add(policy)
     policy.register_from_signing = value
     session.flush()
-    record(session, "tenant.policy_changed", subject=f"landlord-id:{landlord_id}",
-           details={"register_from_signing": value})
+    record(session, "tenant.policy_changed", subject=f"landlord-id:{landlord_id}", ip=ip,
+           user_id=user_id, details={"register_from_signing": value, "before": before})
     return policy
 
 

@@ -1,6 +1,7 @@
 """The landlord staff's pages for Mina sidor, under ``/portal/staff/``: fault reports and their
 status timeline (the tenant gets a mail at each change), messages both ways, the invoice and
-payment import, laundry rooms and passes. For landlord contacts (their own landlord's rows
+payment import, laundry rooms and passes, the landlord's account policy (registration from
+the signing of the agreement; audited). For landlord contacts (their own landlord's rows
 only; another landlord's id answers 404) and admins (every landlord)."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from dispatch.auth import tenants
 from dispatch.auth.access import roles_required
 from dispatch.core.extensions import db
 from dispatch.models import Landlord, Person, Property
@@ -238,3 +240,27 @@ def staff_laundry():
                                          .order_by(Property.designation).limit(2000)))
     return render_template("portal/staff/laundry.html", rooms=rooms, properties=properties,
                            form=form, errors=errors), (400 if errors else 200)
+
+
+@bp.route("/staff/accounts", methods=["GET", "POST"])
+@staff_only
+def staff_account_policy():
+    """The landlord's rule for tenants' accounts: may a tenant whose agreement is signed but
+    not started register (My pages opens on the start day either way)? Audited
+    (``tenant.policy_changed``, with the staff member)."""
+    landlords = _landlords()
+    if request.method == "POST":
+        landlord = db.session.get(Landlord, as_int(request.form.get("landlord_id")) or 0)
+        if landlord is None or landlord.id not in _landlord_ids():
+            abort(404)
+        value = request.form.get("register_from_signing") == "yes"
+        tenants.set_register_from_signing(db.session, landlord.id, value,
+                                          user_id=current_user.id, ip=request.remote_addr)
+        flash(_("Saved: the tenants of %(landlord)s may register when their agreement is "
+                "signed.", landlord=landlord.name) if value else
+              _("Saved: the tenants of %(landlord)s may register when their agreement "
+                "starts.", landlord=landlord.name), "info")
+        return redirect(url_for("portal.staff_account_policy"))
+    rows = [(landlord, tenants.register_from_signing(db.session, landlord.id))
+            for landlord in landlords]
+    return render_template("portal/staff/accounts.html", rows=rows)
