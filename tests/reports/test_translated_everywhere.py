@@ -91,7 +91,7 @@ def _pages(app, night) -> dict[str, list[str]]:
     """Who sees which pages."""
     rid, waiting = night["reports"][0].id, night["waiting"].id
     return {
-        "": ["/login", "/reports/login", "/field/", "/no-such-page"],
+        "": ["/login", "/reports/login", "/field/", "/no-such-page", "/tillganglighet"],
         "sv@acme.se": ["/reports/", "/reports/morning/2026-11-26", f"/reports/{rid}",
                        f"/reports/{rid}/print", f"/reports/{rid}.pdf", "/reports/expiring",
                        "/reports/export.csv?from=2026-11-25&to=2026-11-25"],
