@@ -110,7 +110,7 @@ def assert_accessible(page, url: str) -> None:
 
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("path", ["/login", "/reports/login", "/no/such/page", "/portal/login",
-                                  "/portal/register", "/bostad/"])
+                                  "/portal/register", "/bostad/", "/tillganglighet"])
 def test_public_pages_have_no_serious_wcag_violations(staff, live_server, lang, path):
     assert_accessible(staff(None, lang), f"{live_server.url}{path}")
 
@@ -176,3 +176,17 @@ def test_the_tablet_with_a_job_has_no_serious_wcag_violations(browser, live_serv
         assert not found, describe(found)
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_statements_feedback_form_with_an_error_has_no_serious_wcag_violations(
+        staff, live_server, lang):
+    page = staff(None, lang)
+    page.goto(f"{live_server.url}/tillganglighet")
+    page.locator("#where").fill("Bostadskön")
+    page.locator("form button[type=submit], form input[type=submit]").last.click()
+    expect(page.locator("#message-error")).to_be_visible()
+    expect(page.locator("#message")).to_have_attribute("aria-describedby", "message-error")
+    expect(page.locator("#where")).to_have_value("Bostadskön")
+    found = violations(page)
+    assert not found, describe(found)
