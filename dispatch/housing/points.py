@@ -14,6 +14,7 @@ from datetime import date, timedelta
 
 from stdnum import luhn
 from stdnum.exceptions import ValidationError
+from stdnum.fi import hetu as _hetu
 from stdnum.se import personnummer as _personnummer
 
 FIVE_YEARS = 5 * 365  # 1,825 days: the most points anyone has
@@ -134,6 +135,17 @@ def points_counted_from(registered_on: date, blocks: Iterable[Block], today: dat
 
 # --- age ------------------------------------------------------------------------------------
 
+def _is_hetu(number: str) -> bool:
+    try:
+        _hetu.validate(number, allow_temporary=True)  # the test numbers are temporary ones
+    except ValidationError:
+        return False
+    return True
+
+
+HETU_CENTURIES = {"+": 1800, **dict.fromkeys("-UVWXY", 1900), **dict.fromkeys("ABCDEF", 2000)}
+
+
 class InvalidPersonnummer(ValueError):
     """Not a valid personnummer or samordningsnummer (the message never holds the number)."""
 
@@ -141,7 +153,12 @@ class InvalidPersonnummer(ValueError):
 def birth_date(number: str) -> date:
     """The date of birth in a personnummer or samordningsnummer (day + 60), in the stored
     12-digit form or as written (``YYYYMMDD-NNNC``, ``YYMMDD-NNNC``, ``+`` from 100),
-    checked with python-stdnum (Luhn over the ten digits, a real date)."""
+    checked with python-stdnum (Luhn over the ten digits, a real date); or in a Finnish
+    henkilötunnus (``DDMMYYCZZZQ``, the century sign C), checked with python-stdnum too."""
+    if _is_hetu(number or ""):
+        compact = _hetu.compact(number)
+        century = HETU_CENTURIES[compact[6]]
+        return date(century + int(compact[4:6]), int(compact[2:4]), int(compact[0:2]))
     compact = _personnummer.compact((number or "").strip())
     if len(compact) == 12 and compact.isdigit():
         compact = f"{compact[:8]}-{compact[8:]}"

@@ -7,14 +7,16 @@ registration, and withdrawing an interest."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 from flask import g
 from sqlalchemy import func, select
 
 from dispatch.auth import tenants
-from dispatch.housing import service
+from dispatch.housing import points, service
 from dispatch.models import AuditEvent, Person, utcnow
 from dispatch.models.accounts import TenantAccount, TenantIdentification
 from dispatch.models.housing import HousingApplicant, HousingInterest, HousingOffer
@@ -242,3 +244,26 @@ def test_withdrawing_an_interest_never_registered_is_refused(db_session, queue):
     with pytest.raises(service.QueueError) as refused:
         service.withdraw_interest(db_session, applicant, listing, now=utcnow())
     assert refused.value.code == "no_interest"
+
+
+# --- the Finnish e-identification ----------------------------------------------------------
+
+def test_the_age_of_a_finnish_applicant_comes_from_the_hetu():
+    assert points.birth_date("010594Y9032") == date(1994, 5, 1)
+    assert points.birth_date("131052-308T") == date(1952, 10, 13)
+    assert points.may_register("010594Y9032", date(2026, 11, 26))
+
+
+def test_a_person_joins_through_the_finnish_e_identification(client, db_session, queue,
+                                                             oidc_provider):
+    start = client.get("/bostad/join/fi")
+    assert start.status_code == 302
+    back = requests.get(start.headers["Location"], allow_redirects=False, timeout=10)
+    assert back.status_code == 302, back.text
+    parts = urlsplit(back.headers["Location"])
+    callback = client.get(f"{parts.path}?{parts.query}")
+    assert callback.status_code == 302 and callback.location.endswith("/bostad/join/account")
+    assert choose_account(client, email="fia@example.fi").status_code == 303
+    [person] = db_session.scalars(select(Person).where(Person.personnummer == "010594Y9032"))
+    assert person.landlord_id is None
+    assert db_session.scalar(select(HousingApplicant.person_id)) == person.id
