@@ -209,3 +209,28 @@ def test_staff_plan_a_fault_and_the_tenant_sees_the_new_status(portal_server, br
     expect(page.locator("dd.status")).to_have_text("Planerad")
     expect(page.get_by_text("Vi kommer på måndag.")).to_be_visible()
     context.close()
+
+
+def test_staff_let_their_tenants_register_from_signing_on_the_account_policy_page(
+        portal_server, browser, tmp_path):
+    server, _people = portal_server
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(f"{server.url}/portal/staff/accounts")
+    page.get_by_label("E-post").fill("staff@shem.se")
+    page.get_by_label("Lösenord").fill("correct horse battery")
+    page.keyboard.press("Enter")
+    page.get_by_role("link", name="Hyresgästkonton").click()
+    expect(page.get_by_role("heading", name="Stockholmshem")).to_be_visible()
+    expect(page.get_by_role("heading", name="Heka")).to_have_count(0)  # another landlord's
+    box = page.get_by_label("Hyresgäster får registrera sig när avtalet är undertecknat")
+    expect(box).not_to_be_checked()
+    box.check()
+    page.get_by_role("button", name="Spara").click()
+    expect(page.get_by_role("status")).to_have_text(
+        "Sparat: hyresgästerna hos Stockholmshem får registrera sig när avtalet är "
+        "undertecknat.")
+    expect(box).to_be_checked()
+    page.screenshot(path=str(tmp_path / "account-policy.png"), full_page=True)
+    context.close()
