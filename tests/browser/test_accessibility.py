@@ -76,6 +76,38 @@ def world(live_server, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def tenant(live_server):
+    """Tove, ACME's tenant with an agreement in force and an activated account on My pages."""
+    from datetime import date
+
+    from dispatch.auth import tenants
+    from dispatch.auth.identity import Identity
+    from dispatch.models import Agreement, AgreementParty, Person
+    from tests.support.tenant_helpers import CURRENT
+
+    engine = sa.create_engine(live_server.env["DATABASE_URL"])
+    with Session(engine) as session:
+        acme = upsert_landlord(session, code="ACME", name="Acme Bostäder")
+        person = Person(landlord_id=acme.id, name="Tove Tenant", kundnummer="AXE-K1",
+                        personnummer=CURRENT)
+        session.add(person)
+        session.flush()
+        agreement = Agreement(landlord_id=acme.id, avtalsnummer="AXE-A1",
+                              starts_on=date(2020, 1, 1))
+        agreement.parties = [AgreementParty(person_id=person.id, position=1)]
+        session.add(agreement)
+        session.flush()
+        found = tenants.identify(session, Identity(CURRENT, "Tove Tenant", "SE"), "bankid",
+                                 today=date.today(), ip=None)
+        account = tenants.register(session, found.identification, email="tove@axe.example",
+                                   password="Hyra#2026", locale=None, ip=None)
+        tenants.activate(session, account, ip=None)
+        session.commit()
+    engine.dispose()
+    return {"email": "tove@axe.example", "password": "Hyra#2026"}
+
+
+@pytest.fixture(scope="module")
 def staff(browser, live_server):
     """Logged-in browser contexts, one per role and language, kept for the module."""
     contexts = {}
@@ -156,8 +188,8 @@ def test_the_report_pages_have_no_serious_wcag_violations(staff, live_server, wo
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_the_tablet_with_a_job_has_no_serious_wcag_violations(browser, live_server, world,
-                                                              lang):
+def test_the_tablet_with_a_job_and_offline_has_no_serious_wcag_violations(
+        browser, live_server, world, lang):
     code, scheme = lang.split("-")
     call_sign, job_id = world["tablet"][lang]
     context = browser.new_context(locale="sv-SE", color_scheme=scheme,
@@ -174,6 +206,11 @@ def test_the_tablet_with_a_job_has_no_serious_wcag_violations(browser, live_serv
         expect(page.locator(f"#job-{job_id}")).to_be_visible()
         found = violations(page)
         assert not found, describe(found)
+        # The offline state: the banner and what waits to be sent.
+        page.context.set_offline(True)
+        expect(page.locator("#queue")).to_be_visible()
+        found = violations(page)
+        assert not found, f"offline:\n{describe(found)}"
     finally:
         context.close()
 
@@ -190,3 +227,23 @@ def test_the_statements_feedback_form_with_an_error_has_no_serious_wcag_violatio
     expect(page.locator("#where")).to_have_value("Bostadskön")
     found = violations(page)
     assert not found, describe(found)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_tenants_first_page_has_no_serious_wcag_violations(browser, live_server, tenant,
+                                                               lang):
+    code, scheme = lang.split("-")
+    context = browser.new_context(locale="sv-SE", color_scheme=scheme,
+                                  viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(f"{live_server.url}/portal/login?lang={code}")
+        page.locator("input[name=email]").fill(tenant["email"])
+        page.locator("input[name=password]").fill(tenant["password"])
+        page.locator("input[name=password]").press("Enter")
+        page.wait_for_url(lambda url: url.endswith("/portal/"))
+        found = violations(page)
+        assert not found, f"{page.url}:\n{describe(found)}"
+    finally:
+        context.close()
