@@ -227,18 +227,35 @@ class IdentificationResult:
 
 def identify(session: Session, identity: Identity, method: str, *, today: date,
              ip: str | None) -> IdentificationResult:
-    """Record a strong identification of a tenant of the register; why not otherwise."""
+    """Record a strong identification of a tenant of the register (or of a person in the
+    housing queue: ``queue_applicant_of_number``); why not otherwise."""
     standing = tenancy_of_number(session, identity.number, today)
     if standing.state not in ("current", "signed"):
-        record(session, "tenant.identification_refused", ip=ip,
-               details={"method": method, "reason": standing.state})
-        return IdentificationResult(None, standing.state, standing)
+        applicant = queue_applicant_of_number(session, identity.number, today)
+        if applicant is None:
+            record(session, "tenant.identification_refused", ip=ip,
+                   details={"method": method, "reason": standing.state})
+            return IdentificationResult(None, standing.state, standing)
+        standing = Tenancy(standing.state, applicant)
     found = TenantIdentification(person_id=standing.person_id, method=method)
     session.add(found)
     session.flush()
     record(session, "tenant.identified", subject=f"person:{standing.person_id}", ip=ip,
            details={"method": method, "identification_id": found.id})
     return IdentificationResult(found, None, standing)
+
+
+def queue_applicant_of_number(session: Session, number: str, today: date) -> int | None:
+    """The person with this number (stored form) who is in the housing queue (the one with an
+    account first), or None."""
+    ids = list(session.scalars(select(Person.id).where(Person.personnummer == number)
+                               .order_by(Person.id)))
+    with_account = set(session.scalars(select(TenantAccount.person_id).where(
+        TenantAccount.person_id.in_(ids)))) if ids else set()
+    for person_id in sorted(ids, key=lambda i: i not in with_account):
+        if is_queue_applicant(session, person_id, today):
+            return person_id
+    return None
 
 
 def usable_identification(session: Session, identification_id: int | None,

@@ -267,3 +267,29 @@ def test_a_person_joins_through_the_finnish_e_identification(client, db_session,
     [person] = db_session.scalars(select(Person).where(Person.personnummer == "010594Y9032"))
     assert person.landlord_id is None
     assert db_session.scalar(select(HousingApplicant.person_id)) == person.id
+
+
+def test_a_queue_applicant_logs_in_with_bankid_on_the_portal_page_and_lands_on_the_queue(
+        client, db_session, queue, bankid):
+    _account, applicant = _activated_applicant(db_session, queue, renewed_days_ago=20)
+    token = csrf_of(client, "/portal/login")
+    page = client.post("/portal/bankid/start", data={"csrf_token": token, "purpose": "login"})
+    qr = re.search(r'data-qr="([^"]+)"', page.get_data(as_text=True)).group(1)
+    client.post("/portal/bankid/collect", headers={"X-CSRFToken": token})
+    assert bankid.sign(qrCode=qr, personalNumber=OLLE, name="Olle Older").is_success
+    done = client.post("/portal/bankid/collect", headers={"X-CSRFToken": token}).get_json()
+    assert done == {"status": "complete", "next": "/bostad/"}
+    db_session.refresh(applicant)
+    assert applicant.renewed_on == _today()
+
+
+def test_bankid_on_the_portal_still_refuses_someone_neither_tenant_nor_applicant(
+        client, db_session, queue, bankid):
+    token = csrf_of(client, "/portal/login")
+    page = client.post("/portal/bankid/start", data={"csrf_token": token, "purpose": "login"})
+    qr = re.search(r'data-qr="([^"]+)"', page.get_data(as_text=True)).group(1)
+    client.post("/portal/bankid/collect", headers={"X-CSRFToken": token})
+    assert bankid.sign(qrCode=qr, personalNumber=OLLE, name="Olle Older").is_success
+    done = client.post("/portal/bankid/collect", headers={"X-CSRFToken": token}).get_json()
+    assert done["next"] == "/portal/login"
+    assert db_session.scalar(select(func.count(TenantIdentification.id))) == 0
