@@ -1,19 +1,23 @@
 """In Chromium (issue 16): a person who is not a tenant joins the housing queue from /bostad
-through BankID — the animated QR code on screen, the local BankID service (mutual TLS)
-completes the order when the simulated user scans the code shown and signs — chooses e-mail
-and password and lands on the applicant pages, registered with 0 points and logged in; the
-activation mail (a real SMTP server) carries no identity number. Against the Procfile's web
-process."""
+through BankID (the animated QR code on screen; the local BankID service completes the order
+when the simulated user scans the code shown and signs), chooses e-mail and password and lands
+on the applicant pages, registered with 0 points and logged in; then registers an interest in
+a vacant flat and withdraws it. The activation mail (a real SMTP server) carries no identity
+number. Against the Procfile's web process."""
 
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
+from dispatch.housing import service
+from dispatch.models import Entrance, RentalObject, utcnow
 from dispatch.register.landlords import upsert_landlord
 from tests.conftest import _fresh_database_url
 from tests.support.servers import LiveServer, wait_until
@@ -36,7 +40,20 @@ def queue_server(tmp_path_factory, smtp_server, _bankid_server):
         "BANKID_KEY": certs.client_key, "BANKID_CA": certs.ca}).start()
     engine = sa.create_engine(server.env["DATABASE_URL"])
     with Session(engine) as session:
-        upsert_landlord(session, code="HAMB", name="Hammaröbostäder")
+        landlord = upsert_landlord(session, code="HAMB", name="Hammaröbostäder")
+        entrance = Entrance(landlord_id=landlord.id, street="Örsholmsvägen", street_number=3,
+                            street_letter="", postnummer="66330", ort="Skoghall",
+                            address_key="örsholmsvägen|3||66330", lat=59.32, lon=13.46,
+                            position_source="file")
+        session.add(entrance)
+        session.flush()
+        flat = RentalObject(landlord_id=landlord.id, entrance_id=entrance.id,
+                            objektsnummer="H-1101", lagenhetsnummer="1101", floor=1,
+                            rooms=Decimal(3), area_m2=Decimal(60), rent_sek=Decimal(8000))
+        session.add(flat)
+        session.flush()
+        service.publish(session, flat, now=utcnow() - timedelta(minutes=1),
+                        vacant_on=date.today() + timedelta(days=30), days=7)
         session.commit()
     engine.dispose()
     yield server
@@ -85,6 +102,15 @@ def test_a_non_tenant_joins_the_queue_through_bankid_and_lands_on_the_applicant_
     expect(page.locator("[data-points]")).to_have_text("0 poäng")
     page.screenshot(path=str(tmp_path / "queue.png"), full_page=True)
     assert NUMBER not in page.url
+
+    # Interest in the vacant flat, then withdrawn.
+    page.get_by_role("link", name="Lediga lägenheter", exact=True).first.click()
+    page.get_by_role("button", name="Anmäl intresse").click()
+    expect(page.get_by_text("Din intresseanmälan är registrerad.")).to_be_visible()
+    page.get_by_role("button", name="Återkalla min intresseanmälan").click()
+    expect(page.get_by_text("Din intresseanmälan är återkallad.")).to_be_visible()
+    expect(page.get_by_role("button", name="Anmäl intresse")).to_have_count(0)
+    page.screenshot(path=str(tmp_path / "withdrawn.png"), full_page=True)
 
     mail = wait_until(lambda: sink.to("olle@example.se"), timeout=20)[0]
     body = mail.get_body(("plain",)).get_content()
