@@ -207,11 +207,12 @@ def start_identification(session: Session, method: str, *, ip: str | None, limit
                                              AuditEvent.ip == ip, AuditEvent.at > since)
         count = session.scalar(select(func.count()).select_from(starts.subquery())) or 0
         if count >= limit:
+            # A limit of 0 (no starts at all): a whole window from now.
             oldest = session.scalar(starts.order_by(AuditEvent.at).offset(count - limit)
-                                    .limit(1))
+                                    .limit(1)) if limit > 0 else None
             record(session, "tenant.identification_limited", ip=ip,
                    details={"method": method})
-            return Lockout("address", oldest + window)
+            return Lockout("address", (oldest or now) + window)
     event = record(session, IDENTIFICATION_STARTED, ip=ip, details={"method": method})
     event.at = now
     session.flush()

@@ -101,3 +101,12 @@ def test_polling_faster_than_the_page_does_is_a_json_error_and_the_order_goes_on
         clock.shift(timedelta(seconds=2))
         later = client.post("/portal/bankid/collect", headers=headers)
         assert later.status_code == 200 and later.get_json()["status"] == "pending"
+
+
+def test_a_limit_of_zero_refuses_every_start_with_a_whole_window_to_wait(
+        app, client, tenants_register, bankid):
+    app.config.update(TENANT_IDENTIFICATION_STARTS_PER_ADDRESS=0,
+                      TENANT_IDENTIFICATION_WINDOW_MINUTES=10)
+    refused = _start_bankid(client)
+    assert refused.status_code == 429
+    assert 590 <= int(refused.headers["Retry-After"]) <= 600
