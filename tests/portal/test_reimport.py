@@ -13,6 +13,7 @@ from sqlalchemy import select
 from dispatch.auth import tenants
 from dispatch.auth.identity import Identity
 from dispatch.models import Person
+from dispatch.models.accounts import TenantAccount
 from tests.imports.test_formats import assert_accepted, register_row, run_import, write_register
 from tests.support.reports_helpers import forget_request_state
 from tests.support.tenant_helpers import CURRENT, SECOND, csrf_of
@@ -114,3 +115,20 @@ def test_when_the_agreement_leaves_the_register_the_log_in_says_it_has_ended(
     text = answer.get_data(as_text=True)
     assert "avtal har upphört" in text or "har upphört" in text, text
     assert client.get("/portal/").status_code == 302  # not logged in
+
+
+def test_a_new_kundnummer_or_a_renewed_agreement_keeps_the_account(app, db_session, imported,
+                                                                   tmp_path):
+    """The register may give the tenant a new row (another kundnummer, a new avtalsnummer):
+    the account follows the identity number to the person the register now holds."""
+    _reimport(db_session, imported, tmp_path, _rows(kundnummer="K99003"), "b")
+    _sees_her_agreement(app)
+    rows = _rows(kundnummer="K99003", avtalsnummer="A90003", avtal_fran=date.today().isoformat())
+    _reimport(db_session, imported, tmp_path, rows, "c")
+    client = app.test_client()
+    assert _log_in(client).status_code == 302
+    assert "A90003" in client.get("/portal/").get_data(as_text=True)
+    account = db_session.scalar(select(TenantAccount))
+    db_session.refresh(account)
+    person = db_session.get(Person, account.person_id)
+    assert person.personnummer == CURRENT
