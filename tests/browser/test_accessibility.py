@@ -1,6 +1,7 @@
 """WCAG 2.1 AA in Chromium, checked by axe-core: every page below, in Swedish and Finnish, in
 the light and the dark theme, has no violation of impact serious or critical (contrast, labels,
-names, landmarks, lang). Against the Procfile's web process (the shared live server)."""
+names, landmarks, lang). Against the Procfile's web process, on a server of its own: the jobs,
+alarm and cars made here must not show on the other modules' consoles."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from dispatch.register.landlords import upsert_landlord
 from dispatch.reports.service import release_report, submit_report
 from imports.service import import_register
 from tests.browser.axe import describe, violations
+from tests.conftest import _fresh_database_url
+from tests.support.servers import LiveServer
 
 pytestmark = pytest.mark.browser
 
@@ -26,8 +29,26 @@ LANGS = ["sv-light", "fi-dark"]
 
 
 @pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """The web process on a fresh database with one user of every role (as the shared one)."""
+    url, drop = _fresh_database_url(tmp_path_factory, "axe")
+    server = LiveServer(url, tmp_path_factory.mktemp("axe-instance"),
+                        extra_env={"ACK_REDISPATCH_AFTER_S": "86400"}).start()
+    server.cli("create-landlord", "--code", "ACME", "--name", "Acme Bostäder",
+               "--oncall-number", "08-46 500 401")
+    for role in ("admin", "operator", "patrol", "landlord"):
+        extra = ["--landlord", "ACME"] if role == "landlord" else []
+        server.cli("create-user", "--role", role, "--email", f"{role}@live.example.se",
+                   "--password", PASSWORD, *extra)
+    yield server
+    server.stop()
+    drop()
+
+
+@pytest.fixture(scope="module")
 def world(live_server, tmp_path_factory):
-    """On the shared server's database: ACME's flats, an open job on each of the cars
+    """On the server's database: ACME's flats, a job in the queue with its alarm
+    standing (no car free), an open job on each of the cars
     "Jour 41" and "Jour 42" (a tablet per look), a report waiting for review and one released
     to the landlord."""
     register = tmp_path_factory.mktemp("axe") / "axe.csv"
@@ -67,8 +88,13 @@ def world(live_server, tmp_path_factory):
                 landlord=acme, category="music", object_id=flat.id,
                 description="Skrik i trapphuset"), user_id=None)
             assign(session, jobs[each.call_sign], each, user_id=operator.id)
+        # The acknowledgement timer's alarm: a job back in the queue with no car free.
+        alarmed = create_complaint(session, NewComplaint(
+            landlord=acme, category="party", object_id=flats[0].id,
+            description="Fest i lägenheten"), user_id=None)
+        alarmed.alarm, alarmed.alarm_at = "no_car", utcnow()
         session.commit()
-        ids = {"waiting": reports[0].id, "released": reports[1].id,
+        ids = {"alarmed": alarmed.id, "waiting": reports[0].id, "released": reports[1].id,
                "job": jobs["Jour 41"].id, "tablet": {"sv-light": ("Jour 41", jobs["Jour 41"].id),
                                                     "fi-dark": ("Jour 42", jobs["Jour 42"].id)}}
     engine.dispose()
@@ -171,11 +197,13 @@ def test_the_tablet_log_in_has_no_serious_wcag_violations(staff, live_server, la
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_the_console_with_an_open_job_has_no_serious_wcag_violations(staff, live_server, world,
-                                                                     lang):
+def test_the_console_with_an_open_job_and_an_alarm_has_no_serious_wcag_violations(
+        staff, live_server, world, lang):
     page = staff("operator", lang)
     page.goto(f"{live_server.url}/console/")
     expect(page.locator(f".job[data-job-id='{world['job']}']")).to_be_visible()
+    expect(page.locator(f".job[data-job-id='{world['alarmed']}']")).to_be_visible()
+    expect(page.locator("#alarms .alarm-line")).to_have_count(1)
     found = violations(page)
     assert not found, describe(found)
 
