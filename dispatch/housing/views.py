@@ -253,13 +253,16 @@ def interest(listing_id: int):
     return redirect(url_for("housing.listings"), 303)
 
 
-@bp.post("/listings/<int:listing_id>/withdraw")
+@bp.route("/listings/<int:listing_id>/withdraw", methods=["GET", "POST"])
 @tenant_required
 def withdraw(listing_id: int):
+    """Withdrawing is final for the listing: the page asks first (GET), the form withdraws."""
     applicant = applicant_required()
     listing = db.session.get(HousingListing, listing_id)
     if listing is None or listing.landlord_id != applicant.landlord_id:
         abort(404)
+    if request.method == "GET":
+        return render_template("housing/withdraw.html", listing=listing)
     try:
         service.withdraw_interest(db.session, applicant, listing, now=utcnow())
     except service.QueueError as exc:

@@ -107,6 +107,9 @@ def test_a_non_tenant_joins_the_queue_through_bankid_and_lands_on_the_applicant_
     page.get_by_role("link", name="Lediga lägenheter", exact=True).first.click()
     page.get_by_role("button", name="Anmäl intresse").click()
     expect(page.get_by_text("Din intresseanmälan är registrerad.")).to_be_visible()
+    page.get_by_role("link", name="Återkalla min intresseanmälan").click()
+    expect(page.get_by_text("Efter återkallandet kan du inte anmäla intresse för den här "
+                            "lägenheten igen.")).to_be_visible()
     page.get_by_role("button", name="Återkalla min intresseanmälan").click()
     expect(page.get_by_text("Din intresseanmälan är återkallad.")).to_be_visible()
     expect(page.get_by_role("button", name="Anmäl intresse")).to_have_count(0)

@@ -211,7 +211,10 @@ def test_an_applicant_withdraws_an_interest_and_cannot_register_it_again(
     listing = _listing(db_session, queue)
     service.register_interest(db_session, applicant, listing, now=utcnow(), tz=TZ)
     log_in(client, queue.older)
-    token = csrf_of(client, "/bostad/listings")
+    asked = client.get(f"/bostad/listings/{listing.id}/withdraw")
+    assert asked.status_code == 200 and db_session.scalar(
+        select(HousingInterest.withdrawn_at)) is None  # asking first withdraws nothing
+    token = csrf_of(client, f"/bostad/listings/{listing.id}/withdraw")
     answer = client.post(f"/bostad/listings/{listing.id}/withdraw",
                          data={"csrf_token": token})
     assert answer.status_code == 303
