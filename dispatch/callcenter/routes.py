@@ -77,12 +77,15 @@ HISTORY_KIND_NAMES = {
     "call_attempt": _l("Call to the tenant"),
     "alarm_raised": _l("The car's alarm"),
     "alarm_acknowledged": _l("The car's alarm acknowledged"),
+    "check_in": _l("All well (check-in)"),
+    "check_in_missed": _l("Check-in missed: alarm"),
 }
 # Issue 19: a car's alarm (the tablet's alarm button), above everything on the console.
 SAFETY_TEXTS = {
     "heading": _l("Alarm from a car"),
     "title": _l("ALARM %(patrol)s"),
     "silent_title": _l("SILENT ALARM %(patrol)s"),
+    "checkin_title": _l("MISSED CHECK-IN %(patrol)s"),
     "flat": _l("flat %(n)s"),
     "no_job": _l("Not on a job: see the car's position"),
     "door_code": _l("Door code %(code)s"),

@@ -1,4 +1,6 @@
-"""The acknowledgement timer's pass (``jobs.ack_timer``) as the web processes' upkeep runs it
+"""The acknowledgement timer's pass (``jobs.ack_timer``) and the check-in timer's
+(``jobs.safety.check_on_site``, issue 19: ``CHECKIN_INTERVAL_S`` 600, ``CHECKIN_FIGHT_THREAT_S``
+300, ``CHECKIN_GRACE_S`` 120) as the web processes' upkeep runs it
 (``core.realtime.start_upkeep``, every ``ACK_CHECK_S``): in every web process, whether or not
 a console is open; the pass itself makes sure each job is acted on once."""
 
@@ -14,6 +16,7 @@ from dispatch.core.errors import database_unavailable
 from dispatch.core.extensions import db
 from dispatch.core.realtime import add_upkeep
 from dispatch.jobs.ack_timer import TimerPass, check_acceptance
+from dispatch.jobs.safety import check_on_site
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,27 @@ def acceptance_pass(app: Flask) -> TimerPass | None:
             db.session.remove()
 
 
+def check_in_pass(app: Flask) -> list[int] | None:
+    """One pass of the check-in timer, as one unit of work (a database away: next pass)."""
+    config = app.config
+    with app.app_context():
+        try:
+            with unit_of_work():
+                return check_on_site(
+                    db.session, default_s=int(config.get("CHECKIN_INTERVAL_S", 600)),
+                    fight_threat_s=int(config.get("CHECKIN_FIGHT_THREAT_S", 300)),
+                    grace_s=int(config.get("CHECKIN_GRACE_S", 120)))
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            log.warning("check-in timer: database unavailable, trying again",
+                        extra={"error": str(exc)[:300]})
+            return None
+        finally:
+            db.session.remove()
+
+
 def init_app(app: Flask) -> None:
-    """Put the pass in the app's upkeep (every ``ACK_CHECK_S`` seconds; 0: never)."""
+    """Put the passes in the app's upkeep (every ``ACK_CHECK_S`` seconds; 0: never)."""
     add_upkeep(app, acceptance_pass, every_s=app.config["ACK_CHECK_S"])
+    add_upkeep(app, check_in_pass, every_s=app.config["ACK_CHECK_S"])

@@ -50,7 +50,13 @@ from dispatch.jobs.dispatching import (
     update_position,
 )
 from dispatch.jobs.patrols import is_present, mark_seen
-from dispatch.jobs.safety import acknowledged_since, alarm_json, raise_alarm, tablet_ack
+from dispatch.jobs.safety import (
+    acknowledged_since,
+    alarm_json,
+    raise_alarm,
+    record_check_in,
+    tablet_ack,
+)
 from dispatch.models import ApiToken, Delivery, Job, Patrol, utcnow
 from dispatch.reports.service import submit_report
 
@@ -378,6 +384,15 @@ def patrol_alarm(data):
             "acknowledged_at": alarm_json(db.session, alarm)["acknowledged_at"]}
 
 
+@_handled
+def check_in(data):
+    """The crew's "all well?" answer while on site (issue 19): ``{job_id, event_id, at}``."""
+    job = _job(data)
+    return {"changed": record_check_in(db.session, job, patrol_id=_patrol_id(),
+                                       event_id=data.get("event_id"),
+                                       at=instant_or_none(data.get("at")))}
+
+
 def ping(*_data):
     """A round trip the tablet can time to tell a live connection from a dead one."""
     return {"ok": True}
@@ -402,6 +417,7 @@ def register() -> None:
     for name, handler in (("job.ack", job_ack), ("job.status", job_status),
                           ("position", position), ("patrol.status", patrol_status),
                           ("job.call_attempt", call_attempt), ("job.report", job_report),
-                          ("patrol.alarm", patrol_alarm), ("ping", ping)):
+                          ("patrol.alarm", patrol_alarm), ("job.check_in", check_in),
+                          ("ping", ping)):
         socketio.on_event(name, handler, namespace=NS)
     socketio.on_event("*", unknown_event, namespace=NS)

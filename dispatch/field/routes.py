@@ -112,6 +112,8 @@ HISTORY_KIND_NAMES = {
     "call_attempt": _l("Call to the tenant"),
     "alarm_raised": _l("The car's alarm"),
     "alarm_acknowledged": _l("The car's alarm acknowledged"),
+    "check_in": _l("All well (check-in)"),
+    "check_in_missed": _l("Check-in missed: alarm"),
 }
 NEIGHBOUR_NAMES = {"above": _l("Above"), "below": _l("Below"), "same_floor": _l("Same floor")}
 TEXTS = {
@@ -202,6 +204,9 @@ TEXTS = {
     "alarm_sent": _l("The alarm is sent (%(time)s). Waiting for an operator to acknowledge."),
     "alarm_acknowledged": _l("The operator has the alarm: acknowledged %(time)s by %(user)s."),
     "alarm_waiting": _l("Alarm"),
+    "check_in_question": _l("All well? Answer, or the operator is alarmed."),
+    "check_in_yes": _l("All well"),
+    "check_in_waiting": _l("Check-in"),
 }
 
 
@@ -240,6 +245,9 @@ def shell():
         "sw_url": url_for("field.service_worker"),
         "scope": url_for("field.shell"),
         "position_interval_s": 15,
+        # Issue 19: how often the tablet asks "all well?" on site (the server keeps the timer).
+        "check_in": {"default_s": int(current_app.config.get("CHECKIN_INTERVAL_S", 600)),
+                     "fight_threat_s": int(current_app.config.get("CHECKIN_FIGHT_THREAT_S", 300))},
         "text": {
             **as_strings(TEXTS),
             "categories": as_strings(CATEGORY_NAMES),

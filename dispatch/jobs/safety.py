@@ -15,7 +15,7 @@ from the tablet's shift log-in (``api_tokens.crew``).
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -161,3 +161,95 @@ def acknowledged_since(session: Session, patrol_id: int, since: datetime) -> lis
     """The car's alarms acknowledged since ``since`` (told again to a tablet that reconnects)."""
     return list(session.scalars(select(PatrolAlarm).where(
         PatrolAlarm.patrol_id == patrol_id, PatrolAlarm.acknowledged_at >= since)))
+
+
+# -- the check-in timer while on site ------------------------------------------------------
+# From ``on_site`` the tablet asks "all well?" every interval (5 minutes for fight or threat,
+# else 10: settings); the crew's answer is a ``check_in`` in the job's history. The server's
+# upkeep pass (``callcenter.timers``) raises a ``checkin_missed`` alarm when neither the arrival
+# nor a check-in is newer than the interval plus a grace period, and clears it (acknowledged by
+# nobody) when the crew checks in or the job is no longer on site.
+CHECK_IN = "check_in"
+
+
+def check_in_interval(category: str, *, default_s: int, fight_threat_s: int) -> int:
+    return fight_threat_s if category == "fight_threat" else default_s
+
+
+def record_check_in(session: Session, job: Job, *, patrol_id: int, event_id,
+                    at: datetime | None = None) -> bool:
+    """The crew's "all well": True if new, False for a resend. Clears a missed check-in."""
+    if not isinstance(event_id, str) or not event_id.strip():
+        raise DispatchError("invalid_check_in", "event_id is required")
+    event_id = event_id.strip()[:64]
+    if session.scalar(select(JobEvent.id).where(JobEvent.job_id == job.id,
+                                                JobEvent.client_event_id == event_id)):
+        return False
+    now = utcnow()
+    job.events.append(JobEvent(kind=CHECK_IN, at=min(at, now) if at else now,
+                               patrol_id=patrol_id, client_event_id=event_id))
+    session.flush()
+    _clear_missed(session, job.id, now)
+    return True
+
+
+def _clear_missed(session: Session, job_id: int, now: datetime) -> None:
+    for alarm in session.scalars(select(PatrolAlarm).where(
+            PatrolAlarm.job_id == job_id, PatrolAlarm.kind == "checkin_missed",
+            PatrolAlarm.acknowledged_at.is_(None))):
+        alarm.acknowledged_at = now
+        session.flush()
+        publish(session, "patrol.alarm", alarm_json(session, alarm), namespace="/console")
+
+
+def _last_sign_of_life(job: Job) -> datetime | None:
+    times = [e.at for e in job.events if e.kind in (CHECK_IN, "on_site")]
+    if job.arrived_at is not None:
+        times.append(job.arrived_at)
+    return max(times) if times else None
+
+
+def check_on_site(session: Session, *, default_s: int, fight_threat_s: int, grace_s: int,
+                  now: datetime | None = None) -> list[int]:
+    """One pass: raise ``checkin_missed`` for jobs on site with no check-in in time, clear those
+    whose job has left ``on_site``. Returns the jobs alarmed. Flushes; the caller commits.
+    Jobs are read ``FOR UPDATE SKIP LOCKED`` (one process acts on each, as in ack_timer)."""
+    now = now or utcnow()
+    for alarm in session.scalars(select(PatrolAlarm).join(Job, Job.id == PatrolAlarm.job_id).where(
+            PatrolAlarm.kind == "checkin_missed", PatrolAlarm.acknowledged_at.is_(None),
+            Job.status != "on_site")).all():
+        alarm.acknowledged_at = now
+        session.flush()
+        publish(session, "patrol.alarm", alarm_json(session, alarm), namespace="/console")
+    alarmed = []
+    jobs = session.scalars(select(Job).where(Job.status == "on_site", Job.patrol_id.is_not(None))
+                           .order_by(Job.id).with_for_update(skip_locked=True, of=Job)).all()
+    for job in jobs:
+        last = _last_sign_of_life(job)
+        if last is None:
+            continue
+        interval = check_in_interval(job.complaint.category, default_s=default_s,
+                                     fight_threat_s=fight_threat_s)
+        if now < last + timedelta(seconds=interval + grace_s):
+            continue
+        key = f"checkin:{job.id}:{last.isoformat()}"[:64]
+        if session.scalar(select(PatrolAlarm.id).where(PatrolAlarm.patrol_id == job.patrol_id,
+                                                       PatrolAlarm.client_event_id == key)):
+            continue  # this silence is already alarmed
+        alarm = PatrolAlarm(patrol_id=job.patrol_id, job_id=job.id, kind="checkin_missed",
+                            client_event_id=key, raised_at=now, received_at=now)
+        patrol = session.get(Patrol, job.patrol_id)
+        alarm.lat, alarm.lon, alarm.accuracy_m, alarm.position_at = (
+            patrol.lat, patrol.lon, patrol.accuracy_m, patrol.position_at)
+        session.add(alarm)
+        session.flush()
+        job.events.append(JobEvent(kind="check_in_missed", at=now, patrol_id=job.patrol_id,
+                                   details={"alarm_id": alarm.id, "interval_s": interval}))
+        session.flush()
+        record(session, "alarm.raised", subject=f"patrol:{patrol.call_sign}",
+               details={"alarm_id": alarm.id, "kind": "checkin_missed", "job_id": job.id})
+        log.warning("check-in missed: alarm", extra={"alarm_id": alarm.id, "job_id": job.id,
+                                                     "patrol_id": job.patrol_id})
+        publish(session, "patrol.alarm", alarm_json(session, alarm), namespace="/console")
+        alarmed.append(job.id)
+    return alarmed

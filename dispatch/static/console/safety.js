@@ -49,7 +49,8 @@ function line(a) {
   var where = a.address ? a.address + (a.lagenhetsnummer ? ", " + fmt(T.safety.flat, {n: a.lagenhetsnummer}) : "")
     : T.safety.no_job;
   var parts = [
-    el("strong", {class: "patrol-alarm-title", text: fmt(a.kind === "silent" ? T.safety.silent_title : T.safety.title,
+    el("strong", {class: "patrol-alarm-title", text: fmt(a.kind === "silent" ? T.safety.silent_title
+      : a.kind === "checkin_missed" ? T.safety.checkin_title : T.safety.title,
                                                           {patrol: a.call_sign || "–"})}),
     el("span", {class: "patrol-alarm-where", text: where}),
     el("span", {class: "patrol-alarm-code", text: a.portkod ? fmt(T.safety.door_code, {code: a.portkod}) : T.safety.no_door_code}),

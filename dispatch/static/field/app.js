@@ -169,6 +169,7 @@ function queueLabel(item) {
   if (item.event === "job.status") return t("status_queued", { status: T.steps[item.data.status] }) + where;
   if (item.event === "job.report") return t("report_waiting", { address: j ? j.job.address : "" });
   if (item.event === "patrol.alarm") return T.alarm_waiting;
+  if (item.event === "job.check_in") return T.check_in_waiting + where;
   if (item.event === "job.call_attempt") return T.call_log + ": " + (item.data.answered ? T.answered : T.no_answer) + where;
   return T.duty_waiting + ": " + (item.data.status === "off_duty" ? T.off_duty : T.on_duty);
 }
@@ -642,6 +643,7 @@ function updateCard(card, j) {
   renderCalls(card, j);
   renderSteps(card, j);
   renderReportState(card, j);
+  renderCheckIn(card, j);
   var revoked = card.querySelector(".revoked");
   revoked.hidden = !j.revoked;
   revoked.textContent = j.revoked_reason === "cancelled" ? T.revoked_cancelled : T.revoked;
@@ -931,6 +933,37 @@ function holdToRaise(button, kind) {
 }
 holdToRaise($("alarm"), "alarm");
 holdToRaise($("alarm-silent"), "silent");
+
+// -- the check-in while on site (issue 19) -------------------------------------------------
+// From on_site the tablet asks "all well?" every interval (the server's settings: shorter for
+// fight or threat); the answer goes through the outbox. The server keeps the timer: a missed
+// check-in raises the console's alarm whether or not this tablet is on.
+function checkInDue(j) {
+  if (!j.steps.on_site || j.steps.done || j.revoked) return false;
+  var every = (j.job.category === "fight_threat" ? CONFIG.check_in.fight_threat_s : CONFIG.check_in.default_s) * 1000;
+  var last = new Date(j.checked_in_at || j.steps.on_site).getTime();
+  return Date.now() - last >= every;
+}
+
+function renderCheckIn(card, j) {
+  var box = card.querySelector(".check-in");
+  var due = checkInDue(j);
+  if (box && !due) box.remove();
+  if (!due || box) return;
+  var yes = el("button", { type: "button", class: "primary big", text: T.check_in_yes });
+  yes.addEventListener("click", function () {
+    j.checked_in_at = now();
+    saveJobs();
+    enqueue("job.check_in", { job_id: j.job.job_id, event_id: uuid(), at: j.checked_in_at }, { job_id: j.job.job_id });
+    renderAll();
+  });
+  card.insertBefore(el("div", { class: "check-in", role: "alert" }, [
+    el("p", { text: T.check_in_question }), yes]), card.querySelector(".info-slot"));
+  if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
+}
+setInterval(function () {
+  jobs.forEach(function (j) { var card = cardOf(j); if (card) renderCheckIn(card, j); });
+}, 5000);
 
 // -- the connection ----------------------------------------------------------------------
 function connect() {
