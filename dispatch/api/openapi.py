@@ -306,8 +306,10 @@ def document() -> dict:
                     "security": [],
                     "requestBody": _json_body({"email": {"type": "string"},
                                                "password": {"type": "string"},
-                                               "call_sign": {"type": "string"}},
-                                              ["email", "password", "call_sign"]),
+                                               "call_sign": {"type": "string"},
+                                               "crew": {"type": "array", "items": {
+                                                   "type": "string"}}},
+                                              ["email", "password", "call_sign", "crew"]),
                     "responses": {"201": _ok("The token, its expiry, the user and the car"),
                                   **_BODY, **_errors("401", "429"), **_PUBLIC},
                 },
@@ -315,6 +317,24 @@ def document() -> dict:
                            "responses": {"204": {"description": "Revoked"}, **_BODY,
                                          **_errors("401"), **_PUBLIC}},
             },
+            "/field/search": {"get": {
+                "summary": "A car on duty searches the registers (read-only, no score), best "
+                           "first; 403 for a car off duty or a caller that is no car",
+                "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}}],
+                "responses": {"200": _ok("Candidates"), **_BAD, **_ERRORS}}},
+            "/field/entrances/{id}": {"get": {
+                "summary": "A car on duty opens an address: its flats and tenants (audited)",
+                "parameters": _ID,
+                "responses": {"200": _ok("The entrance"), **_NOT_FOUND, **_ERRORS}}},
+            "/field/objects/{id}": {"get": {
+                "summary": "A car on duty opens an object: tenants, neighbours, premise "
+                           "history, no door code (audited)", "parameters": _ID,
+                "responses": {"200": _ok("The object"), **_NOT_FOUND, **_ERRORS}}},
+            "/field/jobs/{id}/history": {"get": {
+                "summary": "The history of a job the car has now (404 for any other)",
+                "parameters": _ID,
+                "responses": {"200": _ok("The steps, oldest first"), **_NOT_FOUND,
+                              **_ERRORS}}},
             "/field/patrols": {"get": {
                 "summary": "The cars' call signs for the tablet's log-in (public)",
                 "security": [], "responses": {"200": _ok("[{call_sign, name}]"),
