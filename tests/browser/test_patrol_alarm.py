@@ -146,6 +146,6 @@ def test_an_alarm_raised_offline_is_sent_first_on_reconnect(server, tablet, cons
     tablet.evaluate("window.dispatchEvent(new Event('online'))")
     banner = console.locator("#patrol-alarms")
     expect(banner).to_contain_text("TYST LARM Jour 31")
-    expect(tablet.locator("#alarm-state")).to_contain_text("The alarm is sent")
+    expect(tablet.locator("#alarm-state")).to_contain_text("The alarm is sent", timeout=30_000)
     console.keyboard.press("k")
     expect(tablet.locator("#alarm-state")).to_contain_text("The operator has the alarm")
