@@ -280,6 +280,16 @@ def document() -> dict:
                            "with cars, operators and details)", "parameters": _ID,
                 "responses": {"200": _ok("The job", {"$ref": "#/components/schemas/Job"}),
                               **_NOT_FOUND, **_ERRORS}}},
+            "/alarms": {"get": {
+                "summary": "The cars' alarms (assault alarm, missed check-in) no operator has "
+                           "acknowledged, oldest first",
+                "responses": {"200": _ok("[alarm]"), **_ERRORS}}},
+            "/alarms/{id}/acknowledge": {"post": {
+                "summary": "An operator has the alarm: recorded, audited, told to the consoles "
+                           "and the car (again: 200, changed false)", "parameters": _ID,
+                "requestBody": _json_body({}, []),
+                "responses": {"200": _ok("The alarm, changed"), **_BODY, **_NOT_FOUND,
+                              **_ERRORS}}},
             "/reports": {"get": {
                 "summary": "The reports of one morning's mail that the caller may read "
                            "(a landlord's contact person: only its own, released ones)",

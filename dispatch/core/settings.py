@@ -133,6 +133,12 @@ def load(instance_path: Path) -> dict:
         "ACK_ALARM_AFTER_S": env_int("ACK_ALARM_AFTER_S", 60),
         "ACK_REDISPATCH_AFTER_S": env_int("ACK_REDISPATCH_AFTER_S", 120),
         "ACK_CHECK_S": env_int("ACK_CHECK_S", 5),
+        # The check-in timer on site (jobs/safety.py, issue 19): the tablet asks "allt väl?"
+        # every CHECKIN_INTERVAL_S (CHECKIN_FIGHT_THREAT_S for a fight or threat); silent past
+        # that plus CHECKIN_GRACE_S, an alarm on every console.
+        "CHECKIN_INTERVAL_S": env_int("CHECKIN_INTERVAL_S", 600),
+        "CHECKIN_FIGHT_THREAT_S": env_int("CHECKIN_FIGHT_THREAT_S", 300),
+        "CHECKIN_GRACE_S": env_int("CHECKIN_GRACE_S", 120),
         # Unacknowledged messages to tablets are sent again this often, by a loop in each web
         # process that also stamps its tablets' presence; 0: no such loop (in-process tests).
         "DELIVERY_RESEND_S": env_int("DELIVERY_RESEND_S", 10),
