@@ -35,8 +35,9 @@ from dispatch.demo.data import (
     fictional_phone_numbers,
 )
 from dispatch.demo.night import seed_night
+from dispatch.jobs.dispatching import record_status
 from dispatch.jobs.patrols import upsert_patrol
-from dispatch.models import Landlord, Patrol, Person, RentalObject, User, utcnow
+from dispatch.models import Job, Landlord, Patrol, Person, RentalObject, User, utcnow
 from dispatch.register.landlords import upsert_landlord
 from imports.service import import_register
 
@@ -173,8 +174,9 @@ def build_demo(session: Session, folder: Path, *, seed: int = 3) -> dict:
 
 # The demo cars have no tablet: kept present (PRESENCE_GRACE_S) with a fresh position
 # (PATROL_POSITION_MAX_AGE_S) by ``demo --keep-cars-present``, as a tablet would keep them.
-KEEP_PRESENT_EVERY_S = 20
+KEEP_PRESENT_EVERY_S = 10
 STILL_FOR = timedelta(seconds=45)  # a car whose position is younger has a tablet of its own
+ACCEPT_AFTER = timedelta(seconds=5)  # a demo crew accepts a job sent to it after this
 
 
 def stamp_demo_cars(session: Session, *, now=None) -> int:
@@ -190,13 +192,22 @@ def stamp_demo_cars(session: Session, *, now=None) -> int:
     for patrol in stale:
         patrol.position_at = patrol.last_seen_at = now
     session.flush()
+    # Their crews take what they are sent (a person accepts on a tablet), well before the
+    # server's acknowledgement timer would raise the alarm and move the job on.
+    if stale:
+        sent = session.scalars(select(Job).where(
+            Job.patrol_id.in_([p.id for p in stale]), Job.status == "assigned",
+            Job.dispatched_at <= now - ACCEPT_AFTER)).all()
+        for job in sent:
+            record_status(session, job, patrol_id=job.patrol_id, status="accepted", at=now)
     return len(stale)
 
 
 @click.command("demo")
 @click.option("--keep-cars-present", is_flag=True,
               help="Do not fill: keep the demo cars recommended (seen, with a fresh position) "
-                   f"every {KEEP_PRESENT_EVERY_S} s until stopped, as tablets would.")
+                   f"every {KEEP_PRESENT_EVERY_S} s until stopped, as tablets would, and "
+                   "accept the jobs sent to them, as their crews would.")
 @with_appcontext
 def demo_command(keep_cars_present: bool = False) -> None:
     """Fill an empty database with a realistic demo and print the log-ins once."""

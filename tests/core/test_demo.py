@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from dispatch.core.phones import normalise_phone
 from dispatch.demo import stamp_demo_cars
 from dispatch.demo.data import TEST_PERSONNUMMER, fictional_phone_numbers
+from dispatch.jobs.dispatching import assign
 from dispatch.jobs.patrols import is_present
 from dispatch.models import (
     Entrance,
@@ -148,6 +149,22 @@ def test_demo_cars_are_kept_recommended_while_no_tablet_reports(runner, db_sessi
     assert stamped == len(patrols) + sum(  # the busy cars too: they are on duty
         1 for p in db_session.scalars(select(Patrol).where(Patrol.status == "busy")))
     assert all(is_present(p, now=later) and p.position_at == later for p in patrols)
+
+
+def test_a_demo_car_without_a_tablet_accepts_what_it_is_sent_before_the_alarm(
+        runner, db_session):
+    runner.invoke(args=["demo"])
+    now = utcnow()
+    car = db_session.scalars(select(Patrol).where(Patrol.status == "available")).first()
+    queued = db_session.scalars(select(Job).where(Job.status == "queued")).first()
+    assign(db_session, queued, car, user_id=None)
+    queued.dispatched_at = now - timedelta(seconds=10)
+    db_session.flush()
+
+    stamp_demo_cars(db_session, now=now + timedelta(seconds=60))
+
+    assert queued.status == "accepted" and queued.patrol_id == car.id
+    assert queued.events[-1].kind == "accepted"
 
 
 def test_a_car_whose_tablet_sends_positions_is_left_to_it(runner, db_session):
