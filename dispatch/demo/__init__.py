@@ -37,7 +37,16 @@ from dispatch.demo.data import (
 from dispatch.demo.night import seed_night
 from dispatch.jobs.dispatching import record_status
 from dispatch.jobs.patrols import upsert_patrol
-from dispatch.models import Job, Landlord, Patrol, Person, RentalObject, User, utcnow
+from dispatch.models import (
+    Job,
+    Landlord,
+    Patrol,
+    PatrolPosition,
+    Person,
+    RentalObject,
+    User,
+    utcnow,
+)
 from dispatch.register.landlords import upsert_landlord
 from imports.service import import_register
 
@@ -174,7 +183,7 @@ def build_demo(session: Session, folder: Path, *, seed: int = 3) -> dict:
 
 # The demo cars have no tablet: kept present (PRESENCE_GRACE_S) with a fresh position
 # (PATROL_POSITION_MAX_AGE_S) by ``demo --keep-cars-present``, as a tablet would keep them.
-KEEP_PRESENT_EVERY_S = 10
+KEEP_PRESENT_EVERY_S = 5
 STILL_FOR = timedelta(seconds=45)  # a car whose position is younger has a tablet of its own
 ACCEPT_AFTER = timedelta(seconds=5)  # a demo crew accepts a job sent to it after this
 
@@ -193,13 +202,14 @@ def stamp_demo_cars(session: Session, *, now=None) -> int:
         patrol.position_at = patrol.last_seen_at = now
     session.flush()
     # Their crews take what they are sent (a person accepts on a tablet), well before the
-    # server's acknowledgement timer would raise the alarm and move the job on.
-    if stale:
-        sent = session.scalars(select(Job).where(
-            Job.patrol_id.in_([p.id for p in stale]), Job.status == "assigned",
-            Job.dispatched_at <= now - ACCEPT_AFTER)).all()
-        for job in sent:
-            record_status(session, job, patrol_id=job.patrol_id, status="accepted", at=now)
+    # server's acknowledgement timer would raise the alarm and move the job on. A car whose
+    # tablet reported a position lately is left to its crew.
+    with_tablet = select(PatrolPosition.patrol_id).where(PatrolPosition.at >= now - STILL_FOR)
+    sent = session.scalars(select(Job).join(Patrol, Patrol.id == Job.patrol_id).where(
+        Patrol.call_sign.in_(call_signs), Patrol.id.not_in(with_tablet),
+        Job.status == "assigned", Job.dispatched_at <= now - ACCEPT_AFTER)).all()
+    for job in sent:
+        record_status(session, job, patrol_id=job.patrol_id, status="accepted", at=now)
     return len(stale)
 
 

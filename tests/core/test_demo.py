@@ -19,6 +19,7 @@ from dispatch.models import (
     Landlord,
     MorningMail,
     Patrol,
+    PatrolPosition,
     Person,
     RentalObject,
     User,
@@ -161,10 +162,25 @@ def test_a_demo_car_without_a_tablet_accepts_what_it_is_sent_before_the_alarm(
     queued.dispatched_at = now - timedelta(seconds=10)
     db_session.flush()
 
-    stamp_demo_cars(db_session, now=now + timedelta(seconds=60))
+    stamp_demo_cars(db_session, now=now)  # the car was just stamped: still, it accepts
 
     assert queued.status == "accepted" and queued.patrol_id == car.id
     assert queued.events[-1].kind == "accepted"
+
+
+def test_a_demo_car_with_a_tablet_leaves_accepting_to_its_crew(runner, db_session):
+    runner.invoke(args=["demo"])
+    now = utcnow()
+    car = db_session.scalars(select(Patrol).where(Patrol.status == "available")).first()
+    db_session.add(PatrolPosition(patrol_id=car.id, lat=car.lat, lon=car.lon, at=now))
+    queued = db_session.scalars(select(Job).where(Job.status == "queued")).first()
+    assign(db_session, queued, car, user_id=None)
+    queued.dispatched_at = now - timedelta(seconds=10)
+    db_session.flush()
+
+    stamp_demo_cars(db_session, now=now)
+
+    assert queued.status == "assigned"
 
 
 def test_a_car_whose_tablet_sends_positions_is_left_to_it(runner, db_session):
