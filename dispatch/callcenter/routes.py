@@ -29,6 +29,7 @@ from dispatch.core.templating import (
 )
 from dispatch.jobs.areas import areas_geojson
 from dispatch.jobs.figures import call_to_dispatch
+from dispatch.jobs.history import HISTORY_KIND_NAMES
 from dispatch.models import CATEGORIES, RentalObject
 from dispatch.register.landlords import list_landlords
 
@@ -58,27 +59,6 @@ ERROR_MESSAGES = {
     "unknown_patrol": _l("There is no such car."),
     "patrol_off_duty": _l("That car is off duty."),
     "not_placed": _l("The address has no position: choose a car."),
-}
-# The job view's history: what each kind of step is called. A kind not here (added later, or
-# by another part of the system) is shown as it comes, with its details.
-HISTORY_KIND_NAMES = {
-    "created": _l("Logged"),
-    "assigned": _l("Sent to the car"),
-    "acknowledged": _l("Reached the tablet"),
-    "accepted": _l("Accepted"),
-    "en_route": _l("En route"),
-    "on_site": _l("On site"),
-    "done": _l("Done"),
-    "reassigned": _l("Moved to another car"),
-    "withdrawn": _l("Taken from the car"),
-    "queued": _l("Back in the queue"),
-    "cancelled": _l("Cancelled"),
-    "ack_alarm": _l("Alarm: not accepted in time"),
-    "call_attempt": _l("Call to the tenant"),
-    "alarm_raised": _l("The car's alarm"),
-    "alarm_acknowledged": _l("The car's alarm acknowledged"),
-    "check_in": _l("All well (check-in)"),
-    "check_in_missed": _l("Check-in missed: alarm"),
 }
 # Issue 19: a car's alarm (the tablet's alarm button), above everything on the console.
 SAFETY_TEXTS = {

@@ -49,6 +49,7 @@ from dispatch.core.templating import (
 )
 from dispatch.field.sessions import end_token_session
 from dispatch.jobs.dispatching import PATROL_STATUS_STEPS
+from dispatch.jobs.history import HISTORY_KIND_NAMES
 from dispatch.jobs.patrols import list_patrols, patrol_json
 from dispatch.models import OUTCOMES, ApiToken, Patrol, utcnow
 
@@ -94,26 +95,6 @@ ERROR_MESSAGES = {
     "off_duty": _l("Go on duty to use the register."),
     "not_a_car": _l("Only a car's tablet may use the register here. Log in again."),
     "not_found": _l("Not found in the register."),
-}
-# The job's history on the tablet, named as the console names it.
-HISTORY_KIND_NAMES = {
-    "created": _l("Logged"),
-    "assigned": _l("Sent to the car"),
-    "acknowledged": _l("Reached the tablet"),
-    "accepted": _l("Accepted"),
-    "en_route": _l("En route"),
-    "on_site": _l("On site"),
-    "done": _l("Done"),
-    "reassigned": _l("Moved to another car"),
-    "withdrawn": _l("Taken from the car"),
-    "queued": _l("Back in the queue"),
-    "cancelled": _l("Cancelled"),
-    "ack_alarm": _l("Alarm: not accepted in time"),
-    "call_attempt": _l("Call to the tenant"),
-    "alarm_raised": _l("The car's alarm"),
-    "alarm_acknowledged": _l("The car's alarm acknowledged"),
-    "check_in": _l("All well (check-in)"),
-    "check_in_missed": _l("Check-in missed: alarm"),
 }
 NEIGHBOUR_NAMES = {"above": _l("Above"), "below": _l("Below"), "same_floor": _l("Same floor")}
 TEXTS = {
