@@ -240,7 +240,12 @@ def join_bankid():
     started = time.time()
     session[BANKID_KEY] = {"ref": answer.order_ref, "qt": answer.qr_start_token,
                            "qs": answer.qr_start_secret, "at": started}
-    return render_template("housing/bankid.html", logged_in=False,
+    urls = {"qr": url_for("housing.join_bankid_qr"),
+            "collect": url_for("housing.join_bankid_collect"),
+            "cancel": url_for("housing.join_bankid_cancel"),
+            "retry": url_for("housing.join_start")}
+    return render_template("portal/account/bankid.html", base="housing/base.html",
+                           logged_in=False, urls=urls,
                            autostart=autostart_url(answer.auto_start_token),
                            message=pending_message(None, qr=True),
                            qr=_qr(answer.qr_start_token, answer.qr_start_secret, started))

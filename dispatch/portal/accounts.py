@@ -543,8 +543,11 @@ def bankid_start():
     session[BANKID_KEY] = {"ref": answer.order_ref, "qt": answer.qr_start_token,
                            "qs": answer.qr_start_secret, "at": time.time(),
                            "purpose": purpose}
-    return render_template("portal/account/bankid.html", purpose=purpose,
-                           autostart=autostart_url(answer.auto_start_token),
+    urls = {"qr": url_for("portal.bankid_qr"), "collect": url_for("portal.bankid_collect"),
+            "cancel": url_for("portal.bankid_cancel"),
+            "retry": url_for("portal.login" if purpose == "login" else "portal.register")}
+    return render_template("portal/account/bankid.html", base="portal/account/base.html",
+                           urls=urls, autostart=autostart_url(answer.auto_start_token),
                            message=pending_message(None, qr=True), qr=_qr(answer))
 
 
