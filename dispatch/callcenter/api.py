@@ -16,7 +16,7 @@ from dispatch.auth.access import roles_required
 from dispatch.auth.routes import client_ip
 from dispatch.core.audit import record
 from dispatch.core.clock import iso
-from dispatch.core.errors import ApiError, found
+from dispatch.core.errors import ApiError, found, storable
 from dispatch.core.extensions import db
 from dispatch.core.ids import MAX_ID, is_id
 from dispatch.core.realtime import publish
@@ -56,30 +56,11 @@ bp = api_blueprint("callcenter_api", __name__)
 MAX_REASON = 500
 
 
-def _storable(value) -> bool:
-    """No NUL and no unpaired surrogate anywhere (PostgreSQL stores neither)."""
-    if isinstance(value, str):
-        return "\x00" not in value and _encodes(value)
-    if isinstance(value, dict):
-        return all(_storable(k) and _storable(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_storable(v) for v in value)
-    return True
-
-
-def _encodes(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _body() -> dict:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "the request body must be a JSON object")
-    if not _storable(body):
+    if not storable(body):
         raise ApiError(400, "invalid_text",
                        "text must be valid Unicode without NUL characters")
     return body
