@@ -170,6 +170,8 @@ TEXTS = {
     "action_failed": _l("Not done: %(message)s"),
     "requeued": _l("Job %(job)s is back in the queue."),
     "cancelled": _l("Job %(job)s is cancelled."),
+    "new_job": _l("New job %(job)s: %(category)s, %(address)s"),
+    "alarm": _l("Alarm"),
 }
 
 

@@ -107,6 +107,7 @@ TEXTS = {
     "all_sent": _l("Everything is sent."),
     "sending": _l("Sending…"),
     "no_jobs": _l("No jobs right now."),
+    "new_job": _l("New job: %(category)s, %(address)s"),
     "job": _l("Job %(id)s"),
     "urgent": _l("Urgent"),
     "flat": _l("Flat %(n)s"),

@@ -48,6 +48,9 @@ export function loadBoard() {
 export function apply(kind, data, render) {
   if (boardLoads > 0) { buffered.push([kind, data]); return; }
   if (kind === "job") {
+    if (render !== false && !state.jobs.has(data.job_id) && data.status === "queued") {
+      announceJob(data);
+    }
     if (OPEN_STATUSES.indexOf(data.status) >= 0) state.jobs.set(data.job_id, data);
     else state.jobs.delete(data.job_id);
     if (render !== false) renderBoard();
@@ -56,6 +59,15 @@ export function apply(kind, data, render) {
     state.patrols.set(data.patrol_id, data);
     if (render !== false) { renderPatrols(); renderBoard(); }
   }
+}
+
+/** A new job said to a screen reader (#announce, a polite live region, visually hidden). */
+function announceJob(job) {
+  var box = $("announce");
+  if (!box) return;
+  box.textContent = T.new_job.replace("%(job)s", job.job_id)
+    .replace("%(category)s", T.categories[job.category] || job.category)
+    .replace("%(address)s", street(job.address));
 }
 
 function renderBoard() {
@@ -103,6 +115,9 @@ function jobRow(job) {
       landlord ? el("span", {class: "ll", text: landlord.code}) : null,
       job.outside_areas ? el("span", {class: "outside-areas", title: T.outside_areas,
                                       text: T.outside_areas}) : null,
+      // The alarm in words as well as in colour (issue 18).
+      job.alarm ? el("span", {class: "alarm-flag", title: T.alarms[job.alarm] || "",
+                              text: "⚠ " + T.alarm}) : null,
     ]),
     el("div", {class: "job-line sub"}, [
       el("span", {class: "status-name", text: T.job_status[job.status] || job.status}),

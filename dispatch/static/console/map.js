@@ -123,7 +123,7 @@ export function renderMap() {
     points.push([j.lat, j.lon]);
     L.circleMarker([j.lat, j.lon], {radius: 12, weight: 2,
                                     className: "m-job m-prio-" + j.priority})
-      .bindTooltip("#" + j.job_id + " " + (T.categories[j.category] || j.category),
+      .bindTooltip("#" + j.job_id + " P" + j.priority + " " + (T.categories[j.category] || j.category),
                    {direction: "top"})
       .addTo(layers.jobs);
   });

@@ -75,6 +75,13 @@ function notice(text) {
   box.textContent = text;
   box.hidden = !text;
 }
+// Said by a screen reader (#announce is a polite live region, visually hidden): emptied first
+// so that the same words twice are said twice.
+function announce(text) {
+  var box = $("announce");
+  box.textContent = "";
+  setTimeout(function () { box.textContent = text; }, 50);
+}
 function isOnline() { return !!(socket && socket.connected && navigator.onLine); }
 
 // -- the outbox: statuses, reports, the car's status, sent one by one in order ------------
@@ -326,6 +333,8 @@ function onAssigned(payload, ack) {
     j = { job: payload, received_at: now(), steps: {}, calls: [], revoked: false, report: null };
     jobs.push(j);
     if (navigator.vibrate) navigator.vibrate([300, 150, 300]);
+    announce(t("new_job", { category: T.categories[payload.category] || payload.category || "",
+                            address: payload.address || "" }));
     setDuty("busy");
   }
   saveJobs();  // kept before acknowledging: an acknowledged job is never lost
