@@ -24,6 +24,10 @@ web process's warmer would (``dispatch.register.index_files``):
 4. rebuilds after an import of ``--import-objects`` more objects (a child process generates
    and builds the bigger register, competing for the CPUs as the warmer's child would) while
    this process keeps searching, then swaps the new index in, timing the swap's steps.
+5. (unless ``--no-database``) writes the register into an SQLite file with the columns the
+   warmer reads and starts a fresh process with no index files, as a web process's first
+   start after a deployment is: the database read, the build, the files written and mapped
+   (``build_index_files``, then ``read_index``); and, apart, the database read alone.
 
 Top-1 accuracy, ours: the first hit is the right entrance (and, when the query names a
 lägenhetsnummer, the right object). A query that cannot be told apart (no ort or postnummer,
@@ -424,6 +428,93 @@ def build_child(objects: int, landlords: int, seed: int, out: str) -> int:
     return 0
 
 
+# -- a start from an empty index folder: the database read ---------------------------------------
+
+REGISTER_SCHEMA = """
+CREATE TABLE landlords (id INTEGER PRIMARY KEY, code TEXT NOT NULL, register_version INTEGER);
+CREATE TABLE entrances (id INTEGER PRIMARY KEY, street TEXT, street_number INTEGER,
+    street_letter TEXT, postnummer TEXT, ort TEXT, lat REAL, lon REAL);
+CREATE TABLE objects (id INTEGER PRIMARY KEY, landlord_id INTEGER NOT NULL REFERENCES landlords,
+    entrance_id INTEGER NOT NULL REFERENCES entrances, objektsnummer TEXT NOT NULL,
+    lagenhetsnummer TEXT, floor INTEGER, retired_at TEXT);
+CREATE INDEX ix_objects_entrance ON objects (entrance_id);
+"""
+
+
+def write_database(path: Path, entrances: list[Entrance]) -> float:
+    """The register in an SQLite file with the columns the warmer reads (``ROWS_SQL``), the
+    app's PRAGMAs; the seconds it took (not a measured figure)."""
+    import sqlite3
+
+    t0 = time.perf_counter()
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.executescript(REGISTER_SCHEMA)
+    codes = sorted({e.landlord for e in entrances})
+    ids = {code: i for i, code in enumerate(codes, 1)}
+    connection.executemany("INSERT INTO landlords VALUES (?, ?, 1)",
+                           [(i, code) for code, i in ids.items()])
+    connection.executemany(
+        "INSERT INTO entrances VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(e.id, e.street, e.number, e.letter or None, e.postnummer, e.ort, e.lat, e.lon)
+         for e in entrances])
+    connection.executemany(
+        "INSERT INTO objects VALUES (?, ?, ?, ?, ?, ?, NULL)",
+        ((oid, ids[e.landlord], e.id, onr, lgh, floor)
+         for e in entrances for lgh, oid, onr, floor in e.flats()))
+    connection.commit()
+    connection.close()
+    return time.perf_counter() - t0
+
+
+def cold_start(database: str, folder: str) -> int:
+    """A web process's start with no index files yet (its warmer's child builds them from the
+    database), then mapped as the process does: seconds from this interpreter's start."""
+    from dispatch.register.index_files import build_index_files
+
+    name = build_index_files(f"sqlite:///{database}", Path(folder))
+    built = time.perf_counter() - STARTED
+    index = read_index(Path(folder) / name)
+    print(json.dumps({"built_s": built, "ready_s": time.perf_counter() - STARTED,
+                      "objects": index.objects}))
+    return 0
+
+
+def read_only(database: str) -> int:
+    """The database read alone: every row the warmer reads, fetched and dropped."""
+    from sqlalchemy import create_engine, text
+
+    from dispatch.register.search import ROWS_SQL
+
+    engine = create_engine(f"sqlite:///{database}")
+    t0 = time.perf_counter()
+    rows = 0
+    with engine.connect() as connection:
+        result = connection.execute(text(ROWS_SQL).execution_options(yield_per=20_000))
+        while batch := result.fetchmany(20_000):
+            rows += len(batch)
+    print(json.dumps({"read_s": time.perf_counter() - t0, "rows": rows}))
+    return 0
+
+
+def from_database(workdir: Path, entrances: list[Entrance]) -> str:
+    """The line on a start from an empty index folder: the database read, the build, the
+    files written and mapped."""
+    database = workdir / "register.sqlite"
+    write_database(database, entrances)
+    read = json.loads(subprocess.run(
+        [sys.executable, __file__, "--read-only", str(database)],
+        capture_output=True, text=True, check=True).stdout)
+    cold = json.loads(subprocess.run(
+        [sys.executable, __file__, "--cold-start", str(database), str(workdir / "cold")],
+        capture_output=True, text=True, check=True).stdout)
+    return (f"start with no index files (SQLite, {cold['objects']:,} objects): ready "
+            f"{cold['ready_s']:.1f} s after the process's start (files written at "
+            f"{cold['built_s']:.1f} s; the database read alone {read['read_s']:.1f} s); a web "
+            "process serves searches from the database meanwhile (/healthz \"warming\"), and "
+            "every later start maps the files")
+
+
 def goals_memory(web: dict, objects: int) -> bool:
     return web["index_own"] <= PRIVATE_GOAL_MIB * objects / 1_000_000
 
@@ -463,9 +554,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="print the first N queries ours got wrong")
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     parser.add_argument("--build-child", help=argparse.SUPPRESS)
+    parser.add_argument("--no-database", action="store_true",
+                        help="skip the start from an empty index folder (the database read)")
+    parser.add_argument("--cold-start", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--read-only", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.probe:
         return probe(args.probe)
+    if args.cold_start:
+        return cold_start(*args.cold_start)
+    if args.read_only:
+        return read_only(args.read_only)
     if args.build_child:
         return build_child(args.objects, args.landlords, args.seed, args.build_child)
     imported = args.objects // 2 if args.import_objects is None else args.import_objects
@@ -610,6 +709,10 @@ def measure(args, rng: random.Random, workdir: Path, imported: int) -> int:
         print(f"patrol recommendation among 5,000 (PatrolPositions.nearest, limit 3): "
               f"p50 {p50:.3f} ms, p99 {p99:.3f} ms, goal <= {PATROL_GOAL_MS} ms: "
               f"{'PASS' if p99 <= PATROL_GOAL_MS else 'FAIL'}")
+    if not args.no_database:
+        del index, new_index
+        gc.collect()
+        print(from_database(workdir, entrances))
     for case, hits in (every.misses + mine.misses)[: args.show_misses]:
         target = case.entrance
         print(f"miss: {case.query!r} -> want {target.street} {target.number}{target.letter}, "
