@@ -6,13 +6,26 @@ registration or the last reset to zero) and the day, never kept as a counter
 (``dispatch.housing.points``). A listing is a vacant object of the register; interests, offers,
 refusals, blocks and priority decisions hang off applicants and listings. A contract signed
 through the queue becomes an ``Agreement`` of the shared model (``HousingOffer.agreement_id``).
+The customer assessment's guarantors (a ``Person`` each) and previous landlords' references
+hang off the applicant; a tenant's applications to exchange or let second-hand hang off their
+agreement.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.models.base import Base, utcnow
@@ -39,6 +52,16 @@ OFFER_ANSWERS = ("accepted", "refused", "missed")
 BLOCK_REASONS = ("refusals", "false_information")
 PRIORITY_GROUPS = ("medical", "social", "business")
 LISTING_STATUSES = ("published", "closed", "let", "withdrawn")
+REFERENCE_ANSWERS = ("approved", "remarks")
+TENANCY_KINDS = ("exchange", "sublet")  # bostadsbyte, andrahandsuthyrning
+TENANCY_STATUSES = ("pending", "approved", "refused")
+# The reasons the seed gives for second-hand letting (004, "Hyra och hyra ut i andra hand").
+SUBLET_REASONS = (
+    "studies",  # utbildning på annan ort
+    "temporary_job",  # visstidsanställning / tillfälligt arbete på annan ort
+    "trial_cohabitation",  # provboende med sambo
+    "abroad",  # lång utlandsvistelse
+)
 
 
 class HousingApplicant(Base):
@@ -102,12 +125,19 @@ class HousingListing(Base):
     max_applicants: Mapped[int] = mapped_column(default=5)
     bodirekt: Mapped[bool] = mapped_column(default=False)
     lottery_seed: Mapped[int]  # drawn at publication; replays a tie's lottery
+    # The rent the vacancy is let at, when the landlord's vacancy file gave one (else the
+    # register's rent of the object: ``rent``).
+    rent_sek: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     status: Mapped[str] = mapped_column(String(10), default="published")
     published_by_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     rental_object: Mapped[RentalObject] = relationship()
+
+    @property
+    def rent(self) -> Decimal | None:
+        return self.rent_sek if self.rent_sek is not None else self.rental_object.rent_sek
 
 
 class HousingInterest(Base):
@@ -231,8 +261,89 @@ class HousingMoveException(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class HousingGuarantor(Base):
+    """A guarantor (borgensman) on an applicant's case: a person 18 or older whose monthly
+    income is at least five times the monthly rent, credit-checked with their consent. The
+    guarantee runs two years from ``starts_on``; after that the guarantor may end it with nine
+    months' notice (given so that it may end exactly at two years): ``ends_on``."""
+
+    __tablename__ = "housing_guarantors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("housing_applicants.id",
+                                                         ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"),
+                                           index=True)
+    monthly_income: Mapped[int]  # kronor
+    starts_on: Mapped[date] = mapped_column(Date)
+    notice_given_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)  # set by the notice
+    credit_approved: Mapped[bool] = mapped_column(default=False)
+    credit_checked_at: Mapped[datetime]
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id",
+                                                                ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    person: Mapped[Person] = relationship()
+
+
+class HousingReference(Base):
+    """A previous landlord's reference on an applicant, as staff took it."""
+
+    __tablename__ = "housing_references"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("housing_applicants.id",
+                                                         ondelete="CASCADE"), index=True)
+    landlord_name: Mapped[str] = mapped_column(String(200))
+    contact: Mapped[str] = mapped_column(String(200))
+    answer: Mapped[str] = mapped_column(String(10))  # REFERENCE_ANSWERS
+    remarks: Mapped[str | None] = mapped_column(Text)
+    given_on: Mapped[date] = mapped_column(Date)
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id",
+                                                                ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HousingTenancyApplication(Base):
+    """A tenant's application to exchange flats (``exchange``: with ``counterpart``, both
+    credit-checked) or to let theirs second-hand (``sublet``: a period and a reason from
+    ``SUBLET_REASONS``), decided by staff with a reason."""
+
+    __tablename__ = "housing_tenancy_applications"
+    __table_args__ = (Index("ix_housing_tenancy_applications_landlord_status", "landlord_id",
+                            "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    landlord_id: Mapped[int] = mapped_column(ForeignKey("landlords.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))  # TENANCY_KINDS
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"),
+                                           index=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreements.id", ondelete="CASCADE"),
+                                              index=True)
+    # The other tenant of an exchange, or the second-hand tenant.
+    counterpart_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL"))
+    counterpart_address: Mapped[str | None] = mapped_column(String(300))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)  # a sublet's last day
+    reason: Mapped[str | None] = mapped_column(String(20))  # SUBLET_REASONS
+    note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    decided_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None]
+    credit_approved: Mapped[bool | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    counterpart: Mapped[Person | None] = relationship(foreign_keys=[counterpart_person_id])
+
+
 __all__ = [
     "APPLICANT_STATUSES", "BLOCK_REASONS", "INCOME_KINDS", "LISTING_STATUSES", "OFFER_ANSWERS",
-    "PRIORITY_GROUPS", "HousingApplicant", "HousingBlock", "HousingInterest", "HousingListing",
-    "HousingMoveException", "HousingOffer", "HousingPriority", "HousingRefusal",
+    "PRIORITY_GROUPS", "REFERENCE_ANSWERS", "SUBLET_REASONS", "TENANCY_KINDS",
+    "TENANCY_STATUSES", "HousingApplicant", "HousingBlock", "HousingGuarantor",
+    "HousingInterest", "HousingListing", "HousingMoveException", "HousingOffer",
+    "HousingPriority", "HousingReference", "HousingRefusal", "HousingTenancyApplication",
 ]
