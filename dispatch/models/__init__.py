@@ -20,6 +20,7 @@ from dispatch.models.incidents import (
     JobEvent,
 )
 from dispatch.models.landlords import Landlord, OncallNumber
+from dispatch.models.messages import SMS_REASONS, SMS_RECIPIENTS, SMS_STATUSES, SmsMessage
 from dispatch.models.patrols import PATROL_STATUSES, Patrol, PatrolPosition
 from dispatch.models.people import Agreement, AgreementObject, AgreementParty, Person
 from dispatch.models.register import (
@@ -48,6 +49,9 @@ __all__ = [
     "OUTCOMES",
     "PATROL_STATUSES",
     "ROLES",
+    "SMS_REASONS",
+    "SMS_RECIPIENTS",
+    "SMS_STATUSES",
     "Agreement",
     "AgreementObject",
     "AgreementParty",
@@ -73,6 +77,7 @@ __all__ = [
     "Property",
     "RegisterImport",
     "RentalObject",
+    "SmsMessage",
     "ReportRevision",
     "User",
     "UTCDateTime",

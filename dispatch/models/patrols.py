@@ -40,6 +40,9 @@ class Patrol(Base):
     # by ``jobs.areas``; ``area_changed_at`` tells every web process to rebuild its cache.
     area_geojson: Mapped[str | None] = mapped_column(Text)
     area_changed_at: Mapped[datetime | None]
+    # The car's phone (E.164, ``core.phones``), set by an admin on /admin/devices: where the
+    # escalation's SMS goes when the tablet does not answer (issue 19). Never logged.
+    phone: Mapped[str | None] = mapped_column(String(20))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
