@@ -195,4 +195,24 @@ def load(instance_path: Path) -> dict:
         "HOUSING_PUBLISH_DAYS": env_int("HOUSING_PUBLISH_DAYS", 7),
         "HOUSING_MAX_OFFERS": env_int("HOUSING_MAX_OFFERS", 5),
         "HOUSING_ANSWER_DAYS": env_int("HOUSING_ANSWER_DAYS", 5),
+        # SMS escalation (issue 19, jobs/escalation.py, core/sms.py): an alarm on the consoles
+        # that nobody handles (a job not accepted, a missed check-in, a car's alarm) goes by
+        # SMS to the car's phone ESCALATE_CAR_AFTER_S after the alarm, and to the duty
+        # supervisor (SMS_SUPERVISOR_TO, E.164 or a Swedish number) ESCALATE_SUPERVISOR_AFTER_S
+        # after it. SMS_BACKEND "log" (the default) sends nothing and logs that it would have
+        # (no number, no text); "http" posts to a 46elks-style gateway: SMS_GATEWAY_URL/sms with
+        # basic auth, the sender name SMS_FROM, SMS_GATEWAY_TIMEOUT_S per request, at most
+        # SMS_MAX_ATTEMPTS tries SMS_RETRY_S apart (times the attempt). Texts in SMS_LOCALE.
+        "SMS_BACKEND": env_str("SMS_BACKEND", "log"),
+        "SMS_GATEWAY_URL": env_str("SMS_GATEWAY_URL", "https://api.46elks.com/a1"),
+        "SMS_GATEWAY_USER": env_str("SMS_GATEWAY_USER"),
+        "SMS_GATEWAY_PASSWORD": env_str("SMS_GATEWAY_PASSWORD"),
+        "SMS_FROM": env_str("SMS_FROM", "Jouren"),
+        "SMS_GATEWAY_TIMEOUT_S": env_int("SMS_GATEWAY_TIMEOUT_S", 10),
+        "SMS_MAX_ATTEMPTS": env_int("SMS_MAX_ATTEMPTS", 3),
+        "SMS_RETRY_S": env_int("SMS_RETRY_S", 30),
+        "SMS_SUPERVISOR_TO": env_str("SMS_SUPERVISOR_TO"),
+        "SMS_LOCALE": env_str("SMS_LOCALE", "sv"),
+        "ESCALATE_CAR_AFTER_S": env_int("ESCALATE_CAR_AFTER_S", 30),
+        "ESCALATE_SUPERVISOR_AFTER_S": env_int("ESCALATE_SUPERVISOR_AFTER_S", 120),
     }
