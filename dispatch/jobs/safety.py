@@ -24,6 +24,7 @@ from dispatch.core.audit import record
 from dispatch.core.clock import iso
 from dispatch.core.realtime import publish
 from dispatch.jobs.board import console_job
+from dispatch.jobs.checkins import Defaults, Overrides
 from dispatch.jobs.dispatching import DispatchError
 from dispatch.models import ApiToken, Job, JobEvent, Patrol, PatrolAlarm, User, utcnow
 
@@ -68,6 +69,8 @@ def alarm_json(session: Session, alarm: PatrolAlarm) -> dict:
         "lat": alarm.lat, "lon": alarm.lon, "position_at": iso(alarm.position_at),
         "raised_at": iso(alarm.raised_at), "acknowledged_at": iso(alarm.acknowledged_at),
         "acknowledged_by": (user.name or user.email) if user else None,
+        # How it ended (None: standing): "operator", "check_in" or "left_site".
+        "resolution": alarm.resolution,
     }
 
 
@@ -129,6 +132,7 @@ def acknowledge_alarm(session: Session, alarm: PatrolAlarm, *, user_id: int,
     if alarm.acknowledged_at is not None:
         return False
     alarm.acknowledged_at, alarm.acknowledged_by_id = utcnow(), user_id
+    alarm.resolution = "operator"
     if alarm.job_id is not None:
         job = session.get(Job, alarm.job_id)
         job.events.append(JobEvent(kind="alarm_acknowledged", at=alarm.acknowledged_at,
@@ -165,7 +169,7 @@ def acknowledged_since(session: Session, patrol_id: int, since: datetime) -> lis
 
 # -- the check-in timer while on site ------------------------------------------------------
 # From ``on_site`` the tablet asks "all well?" every interval (5 minutes for fight or threat,
-# else 10: settings); the crew's answer is a ``check_in`` in the job's history. The server's
+# else 10: settings, overridden per landlord and category: ``jobs.checkins``); the crew's answer is a ``check_in`` in the job's history. The server's
 # upkeep pass (``callcenter.timers``) raises a ``checkin_missed`` alarm when neither the arrival
 # nor a check-in is newer than the interval plus a grace period, and clears it (acknowledged by
 # nobody) when the crew checks in or the job is no longer on site.
@@ -173,6 +177,7 @@ CHECK_IN = "check_in"
 
 
 def check_in_interval(category: str, *, default_s: int, fight_threat_s: int) -> int:
+    """The interval by the settings alone (no admin's override: ``jobs.checkins``)."""
     return fight_threat_s if category == "fight_threat" else default_s
 
 
@@ -197,7 +202,7 @@ def _clear_missed(session: Session, job_id: int, now: datetime) -> None:
     for alarm in session.scalars(select(PatrolAlarm).where(
             PatrolAlarm.job_id == job_id, PatrolAlarm.kind == "checkin_missed",
             PatrolAlarm.acknowledged_at.is_(None))):
-        alarm.acknowledged_at = now
+        alarm.acknowledged_at, alarm.resolution = now, "check_in"
         session.flush()
         publish(session, "patrol.alarm", alarm_json(session, alarm), namespace="/console")
 
@@ -218,18 +223,19 @@ def check_on_site(session: Session, *, default_s: int, fight_threat_s: int, grac
     for alarm in session.scalars(select(PatrolAlarm).join(Job, Job.id == PatrolAlarm.job_id).where(
             PatrolAlarm.kind == "checkin_missed", PatrolAlarm.acknowledged_at.is_(None),
             Job.status != "on_site")).all():
-        alarm.acknowledged_at = now
+        alarm.acknowledged_at, alarm.resolution = now, "left_site"
         session.flush()
         publish(session, "patrol.alarm", alarm_json(session, alarm), namespace="/console")
     alarmed = []
+    overrides, defaults = Overrides(session), Defaults(default_s, fight_threat_s)
     jobs = session.scalars(select(Job).where(Job.status == "on_site", Job.patrol_id.is_not(None))
                            .order_by(Job.id).with_for_update(skip_locked=True, of=Job)).all()
     for job in jobs:
         last = _last_sign_of_life(job)
         if last is None:
             continue
-        interval = check_in_interval(job.complaint.category, default_s=default_s,
-                                     fight_threat_s=fight_threat_s)
+        interval = overrides.interval(job.complaint.landlord_id, job.complaint.category,
+                                      defaults)
         if now < last + timedelta(seconds=interval + grace_s):
             continue
         key = f"checkin:{job.id}:{last.isoformat()}"[:64]

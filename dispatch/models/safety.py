@@ -1,4 +1,5 @@
-"""Patrol safety (issue 19): the car's alarm (överfallslarm) and, later, its missed check-ins.
+"""Patrol safety (issue 19): the car's alarm (överfallslarm), its missed check-ins, and how
+often a car on site is asked to check in (``CheckInSetting``, per landlord and category).
 
 One row per alarm a car raised, kept with the job it was on (if any) and the car's last
 position; the operator who acknowledged it and when. The job's history gets the same steps as
@@ -15,6 +16,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from dispatch.models.base import Base, utcnow
 
 ALARM_KINDS = ("alarm", "silent", "checkin_missed")
+# How a standing alarm ended: an operator acknowledged it, the crew checked in (a missed
+# check-in), or the job left the site (a missed check-in, cleared by the server).
+RESOLUTIONS = ("operator", "check_in", "left_site")
 
 
 class PatrolAlarm(Base):
@@ -40,4 +44,23 @@ class PatrolAlarm(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    resolution: Mapped[str | None] = mapped_column(String(20))  # RESOLUTIONS; None: standing
+
+
+class CheckInSetting(Base):
+    """How often a car on site is asked "all well?": for a landlord (``category`` None), for a
+    category (``landlord_id`` None), or for one landlord's jobs of one category. The most
+    specific row wins; with none, the settings' defaults (``CHECKIN_*``)."""
+
+    __tablename__ = "checkin_settings"
+    __table_args__ = (UniqueConstraint("landlord_id", "category"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    landlord_id: Mapped[int | None] = mapped_column(
+        ForeignKey("landlords.id", ondelete="CASCADE"))
+    category: Mapped[str | None] = mapped_column(String(20))
+    interval_s: Mapped[int]
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"))
