@@ -189,6 +189,7 @@ TEXTS = {
     "check_in_question": _l("All well? Answer, or the operator is alarmed."),
     "check_in_yes": _l("All well"),
     "check_in_waiting": _l("Check-in"),
+    "check_in_next": _l("Next check-in (All well?) at %(time)s"),
 }
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import object_session
 from dispatch.core.clock import iso
 from dispatch.core.phones import display_phone
 from dispatch.jobs.areas import outside_every_area
+from dispatch.jobs.checkins import interval_s
 from dispatch.models import Job, RentalObject
 from dispatch.register.premises import history, tenant_phones
 
@@ -62,4 +63,7 @@ def job_for_tablet(job: Job, *, earlier_limit: int = 5, retention_days: int = 90
         "object_id": c.object_id,
         "tenants": (tenant_phones(object_session(job), flat)
                     if flat is not None and not c.caller_phone else []),
+        # Issue 19: how often the tablet asks "all well?" on site (the landlord's and the
+        # category's setting, as the server's timer counts it).
+        "check_in_s": interval_s(object_session(job), c.landlord_id, c.category),
     }

@@ -947,16 +947,31 @@ holdToRaise($("alarm-silent"), "silent");
 // From on_site the tablet asks "all well?" every interval (the server's settings: shorter for
 // fight or threat); the answer goes through the outbox. The server keeps the timer: a missed
 // check-in raises the console's alarm whether or not this tablet is on.
+// The job's own interval (check_in_s: its landlord's and category's setting) comes with the
+// job; the page's defaults are for a job stored before it did.
+function checkInAt(j) {
+  if (!j.steps.on_site || j.steps.done || j.revoked) return null;
+  var every = (j.job.check_in_s || (j.job.category === "fight_threat" ? CONFIG.check_in.fight_threat_s : CONFIG.check_in.default_s)) * 1000;
+  return new Date(j.checked_in_at || j.steps.on_site).getTime() + every;
+}
 function checkInDue(j) {
-  if (!j.steps.on_site || j.steps.done || j.revoked) return false;
-  var every = (j.job.category === "fight_threat" ? CONFIG.check_in.fight_threat_s : CONFIG.check_in.default_s) * 1000;
-  var last = new Date(j.checked_in_at || j.steps.on_site).getTime();
-  return Date.now() - last >= every;
+  var at = checkInAt(j);
+  return at !== null && Date.now() >= at;
 }
 
 function renderCheckIn(card, j) {
   var box = card.querySelector(".check-in");
-  var due = checkInDue(j);
+  var due = checkInDue(j), at = checkInAt(j);
+  var next = card.querySelector(".check-in-next");
+  if (at === null || due) { if (next) next.remove(); }
+  else {
+    if (!next) {
+      next = el("p", { class: "check-in-next muted" });
+      card.insertBefore(next, card.querySelector(".info-slot"));
+    }
+    var text = t("check_in_next", { time: hhmm(new Date(at).toISOString()) });
+    if (next.textContent !== text) next.textContent = text;
+  }
   if (box && !due) box.remove();
   if (!due || box) return;
   var yes = el("button", { type: "button", class: "primary big", text: T.check_in_yes });
