@@ -29,6 +29,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from dispatch.callcenter import bp as callcenter_bp
     from dispatch.callcenter import events as callcenter_events
     from dispatch.callcenter.api import bp as callcenter_api_bp
+    from dispatch.callcenter.sms_hooks import bp as sms_hooks_bp
     from dispatch.core import (
         database,
         errors,
@@ -69,7 +70,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     field_events.register()
 
     for blueprint in (main_bp, admin_bp, api_bp, callcenter_bp, callcenter_api_bp, field_bp,
-                      reports_bp, reports_api_bp, portal_bp, housing_bp):
+                      reports_bp, reports_api_bp, portal_bp, housing_bp, sms_hooks_bp):
         app.register_blueprint(blueprint)
     commands.init_app(app)
     return app

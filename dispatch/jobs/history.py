@@ -24,4 +24,10 @@ HISTORY_KIND_NAMES = {
     "alarm_acknowledged": _l("The car's alarm acknowledged"),
     "check_in": _l("All well (check-in)"),
     "check_in_missed": _l("Check-in missed: alarm"),
+    "sms_to_car": _l("SMS to the car's phone"),
+    "sms_to_supervisor": _l("SMS to the duty supervisor"),
+    "sms_car_delivered": _l("SMS to the car delivered"),
+    "sms_supervisor_delivered": _l("SMS to the supervisor delivered"),
+    "sms_car_failed": _l("SMS to the car failed"),
+    "sms_supervisor_failed": _l("SMS to the supervisor failed"),
 }
