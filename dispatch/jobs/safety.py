@@ -169,7 +169,8 @@ def acknowledged_since(session: Session, patrol_id: int, since: datetime) -> lis
 
 # -- the check-in timer while on site ------------------------------------------------------
 # From ``on_site`` the tablet asks "all well?" every interval (5 minutes for fight or threat,
-# else 10: settings, overridden per landlord and category: ``jobs.checkins``); the crew's answer is a ``check_in`` in the job's history. The server's
+# else 10: settings, overridden per landlord and category: ``jobs.checkins``); the crew's
+# answer is a ``check_in`` in the job's history. The server's
 # upkeep pass (``callcenter.timers``) raises a ``checkin_missed`` alarm when neither the arrival
 # nor a check-in is newer than the interval plus a grace period, and clears it (acknowledged by
 # nobody) when the crew checks in or the job is no longer on site.
