@@ -6,23 +6,21 @@ e-mail address and password work for later log-ins on the portal's log-in page.
 
 A person who already has an activated account is logged in by the identification (and
 registered if they were not). BankID in the browser works as on the portal's pages (the same
-script, ``static/portal/account/bankid.js``, pointed at this module's URLs): the order lives in
-the session, a completed identification is kept server-side and the session holds only its id.
+script, ``static/portal/account/bankid.js``, pointed at this module's URLs), through the one
+flow ``auth.identity.flow``: the order (and a Finnish e-identification's state, nonce and
+verifier) is kept on the server with only its random id in the session, and a completed
+identification is kept server-side with only its id in the session.
 """
 
 from __future__ import annotations
 
-import math
-import time
 from datetime import timedelta
 
-import segno
 from flask import (
     abort,
     after_this_request,
     current_app,
     flash,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -33,9 +31,9 @@ from flask_babel import force_locale, format_timedelta
 from flask_babel import gettext as _
 
 from dispatch.auth import tenants
-from dispatch.auth.identity import Completed, Failed, Pending, oidc
-from dispatch.auth.identity.bankid import BankIDProvider, autostart_url, qr_text
-from dispatch.auth.identity.messages import failed_message, pending_message
+from dispatch.auth.identity import Failed, oidc
+from dispatch.auth.identity.flow import BankIDFlow, OIDCFlow
+from dispatch.auth.identity.messages import failed_message
 from dispatch.core import mail
 from dispatch.core.extensions import db
 from dispatch.housing import accounts, labels, service
@@ -180,12 +178,7 @@ def _send_activation(account: TenantAccount) -> None:
         return response
 
 
-# --- BankID ---------------------------------------------------------------------------------
-
-# As on the portal's pages: the script collects every 2 s; faster is refused (429, JSON).
-COLLECT_INTERVAL_S = 1.0
-COLLECT_BURST = 5
-
+# --- BankID: the portal's flow (``auth.identity.flow``) on this module's addresses ---------
 
 def _identification_limited(method: str):
     """None if this client address may start another strong identification (the limit
@@ -206,94 +199,39 @@ def _identification_limited(method: str):
     return page, 429, {"Retry-After": str(wait)}
 
 
-def _bankid() -> BankIDProvider:
-    provider = BankIDProvider.for_app(current_app)
-    if provider is None:
-        abort(404)
-    return provider
-
-
-def _order() -> dict | None:
-    order = session.get(BANKID_KEY)
-    return order if isinstance(order, dict) else None
-
-
-def _qr(token: str, secret: str, started: float) -> dict:
-    text = qr_text(token, secret, max(0, int(time.time() - started)))
-    return {"text": text, "image": segno.make(text, error="l").svg_data_uri(scale=5)}
+BANKID = BankIDFlow(
+    BANKID_KEY,
+    urls=lambda: {"qr": url_for("housing.join_bankid_qr"),
+                  "collect": url_for("housing.join_bankid_collect"),
+                  "cancel": url_for("housing.join_bankid_cancel")},
+    back=lambda _purpose: url_for("housing.join_start"),
+    done=lambda identity, _purpose: _identified(identity, "bankid"),
+    layout="housing/base.html", context={"logged_in": False})
+OIDC = OIDCFlow(OIDC_KEY)
 
 
 @bp.post("/join/bankid")
 def join_bankid():
-    provider = _bankid()
+    BANKID.provider()
     limited = _identification_limited("bankid")
     if limited is not None:
         return limited
-    previous = _order()
-    if previous:
-        provider.cancel(previous["ref"])
-    answer = provider.start(end_user_ip=_ip() or "127.0.0.1")
-    if isinstance(answer, Failed):
-        session.pop(BANKID_KEY, None)
-        flash(failed_message(answer.reason), "error")
-        return redirect(url_for("housing.join_start"))
-    started = time.time()
-    session[BANKID_KEY] = {"ref": answer.order_ref, "qt": answer.qr_start_token,
-                           "qs": answer.qr_start_secret, "at": started}
-    urls = {"qr": url_for("housing.join_bankid_qr"),
-            "collect": url_for("housing.join_bankid_collect"),
-            "cancel": url_for("housing.join_bankid_cancel"),
-            "retry": url_for("housing.join_start")}
-    return render_template("portal/account/bankid.html", base="housing/base.html",
-                           logged_in=False, urls=urls,
-                           autostart=autostart_url(answer.auto_start_token),
-                           message=pending_message(None, qr=True),
-                           qr=_qr(answer.qr_start_token, answer.qr_start_secret, started))
+    return BANKID.start("join", _ip())
 
 
 @bp.get("/join/bankid/qr")
 def join_bankid_qr():
-    order = _order()
-    if order is None:
-        return jsonify(error="no_order"), 404
-    return jsonify(_qr(order["qt"], order["qs"], float(order["at"])))
+    return BANKID.qr()
 
 
 @bp.post("/join/bankid/collect")
 def join_bankid_collect():
-    order = _order()
-    if order is None:
-        return jsonify(status="failed", message=failed_message("cancelled")), 404
-    polls = order.get("polls", 0)
-    allowed = COLLECT_BURST + (time.time() - float(order["at"])) / COLLECT_INTERVAL_S
-    if polls >= allowed:
-        wait = max(1, math.ceil((polls + 1 - allowed) * COLLECT_INTERVAL_S))
-        return jsonify(status="pending", error="too_many_requests", retry_after=wait,
-                       message=_("Too many requests. Wait a moment; the identification "
-                                 "goes on.")), 429, {"Retry-After": str(wait)}
-    session[BANKID_KEY] = {**order, "polls": polls + 1}
-    outcome = _bankid().poll(order["ref"])
-    if isinstance(outcome, Pending):
-        return jsonify(status="pending", hint=outcome.hint_code,
-                       message=pending_message(outcome.hint_code, qr=True))
-    session.pop(BANKID_KEY, None)
-    if isinstance(outcome, Failed):
-        return jsonify(status="failed", hint=outcome.reason,
-                       message=failed_message(outcome.reason))
-    assert isinstance(outcome, Completed)
-    return jsonify(status="complete", next=_identified(outcome.identity, "bankid"))
+    return BANKID.collect()
 
 
 @bp.post("/join/bankid/cancel")
 def join_bankid_cancel():
-    order = _order()
-    session.pop(BANKID_KEY, None)
-    if order is not None:
-        _bankid().cancel(order["ref"])
-    if request.accept_mimetypes.best == "application/json":
-        return jsonify(status="cancelled")
-    flash(failed_message("cancelled"), "info")
-    return redirect(url_for("housing.join_start"))
+    return BANKID.cancel()
 
 
 # --- Finnish e-identification ---------------------------------------------------------------
@@ -305,15 +243,13 @@ def join_fi():
     limited = _identification_limited("oidc")
     if limited is not None:
         return limited
-    return oidc.start(url_for("housing.join_fi_callback", _external=True),
+    return OIDC.start(url_for("housing.join_fi_callback", _external=True), purpose="join",
                       locale=session.get("lang"))
 
 
 @bp.get("/join/fi/callback")
 def join_fi_callback():
-    if not oidc.configured(current_app.config):
-        abort(404)
-    outcome = oidc.finish()
+    outcome, _purpose = OIDC.finish()
     if isinstance(outcome, Failed):
         flash(failed_message(outcome.reason), "error")
         return redirect(url_for("housing.join_start"))

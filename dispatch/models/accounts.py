@@ -12,13 +12,17 @@ of the register (issue 15). Imports only models and core.
 * ``LegacyPin``: the old PIN printed on earlier invoices (its hash), for the legacy log-in.
 * ``LandlordAccountPolicy``: a landlord's settings for its tenants' accounts (registration from
   the signing of the agreement rather than its start).
+* ``PendingIdentification``: a strong identification under way in a browser (a BankID order
+  with its QR secret; a Finnish e-identification's state, nonce and PKCE verifier), kept here
+  so that the browser's session cookie carries only its random id; deleted when the
+  identification completes or is cancelled, and swept once expired.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.models.base import Base, utcnow
@@ -92,3 +96,16 @@ class LandlordAccountPolicy(Base):
                                              primary_key=True)
     # Heka: a signed agreement may register before it starts (Mina sidor opens on the start).
     register_from_signing: Mapped[bool] = mapped_column(default=False)
+
+
+class PendingIdentification(Base):
+    """A strong identification under way: what the browser must not hold (issue 15)."""
+
+    __tablename__ = "tenant_pending_identifications"
+
+    # A random id (secrets.token_urlsafe): the only thing the session cookie holds.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # bankid, oidc
+    data: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -6,26 +6,25 @@ providers in ``dispatch.auth.identity``.
 BankID in the browser: ``bankid_start`` (a form POST) makes the order and shows the page; its
 script (``static/portal/account/bankid.js``) asks ``bankid_qr`` every second for the animated
 QR code and ``bankid_collect`` every two seconds (our server collects from BankID), and
-``bankid_cancel`` ends the order. The order (reference, QR token and secret) lives in the
-tenant's session; a completed identification is kept server-side (``TenantIdentification``)
-and the session holds only its id: the identity number never reaches the browser.
+``bankid_cancel`` ends the order: the flow shared with the housing queue
+(``auth.identity.flow``). The order (reference, QR token and secret) and a Finnish
+e-identification's state, nonce and PKCE verifier are kept on the server
+(``auth.identity.pending``), the session holding only a random id; a completed
+identification is kept server-side too (``TenantIdentification``) and the session holds only
+its id: the identity number never reaches the browser.
 """
 
 from __future__ import annotations
 
-import math
-import time
 from datetime import date, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-import segno
 from flask import (
     abort,
     after_this_request,
     current_app,
     flash,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -44,9 +43,9 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from dispatch.auth import tenants
 from dispatch.auth.access import roles_required
-from dispatch.auth.identity import Completed, Failed, Pending, oidc
-from dispatch.auth.identity.bankid import BankIDProvider, Order, autostart_url, qr_text
-from dispatch.auth.identity.messages import failed_message, pending_message
+from dispatch.auth.identity import Failed, oidc
+from dispatch.auth.identity.flow import BankIDFlow, OIDCFlow
+from dispatch.auth.identity.messages import failed_message
 from dispatch.auth.identity.numbers import InvalidNumber, masked, normalise
 from dispatch.auth.lockout import LockoutPolicy
 from dispatch.core.extensions import db
@@ -56,7 +55,8 @@ from dispatch.models.accounts import TenantAccount
 from dispatch.portal import session as portal_session
 from dispatch.portal.blueprint import bp
 
-BANKID_KEY = "portal_bankid"
+BANKID_KEY = "portal_bankid"  # the pending order's id (identity.pending)
+OIDC_KEY = "portal_oidc"
 IDENTIFIED_KEY = "portal_identification"
 LANDLORD_KEY = "portal_landlord"
 
@@ -484,12 +484,6 @@ def legacy_login():
 
 # --- BankID ---------------------------------------------------------------------------------
 
-# The page's script collects every 2 s: an order may be collected COLLECT_BURST times at once
-# and once a second on average after that; faster is refused (429, JSON).
-COLLECT_INTERVAL_S = 1.0
-COLLECT_BURST = 5
-
-
 def _identification_limited(method: str, purpose: str):
     """None if this client address may start another strong identification; else the page
     it came from with the reason (429, ``Retry-After``). See ``tenants.start_identification``."""
@@ -512,103 +506,45 @@ def _identification_limited(method: str, purpose: str):
     return page, 429, {"Retry-After": str(wait)}
 
 
-def _bankid() -> BankIDProvider:
-    provider = BankIDProvider.for_app(current_app)
-    if provider is None:
-        abort(404)
-    return provider
+def _back(purpose: str) -> str:
+    return url_for("portal.login" if purpose == "login" else "portal.register")
 
 
-def _order() -> dict | None:
-    order = session.get(BANKID_KEY)
-    return order if isinstance(order, dict) else None
+BANKID = BankIDFlow(
+    BANKID_KEY,
+    urls=lambda: {"qr": url_for("portal.bankid_qr"), "collect": url_for("portal.bankid_collect"),
+                  "cancel": url_for("portal.bankid_cancel")},
+    back=_back, done=lambda identity, purpose: _identified(identity, "bankid", purpose),
+    layout="portal/account/base.html")
+OIDC = OIDCFlow(OIDC_KEY)
 
 
 @bp.post("/bankid/start")
 def bankid_start():
     """Start a BankID order (the form's CSRF token checked) and show the QR page."""
     purpose = "login" if request.form.get("purpose") == "login" else "register"
-    provider = _bankid()
+    BANKID.provider()
     limited = _identification_limited("bankid", purpose)
     if limited is not None:
         return limited
-    previous = _order()
-    if previous:
-        provider.cancel(previous["ref"])
-    answer = provider.start(end_user_ip=_ip() or "127.0.0.1")
-    if isinstance(answer, Failed):
-        session.pop(BANKID_KEY, None)
-        flash(failed_message(answer.reason), "error")
-        return redirect(url_for("portal.login" if purpose == "login" else "portal.register"))
-    session[BANKID_KEY] = {"ref": answer.order_ref, "qt": answer.qr_start_token,
-                           "qs": answer.qr_start_secret, "at": time.time(),
-                           "purpose": purpose}
-    urls = {"qr": url_for("portal.bankid_qr"), "collect": url_for("portal.bankid_collect"),
-            "cancel": url_for("portal.bankid_cancel"),
-            "retry": url_for("portal.login" if purpose == "login" else "portal.register")}
-    return render_template("portal/account/bankid.html", base="portal/account/base.html",
-                           urls=urls, autostart=autostart_url(answer.auto_start_token),
-                           message=pending_message(None, qr=True), qr=_qr(answer))
-
-
-def _qr(order: Order | dict) -> dict:
-    if isinstance(order, Order):
-        token, secret, seconds = order.qr_start_token, order.qr_start_secret, 0
-    else:
-        token, secret = order["qt"], order["qs"]
-        seconds = max(0, int(time.time() - float(order["at"])))
-    text = qr_text(token, secret, seconds)
-    return {"text": text, "image": segno.make(text, error="l").svg_data_uri(scale=5)}
+    return BANKID.start(purpose, _ip())
 
 
 @bp.get("/bankid/qr")
 def bankid_qr():
     """The animated QR code of this second (the page's script asks every second)."""
-    order = _order()
-    if order is None:
-        return jsonify(error="no_order"), 404
-    return jsonify(_qr(order))
+    return BANKID.qr()
 
 
 @bp.post("/bankid/collect")
 def bankid_collect():
     """Collect the order from BankID (the page's script asks every two seconds)."""
-    order = _order()
-    if order is None:
-        return jsonify(status="failed", message=failed_message("cancelled")), 404
-    polls = order.get("polls", 0)
-    allowed = COLLECT_BURST + (time.time() - float(order["at"])) / COLLECT_INTERVAL_S
-    if polls >= allowed:
-        # Faster than the page's script asks: the order stays, the caller waits.
-        wait = max(1, math.ceil((polls + 1 - allowed) * COLLECT_INTERVAL_S))
-        return jsonify(status="pending", error="too_many_requests", retry_after=wait,
-                       message=_("Too many requests. Wait a moment; the identification "
-                                 "goes on.")), 429, {"Retry-After": str(wait)}
-    session[BANKID_KEY] = {**order, "polls": polls + 1}
-    outcome = _bankid().poll(order["ref"])
-    if isinstance(outcome, Pending):
-        return jsonify(status="pending", hint=outcome.hint_code,
-                       message=pending_message(outcome.hint_code, qr=True))
-    session.pop(BANKID_KEY, None)
-    if isinstance(outcome, Failed):
-        return jsonify(status="failed", hint=outcome.reason,
-                       message=failed_message(outcome.reason))
-    assert isinstance(outcome, Completed)
-    target = _identified(outcome.identity, "bankid", order.get("purpose", "register"))
-    return jsonify(status="complete", next=target)
+    return BANKID.collect()
 
 
 @bp.post("/bankid/cancel")
 def bankid_cancel():
-    order = _order()
-    session.pop(BANKID_KEY, None)
-    if order is not None:
-        _bankid().cancel(order["ref"])
-    purpose = order.get("purpose") if order else None
-    if request.accept_mimetypes.best == "application/json":
-        return jsonify(status="cancelled")
-    flash(failed_message("cancelled"), "info")
-    return redirect(url_for("portal.login" if purpose == "login" else "portal.register"))
+    return BANKID.cancel()
 
 
 # --- Finnish e-identification (OpenID Connect) ----------------------------------------------
@@ -621,20 +557,16 @@ def fi_start():
     limited = _identification_limited("oidc", purpose)
     if limited is not None:
         return limited
-    session["portal_oidc_purpose"] = purpose
-    return oidc.start(url_for("portal.fi_callback", _external=True),
+    return OIDC.start(url_for("portal.fi_callback", _external=True), purpose=purpose,
                       locale=session.get("lang"))
 
 
 @bp.get("/fi/callback")
 def fi_callback():
-    if not oidc.configured(current_app.config):
-        abort(404)
-    purpose = session.pop("portal_oidc_purpose", "register")
-    outcome = oidc.finish()
+    outcome, purpose = OIDC.finish()
     if isinstance(outcome, Failed):
         flash(failed_message(outcome.reason), "error")
-        return redirect(url_for("portal.login" if purpose == "login" else "portal.register"))
+        return redirect(_back(purpose))
     return redirect(_identified(outcome.identity, "oidc", purpose))
 
 
