@@ -14,9 +14,16 @@ a reason code (BankID's ``hintCode``/``errorCode`` names, or ours: ``invalid_ide
 * ``numbers``: personnummer, samordningsnummer and henkilötunnus checked with python-stdnum,
   and masked for display.
 * ``messages``: what each hint code tells the user, translated.
+* ``pending``: identifications under way kept on the server (a BankID order with its QR
+  secret; OpenID Connect's state, nonce and PKCE verifier), the browser's session holding only
+  a random id; deleted at the end, swept when expired.
+* ``flow``: the browser's side (BankID's start, QR, collect, cancel; OpenID Connect's start and
+  callback) as one flow that the portal's and the housing queue's routes call with their own
+  session key and addresses.
 Office identification is not a provider: staff record it (``dispatch.auth.tenants``).
 
-Imports core and models only (and the libraries); no Flask views here.
+Imports core and models only (and the libraries); no routes here (``flow`` is request code
+that the blueprints' routes call).
 """
 
 from __future__ import annotations
