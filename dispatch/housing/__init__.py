@@ -9,6 +9,7 @@ queue into the tenant log-in: a queue applicant may log in, every log-in renews)
 and the scheduler's jobs (``jobs``).
 One blueprint ``bp`` under ``/bostad``; who is logged in is the tenant portal's session
 (``portal.session``: one account for the tenant pages and the queue).
+The customer assessment's case (guarantors, previous landlords' references) is ``cases``.
 May import core, models, auth (the tenant accounts and identity providers), portal.session and
 the domain packages (register, jobs); no other feature's views.
 """

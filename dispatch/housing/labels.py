@@ -28,6 +28,19 @@ REASON_NAMES = {
     "income": _l("Income below twice the annual rent"),
     "disturbances": _l("Earlier disturbances"),
     "internal_move_too_soon": _l("Own tenant for less than a year"),
+    "reference_remarks": _l("The previous landlord's reference has remarks"),
+}
+
+# Why an approved applicant passes (the assessment shows it beside "Approved").
+GROUND_NAMES = {
+    "income": _l("income at least twice the annual rent"),
+    "guarantor": _l("a guarantor's monthly income is at least five times the rent"),
+    "reference": _l("approved reference from the previous landlord"),
+}
+
+REFERENCE_ANSWER_NAMES = {
+    "approved": _l("Approved"),
+    "remarks": _l("Remarks"),
 }
 
 ANSWER_NAMES = {
@@ -82,6 +95,14 @@ ERRORS = {
     "bodirekt_no_priority": _l("BoDirekt listings take no priority."),
     "priority_ended": _l("This priority has ended."),
     "already_offered": _l("This applicant already has an offer for the flat."),
+    "consent_required": _l("The guarantor must consent to the credit check."),
+    "guarantor_under_18": _l("A guarantor must be 18 or older."),
+    "guarantor_is_applicant": _l("The applicant cannot be their own guarantor."),
+    "notice_already_given": _l("Notice is already given on this guarantee."),
+    "notice_before_start": _l("The notice cannot be given before the guarantee starts."),
+    "remarks_required": _l("Write what the remarks are."),
+    "reference_required": _l("Several applicants accepted: record an approved reference from "
+                             "the previous landlord before the contract."),
 }
 
 PRIORITY_GROUP_NAMES = {

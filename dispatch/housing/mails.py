@@ -94,7 +94,7 @@ def matches(applicant: HousingApplicant, listing: HousingListing) -> bool:
         return False
     if applicant.rooms_min and (obj.rooms is None or obj.rooms < applicant.rooms_min):
         return False
-    if applicant.max_rent and obj.rent_sek is not None and obj.rent_sek > applicant.max_rent:
+    if applicant.max_rent and listing.rent is not None and listing.rent > applicant.max_rent:
         return False
     if applicant.lowest_floor is not None and obj.floor is not None \
             and obj.floor < applicant.lowest_floor:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import groupby, islice
 from zoneinfo import ZoneInfo
@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dispatch.core import audit
+from dispatch.housing import cases
 from dispatch.housing import points as rules
 from dispatch.housing.credit import CreditProvider
 from dispatch.models import (
@@ -295,6 +296,11 @@ class Ranked:
     disturbances: list[tuple[int, datetime]]  # (report id, when) on their agreements
     approved: bool
     reasons: list[str]
+    # Why it passes where it is not self-evident: "income" (at least twice the annual rent),
+    # "guarantor" (a guarantor covers it), "reference" (the latest reference is approved).
+    grounds: list[str] = field(default_factory=list)
+    guarantor: object | None = None  # the HousingGuarantor that covers the income
+    reference: object | None = None  # the latest HousingReference
 
 
 def disturbances(session: Session, person_id: int, landlord_id: int, *, since: datetime) \
@@ -410,7 +416,9 @@ def _assess(session: Session, listing: HousingListing, rows, *, today: date,
         Person.id.in_([a.person_id for _, a in rows])))}
     earlier = disturbances_of(session, list(people), listing.landlord_id, since=since)
     too_soon = internal_move_too_soon(session, list(people), listing.landlord_id, today)
-    rent = listing.rental_object.rent_sek
+    rent = listing.rent
+    guarantors = cases.guarantors_of(session, applicant_ids)
+    references = cases.references_of(session, applicant_ids)
     result = []
     for interest, applicant in rows:
         person = people[applicant.person_id]
@@ -426,16 +434,31 @@ def _assess(session: Session, listing: HousingListing, rows, *, today: date,
             reasons.append("blocked")
         if applicant.status != "active" or not rules.is_registered(applicant.renewed_on, today):
             reasons.append("lapsed")
-        if rent is not None and applicant.yearly_income is not None and \
-                not rules.income_suffices(applicant.yearly_income, int(rent)):
-            reasons.append("income")
+        grounds, covering = [], None
+        if rent is not None and applicant.yearly_income is not None:
+            if rules.income_suffices(applicant.yearly_income, int(rent)):
+                grounds.append("income")
+            else:
+                covering = cases.covering_guarantor(guarantors.get(applicant.id, []),
+                                                    int(rent), today)
+                if covering is not None:
+                    grounds.append("guarantor")
+                else:
+                    reasons.append("income")
+        latest = (references.get(applicant.id) or [None])[0]
+        if latest is not None:
+            if latest.answer == "approved":
+                grounds.append("reference")
+            else:
+                reasons.append("reference_remarks")
         found = earlier.get(applicant.person_id, [])
         if found:
             reasons.append("disturbances")
         if applicant.person_id in too_soon and applicant.id not in excepted(session, applicant):
             reasons.append("internal_move_too_soon")
         result.append(Ranked(applicant, interest, current_points(applicant, today), age,
-                             applicant.id in blocked, found, not reasons, reasons))
+                             applicant.id in blocked, found, not reasons, reasons,
+                             grounds, covering, latest))
     return result
 
 
@@ -613,12 +636,18 @@ def sign_contract(session: Session, offer: HousingOffer, *, avtalsnummer: str,
                   starts_on: date | None, staff_user_id: int | None) -> Agreement:
     """The chosen applicant's agreement in the shared model (tenant pages open on its start):
     among those who accepted, the one with the most points (a BoDirekt listing: the first
-    interest) — the case officer picks from the ranked accepted offers."""
+    interest) — the case officer picks from the ranked accepted offers. When several accepted,
+    the contract is written after references: the chosen one's latest reference must be
+    approved (``reference_required``)."""
     listing = offer.listing
     if offer.answer != "accepted":
         raise QueueError("not_accepted")
     if listing.status == "let":
         raise QueueError("already_let")
+    accepted = session.scalar(select(func.count(HousingOffer.id)).where(
+        HousingOffer.listing_id == listing.id, HousingOffer.answer == "accepted")) or 0
+    if accepted > 1 and not cases.has_approved_reference(session, offer.applicant_id):
+        raise QueueError("reference_required")  # several accepted: "after references"
     taken = session.scalar(select(Agreement.id).where(
         Agreement.landlord_id == listing.landlord_id, Agreement.avtalsnummer == avtalsnummer))
     if taken is not None:

@@ -20,7 +20,7 @@ from dispatch.auth.identity.numbers import InvalidNumber, masked, swedish
 from dispatch.core import audit
 from dispatch.core.extensions import db
 from dispatch.core.phones import normalise_phone
-from dispatch.housing import credit, labels, service
+from dispatch.housing import cases, credit, labels, service
 from dispatch.housing import points as rules
 from dispatch.housing.blueprint import bp
 from dispatch.housing.views import today, tz
@@ -34,7 +34,9 @@ from dispatch.models import (
 )
 from dispatch.models.housing import (
     PRIORITY_GROUPS,
+    REFERENCE_ANSWERS,
     HousingApplicant,
+    HousingGuarantor,
     HousingListing,
     HousingOffer,
     HousingPriority,
@@ -340,7 +342,17 @@ def staff_applicant(applicant_id: int, errors: dict | None = None, status: int =
         blocks=service.blocks_of(db.session, applicant.id), offers=offers,
         priority=service.active_priority(db.session, applicant.id), groups=PRIORITY_GROUPS,
         masked=masked(person.personnummer if person else None), errors=errors or {},
-        form=request.form.to_dict() if errors else {}), status
+        guarantors=cases.guarantors_of(db.session, [applicant.id]).get(applicant.id, []),
+        references=cases.references_of(db.session, [applicant.id]).get(applicant.id, []),
+        in_force=cases.in_force, runs_until=cases.runs_two_years_until, day=day,
+        mask=masked, answers=REFERENCE_ANSWERS,
+        form=_kept(request.form.to_dict()) if errors else {}), status
+
+
+def _kept(form: dict) -> dict:
+    """What a refused form shows again: all but a personnummer (never sent back in clear)."""
+    form.pop("guarantor_personnummer", None)
+    return form
 
 
 @bp.post("/staff/applicants/<int:applicant_id>/block")
@@ -424,3 +436,97 @@ def move_exception(applicant_id: int):
                                   staff_user_id=current_user.id)
     flash(_("The exception is recorded."), "info")
     return redirect(url_for("housing.staff_applicant", applicant_id=applicant.id), 303)
+
+
+# -- the customer assessment's case: guarantors and references ----------------------------------
+
+@bp.post("/staff/applicants/<int:applicant_id>/guarantors")
+@staff_only
+def add_guarantor(applicant_id: int):
+    """A guarantor on the case: a person 18+, credit-checked with their consent (audited)."""
+    applicant = mine(db.session.get(HousingApplicant, applicant_id))
+    form = request.form.to_dict()
+    errors: dict = {}
+    name = (form.get("guarantor_name") or "").strip()
+    if not name:
+        errors["guarantor_name"] = "required"
+    elif len(name) > 200:
+        errors["guarantor_name"] = "too_long"
+    if not (form.get("guarantor_personnummer") or "").strip():
+        errors["guarantor_personnummer"] = "required"
+    income = parse_int(form, errors, "guarantor_income", 0, 100_000_000)
+    starts_on = parse_day(form, errors, "guarantor_starts_on")
+    if not errors:
+        try:
+            cases.add_guarantor(
+                db.session, applicant, name=name,
+                personnummer=form.get("guarantor_personnummer") or "", monthly_income=income,
+                starts_on=starts_on, consent=form.get("guarantor_consent") == "on",
+                credit=credit.provider(current_app.config), today=today(),
+                staff_user_id=current_user.id)
+        except cases.CaseError as exc:
+            field = "guarantor_consent" if exc.code == "consent_required" \
+                else "guarantor_personnummer"
+            errors[field] = exc.code
+    if errors:
+        return staff_applicant(applicant_id, errors, 400)
+    flash(_("The guarantor is recorded."), "info")
+    return redirect(url_for("housing.staff_applicant", applicant_id=applicant.id) + "#guarantors",
+                    303)
+
+
+@bp.post("/staff/guarantors/<int:guarantor_id>/notice")
+@staff_only
+def guarantor_notice(guarantor_id: int):
+    guarantor = db.session.get(HousingGuarantor, guarantor_id)
+    if guarantor is None:
+        abort(404)
+    applicant = mine(db.session.get(HousingApplicant, guarantor.applicant_id))
+    errors: dict = {}
+    given_on = parse_day(request.form.to_dict(), errors, "notice_given_on")
+    if not errors:
+        try:
+            cases.guarantor_notice(db.session, guarantor, given_on=given_on,
+                                   staff_user_id=current_user.id)
+        except cases.CaseError as exc:
+            errors["notice_given_on"] = exc.code
+    if errors:
+        return staff_applicant(applicant.id, errors, 400)
+    flash(_("The guarantor's notice is recorded."), "info")
+    return redirect(url_for("housing.staff_applicant", applicant_id=applicant.id) + "#guarantors",
+                    303)
+
+
+@bp.post("/staff/applicants/<int:applicant_id>/references")
+@staff_only
+def add_reference(applicant_id: int):
+    """The previous landlord's reference as staff took it (audited)."""
+    applicant = mine(db.session.get(HousingApplicant, applicant_id))
+    form = request.form.to_dict()
+    errors: dict = {}
+    values = {}
+    for name in ("reference_landlord", "reference_contact"):
+        values[name] = (form.get(name) or "").strip()
+        if not values[name]:
+            errors[name] = "required"
+        elif len(values[name]) > 200:
+            errors[name] = "too_long"
+    answer = form.get("reference_answer") or ""
+    if answer not in REFERENCE_ANSWERS:
+        errors["reference_answer"] = "invalid_choice"
+    remarks = (form.get("reference_remarks") or "").strip()
+    if answer == "remarks" and not remarks:
+        errors["reference_remarks"] = "remarks_required"
+    elif len(remarks) > 2000:
+        errors["reference_remarks"] = "too_long"
+    given_on = parse_day(form, errors, "reference_given_on")
+    if not errors:
+        cases.add_reference(db.session, applicant, landlord_name=values["reference_landlord"],
+                            contact=values["reference_contact"], answer=answer,
+                            remarks=remarks if answer == "remarks" else None, given_on=given_on,
+                            staff_user_id=current_user.id)
+    if errors:
+        return staff_applicant(applicant_id, errors, 400)
+    flash(_("The reference is recorded."), "info")
+    return redirect(url_for("housing.staff_applicant", applicant_id=applicant.id) + "#references",
+                    303)

@@ -77,7 +77,9 @@ def _words() -> dict:
     return {"income_kind_names": labels.INCOME_KIND_NAMES, "error_names": labels.ERRORS,
             "answer_names": labels.ANSWER_NAMES, "reason_names": labels.REASON_NAMES,
             "listing_status_names": labels.LISTING_STATUS_NAMES,
-            "priority_group_names": labels.PRIORITY_GROUP_NAMES}
+            "priority_group_names": labels.PRIORITY_GROUP_NAMES,
+            "ground_names": labels.GROUND_NAMES,
+            "reference_answer_names": labels.REFERENCE_ANSWER_NAMES}
 
 
 @bp.app_template_filter("housing_day")
