@@ -284,6 +284,12 @@ def document() -> dict:
                 "summary": "The cars' alarms (assault alarm, missed check-in) no operator has "
                            "acknowledged, oldest first",
                 "responses": {"200": _ok("[alarm]"), **_ERRORS}}},
+            "/alarms/board": {"get": {
+                "summary": "The supervisor's view: every alarm standing (a car's alarm, a "
+                           "missed check-in, a job not accepted in time) and the ones handled "
+                           "tonight, with who handled them, when and how",
+                "responses": {"200": _ok("{night, standing: [alarm], handled: [alarm]}"),
+                              **_ERRORS}}},
             "/alarms/{id}/acknowledge": {"post": {
                 "summary": "An operator has the alarm: recorded, audited, told to the consoles "
                            "and the car (again: 200, changed false)", "parameters": _ID,

@@ -38,6 +38,7 @@ from dispatch.jobs.dispatching import (
 from dispatch.jobs.figures import call_to_dispatch
 from dispatch.jobs.patrols import list_patrols, patrol_json
 from dispatch.jobs.safety import acknowledge_alarm, alarm_json, standing_alarms
+from dispatch.jobs.supervisor import alarm_board
 from dispatch.models import (
     Call,
     Complaint,
@@ -347,6 +348,15 @@ def alarms():
     """The cars' alarms no operator has acknowledged (issue 19), oldest first: what a console
     shows above everything else when it (re)loads; then ``patrol.alarm`` events."""
     return jsonify([alarm_json(db.session, a) for a in standing_alarms(db.session)])
+
+
+@bp.get("/alarms/board")
+@roles_required("operator")
+def alarms_board():
+    """The supervisor's view (issue 19): every alarm standing (a car's alarm, a missed
+    check-in, a job not accepted in time), oldest first, and the ones handled tonight (noon to
+    noon), newest first, with who handled them, when and how."""
+    return jsonify(alarm_board(db.session, current_app.config["DISPATCH_TZ"]))
 
 
 @bp.post("/alarms/<int:alarm_id>/acknowledge")
