@@ -86,6 +86,13 @@ TEMPLATES: list[tuple[str | tuple[str, str], str | None]] = [
     (N_("unknown columns ignored: %(columns)s"), None),
     (N_("repeated columns, first one used: %(columns)s"), None),
     (N_("the same file was imported on %(when)s UTC"), None),
+    # -- a PostgreSQL first register whose own references do not hold (imports.first.postgres)
+    (ngettext("The register was not saved: %(rows)s new row in %(table)s points at no row of "
+              "%(parent)s (%(column)s). Nothing was changed.",
+              "The register was not saved: %(rows)s new rows in %(table)s point at no row of "
+              "%(parent)s (%(column)s). Nothing was changed."), "rows"),
+    (N_("The register was not saved: %(table)s holds %(rows)s of the %(total)s new rows the "
+        "import wrote. Nothing was changed."), None),
 ]
 
 # What the rejection for too many retired objects adds, where it is shown.
