@@ -11,6 +11,18 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a real password")
 
 
+# A legacy PIN (four to eight digits, from earlier invoices) is guarded by the log-in limits,
+# not by its hash's cost: so few possibilities fall offline whatever the cost. It gets
+# Argon2id with OWASP's minimum (19 MiB, 2 passes), a sixth of a password's cost, because an
+# invoice import may set tens of thousands of them.
+_pin_hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+
+
+def hash_pin(pin: str) -> str:
+    """Return the Argon2id hash of a legacy PIN (``verify_password`` checks it)."""
+    return _pin_hasher.hash(pin)
+
+
 def hash_password(password: str) -> str:
     """Return the Argon2id hash of ``password``."""
     return _hasher.hash(password)

@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.auth.identity import Identity
 from dispatch.auth.lockout import Lockout, LockoutPolicy, lockout
-from dispatch.auth.passwords import hash_password, verify_password
+from dispatch.auth.passwords import hash_password, hash_pin, verify_password
 from dispatch.auth.service import normalise_email
 from dispatch.core.audit import record
 from dispatch.core.database import outside_transaction
@@ -362,6 +362,7 @@ def register(session: Session, identification: TenantIdentification, *, email: s
                             identified_by=identification.method, locale=locale)
     session.add(account)
     identification.used_at = utcnow()
+    void_legacy_pin(session, identification.person_id)
     session.flush()
     record(session, "tenant.registered", subject=f"tenant:{email}", ip=ip,
            details={"account_id": account.id, "method": identification.method})
@@ -440,6 +441,7 @@ def set_password(session: Session, account: TenantAccount, password: str, *,
     account.must_choose_password = False
     if account.activated_at is None:
         account.activated_at = utcnow()
+    void_legacy_pin(session, account.person_id)
     record(session, "tenant.password_set", subject=f"tenant:{account.email}", ip=ip,
            details={"account_id": account.id})
 
@@ -528,10 +530,69 @@ def log_in_identified(session: Session, account: TenantAccount, *, method: str,
     return result
 
 
-def set_legacy_pin(session: Session, person_id: int, pin: str) -> None:
-    """Keep a person's old invoice PIN (its hash) for the legacy log-in."""
-    session.merge(LegacyPin(person_id=person_id, pin_hash=hash_password(pin)))
+PIN_RE = re.compile(r"^\d{4,8}$")
+
+
+def set_legacy_pin(session: Session, person_id: int, pin: str, *,
+                   pin_hash: str | None = None) -> None:
+    """Keep a person's old invoice PIN (its Argon2id hash only; ``pin_hash`` when the caller
+    hashed it already, outside its transaction) for the legacy log-in; a PIN set before is
+    replaced (and works again)."""
+    hashed = pin_hash or hash_pin(pin)
+    existing = session.get(LegacyPin, person_id)
+    if existing is None:
+        session.add(LegacyPin(person_id=person_id, pin_hash=hashed))
+    else:
+        existing.pin_hash, existing.used_at = hashed, None
     session.flush()
+
+
+def set_legacy_pins(session: Session, hashes: dict[int, str]) -> None:
+    """Many people's PINs at once (an invoice import): person id → Argon2id hash; earlier
+    PINs are replaced (and work again)."""
+    ids = sorted(hashes)
+    existing: dict[int, LegacyPin] = {}
+    for start in range(0, len(ids), 5000):
+        existing.update({pin.person_id: pin for pin in session.scalars(
+            select(LegacyPin).where(LegacyPin.person_id.in_(ids[start:start + 5000])))})
+    for person_id in ids:
+        row = existing.get(person_id)
+        if row is None:
+            session.add(LegacyPin(person_id=person_id, pin_hash=hashes[person_id]))
+        else:
+            row.pin_hash, row.used_at = hashes[person_id], None
+    session.flush()
+
+
+def has_password(session: Session, person_ids: list[int]) -> set[int]:
+    """The people among ``person_ids`` who registered with a password of their own (their
+    legacy PIN is void)."""
+    found: set[int] = set()
+    for start in range(0, len(person_ids), 5000):
+        found.update(session.scalars(select(TenantAccount.person_id).where(
+            TenantAccount.person_id.in_(person_ids[start:start + 5000]),
+            TenantAccount.password_hash.is_not(None))))
+    return found
+
+
+def void_legacy_pin(session: Session, person_id: int | None) -> None:
+    """The person chose a password: their legacy PIN stops working for good."""
+    if person_id is not None:
+        session.execute(delete(LegacyPin).where(LegacyPin.person_id == person_id))
+
+
+def set_legacy_pin_by_staff(session: Session, person_id: int, pin: str, *, user_id: int,
+                            ip: str | None, pin_hash: str | None = None) -> None:
+    """Staff give a person a legacy PIN (AccountError on a PIN that is not 4-8 digits or a
+    person who registered with a password already); audited, never the PIN."""
+    if not PIN_RE.match(pin or ""):
+        raise AccountError("pin", _("A PIN code is 4 to 8 digits."))
+    if has_password(session, [person_id]):
+        raise AccountError("pin", _("This person has registered with a password: a PIN code "
+                                    "would not be used."))
+    set_legacy_pin(session, person_id, pin, pin_hash=pin_hash)
+    record(session, "tenant.pin_set", subject=f"person:{person_id}", ip=ip, user_id=user_id,
+           details={"by": "staff"})
 
 
 def _pin_subject(secret_key: str, number: str) -> str:
@@ -551,8 +612,10 @@ def legacy_pin_login(session: Session, number: str, pin: str, *, ip: str | None,
         record(session, "login.locked", subject=subject, ip=ip, details={"scope": locked.scope})
         return LoginResult(None, "locked", retry_after=locked.retry_after())
     people = list(session.scalars(select(Person.id).where(Person.personnummer == number)))
-    pins = list(session.scalars(select(LegacyPin).where(LegacyPin.person_id.in_(people),
-                                                        LegacyPin.used_at.is_(None))))
+    registered = has_password(session, people)  # a PIN is void once a password is chosen
+    pins = [pin for pin in session.scalars(select(LegacyPin).where(
+        LegacyPin.person_id.in_(people), LegacyPin.used_at.is_(None)))
+        if pin.person_id not in registered]
     with outside_transaction(session):
         matched = next((p for p in pins if verify_password(p.pin_hash, pin)), None)
         if not pins:

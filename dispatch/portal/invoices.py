@@ -23,19 +23,23 @@ from fpdf import FPDF
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from dispatch.auth import tenants
+from dispatch.auth.passwords import hash_pin
 from dispatch.core.audit import record
-from dispatch.core.database import transactional
+from dispatch.core.database import outside_transaction, transactional
 from dispatch.core.extensions import db
-from dispatch.models import Agreement, Landlord, Person, utcnow
+from dispatch.models import Agreement, AgreementParty, Landlord, Person, utcnow
 from dispatch.models.portal import Invoice, Payment
 from dispatch.portal.blueprint import bp
 from dispatch.portal.rules import valid_ocr
 
 INVOICE_COLUMNS = ["fakturanummer", "avtalsnummer", "ocr", "belopp", "fakturadatum",
-                   "forfallodatum", "period"]
+                   "forfallodatum", "period", "kundnummer", "pin"]
 PAYMENT_COLUMNS = ["betalningsreferens", "ocr", "belopp", "betaldatum"]
-OPTIONAL = {"period"}
+OPTIONAL = {"period", "kundnummer", "pin"}
+SECRET_COLUMNS = {"pin"}  # never echoed in an error, a log line or the audit log
 AMOUNT = re.compile(r"^-?\d{1,9}(?:[.,]\d{1,2})?$")
+PIN = re.compile(r"^\d{4,8}$")
 
 REASONS = {
     "not_utf8": _l("The file is not UTF-8 text."),
@@ -54,6 +58,9 @@ REASONS = {
     "unknown_invoice": _l("No invoice with this OCR number."),
     "payment_changed": _l("A payment with this reference was imported with other values."),
     "too_many_rows": _l("The file has too many lines."),
+    "bad_pin": _l("Not a PIN code (4 to 8 digits)."),
+    "not_a_party": _l("No tenant of this agreement has this customer number."),
+    "pin_differs": _l("This person has another PIN code on an earlier line."),
 }
 
 
@@ -63,6 +70,8 @@ class ImportResult:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
+    pins: int = 0  # legacy PINs set (or replaced)
+    pins_void: int = 0  # PINs of people who registered with a password already: not kept
     # line, column, value, reason (a code of REASONS)
     errors: list[tuple[int, str, str, str]] = field(default_factory=list)
 
@@ -93,6 +102,7 @@ def import_file(session: Session, landlord: Landlord, data: bytes, *, actor: str
     result = ImportResult()
 
     def error(line: int, column: str, value: str, code: str) -> None:
+        value = "" if column in SECRET_COLUMNS else value
         result.errors.append((line, column, value[:80], code))
 
     try:
@@ -133,7 +143,8 @@ def import_file(session: Session, landlord: Landlord, data: bytes, *, actor: str
         return result
     record(session, "portal.import", subject=f"landlord:{landlord.id}",
            details={"kind": result.kind, "actor": actor, "added": result.added,
-                    "updated": result.updated, "unchanged": result.unchanged})
+                    "updated": result.updated, "unchanged": result.unchanged,
+                    "pins": result.pins, "pins_void": result.pins_void})
     session.flush()
     return result
 
@@ -178,8 +189,17 @@ def _invoices(session, landlord, parsed, result, error) -> None:
         if issued and due and due < issued:
             error(line, "forfallodatum", row["forfallodatum"], "due_before_issue")
             ok = False
+        if row.get("pin") and not PIN.match(row["pin"]):
+            error(line, "pin", "", "bad_pin")
+            ok = False
         if ok:
             good.append((line, row, agreement_id, amount, issued, due))
+    pins = _pins(session, landlord, good, error)
+    if result.errors:
+        return
+    # The PINs' hashes before the invoices are read (the hashing ends a reading transaction
+    # on SQLite, so nothing read before it is used after it).
+    pin_hashes, result.pins_void = _hash_pins(session, pins)
     existing = {}
     numbers = [row["fakturanummer"] for _l, row, *_rest in good]
     for start in range(0, len(numbers), 5000):
@@ -192,6 +212,8 @@ def _invoices(session, landlord, parsed, result, error) -> None:
             error(line, "fakturanummer", row["fakturanummer"], "other_agreement")
     if result.errors:
         return
+    tenants.set_legacy_pins(session, pin_hashes)
+    result.pins = len(pin_hashes)
     new = []
     for _line, row, agreement_id, amount, issued, due in good:
         values = {"agreement_id": agreement_id, "ocr": row["ocr"], "amount_ore": amount,
@@ -209,6 +231,48 @@ def _invoices(session, landlord, parsed, result, error) -> None:
             result.unchanged += 1
     for start in range(0, len(new), 5000):  # one INSERT per 5,000 rows, not an object each
         session.execute(insert(Invoice), new[start:start + 5000])
+
+
+def _pins(session, landlord, good, error) -> dict[int, str]:
+    """The PIN of each person the file gives one (``pin``): the invoice's recipient, the
+    agreement's tenant with ``kundnummer`` or else tenant 1. One person, one PIN a file."""
+    wanted = [(line, row, agreement_id) for line, row, agreement_id, *_rest in good
+              if row.get("pin")]
+    if not wanted:
+        return {}
+    agreement_ids = sorted({agreement_id for _line, _row, agreement_id in wanted})
+    parties: dict[int, list[tuple[int, int, str | None]]] = {}
+    for start in range(0, len(agreement_ids), 5000):
+        for agreement_id, person_id, position, kundnummer in session.execute(
+                select(AgreementParty.agreement_id, AgreementParty.person_id,
+                       AgreementParty.position, Person.kundnummer)
+                .join(Person, Person.id == AgreementParty.person_id)
+                .where(AgreementParty.agreement_id.in_(agreement_ids[start:start + 5000]))):
+            parties.setdefault(agreement_id, []).append((position, person_id, kundnummer))
+    pins: dict[int, str] = {}
+    for line, row, agreement_id in wanted:
+        found = sorted(parties.get(agreement_id, []))
+        if row.get("kundnummer"):
+            person_id = next((p for _pos, p, k in found if k == row["kundnummer"]), None)
+        else:
+            person_id = found[0][1] if found else None
+        if person_id is None:
+            error(line, "kundnummer", row.get("kundnummer", ""), "not_a_party")
+        elif pins.setdefault(person_id, row["pin"]) != row["pin"]:
+            error(line, "pin", "", "pin_differs")
+    return pins
+
+
+def _hash_pins(session, pins: dict[int, str]) -> tuple[dict[int, str], int]:
+    """The hash of each PIN to keep, and how many are void (people who registered with a
+    password already). The hashes take a while: made outside the transaction (SQLite)."""
+    if not pins:
+        return {}, 0
+    void = tenants.has_password(session, list(pins))
+    keep = {person_id: pin for person_id, pin in pins.items() if person_id not in void}
+    with outside_transaction(session):
+        hashes = {person_id: hash_pin(pin) for person_id, pin in keep.items()}
+    return hashes, len(void)
 
 
 def _payments(session, landlord, parsed, result, error) -> None:
@@ -355,3 +419,6 @@ def import_invoices_command(code: str, path: Path) -> None:
         raise click.ClickException(f"{len(result.errors)} errors: nothing was imported")
     click.echo(f"{result.kind}: {result.added} added, {result.updated} updated, "
                f"{result.unchanged} unchanged")
+    if result.pins or result.pins_void:
+        click.echo(f"PIN codes: {result.pins} set, {result.pins_void} not kept (the person "
+                   "has registered with a password)")

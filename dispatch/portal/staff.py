@@ -10,6 +10,7 @@ from datetime import time
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -187,6 +188,14 @@ def staff_invoices():
                 flash(_("Imported: %(added)s added, %(updated)s updated, %(unchanged)s "
                         "unchanged.", added=result.added, updated=result.updated,
                         unchanged=result.unchanged), "info")
+                if result.pins:
+                    flash(ngettext("%(num)d PIN code set.", "%(num)d PIN codes set.",
+                                   result.pins), "info")
+                if result.pins_void:
+                    flash(ngettext(
+                        "%(num)d PIN code not kept: the person has registered with a password.",
+                        "%(num)d PIN codes not kept: the people have registered with a "
+                        "password.", result.pins_void), "info")
                 return redirect(url_for("portal.staff_invoices"))
     return render_template("portal/staff/invoices.html", form=form, errors=errors,
                            result=result, landlords=_landlords(), reasons=REASONS), (
