@@ -39,16 +39,28 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from rapidfuzz import fuzz
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from dispatch.auth.identity import Identity
+from dispatch.auth.identity.numbers import InvalidNumber, masked, normalise
 from dispatch.auth.lockout import Lockout, LockoutPolicy, lockout
 from dispatch.auth.passwords import hash_password, hash_pin, verify_password
 from dispatch.auth.service import normalise_email
 from dispatch.core.audit import record
 from dispatch.core.database import outside_transaction
-from dispatch.models import Agreement, AgreementParty, AuditEvent, Person, utcnow
+from dispatch.models import (
+    Agreement,
+    AgreementObject,
+    AgreementParty,
+    AuditEvent,
+    Entrance,
+    Landlord,
+    Person,
+    RentalObject,
+    utcnow,
+)
 from dispatch.models.accounts import (
     LandlordAccountPolicy,
     LegacyPin,
@@ -188,6 +200,119 @@ def tenancy_of_person(session: Session, person_id: int | None, today: date) -> T
         if own.state == standing.state:
             return own
     return standing
+
+
+# --- finding a tenant at the office ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class TenantMatch:
+    """A person the office search found: what staff need to tell people apart (the number
+    masked), and their standing (``current`` or ``signed``)."""
+
+    person_id: int
+    name: str
+    masked_number: str
+    kundnummer: str
+    landlord: str
+    avtalsnummer: tuple[str, ...]
+    address: str
+    state: str
+
+
+ADDRESS_RE = re.compile(r"^(?P<street>\D+?)\s*(?P<number>\d+)\s*(?P<letter>[A-Za-zÅÄÖåäö]?)$")
+SEARCH_CANDIDATES = 200
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def find_tenants(session: Session, query: str, today: date, *,
+                 limit: int = 20) -> list[TenantMatch]:
+    """The tenants (an agreement in force, or signed where the landlord lets them register)
+    that ``query`` names: a personnummer (any common form), a kundnummer, an avtalsnummer, an
+    address ("Götgatan 12 B") or the name (every word in it, in any order; the closest names
+    first, ranked with rapidfuzz)."""
+    query = " ".join((query or "").split())[:100]
+    if len(query) < 2:
+        return []
+    ids: list[int] = []
+
+    def add(rows) -> None:
+        ids.extend(i for i in rows if i not in ids)
+
+    try:
+        number = normalise(query)
+    except InvalidNumber:
+        number = None
+    if number:
+        add(session.scalars(select(Person.id).where(Person.personnummer == number)
+                            .limit(SEARCH_CANDIDATES)))
+    lowered = query.lower()
+    add(session.scalars(select(Person.id).where(func.lower(Person.kundnummer) == lowered)
+                        .limit(SEARCH_CANDIDATES)))
+    add(session.scalars(
+        select(AgreementParty.person_id)
+        .join(Agreement, Agreement.id == AgreementParty.agreement_id)
+        .where(func.lower(Agreement.avtalsnummer) == lowered).limit(SEARCH_CANDIDATES)))
+    address = ADDRESS_RE.match(query)
+    if address:
+        where = [Entrance.street.ilike(_like(address["street"].strip()) + "%", escape="\\"),
+                 Entrance.street_number == int(address["number"])]
+        if address["letter"]:
+            where.append(func.upper(Entrance.street_letter) == address["letter"].upper())
+        add(session.scalars(
+            select(AgreementParty.person_id)
+            .join(AgreementObject, AgreementObject.agreement_id == AgreementParty.agreement_id)
+            .join(RentalObject, RentalObject.id == AgreementObject.object_id)
+            .join(Entrance, Entrance.id == RentalObject.entrance_id)
+            .where(*where).distinct().limit(SEARCH_CANDIDATES)))
+    words = [w for w in query.split() if not any(c.isdigit() for c in w)]
+    if words and not ids:
+        rows = session.execute(
+            select(Person.id, Person.name).where(
+                Person.landlord_id.is_not(None),
+                *[Person.name.ilike(f"%{_like(w)}%", escape="\\") for w in words])
+            .limit(SEARCH_CANDIDATES)).all()
+        rows.sort(key=lambda row: -fuzz.WRatio(query, row.name))
+        add(row.id for row in rows)
+    found = []
+    for person_id in ids:
+        match = tenant_match(session, person_id, today)
+        if match is not None:
+            found.append(match)
+            if len(found) >= limit:
+                break
+    return found
+
+
+def tenant_match(session: Session, person_id: int, today: date) -> TenantMatch | None:
+    """The office search's line for a person; None unless they are a tenant (current, or
+    signed where the landlord lets them register)."""
+    person = session.get(Person, person_id)
+    if person is None:
+        return None
+    rows = _agreements_of(session, [person_id])
+    standing = _standing(session, rows, today)
+    if standing.state not in ("current", "signed"):
+        return None
+    agreements = [a for _p, a in rows if a.in_force(today) or (
+        a.starts_on is not None and a.starts_on > today)]
+    entrance = session.execute(
+        select(Entrance).join(RentalObject, RentalObject.entrance_id == Entrance.id)
+        .join(AgreementObject, AgreementObject.object_id == RentalObject.id)
+        .where(AgreementObject.agreement_id.in_([a.id for a in agreements]))
+        .order_by(RentalObject.object_type != "lägenhet").limit(1)).scalar()
+    address = ""
+    if entrance is not None:
+        address = f"{entrance.street} {entrance.street_number or ''}{entrance.street_letter}"
+        address = f"{address.strip()}, {entrance.ort}"
+    landlord = session.get(Landlord, person.landlord_id) if person.landlord_id else None
+    return TenantMatch(
+        person_id=person.id, name=person.name, masked_number=masked(person.personnummer),
+        kundnummer=person.kundnummer or "", landlord=landlord.name if landlord else "",
+        avtalsnummer=tuple(sorted(a.avtalsnummer for a in agreements if a.avtalsnummer)),
+        address=address, state=standing.state)
 
 
 # --- identification --------------------------------------------------------------------------

@@ -37,7 +37,14 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.routing import BuildError
-from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import (
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
@@ -113,8 +120,9 @@ DOCUMENTS = [SelectChoice("id_card", _l("ID card")), SelectChoice("passport", _l
 
 
 class OfficeForm(FlaskForm):
-    number = StringField(_l("Personal identity number"), validators=[
-        DataRequired(_l("Enter the personal identity number.")), Length(max=20)])
+    person_id = HiddenField()
+    # The number typed instead of choosing a person from the search (the form's older way).
+    number = StringField(_l("Personal identity number"), validators=[Length(max=20)])
     document = SelectField(_l("Identity document shown"), choices=DOCUMENTS)
     email = EmailField(_l("The tenant's e-mail (the username)"), validators=[
         DataRequired(_l("Enter the tenant's e-mail address.")),
@@ -575,40 +583,55 @@ def fi_callback():
 @bp.route("/office/identify", methods=["GET", "POST"])
 @roles_required("operator")
 def office_identify():
-    """Staff mark that a tenant showed ID at the office: an account is made for the e-mail
-    given and a link to choose a password is mailed to it (the office rule: 8+ characters
-    with an upper-case letter and a special character). Audited with the staff member."""
+    """Staff mark that a tenant showed ID at the office: they find the tenant (``q``: name,
+    kundnummer, address, avtalsnummer or personnummer; the number shown masked), choose one
+    (``person``), and an account is made for the e-mail given and a link to choose a password
+    is mailed to it (the office rule: 8+ characters with an upper-case letter and a special
+    character). Audited with the staff member."""
     from flask_login import current_user
 
     form = OfficeForm()
     status = 200
+    query = (request.args.get("q") or "").strip()[:100]
+    matches = tenants.find_tenants(db.session, query, _today()) if query else []
+    chosen_id = request.args.get("person", type=int)
+    if request.method == "POST":
+        chosen_id = int(form.person_id.data) if (form.person_id.data or "").isdigit() else None
+    chosen = tenants.tenant_match(db.session, chosen_id, _today()) if chosen_id else None
+    if chosen is not None:
+        form.person_id.data = str(chosen.person_id)
     if form.validate_on_submit():
-        try:
-            number = normalise(form.number.data)
-        except InvalidNumber:
-            form.number.errors.append(_("Not a valid personal identity number."))
+        person_id = chosen.person_id if chosen is not None else None
+        if person_id is None and form.number.data:
+            try:
+                number = normalise(form.number.data)
+            except InvalidNumber:
+                form.number.errors.append(_("Not a valid personal identity number."))
+            else:
+                person_id = tenants.tenancy_of_number(db.session, number, _today()).person_id
+                if person_id is None:
+                    form.number.errors.append(_("No tenant with an agreement in force has "
+                                                "this personal identity number."))
+        elif person_id is None:
+            form.number.errors.append(_("Find the tenant first and choose them in the list."))
+        if person_id is None:
             status = 400
         else:
-            standing = tenants.tenancy_of_number(db.session, number, _today())
-            if standing.person_id is None:
-                form.number.errors.append(_("No tenant with an agreement in force has this "
-                                            "personal identity number."))
+            try:
+                created = tenants.identify_at_office(
+                    db.session, person_id=person_id, staff_user_id=current_user.id,
+                    document=form.document.data, email=form.email.data, today=_today(),
+                    ip=_ip())
+            except tenants.AccountError as exc:
+                target = form.email if exc.field == "email" else form.number
+                target.errors.append(exc.message)
                 status = 400
             else:
-                try:
-                    created = tenants.identify_at_office(
-                        db.session, person_id=standing.person_id,
-                        staff_user_id=current_user.id, document=form.document.data,
-                        email=form.email.data, today=_today(), ip=_ip())
-                except tenants.AccountError as exc:
-                    target = form.email if exc.field == "email" else form.number
-                    target.errors.append(exc.message)
-                    status = 400
-                else:
-                    _send_choose(created)
-                    flash(_("Identity recorded. The tenant gets an e-mail with a link to "
-                            "choose a password."), "info")
-                    return redirect(url_for("portal.office_identify"))
+                _send_choose(created)
+                flash(_("Identity recorded. The tenant gets an e-mail with a link to "
+                        "choose a password."), "info")
+                return redirect(url_for("portal.office_identify"))
     elif request.method == "POST":
         status = 400
-    return render_template("portal/account/office.html", form=form), status
+    return render_template("portal/account/office.html", form=form, query=query,
+                           matches=matches, chosen=chosen), status
