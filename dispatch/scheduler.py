@@ -230,3 +230,15 @@ SCHEDULE += (
                  catch_up_s=8 * 3600),
     ScheduledJob("housing-missed-offers", housing_jobs.settle_offers, {"minute": "*/15"}),
 )
+
+# -- tenant accounts (issue 15): their jobs live in dispatch.auth.jobs ------------------------
+from dispatch.auth import jobs as tenant_jobs  # noqa: E402
+
+SCHEDULE += (
+    # Identifications under way left behind (a closed tab): deleted once expired.
+    ScheduledJob("identification-orders-sweep", tenant_jobs.sweep_identifications,
+                 {"minute": "7-52/15"}),
+    # People made by an identification that never became an account or an application.
+    ScheduledJob("abandoned-people", tenant_jobs.purge_abandoned_people,
+                 {"hour": 4, "minute": 40}, catch_up_s=3600),
+)

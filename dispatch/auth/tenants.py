@@ -766,6 +766,45 @@ def legacy_pin_login(session: Session, number: str, pin: str, *, ip: str | None,
 
 # --- retention -------------------------------------------------------------------------------
 
+def purge_abandoned_people(session: Session, *, older_than_days: int,
+                           now: datetime | None = None) -> int:
+    """Delete the people that an identification made (no landlord, no kundnummer: someone who
+    began joining the housing queue) and that never became anything: identified last more than
+    ``older_than_days`` ago, with no agreement, account, queue application, fault report,
+    message, laundry booking or contact details. Audited with the count (no one's name)."""
+    from dispatch.models.housing import HousingApplicant
+    from dispatch.models.portal import FaultReport, LaundryBooking, PortalMessage, TenantContact
+
+    now = now or utcnow()
+    cutoff = now - timedelta(days=older_than_days)
+
+    def none_in(model, column="person_id"):
+        return ~select(getattr(model, column)).where(
+            getattr(model, column) == Person.id).exists()
+
+    found = list(session.scalars(select(Person.id).where(
+        Person.landlord_id.is_(None), Person.kundnummer.is_(None), Person.created_at < cutoff,
+        select(TenantIdentification.id).where(
+            TenantIdentification.person_id == Person.id).exists(),
+        ~select(TenantIdentification.id).where(
+            TenantIdentification.person_id == Person.id,
+            TenantIdentification.created_at >= cutoff).exists(),
+        none_in(AgreementParty), none_in(TenantAccount), none_in(HousingApplicant),
+        none_in(FaultReport), none_in(PortalMessage), none_in(LaundryBooking),
+        none_in(TenantContact))))
+    for start in range(0, len(found), 5000):
+        chunk = found[start:start + 5000]
+        session.execute(delete(TenantIdentification).where(
+            TenantIdentification.person_id.in_(chunk)))
+        session.execute(delete(LegacyPin).where(LegacyPin.person_id.in_(chunk)))
+        session.execute(delete(Person).where(Person.id.in_(chunk))
+                        .execution_options(synchronize_session=False))
+    record(session, "tenant.abandoned_people_deleted",
+           details={"deleted": len(found), "older_than_days": older_than_days})
+    session.flush()
+    return len(found)
+
+
 def purge_ended(session: Session, *, today: date, keep_days: int) -> int:
     """Delete the accounts whose person has had no agreement for ``keep_days``; audited."""
     gone = []

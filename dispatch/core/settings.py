@@ -177,6 +177,9 @@ def load(instance_path: Path) -> dict:
         "TENANT_ACTIVATION_HOURS": env_int("TENANT_ACTIVATION_HOURS", 24),
         "TENANT_RESET_HOURS": env_int("TENANT_RESET_HOURS", 24),
         "TENANT_ACCOUNT_KEEP_DAYS": env_int("TENANT_ACCOUNT_KEEP_DAYS", 90),
+        # People an identification made for the housing queue (no landlord) who never became
+        # an account or an application are deleted this many days after it (issue 15).
+        "TENANT_ABANDONED_PERSON_DAYS": env_int("TENANT_ABANDONED_PERSON_DAYS", 30),
         # Strong identifications (BankID orders, Finnish e-identifications) one client address
         # may start within the window; more answer 429.
         "TENANT_IDENTIFICATION_STARTS_PER_ADDRESS": env_int(
