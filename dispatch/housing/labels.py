@@ -103,6 +103,18 @@ ERRORS = {
     "remarks_required": _l("Write what the remarks are."),
     "reference_required": _l("Several applicants accepted: record an approved reference from "
                              "the previous landlord before the contract."),
+    "not_your_agreement": _l("Choose one of your agreements in force."),
+    "tenancy_too_short": _l("An exchange is possible after at least one year in the flat."),
+    "counterpart_is_you": _l("Give the other tenant's personal identity number, not yours."),
+    "counterpart_under_18": _l("The other tenant must be 18 or older."),
+    "date_in_past": _l("The date has already passed."),
+    "end_before_start": _l("The end date must be after the start date."),
+    "already_pending": _l("An application of this kind for the agreement is already waiting "
+                          "for a decision."),
+    "exchange_consent_required": _l("You must both agree to the credit report."),
+    "already_decided": _l("The application is already decided."),
+    "credit_remarks": _l("The credit report found rent debt or major payment remarks on one of "
+                         "the parties: the exchange cannot be approved."),
 }
 
 PRIORITY_GROUP_NAMES = {

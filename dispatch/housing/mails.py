@@ -1,6 +1,7 @@
 """The queue's mails through the shared mail layer (``core.mail``), each in the applicant's
 language (their saved locale, else Swedish): an offer, the renewal reminders 30 and 7 days
-before the registration lapses, and the subscription's "a matching flat is published".
+before the registration lapses, the subscription's "a matching flat is published", and the
+decision on a tenant's exchange or second-hand application.
 Subjects and plain text are templates (``housing/mail/*``); no personnummer, phone or door
 code is ever in them."""
 
@@ -22,19 +23,25 @@ from dispatch.models.housing import HousingApplicant, HousingListing, HousingOff
 log = logging.getLogger("dispatch.housing")
 
 
-def _locale(applicant: HousingApplicant) -> str:
-    wanted = applicant.locale or "sv"
+def _locale(applicant: HousingApplicant | None, wanted: str | None = None) -> str:
+    wanted = wanted or (applicant.locale if applicant is not None else None) or "sv"
     return wanted if wanted in current_app.config["LANGUAGES"] else "sv"
 
 
 def send(applicant: HousingApplicant, person: Person | None, template: str, **context) -> bool:
     """One mail to an applicant; False when they have no address or it could not be sent."""
+    return send_to(person, _locale(applicant), template, {"applicant_id": applicant.id},
+                   **context)
+
+
+def send_to(person: Person | None, locale: str, template: str, ids: dict, **context) -> bool:
+    """One mail to a person in ``locale``; ``ids`` go to the log if it could not be sent."""
     if person is None or not person.email:
         return False
     # The app's environment without a request's context processors: the scheduler sends
     # these with no request at all.
     env = current_app.jinja_env
-    with force_locale(_locale(applicant)):
+    with force_locale(locale):
         subject = env.get_template(f"housing/mail/{template}.subject.txt").render(
             **context).strip()
         text = env.get_template(f"housing/mail/{template}.txt").render(person=person,
@@ -44,8 +51,7 @@ def send(applicant: HousingApplicant, person: Person | None, template: str, **co
                                      to=person.email, subject=subject, text=text)
         mail.send_one(current_app.config, message)
     except (mail.MailError, OSError):
-        log.warning("housing mail not sent", extra={"template": template,
-                                                    "applicant_id": applicant.id})
+        log.warning("housing mail not sent", extra={"template": template, **ids})
         return False
     return True
 
@@ -113,3 +119,18 @@ def send_subscriptions(session: Session, listing: HousingListing, *, link: str) 
             person = session.get(Person, applicant.person_id)
             count += send(applicant, person, "published", listing=listing, link=link)
     return count
+
+
+def send_tenancy_decision(session: Session, row, *, link: str) -> bool:
+    """The decision on a tenant's exchange or second-hand application, in the language of
+    their portal account (else their queue registration's, else Swedish)."""
+    from dispatch.models.accounts import TenantAccount
+
+    person = session.get(Person, row.person_id)
+    account = session.scalar(select(TenantAccount).where(
+        TenantAccount.person_id == row.person_id).limit(1))
+    applicant = session.scalar(select(HousingApplicant).where(
+        HousingApplicant.person_id == row.person_id,
+        HousingApplicant.landlord_id == row.landlord_id).limit(1))
+    return send_to(person, _locale(applicant, account.locale if account else None),
+                   "tenancy_decision", {"tenancy_id": row.id}, application=row, link=link)
