@@ -31,6 +31,16 @@ def ngettext(singular: str, plural: str, count: int | None = None) -> tuple[str,
     return (singular, plural)
 
 
+# A first register on PostgreSQL whose new rows point at rows that are not there, or that are
+# not all where they were written (imports.first.postgres): refused, nothing changed.
+BROKEN_REFERENCE = ngettext(
+    "The register was not saved: %(rows)s new row in %(table)s points at no row of "
+    "%(parent)s (%(column)s). Nothing was changed.",
+    "The register was not saved: %(rows)s new rows in %(table)s point at no row of "
+    "%(parent)s (%(column)s). Nothing was changed.")
+ROWS_MISSING = N_("The register was not saved: %(table)s holds %(rows)s of the %(total)s new "
+                  "rows the import wrote. Nothing was changed.")
+
 # (msgid or (singular, plural), the parameter that counts). Most specific first: a text is
 # read with the first template it matches. Parameters: value, columns, line numbers (first,
 # line) stay as written; the counts are numbers; share and limit_share are percentages.
@@ -87,12 +97,8 @@ TEMPLATES: list[tuple[str | tuple[str, str], str | None]] = [
     (N_("repeated columns, first one used: %(columns)s"), None),
     (N_("the same file was imported on %(when)s UTC"), None),
     # -- a PostgreSQL first register whose own references do not hold (imports.first.postgres)
-    (ngettext("The register was not saved: %(rows)s new row in %(table)s points at no row of "
-              "%(parent)s (%(column)s). Nothing was changed.",
-              "The register was not saved: %(rows)s new rows in %(table)s point at no row of "
-              "%(parent)s (%(column)s). Nothing was changed."), "rows"),
-    (N_("The register was not saved: %(table)s holds %(rows)s of the %(total)s new rows the "
-        "import wrote. Nothing was changed."), None),
+    (BROKEN_REFERENCE, "rows"),
+    (ROWS_MISSING, None),
 ]
 
 # What the rejection for too many retired objects adds, where it is shown.

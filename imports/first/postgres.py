@@ -42,11 +42,22 @@ from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 
+from psycopg.errors import ForeignKeyViolation
+
+from imports import messages
 from imports.first import writer
 from imports.first.staging import STAGING_TABLES, STAGING_TYPES, Staged, StageFailed
+from imports.readers import StructureError
 
 # The register tables that get ids, in the order their sequences are looked up.
 ID_TABLES = ("properties", "entrances", "objects", "agreements", "people")
+# Every table a first register fills, parents first.
+FILLED = (*ID_TABLES, "agreement_objects", "agreement_parties")
+# How the checks of the fast path find the import's own rows of a table: by a column whose
+# values are ids reserved for this import (the table's own id; the link tables' agreement).
+OWN_ROWS = {**{name: ("id", name) for name in ID_TABLES},
+            "agreement_objects": ("agreement_id", "agreements"),
+            "agreement_parties": ("agreement_id", "agreements")}
 
 # Each reserved block of ids comes back as runs (first id, count): consecutive ids form a
 # run (gaps and islands: id minus its rank is constant along a run).
@@ -65,10 +76,12 @@ class IdMap:
         self.locals: list[int] = []  # the first stage number of each run, ascending
         self.offsets: list[int] = []  # id minus stage number, along that run
         self.next_local = 0  # the stage number the next reserved id is for
+        self.runs: list[tuple[int, int]] = []  # (first id, count) as reserved, in order
 
     def add(self, runs: list[tuple[int, int]]) -> None:
         """Ids reserved as ``runs`` (first id, count), in order, for the next numbers."""
         for first, count in runs:
+            self.runs.append((first, count))
             offset = first - self.next_local
             if not self.offsets or self.offsets[-1] != offset:
                 self.locals.append(self.next_local)
@@ -123,6 +136,7 @@ class Copier:
         self.preparing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-prepare")
         self.copying = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-copy")
         self.pending: deque[Future] = deque()  # the chunks' COPYs, oldest first
+        self.copied: dict[str, int] = {}  # rows COPYed, by table (the COPY's own count)
 
     # -- one chunk -------------------------------------------------------------------------
     def load(self, chunk: Path | None, rows: dict | None) -> None:
@@ -256,17 +270,158 @@ class Copier:
         with self.raw.cursor() as cursor:
             with cursor.copy(f"COPY {name} ({columns}) FROM STDIN (FORMAT csv)") as copy:
                 copy.write(data)
+            self.copied[name] = self.copied.get(name, 0) + cursor.rowcount
+
+
+# -- the foreign keys: checked by PostgreSQL row by row, or by the import set-wise ------------
+
+class BrokenReference(StructureError):
+    """New rows of a first register point at rows that are not there: the file is refused
+    whole (the caller rolls its savepoint back), with a message ``imports.messages`` shows
+    translated."""
+
+    def __init__(self, message: str):
+        super().__init__(message, "broken_reference")
+
+
+def _broken(table: str, column: str, parent: str, rows: int) -> BrokenReference:
+    return BrokenReference(messages.text(messages.BROKEN_REFERENCE, rows, rows=rows,
+                                         table=table, parent=parent, column=column))
+
+
+def foreign_keys(raw) -> list[tuple[str, str, str, str, str]]:
+    """(constraint, table, column, parent table, parent column) of every foreign key of the
+    tables a first register fills; a key of several columns has the column ``None``."""
+    with raw.cursor() as cursor:
+        cursor.execute(
+            "SELECT k.conname, k.conrelid::regclass::text, "
+            "CASE WHEN cardinality(k.conkey) = 1 THEN a.attname::text END, "
+            "k.confrelid::regclass::text, pa.attname::text "
+            "FROM pg_constraint k "
+            "JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1] "
+            "JOIN pg_attribute pa ON pa.attrelid = k.confrelid AND pa.attnum = k.confkey[1] "
+            "WHERE k.contype = 'f' AND k.conrelid = ANY(%s::text[]::regclass[]) "
+            "ORDER BY 2, 3", [list(FILLED)])
+        return cursor.fetchall()
+
+
+def may_skip_checks(raw, keys: list | None = None) -> bool:
+    """Whether this import may turn PostgreSQL's foreign-key triggers off for its own
+    transaction and check the keys itself afterwards (the fast path): its role may set
+    ``session_replication_role`` (PostgreSQL 15+: ``GRANT SET ON PARAMETER
+    session_replication_role TO <role>``, or a superuser), the filled tables have no trigger
+    or rule that ``replica`` would silence besides the foreign keys' own (a user's trigger, a
+    deferrable unique key's recheck) and every foreign key is of one column."""
+    keys = foreign_keys(raw) if keys is None else keys
+    if any(column is None for _name, _table, column, _parent, _pcolumn in keys):
+        return False
+    with raw.cursor() as cursor:
+        if raw.info.server_version >= 150000:
+            cursor.execute("SELECT has_parameter_privilege(current_user, "
+                           "'session_replication_role', 'SET')")
+        else:
+            cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        if not cursor.fetchone()[0]:
+            return False
+        # Fired only in the session's default role ('O'), or only in replica ('R').
+        cursor.execute(
+            "SELECT (SELECT count(*) FROM pg_trigger t "
+            "        LEFT JOIN pg_constraint k ON k.oid = t.tgconstraint "
+            "        WHERE t.tgrelid = ANY(%(tables)s::text[]::regclass[]) "
+            "        AND t.tgenabled IN ('O', 'R') "
+            "        AND NOT (t.tgisinternal AND k.contype IS NOT DISTINCT FROM 'f')) "
+            "     + (SELECT count(*) FROM pg_rewrite "
+            "        WHERE ev_class = ANY(%(tables)s::text[]::regclass[]) "
+            "        AND rulename <> '_RETURN' AND ev_enabled IN ('O', 'R'))",
+            {"tables": list(FILLED)})
+        return cursor.fetchone()[0] == 0
+
+
+def _replication_role(raw, role: str) -> str:
+    """Set ``session_replication_role`` for the rest of the transaction (SET LOCAL: a rolled
+    back savepoint takes it back too); return what it was."""
+    with raw.cursor() as cursor:
+        cursor.execute("SELECT current_setting('session_replication_role'), "
+                       "set_config('session_replication_role', %s, true)", [role])
+        return cursor.fetchone()[0]
+
+
+def _multirange(runs: list[tuple[int, int]]) -> str:
+    return "{" + ",".join(f"[{first},{first + count})" for first, count in runs) + "}"
+
+
+def check_references(raw, landlord_id: int, maps: dict[str, IdMap], copied: dict[str, int],
+                     keys: list) -> None:
+    """The foreign keys of the rows this import COPYed with PostgreSQL's checks off, checked
+    set-wise (raises ``BrokenReference``): one statement per table and one anti-join per key.
+
+    The import's own rows of a table are found by ids reserved for it (``OWN_ROWS``): first,
+    each table holds exactly as many of them as were COPYed, and every reserved id is there
+    (so a row written with an id, or a link row with an agreement, not of this import is
+    caught). Then, per foreign key, the own rows whose value is not one of those ids (nor the
+    landlord) are anti-joined with the parent table: any left points at nothing. Nobody else
+    can point at or remove these rows meanwhile (they are not committed; the landlord's row
+    is locked by the import)."""
+    def own(table: str, column: str | None = None) -> tuple[str, dict]:
+        key, ids = OWN_ROWS[table]
+        runs = maps[ids].runs
+        lo = min((first for first, _ in runs), default=0)
+        hi = max((first + count - 1 for first, count in runs), default=-1)
+        return (f"c.{column or key} BETWEEN %(lo)s AND %(hi)s "
+                f"AND c.{column or key} <@ %(own)s::int4multirange",
+                {"lo": lo, "hi": hi, "own": _multirange(runs)})
+
+    with raw.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM landlords WHERE id = %s", [landlord_id])
+        known = {"landlords": _multirange([(landlord_id, cursor.fetchone()[0])])}
+        for table in FILLED:
+            where, params = own(table)
+            cursor.execute(f"SELECT count(*) FROM {table} c WHERE {where}", params)  # noqa: S608
+            found, sent = cursor.fetchone()[0], copied.get(table, 0)
+            key, ids = OWN_ROWS[table]
+            if table in ID_TABLES:
+                reserved = sum(count for _first, count in maps[table].runs)
+                if found != sent or sent != reserved:
+                    raise BrokenReference(messages.text(
+                        messages.ROWS_MISSING, table=table, rows=found,
+                        total=sent if found != sent else reserved))
+                known[table] = params["own"]  # every id reserved is a row now
+            elif found != sent:  # link rows whose agreement is not one of the import's
+                raise _broken(table, key, ids, sent - found)
+        for _name, table, column, parent, parent_column in keys:
+            if not copied.get(table):
+                continue
+            where, params = own(table)
+            good = known.get(parent, "{}") if parent_column == "id" else "{}"
+            cursor.execute(
+                f"SELECT count(*) FROM {table} c WHERE {where} "  # noqa: S608 (our names)
+                f"AND c.{column} IS NOT NULL AND NOT c.{column} <@ %(good)s::int4multirange "
+                f"AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.{parent_column} = c.{column})",
+                {**params, "good": good})
+            broken = cursor.fetchone()[0]
+            if broken:
+                raise _broken(table, column, parent, broken)
 
 
 def copy_staged(raw, path: Path, landlord_id: int, now: datetime,
-                progress: Callable[[int], None] | None = None, *, engine=None
-                ) -> tuple[Staged, dict[str, IdMap]]:
+                progress: Callable[[int], None] | None = None, *, engine=None,
+                fast: bool | None = None) -> tuple[Staged, dict[str, IdMap]]:
     """Run the stage process on ``path`` and COPY every chunk into the register.
 
-    ``raw`` is the session's psycopg connection, inside the caller's transaction; ids are
-    reserved on a connection of its own from ``engine`` (SQLAlchemy) when given. Returns the
-    stage's summary and, per table, the map from the stage's numbers to the ids used.
+    ``raw`` is the session's psycopg connection, inside the caller's transaction (its
+    SAVEPOINT); ids are reserved on a connection of its own from ``engine`` (SQLAlchemy) when
+    given. Returns the stage's summary and, per table, the map from the stage's numbers to
+    the ids used. A reference that does not hold raises ``BrokenReference``.
+
+    The fast path (``fast``; by default whenever ``may_skip_checks``): the COPYs run with
+    ``session_replication_role = replica`` (PostgreSQL's foreign-key triggers, a query and a
+    row lock per key and row, about two thirds of the backend's time, stay off for this
+    transaction only) and ``check_references`` checks the keys afterwards, set-wise. Else
+    PostgreSQL checks them row by row as the COPYs go in (the checked path).
     """
+    keys = foreign_keys(raw)
+    if fast is None:
+        fast = may_skip_checks(raw, keys)
     with ExitStack() as stack:
         reserving = None
         if engine is not None:
@@ -275,10 +430,21 @@ def copy_staged(raw, path: Path, landlord_id: int, now: datetime,
             reserving = connection.connection.driver_connection
         copier = Copier(raw, landlord_id, now, reserving)
         stack.callback(copier.close)
-        staged = writer.run_stage(path, "arrow", copier.load, progress)
-        copier.finish()
+        role = _replication_role(raw, "replica") if fast else None
+        try:
+            staged = writer.run_stage(path, "arrow", copier.load, progress)
+            copier.finish()
+        except ForeignKeyViolation as exc:  # the checked path: PostgreSQL's own check
+            named = {name: (table, column, parent) for name, table, column, parent, _c in keys}
+            table, column, parent = named.get(exc.diag.constraint_name, (
+                exc.diag.table_name or "?", exc.diag.column_name or "?", "?"))
+            raise _broken(table, column, parent, 1) from exc
+    if role is not None:
+        _replication_role(raw, role)
     for name in ID_TABLES:
         if staged.counts.get(name, 0) != copier.maps[name].next_local:
             raise StageFailed(f"the stage counted {staged.counts.get(name)} {name}, "
                               f"{copier.maps[name].next_local} were copied")
+    if fast:
+        check_references(raw, landlord_id, copier.maps, copier.copied, keys)
     return staged, copier.maps
