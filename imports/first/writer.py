@@ -178,7 +178,9 @@ def stage_into(db, path: Path, progress: Callable[[int], None] | None = None,
     chunk into the staging tables of ``db`` (a staging file's own connection, in a
     transaction), ids from zero. ``imports.plan`` copies them into the register at its apply
     with ``COPY_STATEMENTS`` (the file attached as ``STAGE``). ``also`` gets each chunk too,
-    while the stage process reads on (``Plan.copy_chunk``: into the register, hidden)."""
+    while the stage process reads on (``Plan.copy_chunk``: into the register, hidden); the
+    staging file then keeps only the entrances (their addresses, for the geocoder): the rest
+    of each chunk is in the register already and would be written there for nothing."""
     chunk_schema = "import_chunk"
     attached = {row[1] for row in db.execute("PRAGMA database_list")}
     if chunk_schema not in attached:
@@ -188,14 +190,17 @@ def stage_into(db, path: Path, progress: Callable[[int], None] | None = None,
     marks = {name: ", ".join("?" * len(columns.split(",")))
              for name, columns in STAGING_TABLES.items()}
 
+    kept = ("entrances",) if also is not None else tuple(STAGING_TABLES)
+
     def load(chunk: Path | None, rows: dict | None) -> None:
         if chunk is not None:  # a chunk as a SQLite file: loaded whole, then appended
             db.deserialize(chunk.read_bytes(), name=chunk_schema)
-            for name, columns in STAGING_TABLES.items():
+            for name in kept:
+                columns = STAGING_TABLES[name]
                 db.execute(f"INSERT INTO main.{name} ({columns}) "  # noqa: S608 (our names)
                            f"SELECT {columns} FROM {chunk_schema}.{name}")
         else:
-            for name in STAGING_TABLES:
+            for name in kept:
                 if rows[name]:
                     db.executemany(f"INSERT INTO main.{name} VALUES ({marks[name]})", rows[name])  # noqa: S608
         if also is not None:
