@@ -7,8 +7,16 @@ housing queue (one account for both).
   last agreement ends, log-in stops with a clear message and the account is deleted
   ``TENANT_ACCOUNT_KEEP_DAYS`` later (``purge_ended``), audited.
 * Strong identification first (``identify``: BankID, a Finnish e-identification, the legacy
-  PIN; ``identify_at_office`` by staff), kept as a ``TenantIdentification`` (the person's id,
-  never the number) that one registration uses.
+  PIN; ``identify_at_office`` by staff, who find the person with ``find_tenants``: name,
+  kundnummer, address, avtalsnummer or personnummer, the number masked), kept as a
+  ``TenantIdentification`` (the person's id, never the number) that one registration uses.
+* Legacy PINs come with the invoice import (``set_legacy_pins``; or staff,
+  ``set_legacy_pin_by_staff``, audited): an Argon2id hash only, replaced by a re-import, void
+  once the person has a password (``void_legacy_pin`` at registration and at every password
+  set; ``has_password``).
+* People an identification made for the housing queue who never became anything are deleted
+  after ``TENANT_ABANDONED_PERSON_DAYS`` (``purge_abandoned_people``, the nightly job in
+  ``auth.jobs``; audited count).
 * The e-mail address is the username and never changes; the password's rule depends on the
   identification (``password_problems``); activation and reset links are signed tokens
   (itsdangerous) valid ``TENANT_ACTIVATION_HOURS``/``TENANT_RESET_HOURS`` that hold the
