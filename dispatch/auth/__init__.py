@@ -1,7 +1,7 @@
 """Authentication and roles: log-in pages, sessions, bearer tokens, who is on a websocket
 (``sockets``), and the one place for role checks (``access``); tenants' accounts (``tenants``)
-and their strong identification (``identity``: BankID, Finnish OpenID Connect). Imports core
-and models."""
+and their strong identification (``identity``: BankID, Finnish OpenID Connect), with their
+scheduled sweeps (``jobs``). Imports core and models."""
 
 from __future__ import annotations
 
