@@ -29,7 +29,9 @@ cell longer than csv's field limit raises ``csv.Error``, as reading it row by ro
 
 from __future__ import annotations
 
+import codecs
 import csv
+import hashlib
 from collections.abc import Iterator
 from datetime import date
 from functools import partial
@@ -37,7 +39,7 @@ from pathlib import Path
 
 from imports.first.staging import OUTPUTS, STAGING_TABLES, STAGING_TYPES, Staged
 from imports.phones_fast import normalise_phone_fast
-from imports.readers import Table
+from imports.readers import StructureError, Table, detect_delimiter
 from imports.rows import (
     CACHE_LIMIT,
     IDENTITY_COLUMNS,
@@ -47,14 +49,13 @@ from imports.rows import (
     Row,
     RowError,
     RowParser,
-    digest_of,
     duplicate,
     identity_number,
     place_sweref,
 )
 
 CHUNK_BYTES = 16 << 20  # a block of the file: about 80,000 rows of a typical register
-SCAN = 1 << 22
+SCAN = 1 << 20
 # 0, 0046 or +46 then 7 to 9 digits not starting with 0, after removing separators: what
 # imports.phones_fast turns into E.164 directly. Anything else goes to it value by value.
 SWEDISH_PHONE = r"^(?:\+46|0046|0)([1-9][0-9]{6,8})$"
@@ -75,32 +76,76 @@ class NotColumnar(Exception):  # noqa: N818 (a signal, not an error)
     """This file is not one the column-at-a-time stage reads exactly as csv does."""
 
 
+def open_plain(path: Path) -> Table:
+    """``path`` as a CSV file for the column stage, without reading it whole: its header line
+    (UTF-8, with or without BOM), delimiter and header, as ``open_table`` finds them for a
+    UTF-8 file. ``check_file`` then reads it once for what the column stage needs; anything
+    else raises NotColumnar (the row stage then opens it with ``open_table``).
+
+    The limits (``imports.limits``) are not checked again: the stage is only started on a
+    file its writer has opened with ``open_table``, which checked them."""
+    with open(path, "rb") as f:
+        if f.read(4) == b"PK\x03\x04":
+            raise NotColumnar("a zip file (XLSX)")
+        f.seek(0)
+        first = f.readline()
+    bom = first.startswith(codecs.BOM_UTF8)
+    try:
+        text = first.removeprefix(codecs.BOM_UTF8).decode("utf-8")
+        delimiter = detect_delimiter(text)
+    except (UnicodeDecodeError, StructureError):
+        raise NotColumnar("no UTF-8 header line with a delimiter") from None
+    header = next(csv.reader([text], delimiter=delimiter), [])
+    return Table("csv", "utf-8-sig" if bom else "utf-8", delimiter, header, iter(()),
+                 path.stat().st_size, lambda: 0, lambda: None, path)
+
+
 def check_file(table: Table) -> None:
     """Raise NotColumnar unless polars will read ``table``'s file exactly as csv reads it:
     UTF-8, no quote character (so no quoted delimiters or line breaks), no NUL, lines that
     end in LF or CRLF (csv also ends a line at a bare CR), no blank line (csv counts it, polars
-    skips it) and the header on the first line."""
+    skips it) and the header on the first line.
+
+    One pass over the file in blocks of whole lines, each looked at by polars (its UTF-8
+    check and substring searches run over the bytes without a Python object per line)."""
     if table.kind != "csv" or table.encoding not in ("utf-8", "utf-8-sig"):
         raise NotColumnar("not a UTF-8 CSV file")
-    tail = b""  # the end of the block before
+    import polars as pl
+
+    text = pl.col("b")
+    odd = (text.str.contains('"', literal=True) | text.str.contains("\x00", literal=True)
+           | text.str.contains("\n\n", literal=True)
+           | text.str.contains("\n\r\n", literal=True)
+           # Every CR ends a line with the LF after it.
+           | (text.str.count_matches("\r", literal=True)
+              != text.str.count_matches("\r\n", literal=True)))
+    first, pending = True, b""
     with open(table.path, "rb") as f:
-        block = f.read(SCAN)
-        if not block.removeprefix(b"\xef\xbb\xbf").split(b"\n", 1)[0].strip():
-            raise NotColumnar("blank lines before the header")
-        while block:
-            edge = tail + block[:2]
-            if (b'"' in block or b"\x00" in block or b"\n\n" in block or b"\n\r\n" in block
-                    or b"\n\n" in edge or b"\n\r\n" in edge):
-                raise NotColumnar("quotes, NUL or a blank line")
-            # Every CR ends a line with the LF after it (the next block's, for a last CR).
-            if tail.endswith(b"\r") and not block.startswith(b"\n"):
-                raise NotColumnar("a line that ends in a bare CR")
-            if block.count(b"\r") - block.count(b"\r\n") != block.endswith(b"\r"):
-                raise NotColumnar("a line that ends in a bare CR")
-            tail = block[-2:]
-            block = f.read(SCAN)
-    if tail.endswith(b"\r"):
-        raise NotColumnar("a line that ends in a bare CR")
+        while True:
+            data = f.read(SCAN)
+            block = pending + data
+            if data:  # whole lines only: no block splits a CRLF, a blank line or a character
+                cut = block.rfind(b"\n") + 1
+                if cut == 0:
+                    pending = block
+                    continue
+                block, pending = block[:cut], block[cut:]
+            elif not block:
+                return
+            if first:
+                if not block.removeprefix(codecs.BOM_UTF8).split(b"\n", 1)[0].strip():
+                    raise NotColumnar("blank lines before the header")
+                first = False
+            elif block.startswith((b"\n", b"\r\n")):  # a blank line after the block before
+                raise NotColumnar("a blank line")
+            try:  # the cast checks that the bytes are UTF-8
+                lines = pl.Series("b", [block], dtype=pl.Binary).cast(pl.String)
+            except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError):
+                raise NotColumnar("not UTF-8") from None
+            if lines.to_frame().select(odd).item():
+                raise NotColumnar("quotes, NUL, a blank line or a line that ends in a bare CR")
+            if not data:
+                return
 
 
 class _Mapping:
@@ -828,9 +873,15 @@ def _phone(raw: str):
 
 
 def _digests(good) -> list[str]:
-    """Each row's digest (``RowParser.digest``): the doubted rows come with theirs."""
-    digests = [digest_of(j) if j is not None else None
-               for j in good.get_column("joined").to_list()]
+    """Each row's digest (``RowParser.digest``): the doubted rows come with theirs.
+
+    ``digest_of``'s formula, taken apart: the joined values' UTF-8 bytes come straight from
+    polars (no str made and encoded again), each hashed by blake2b with no Python frame."""
+    import polars as pl
+
+    blake2b = partial(hashlib.blake2b, digest_size=16)
+    digests = [blake2b(j).hexdigest() if j is not None else None
+               for j in good.get_column("joined").cast(pl.Binary).to_list()]
     if None in digests:
         given = good.get_column("digest").to_list()
         digests = [d if d is not None else g for d, g in zip(digests, given, strict=True)]

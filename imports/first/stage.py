@@ -21,7 +21,13 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from imports.first.columnar import CHUNK_BYTES, ColumnarStage, NotColumnar, check_file
+from imports.first.columnar import (
+    CHUNK_BYTES,
+    ColumnarStage,
+    NotColumnar,
+    check_file,
+    open_plain,
+)
 from imports.first.staging import CHUNK, DONE, FAILED, FILE, Staged, StageFailed, send_frame
 from imports.readers import open_table
 from imports.rows import Row, RowError, RowParser, convert_sweref, duplicate
@@ -160,12 +166,13 @@ class Stager:
                 "people": people, "parties": parties}
 
 
-def _stage_columnar(table, directory: str, out, output: str) -> Staged:
+def _stage_columnar(path: Path, directory: str, out, output: str) -> Staged:
     """The file a column at a time (imports.first.columnar): chunks as SQLite files or Arrow
     folders (``output``) in ``directory``, each named in a FILE frame. Raises NotColumnar
-    before the first."""
+    before the first. (The writer checked the file against the limits before it started this
+    process: ``open_plain`` reads only the header, ``check_file`` the rest once.)"""
+    table = open_plain(path)
     check_file(table)
-    table.close()
     # DISPATCH_IMPORT_BLOCK_BYTES: smaller blocks, for tests of what spans blocks.
     block = int(os.environ.get("DISPATCH_IMPORT_BLOCK_BYTES") or CHUNK_BYTES)
     stage = ColumnarStage(table, RowParser(table.header, as_text=True), Path(directory),
@@ -188,13 +195,10 @@ def stage_main(path: str, directory: str | None = None, output: str = "sqlite") 
     try:
         result = None
         if directory is not None and os.environ.get("DISPATCH_IMPORT_COLUMNAR", "1") != "0":
-            table = open_table(Path(path))
             try:
-                result = _stage_columnar(table, directory, out, output)
+                result = _stage_columnar(Path(path), directory, out, output)
             except NotColumnar:
                 pass
-            finally:
-                table.close()
         if result is None:
             table = open_table(Path(path))
             try:
