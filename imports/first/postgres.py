@@ -305,6 +305,18 @@ def foreign_keys(raw) -> list[tuple[str, str, str, str, str]]:
         return cursor.fetchall()
 
 
+def may_set_replication_role(raw) -> bool:
+    """Whether the session's role may set ``session_replication_role``: PostgreSQL 15+ with
+    ``GRANT SET ON PARAMETER session_replication_role TO <role>``, or a superuser."""
+    with raw.cursor() as cursor:
+        if raw.info.server_version >= 150000:
+            cursor.execute("SELECT has_parameter_privilege(current_user, "
+                           "'session_replication_role', 'SET')")
+        else:
+            cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        return bool(cursor.fetchone()[0])
+
+
 def may_skip_checks(raw, keys: list | None = None) -> bool:
     """Whether this import may turn PostgreSQL's foreign-key triggers off for its own
     transaction and check the keys itself afterwards (the fast path): its role may set
@@ -315,14 +327,9 @@ def may_skip_checks(raw, keys: list | None = None) -> bool:
     keys = foreign_keys(raw) if keys is None else keys
     if any(column is None for _name, _table, column, _parent, _pcolumn in keys):
         return False
+    if not may_set_replication_role(raw):
+        return False
     with raw.cursor() as cursor:
-        if raw.info.server_version >= 150000:
-            cursor.execute("SELECT has_parameter_privilege(current_user, "
-                           "'session_replication_role', 'SET')")
-        else:
-            cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
-        if not cursor.fetchone()[0]:
-            return False
         # Fired only in the session's default role ('O'), or only in replica ('R').
         cursor.execute(
             "SELECT (SELECT count(*) FROM pg_trigger t "
