@@ -360,34 +360,41 @@ def _multirange(runs: list[tuple[int, int]]) -> str:
 def check_references(raw, landlord_id: int, maps: dict[str, IdMap], copied: dict[str, int],
                      keys: list) -> None:
     """The foreign keys of the rows this import COPYed with PostgreSQL's checks off, checked
-    set-wise (raises ``BrokenReference``): one statement per table and one anti-join per key.
+    set-wise (raises ``BrokenReference``): one statement per table, parents first, and an
+    anti-join per key where one is needed.
 
-    The import's own rows of a table are found by ids reserved for it (``OWN_ROWS``): first,
-    each table holds exactly as many of them as were COPYed, and every reserved id is there
-    (so a row written with an id, or a link row with an agreement, not of this import is
-    caught). Then, per foreign key, the own rows whose value is not one of those ids (nor the
-    landlord) are anti-joined with the parent table: any left points at nothing. Nobody else
-    can point at or remove these rows meanwhile (they are not committed; the landlord's row
-    is locked by the import)."""
-    def own(table: str, column: str | None = None) -> tuple[str, dict]:
-        key, ids = OWN_ROWS[table]
-        runs = maps[ids].runs
-        lo = min((first for first, _ in runs), default=0)
-        hi = max((first + count - 1 for first, count in runs), default=-1)
-        return (f"c.{column or key} BETWEEN %(lo)s AND %(hi)s "
-                f"AND c.{column or key} <@ %(own)s::int4multirange",
-                {"lo": lo, "hi": hi, "own": _multirange(runs)})
-
+    The import's own rows of a table are found by ids reserved for it (``OWN_ROWS``, an index
+    range). Each table must hold exactly as many of them as were COPYed, and every id
+    reserved must be a row (so a row written with an id, or a link row with an agreement,
+    not of this import is caught). Those ids, and the landlord's, are then known to exist:
+    the same statement counts, per foreign key, the own rows whose value is none of the
+    parent's known ids (none, unless something is wrong); only those are anti-joined with the
+    parent table, and any left points at nothing. Nobody else can point at or remove these
+    rows meanwhile (they are not committed; the landlord's row is locked by the import)."""
+    by_table: dict[str, list] = {}
+    for _name, table, column, parent, parent_column in keys:
+        by_table.setdefault(table, []).append((column, parent, parent_column))
     with raw.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM landlords WHERE id = %s", [landlord_id])
         known = {"landlords": _multirange([(landlord_id, cursor.fetchone()[0])])}
         for table in FILLED:
-            where, params = own(table)
-            cursor.execute(f"SELECT count(*) FROM {table} c WHERE {where}", params)  # noqa: S608
-            found, sent = cursor.fetchone()[0], copied.get(table, 0)
             key, ids = OWN_ROWS[table]
+            runs = maps[ids].runs
+            own = (f"c.{key} BETWEEN %(lo)s AND %(hi)s AND c.{key} <@ %(own)s::int4multirange")
+            params = {"lo": min((first for first, _ in runs), default=0),
+                      "hi": max((first + count - 1 for first, count in runs), default=-1),
+                      "own": _multirange(runs)}
+            suspects = []
+            for n, (column, parent, parent_column) in enumerate(by_table.get(table, ())):
+                params[f"good{n}"] = known.get(parent, "{}") if parent_column == "id" else "{}"
+                suspects.append(f"count(*) FILTER (WHERE c.{column} IS NOT NULL AND NOT "
+                                f"c.{column} <@ %(good{n})s::int4multirange)")
+            cursor.execute(f"SELECT {', '.join(['count(*)', *suspects])} "  # noqa: S608
+                           f"FROM {table} c WHERE {own}", params)
+            found, *suspect = cursor.fetchone()
+            sent = copied.get(table, 0)
             if table in ID_TABLES:
-                reserved = sum(count for _first, count in maps[table].runs)
+                reserved = sum(count for _first, count in runs)
                 if found != sent or sent != reserved:
                     raise BrokenReference(messages.text(
                         messages.ROWS_MISSING, table=table, rows=found,
@@ -395,19 +402,17 @@ def check_references(raw, landlord_id: int, maps: dict[str, IdMap], copied: dict
                 known[table] = params["own"]  # every id reserved is a row now
             elif found != sent:  # link rows whose agreement is not one of the import's
                 raise _broken(table, key, ids, sent - found)
-        for _name, table, column, parent, parent_column in keys:
-            if not copied.get(table):
-                continue
-            where, params = own(table)
-            good = known.get(parent, "{}") if parent_column == "id" else "{}"
-            cursor.execute(
-                f"SELECT count(*) FROM {table} c WHERE {where} "  # noqa: S608 (our names)
-                f"AND c.{column} IS NOT NULL AND NOT c.{column} <@ %(good)s::int4multirange "
-                f"AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.{parent_column} = c.{column})",
-                {**params, "good": good})
-            broken = cursor.fetchone()[0]
-            if broken:
-                raise _broken(table, column, parent, broken)
+            for (column, parent, parent_column), count in zip(
+                    by_table.get(table, ()), suspect, strict=True):
+                if not count:
+                    continue
+                cursor.execute(
+                    f"SELECT count(*) FROM {table} c WHERE {own} "  # noqa: S608 (our names)
+                    f"AND c.{column} IS NOT NULL AND NOT EXISTS "
+                    f"(SELECT 1 FROM {parent} p WHERE p.{parent_column} = c.{column})", params)
+                broken = cursor.fetchone()[0]
+                if broken:
+                    raise _broken(table, column, parent, broken)
 
 
 def copy_staged(raw, path: Path, landlord_id: int, now: datetime,
