@@ -156,7 +156,8 @@ def publish():
         return staff_home(form, errors, 400)
     from dispatch.housing.mails import send_subscriptions
 
-    send_subscriptions(db.session, listing, link=url_for("housing.listings", _external=True))
+    send_subscriptions(db.session, listing,
+                       link=url_for("housing.listing", listing_id=listing.id, _external=True))
     flash(_("The flat is published."), "info")
     return redirect(url_for("housing.staff_listing", listing_id=listing.id), 303)
 

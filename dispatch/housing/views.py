@@ -239,6 +239,35 @@ def listings():
                            withdrawn=withdrawn, applicant=applicant)
 
 
+@bp.get("/listings/<int:listing_id>")
+def listing(listing_id: int):
+    """One listing (the subscription mail links here): its facts, and interest for a
+    registered applicant while it is open."""
+    found = db.session.get(HousingListing, listing_id)
+    if found is None or found.landlord_id != queue_landlord().id \
+            or found.published_from > utcnow():
+        abort(404)
+    applicant = my_applicant() if current_person_id() else None
+    mine, withdrawn = set(), set()
+    if applicant is not None:
+        withdrawn_at = db.session.execute(select(HousingInterest.withdrawn_at).where(
+            HousingInterest.applicant_id == applicant.id,
+            HousingInterest.listing_id == found.id)).first()
+        if withdrawn_at is not None:
+            (mine if withdrawn_at[0] is None else withdrawn).add(found.id)
+    return render_template("housing/listing.html", listing=found, mine=mine,
+                           withdrawn=withdrawn, applicant=applicant,
+                           open=service.is_open(found, utcnow()))
+
+
+def _back(listing_id: int):
+    """Where an interest form sends its user back: the listing's own page when it came from
+    there, else the list."""
+    if request.form.get("back") == "listing":
+        return redirect(url_for("housing.listing", listing_id=listing_id), 303)
+    return redirect(url_for("housing.listings"), 303)
+
+
 @bp.post("/listings/<int:listing_id>/interest")
 @tenant_required
 def interest(listing_id: int):
@@ -250,9 +279,9 @@ def interest(listing_id: int):
         service.register_interest(db.session, applicant, listing, now=utcnow(), tz=tz())
     except service.QueueError as exc:
         flash(labels.error(exc.code), "error")
-        return redirect(url_for("housing.listings"), 303)
+        return _back(listing_id)
     flash(_("Your interest is registered."), "info")
-    return redirect(url_for("housing.listings"), 303)
+    return _back(listing_id)
 
 
 @bp.route("/listings/<int:listing_id>/withdraw", methods=["GET", "POST"])
