@@ -129,17 +129,17 @@ def test_staff_import_page_and_command_say_how_many_pins_were_set(
         client, auth, runner, create_user, db_session, tenants_register, tmp_path):
     create_user(role="landlord", landlord=tenants_register.landlord, email="staff@hemma.se")
     auth.login("staff@hemma.se")
-    token = csrf_of(client, "/portal/staff/invoices?lang=en")
+    token = csrf_of(client, "/portal/staff/invoices")  # in Swedish, the default
     answer = client.post("/portal/staff/invoices", data={
         "csrf_token": token,
         "file": (io.BytesIO(invoices(line("2026120001", pin="12"))), "avier.csv")})
     assert answer.status_code == 400
     page = answer.get_data(as_text=True)
-    assert "Not a PIN code (4 to 8 digits)." in page and ">12<" not in page
+    assert "Inte en PIN-kod (4 till 8 siffror)." in page and ">12<" not in page
     answer = client.post("/portal/staff/invoices", data={
         "csrf_token": token, "file": (io.BytesIO(invoices(line("2026120001"))), "avier.csv")},
         follow_redirects=True)
-    assert "1 PIN code set." in answer.get_data(as_text=True)
+    assert "1 PIN-kod sparad." in answer.get_data(as_text=True)
     path = tmp_path / "avier.csv"
     path.write_bytes(invoices(line("2026120001", pin="2580")))
     result = runner.invoke(args=["portal", "import-invoices", "--landlord", "HEMMA", str(path)])
