@@ -20,6 +20,15 @@ TIMELINE_NAMES = {
     "arrived": _l("Arrived on site"),
     "left": _l("Left the site"),
 }
+# The alarms and check-ins in the time line (issue 19); a kind not here is a step of the job.
+SAFETY_STEP_NAMES = {
+    "alarm_raised": _l("Alarm from the car"),
+    "alarm_raised_silent": _l("Silent alarm from the car"),
+    "alarm_acknowledged": _l("Alarm acknowledged by the operator"),
+    "check_in": _l("Check-in: all well"),
+    "check_in_missed": _l("Check-in missed: the operator was alarmed"),
+}
+OTHER_STEP = _l("Other step of the job")
 FIELD_NAMES = {
     "id": _l("Report"),
     "night": _l("Night"),
@@ -51,6 +60,7 @@ FIELD_NAMES = {
     "written_by": _l("Written by"),
     "witnesses": _l("Staff who can testify"),
     "call_attempts": _l("Call attempts"),
+    "safety": _l("Alarms and check-ins"),
     "corrected": _l("Corrected by the operator"),
     "original": _l("The patrol's original text"),
 }
@@ -73,6 +83,26 @@ def call_line(attempt: dict, tz: ZoneInfo) -> str:
     """One call attempt: its local time and whether it was answered."""
     answered = ANSWERED if attempt["answered"] else NOT_ANSWERED
     return f"{local(attempt['at'], tz, '%H:%M')} – {answered}"
+
+
+def step_name(step: dict) -> str:
+    """A time line step's name: the report's own steps, the alarms and check-ins (who
+    acknowledged an alarm, when the operator is named), or a step of the job."""
+    event = step["event"]
+    if event in TIMELINE_NAMES:
+        return str(TIMELINE_NAMES[event])
+    if event == "alarm_raised" and step.get("alarm_kind") == "silent":
+        event = "alarm_raised_silent"
+    if event == "alarm_acknowledged" and step.get("by"):
+        return _("Alarm acknowledged by %(name)s", name=step["by"])
+    return str(SAFETY_STEP_NAMES.get(event, OTHER_STEP))
+
+
+def safety_summary(doc: dict, tz: ZoneInfo) -> str:
+    """The alarms and check-ins of the time line on one line (the CSV): "23:12 Larm från
+    bilen; 23:13 Larmet kvitterat av …"; nothing when there were none."""
+    return "; ".join(f"{local(step['at'], tz, '%H:%M')} {step_name(step)}"
+                     for step in doc["timeline"] if step["event"] not in TIMELINE_NAMES)
 
 
 def yes_no(value: bool | None) -> str:
@@ -135,7 +165,9 @@ def as_shown(doc: dict, tz: ZoneInfo) -> dict:
     return {
         **doc,
         "night": night_name(doc["night"]),
-        **{step["event"]: local(step["at"], tz) for step in doc["timeline"]},
+        **{step["event"]: local(step["at"], tz) for step in doc["timeline"]
+           if step["event"] in TIMELINE_NAMES},
+        "safety": safety_summary(doc, tz),
         "category": str(CATEGORY_NAMES.get(doc["category"], doc["category"])),
         "outcome": str(OUTCOME_NAMES.get(doc["outcome"], doc["outcome"] or "")),
         "released_at": local(doc["released_at"], tz),

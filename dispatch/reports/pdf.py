@@ -26,10 +26,10 @@ from fpdf.enums import MethodReturnValue
 
 from dispatch.reports.labels import (
     FIELD_NAMES,
-    TIMELINE_NAMES,
     as_shown,
     call_line,
     local,
+    step_name,
     value_shown,
 )
 
@@ -163,7 +163,7 @@ def render(doc: dict, tz: ZoneInfo, *, printed_at: str, daytime_contact: str = "
 
     heading(_("Time line"))
     for step in doc["timeline"]:
-        row(TIMELINE_NAMES[step["event"]], shown[step["event"]] or "–")
+        row(step_name(step), local(step["at"], tz) or "–")  # alarms, check-ins: issue 19
         corrected({"arrived": "arrived_at", "left": "left_at"}.get(step["event"], ""))
     if doc["call_attempts"]:
         row(FIELD_NAMES["call_attempts"], shown["call_attempts"])

@@ -194,6 +194,8 @@ def document(session: Session, report: IncidentReport, tz: ZoneInfo) -> dict:
         ("arrived", report.arrived_at or job.arrived_at),
         ("left", report.left_at or job.finished_at),
     ]
+    steps = [{"event": name, "at": iso(at)} for name, at in timeline]
+    steps = with_safety_steps(steps, safety_steps(session, job.id))
     revisions = session.scalars(select(ReportRevision).where(
         ReportRevision.report_id == report.id).order_by(ReportRevision.id)).all()
     crew = list(report.crew or [])
@@ -221,7 +223,8 @@ def document(session: Session, report: IncidentReport, tz: ZoneInfo) -> dict:
         # The patrol's calls to the disturbed tenant: when, and whether answered (not the
         # number: it stays in the call centre, as the caller's does).
         "call_attempts": call_attempts(session, job.id),
-        "timeline": [{"event": name, "at": iso(at)} for name, at in timeline],
+        # The job's steps, and between them (by time) the alarms and check-ins (issue 19).
+        "timeline": steps,
         "observations": report.observations,
         "disturber_reached": report.disturber_reached,
         "disturber_response": report.disturber_response,
@@ -239,6 +242,48 @@ def document(session: Session, report: IncidentReport, tz: ZoneInfo) -> dict:
 
 
 CALL_ATTEMPT = "call_attempt"  # the JobEvent kind the tablet's call button records
+# The job's history steps that the report's own time line already says, or that are the call
+# centre's business (who had the job when, the acknowledgement timer); every other step of the
+# history (the alarms and check-ins of issue 19, and kinds added later, such as an SMS step)
+# goes into the report's time line, said by its kind's name or, unknown, as a step of the job.
+NOT_IN_REPORT = frozenset({"created", "assigned", "acknowledged", "accepted", "en_route",
+                           "on_site", "done", "reassigned", "withdrawn", "queued", "cancelled",
+                           "ack_alarm", CALL_ATTEMPT})
+
+
+def safety_steps(session: Session, job_id: int) -> list[dict]:
+    """A job's alarms, acknowledgements, check-ins and missed check-ins (and any later kind of
+    step), oldest first: kind, time, the alarm's kind, and who acknowledged (an operator's
+    name). Nothing else of the step's details: no door code, no number."""
+    events = session.scalars(select(JobEvent).where(
+        JobEvent.job_id == job_id, JobEvent.kind.not_in(NOT_IN_REPORT))
+        .order_by(JobEvent.at, JobEvent.id)).all()
+    names: dict[int, str] = {}
+    steps = []
+    for e in events:
+        by = None
+        if e.kind == "alarm_acknowledged" and e.user_id is not None:
+            if e.user_id not in names:
+                user = session.get(User, e.user_id)
+                names[e.user_id] = (user.name or "") if user is not None else ""
+            by = names[e.user_id] or None
+        steps.append({"event": e.kind, "at": iso(e.at), "by": by,
+                      "alarm_kind": (e.details or {}).get("alarm_kind")})
+    return steps
+
+
+def with_safety_steps(steps: list[dict], extra: list[dict]) -> list[dict]:
+    """The fixed steps in their order, each extra step after the last fixed one not later than
+    it (the call first always: the summary and the mail read it there)."""
+    merged = list(steps)
+    for step in extra:
+        at = datetime.fromisoformat(step["at"])
+        place = 1
+        for i, before in enumerate(merged):
+            if i and before["at"] is not None and datetime.fromisoformat(before["at"]) <= at:
+                place = i + 1
+        merged.insert(place, step)
+    return merged
 
 
 def call_attempts(session: Session, job_id: int) -> list[dict]:

@@ -23,6 +23,7 @@ from dispatch.reports.labels import (
     calls_summary,
     local,
     night_name,
+    step_name,
     yes_no,
 )
 from dispatch.reports.nights import morning_start, service_zone
@@ -63,6 +64,7 @@ def _labels() -> dict:
             "timeline_names": TIMELINE_NAMES, "field_names": FIELD_NAMES,
             "status_names": STATUS_NAMES, "yes_no": yes_no, "night_name": night_name,
             "revision_names": REVISION_NAMES, "calls_summary": calls_summary,
+            "step_name": step_name,
             "call_line": lambda attempt: call_line(attempt, service_zone()),
             "daytime_contact": current_app.config.get("DAYTIME_CONTACT") or "",
             "local": lambda value, fmt="%Y-%m-%d %H:%M": local(value, service_zone(), fmt),

@@ -36,7 +36,7 @@ EXPORT_MAX_DAYS = 366
 CSV_COLUMNS = ("id", "case", "night", "landlord", "property", "address", "lagenhetsnummer",
                "objektsnummer", "category", "description", "suspected_source", "patrol",
                "crew", "call", "dispatched", "acknowledged", "arrived", "left",
-               "call_attempts", "outcome", "disturber_reached", "tenant_contacted",
+               "call_attempts", "safety", "outcome", "disturber_reached", "tenant_contacted",
                "can_testify", "witnesses", "observations", "disturber_response", "actions",
                "text", "written_by", "corrected", "original", "released_at")
 
