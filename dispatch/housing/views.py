@@ -236,7 +236,8 @@ def listings():
                     HousingInterest.applicant_id == applicant.id)):
             (mine if withdrawn_at is None else withdrawn).add(listing_id)
     return render_template("housing/listings.html", listings=open_listings(), mine=mine,
-                           withdrawn=withdrawn, applicant=applicant)
+                           withdrawn=withdrawn, applicant=applicant,
+                           logged_in=current_person_id() is not None)
 
 
 @bp.get("/listings/<int:listing_id>")
@@ -257,7 +258,8 @@ def listing(listing_id: int):
             (mine if withdrawn_at[0] is None else withdrawn).add(found.id)
     return render_template("housing/listing.html", listing=found, mine=mine,
                            withdrawn=withdrawn, applicant=applicant,
-                           open=service.is_open(found, utcnow()))
+                           open=service.is_open(found, utcnow()),
+                           logged_in=current_person_id() is not None)
 
 
 def _back(listing_id: int):
