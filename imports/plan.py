@@ -246,9 +246,11 @@ class Plan:
             elif kind == "execute":
                 session.execute(step[1], step[2])
             elif self.copied:  # copied in turns already: what is left is to show them
-                raw.execute("UPDATE objects SET retired_at = NULL WHERE landlord_id = ? "
-                            "AND retired_at = ? AND id >= ?",
-                            (landlord_id, HIDDEN, step[1]["o"]))
+                # By the rowid range the import took (``+``: not by the landlord's
+                # objektsnummer index, which would visit the rows out of their order).
+                raw.execute("UPDATE objects SET retired_at = NULL WHERE id >= ? "
+                            "AND +landlord_id = ? AND retired_at = ?",
+                            (step[1]["o"], landlord_id, HIDDEN))
             else:
                 for statement in copy:
                     raw.execute(statement, step[1])
