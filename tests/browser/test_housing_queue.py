@@ -35,6 +35,7 @@ from dispatch.models import (
 from dispatch.models.accounts import TenantAccount
 from dispatch.models.housing import HousingOffer, HousingPriority
 from dispatch.register.landlords import upsert_landlord
+from tests.browser.axe import describe, violations
 from tests.conftest import _fresh_database_url
 from tests.support.servers import LiveServer, wait_until
 
@@ -154,6 +155,8 @@ def test_a_priority_offer_that_would_break_the_20_percent_quota_is_refused_with_
     expect(page.get_by_text("Nekas: förtur skulle ta mer än 20 procent av de senaste sex "
                             "månadernas lediga lägenheter.")).to_be_visible()
     page.screenshot(path=str(tmp_path / "priority-refused.png"), full_page=True)
+    found = violations(page)
+    assert found == [], describe(found)
     expect(page.locator("table.offers")).to_have_count(0)  # no offer was made
     expect(page.locator("section[aria-labelledby=priority] tr",
                         has_text="Ylva Younger")).to_have_count(1)  # still waiting
@@ -186,6 +189,8 @@ def test_a_published_flat_reaches_the_subscriber_by_mail_and_the_link_opens_it(
         expect(opened.get_by_text("7\xa0000 kr")).to_be_visible()
         expect(opened.get_by_role("button", name="Logga ut")).to_have_count(0)  # a visitor
         opened.screenshot(path=str(tmp_path / "listing-from-mail.png"), full_page=True)
+        found = violations(opened)
+        assert found == [], describe(found)
     finally:
         reader.close()
 
@@ -221,6 +226,8 @@ def test_a_tenant_applies_to_let_second_hand_and_reads_the_officers_decision(
         form = page.locator("form[action$='/bostad/tenancy/sublet']")
         expect(form.get_by_label("Andrahandshyresgästens namn")).to_have_value("Sam Subtenant")
         page.screenshot(path=str(tmp_path / "sublet-error.png"), full_page=True)
+        found = violations(page)
+        assert found == [], describe(found)
         form.get_by_label("Till").fill((start + timedelta(days=180)).isoformat())
         form.get_by_role("button", name="Skicka ansökan").click()
         expect(page.get_by_text("Din ansökan om andrahandsuthyrning är skickad.")).to_be_visible()
@@ -237,6 +244,8 @@ def test_a_tenant_applies_to_let_second_hand_and_reads_the_officers_decision(
         staff.get_by_role("button", name="Godkänn").click()
         expect(staff.locator("[data-status]")).to_have_text("Godkänd")
         staff.screenshot(path=str(tmp_path / "sublet-decided.png"), full_page=True)
+        found = violations(staff)
+        assert found == [], describe(found)
 
         mail = wait_until(lambda: sink.to("tove@example.se"), timeout=20)[0]
         assert mail["Subject"] == "Din ansökan om andrahandsuthyrning är godkänd"
