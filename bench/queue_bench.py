@@ -1,8 +1,10 @@
 """Benchmark: the housing queue's selection and nightly sweep at a large landlord's size
-(started through ``bench/queue.py``, the name issue 16 gives it).
+(issue 16 names it ``bench/queue.py``; it is ``bench/queue_bench.py`` so that no file in
+``bench/`` has a standard library module's name: a ``queue.py`` there shadowed the standard
+``queue`` for every script started from the folder).
 
-    .venv/bin/python bench/queue.py [--applicants 700000] [--interested 10000] [--runs 200]
-                                    [--postgres SERVER_URL] [--keep]
+    .venv/bin/python bench/queue_bench.py [--applicants 700000] [--interested 10000]
+                                          [--runs 200] [--postgres SERVER_URL] [--keep]
 
 Builds a fresh, migrated database (SQLite in a temporary folder; with ``--postgres`` a new
 database on that server, dropped at the end) with one landlord, ``--applicants`` people
@@ -31,22 +33,17 @@ Goals (issue 16): offer list p99 <= 100 ms; sweep <= 30 s. Exit status 1 when on
 
 from __future__ import annotations
 
+import argparse
+import random
+import statistics
 import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-# Started as bench/queue_bench.py, bench/ is on the path and its queue.py would stand in for
-# the standard library's (which requests and SQLAlchemy's pool import): take it off first.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-import argparse  # noqa: E402
-import random  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
-from datetime import UTC, date, datetime, timedelta  # noqa: E402
-
-import sqlalchemy as sa  # noqa: E402
+import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
