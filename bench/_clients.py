@@ -90,9 +90,12 @@ def prepare(workdir: Path, tablets: int, *, on_duty: bool = True, extra_env: dic
             call_sign = f"B{n:04d}"
             lat, lon = 59.25 + rng.random() * 0.15, 17.9 + rng.random() * 0.3
             if on_duty:
-                conn.execute(text("INSERT INTO patrols (call_sign, name, status, lat, lon, "
-                                  "position_at, updated_at) VALUES (:c, :c, 'available', :lat, "
-                                  ":lon, :now, :now)"),
+                conn.execute(text("INSERT INTO patrols (call_sign, name, status, updated_at) "
+                                  "VALUES (:c, :c, 'available', :now)"),
+                             {"c": call_sign, "now": now})
+                conn.execute(text("INSERT INTO patrol_presence (patrol_id, lat, lon, "
+                                  "position_at) SELECT id, :lat, :lon, :now FROM patrols "
+                                  "WHERE call_sign = :c"),
                              {"c": call_sign, "lat": lat, "lon": lon, "now": now})
             else:
                 conn.execute(text("INSERT INTO patrols (call_sign, name, status, updated_at) "
@@ -160,3 +163,22 @@ async def object_id(http: aiohttp.ClientSession, url: str, headers: dict, n: str
                         params={"q": f"Benchgatan {int(n) + 1} lgh 1102",
                                 "landlord": "BENCH"}) as r:
         return (await r.json())[0]["object_id"]
+
+
+PRESENCE = ("lat", "lon", "accuracy_m", "position_at", "last_seen_at")
+
+
+def insert_patrols(session, rows: list[dict]) -> list[int]:
+    """Insert cars given as ``Patrol`` columns plus their presence (``lat``, ``lon``,
+    ``position_at``, ``last_seen_at``...), which go to ``patrol_presence``; returns the ids."""
+    from sqlalchemy import insert
+
+    from dispatch.models import Patrol, PatrolPresence
+
+    cars = [{k: v for k, v in row.items() if k not in PRESENCE} for row in rows]
+    ids = list(session.scalars(insert(Patrol).returning(Patrol.id, sort_by_parameter_order=True),
+                               cars))
+    presence = [{"patrol_id": i, **{k: v for k, v in row.items() if k in PRESENCE}}
+                for i, row in zip(ids, rows, strict=True)]
+    session.execute(insert(PatrolPresence), presence)
+    return ids

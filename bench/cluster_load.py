@@ -14,7 +14,10 @@ job: ``POST /api/v1/complaints``, ``POST /api/v1/jobs/{id}/dispatch`` ``{}`` (th
 the wait for ``job.assigned`` at that car's tablet, which acknowledges it and reports it done.
 The operator's requests and the tablets' sockets land on any process; Redis carries the event
 to the right one. Baseline in the same run: a tablet's ``ping`` with acknowledgement, through
-nginx too. Prints, per web process, the tablets it holds and its worker's RSS.
+nginx too. Prints, per web process, the tablets it holds and its worker's RSS; the load
+average at the start, before the jobs and at the end (the machine is shared: the figures are
+only comparable beside it); and nginx's own time for the dispatch POSTs (``rt=`` in the
+cluster's access log: from nginx reading the request to its last byte out).
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 
-from _clients import object_id, pct, rss_mb, worker_pid  # noqa: E402
+from _clients import insert_patrols, object_id, pct, rss_mb, worker_pid  # noqa: E402
 from field_delivery import Tablet  # noqa: E402
 
 from tests.support.servers import free_port  # noqa: E402
@@ -107,7 +110,7 @@ def established_to(port: int) -> int:
 def add_patrols(database_url: str, tablets: int) -> list[tuple[str, str]]:
     """Patrols on duty with a fresh position, and a device token each: (token, call sign)."""
     from dispatch.auth.service import TOKEN_PREFIX, _digest
-    from dispatch.models import ApiToken, Patrol, User
+    from dispatch.models import ApiToken, User
 
     rng = random.Random(5)
     far = datetime(2030, 1, 1, tzinfo=UTC)  # every position counts as fresh
@@ -127,7 +130,7 @@ def add_patrols(database_url: str, tablets: int) -> list[tuple[str, str]]:
             tokens.append({"user_id": user.id, "token_hash": _digest(token), "kind": "device",
                            "label": call_sign, "created_at": far})
             credentials.append((token, call_sign))
-        session.execute(insert(Patrol), patrols)
+        insert_patrols(session, patrols)
         session.execute(insert(ApiToken), tokens)
     engine.dispose()
     return credentials
@@ -156,6 +159,19 @@ def explain_lost(database_url: str, lost: list[int], tablets: list[Tablet]) -> l
     return lines
 
 
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def nginx_times(state: Path, marker: str) -> list[float]:
+    """nginx's ``rt=`` (seconds) of each logged request whose request line holds ``marker``."""
+    path = state / "logs" / "nginx-access.log"
+    if not path.exists():
+        return []
+    return [float(line.rsplit("rt=", 1)[1]) for line in path.read_text().splitlines()
+            if marker in line and "rt=" in line]
+
+
 def register(workdir: Path) -> Path:
     rng = random.Random(5)
     path = workdir / "register.csv"
@@ -175,7 +191,8 @@ async def run(args) -> int:
               f"{args.tablets} tablets; try --tablets {hard - 500}")
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
-    print(f"cluster load benchmark: {args.tablets} tablets, {args.jobs} jobs, in {workdir}")
+    print(f"cluster load benchmark: {args.tablets} tablets, {args.jobs} jobs, in {workdir}; "
+          f"{os.cpu_count()} CPUs, load average {load()}")
     database_url, drop = fresh_database(args.server)
     cluster = Cluster(workdir / "cluster", database_url)
     tablets: list[Tablet] = []
@@ -199,6 +216,7 @@ async def run(args) -> int:
         connect_s = time.perf_counter() - started
         held = {name: established_to(port) for name, (port, _pid) in web.items()}
         loaded = {name: rss_mb(pid) for name, (_port, pid) in web.items()}
+        load_before_jobs = load()
         rng = random.Random(9)
         pings = [await rng.choice(tablets).ping() for _ in range(args.jobs)]
         latencies, answered, lost = [], [], []
@@ -223,6 +241,7 @@ async def run(args) -> int:
                 else:
                     lost.append(job_id)
         lost_report = explain_lost(database_url, lost, tablets)
+        nginx_ms = [x * 1000 for x in nginx_times(cluster.state, "/dispatch HTTP")]
     finally:
         await asyncio.gather(*(t.client.disconnect() for t in tablets), return_exceptions=True)
         try:
@@ -241,6 +260,9 @@ async def run(args) -> int:
     answered_ms = [x * 1000 for x in answered]
     print(f"{'dispatch POST answered, p50/p99 ms':34}{pct(answered_ms, 0.5):10.2f}"
           f"{pct(answered_ms, 0.99):10.2f}")
+    if nginx_ms:
+        print(f"{'dispatch POST in nginx, p50/p99 ms':34}{pct(nginx_ms, 0.5):10.2f}"
+              f"{pct(nginx_ms, 0.99):10.2f}")
     print("ours: dispatch POST sent -> job.assigned received at the nearest tablet")
     print("baseline: a tablet's ping emitted with acknowledgement -> acknowledgement received")
     print("(both through nginx; the operator and the tablet on any of the web processes)")
@@ -254,6 +276,8 @@ async def run(args) -> int:
               f"{args.lost_after} s:")
         for line in lost_report:
             print(f"  {line}")
+    print(f"load average: {load_before_jobs} before the jobs, {load()} at the end "
+          f"({os.cpu_count()} CPUs)")
     ok = p99 <= GOAL_P99_MS and not lost
     print(f"goal p99 <= {GOAL_P99_MS} ms with {args.tablets} tablets over {len(web)} web "
           f"processes: {'PASS' if ok else 'FAIL'}")

@@ -93,8 +93,8 @@ TABLE: list[tuple[str, str, str, list[str]]] = [
     ("imports/phones_fast.py", r"[1-9]\d{6,8}", r"[1-9]\d{4,8}", AREAS["phones_fast"][1]),
     ("imports/apply.py", "out.skipped > MAX_BAD_SHARE", "out.skipped >= MAX_BAD_SHARE",
      ["tests/imports/test_bad_row_share.py", "tests/imports/test_rules.py"]),
-    ("dispatch/jobs/dispatching.py", "AND lat IS NOT NULL AND position_at >= {mark}",
-     "AND lat IS NOT NULL AND position_at > {mark}", AREAS["dispatching"][1]),
+    ("dispatch/jobs/dispatching.py", "AND pp.lat IS NOT NULL AND pp.position_at >= {mark}",
+     "AND pp.lat IS NOT NULL AND pp.position_at > {mark}", AREAS["dispatching"][1]),
 ]
 
 _FLIP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,

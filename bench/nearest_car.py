@@ -10,7 +10,7 @@ available cars, present and with a fresh position, spread as ``cluster_load.py``
 in its own transaction as a request has it:
 
 - ours: ``nearest_available(session, lat, lon, limit=1)``, the dispatch's read (a box around
-  the address through ``ix_patrols_status_lat_lon``), and ``limit=3``, the complaint's
+  the address through ``ix_patrol_presence_lat_lon``), and ``limit=3``, the complaint's
   recommendation;
 - baseline: ``PatrolPositions.available(session).nearest(lat, lon, limit=1)``, every car on
   duty read and measured (the dispatch's read before issue 12's cluster work).
@@ -37,12 +37,12 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, insert, make_url, text
+from sqlalchemy import create_engine, event, make_url, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _clients import pct  # noqa: E402
+from _clients import insert_patrols, pct  # noqa: E402
 
 FRESH = timedelta(hours=1)
 AREA = ((59.25, 0.15), (17.9, 0.3))  # south, height; west, width (degrees): cluster_load's
@@ -86,7 +86,7 @@ def bench(label: str, url: str, args) -> None:
         nearest_available,
     )
     from dispatch.jobs.patrols import mark_seen
-    from dispatch.models import Entrance, Landlord, Patrol, utcnow
+    from dispatch.models import Entrance, Landlord, utcnow
 
     instance = Path(tempfile.mkdtemp(prefix="bench-nearest-"))
     os.environ["DISPATCH_INSTANCE"] = str(instance)
@@ -103,7 +103,7 @@ def bench(label: str, url: str, args) -> None:
             cars.append({"call_sign": f"B{n:05d}", "name": f"B{n:05d}", "status": "available",
                          "lat": lat, "lon": lon, "position_at": far, "last_seen_at": far,
                          "updated_at": now})
-        db.session.execute(insert(Patrol), cars)
+        insert_patrols(db.session, cars)
         landlord = Landlord(code="BENCH", name="Bench")
         db.session.add(landlord)
         db.session.flush()
@@ -117,6 +117,7 @@ def bench(label: str, url: str, args) -> None:
         db.session.commit()
         if db.engine.dialect.name == "postgresql":
             db.session.execute(text("ANALYZE patrols"))
+            db.session.execute(text("ANALYZE patrol_presence"))
             db.session.commit()
         landlord_id, entrance_ids = landlord.id, [e.id for e in entrances]
 
@@ -166,10 +167,13 @@ def bench(label: str, url: str, args) -> None:
         def before_cursor(conn, cursor, statement, parameters, context, executemany):
             starts.append(time.perf_counter())
 
+        post_statements: dict[str, list[float]] = defaultdict(list)
+
         def after_cursor(conn, cursor, statement, parameters, context, executemany):
             key = " ".join(statement.split())[:90]
             if recording[0]:
-                statements[key].append((time.perf_counter() - starts.pop()) * 1000)
+                target = post_statements if recording[0] == "post" else statements
+                target[key].append((time.perf_counter() - starts.pop()) * 1000)
 
         whole = []
         event.listen(db.engine, "before_cursor_execute", before_cursor)
@@ -187,8 +191,6 @@ def bench(label: str, url: str, args) -> None:
             recording[0] = False
             whole.append((time.perf_counter() - t1) * 1000)
             assert best is not None
-        event.remove(db.engine, "before_cursor_execute", before_cursor)
-        event.remove(db.engine, "after_cursor_execute", after_cursor)
 
         # The HTTP requests in-process (test client, operator bearer token): wall and CPU.
         from dispatch.auth.service import create_token, upsert_user
@@ -209,8 +211,10 @@ def bench(label: str, url: str, args) -> None:
             assert answer.status_code == 201, answer.get_json()
             if profile and n:
                 profile.enable()
+            recording[0] = "post" if n else False
             answer = http.post(f"/api/v1/jobs/{answer.get_json()['job_id']}/dispatch",
                                headers=headers, json={})
+            recording[0] = False
             if profile and n:
                 profile.disable()
             w2, c2 = time.perf_counter(), time.process_time()
@@ -218,6 +222,8 @@ def bench(label: str, url: str, args) -> None:
             if n:  # the first warms up
                 posts["POST /complaints"].append(((w1 - w0) * 1000, (c1 - c0) * 1000))
                 posts["POST /jobs/{id}/dispatch"].append(((w2 - w1) * 1000, (c2 - c1) * 1000))
+        event.remove(db.engine, "before_cursor_execute", before_cursor)
+        event.remove(db.engine, "after_cursor_execute", after_cursor)
         db.session.remove()
 
         share = list(range(1, args.cars + 1, 3))
@@ -243,6 +249,9 @@ def bench(label: str, url: str, args) -> None:
     runs = max(1, args.dispatches - 1)
     for key, values in sorted(statements.items(), key=lambda kv: -sum(kv[1])):
         print(f"    {sum(values) / runs:7.3f} {len(values) / runs:4.1f}x  {key}")
+    print("  the dispatch POST's SQL statements (mean ms per request, count per request):")
+    for key, values in sorted(post_statements.items(), key=lambda kv: -sum(kv[1])):
+        print(f"    {sum(values) / args.requests:7.3f} {len(values) / args.requests:4.1f}x  {key}")
     for name, values in posts.items():
         print(f"  {name:26} (test client, {len(values)}): wall {timed([w for w, _ in values])}"
               f"; CPU p50 {pct([c for _, c in values], 0.5):.2f} ms")

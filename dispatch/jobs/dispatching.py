@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, make_transient_to_detached, object_session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from dispatch.core.database import sqlite_timestamp
 from dispatch.core.geo import EARTH_RADIUS_M, haversine_m
@@ -23,7 +24,7 @@ from dispatch.core.phones import normalise_phone
 from dispatch.core.realtime import publish
 from dispatch.jobs import delivery
 from dispatch.jobs.board import console_job
-from dispatch.jobs.patrols import PRESENCE_GRACE, patrol_json
+from dispatch.jobs.patrols import PRESENCE_GRACE, patrol_json, upsert_presence
 from dispatch.jobs.shapes import job_for_tablet
 from dispatch.models import (
     CATEGORIES,
@@ -34,6 +35,7 @@ from dispatch.models import (
     Landlord,
     Patrol,
     PatrolPosition,
+    PatrolPresence,
     RentalObject,
     utcnow,
 )
@@ -124,7 +126,8 @@ class PatrolPositions:
         """Patrols that are available, present and placed: on duty and free, a tablet of the
         car connected or seen within ``seen_within`` (``PRESENCE_GRACE_S``; see
         ``jobs.patrols``), and a position not older than ``max_age``; with ``within``, only
-        those placed in that box (read through the index ``ix_patrols_status_lat_lon``).
+        those placed in that box (read through the index ``ix_patrol_presence_lat_lon``: the
+        presence rows in the box, each joined to its car's status by primary key).
 
         Without a box this reads every car on duty: to choose among them, ``nearest_available``
         reads a box around the address instead. Plain driver SQL: ORM rows for hundreds of
@@ -140,14 +143,16 @@ class PatrolPositions:
             mark, values = "%s", [since, seen, seen]
         area = ""
         if within is not None:
-            area += f" AND lat BETWEEN {mark} AND {mark}"
+            area += f" AND pp.lat BETWEEN {mark} AND {mark}"
             values += within.lat
             if within.lon is not None:
-                area += f" AND lon BETWEEN {mark} AND {mark}"
+                area += f" AND pp.lon BETWEEN {mark} AND {mark}"
                 values += within.lon
-        query = ("SELECT id, name, lat, lon FROM patrols WHERE status = 'available' "  # noqa: S608
-                 f"AND lat IS NOT NULL AND position_at >= {mark} "
-                 f"AND (last_seen_at >= {mark} OR position_at >= {mark}){area} ORDER BY id")
+        query = ("SELECT p.id, p.name, pp.lat, pp.lon FROM patrol_presence pp "  # noqa: S608
+                 "JOIN patrols p ON p.id = pp.patrol_id WHERE p.status = 'available' "
+                 f"AND pp.lat IS NOT NULL AND pp.position_at >= {mark} "
+                 f"AND (pp.last_seen_at >= {mark} OR pp.position_at >= {mark}){area} "
+                 "ORDER BY p.id")
         rows = connection.exec_driver_sql(query, tuple(values)).fetchall()
         excluded = _ids(exclude)
         return cls([r for r in rows if r[0] not in excluded])
@@ -394,14 +399,13 @@ def redispatch(session: Session, job: Job, *, user_id: int | None, reason: str,
     complaint = job.complaint
     if complaint.lat is None:
         raise DispatchError("not_placed", "the address has no position; choose a patrol")
-    found = nearest_available(session, complaint.lat, complaint.lon, limit=1, max_age=max_age,
-                              seen_within=seen_within, exclude=had_job(job) | (
-                                  {job.patrol_id} if job.patrol_id else set()))
-    if not found:
+    taken = take_nearest(session, complaint.lat, complaint.lon, max_age=max_age,
+                         seen_within=seen_within, exclude=had_job(job) | (
+                             {job.patrol_id} if job.patrol_id else set()))
+    if taken is None:
         return None
-    best = found[0]
-    assign(session, job, session.get(Patrol, best.patrol_id), user_id=user_id,
-           distance_m=best.distance_m, reason=reason)
+    patrol, best = taken
+    assign(session, job, patrol, user_id=user_id, distance_m=best.distance_m, reason=reason)
     return best
 
 
@@ -456,14 +460,62 @@ def dispatch_nearest(session: Session, job: Job, *, user_id: int | None,
     complaint = job.complaint
     if complaint.lat is None:
         raise DispatchError("not_placed", "the address has no position; choose a patrol")
-    candidates = nearest_available(session, complaint.lat, complaint.lon, limit=1,
-                                   max_age=max_age, seen_within=seen_within)
-    if not candidates:
+    if job.status in ("done", "cancelled"):
+        raise DispatchError("job_closed", f"job {job.id} is {job.status}")
+    taken = take_nearest(session, complaint.lat, complaint.lon, max_age=max_age,
+                         seen_within=seen_within)
+    if taken is None:
         return job, None
-    best = candidates[0]
-    assign(session, job, session.get(Patrol, best.patrol_id), user_id=user_id,
-           distance_m=best.distance_m)
+    patrol, best = taken
+    assign(session, job, patrol, user_id=user_id, distance_m=best.distance_m)
     return job, best
+
+
+# The presence columns read back with a claimed car (``claim``).
+_PRESENCE = ("last_seen_at", "lat", "lon", "accuracy_m", "position_at")
+
+
+def claim(session: Session, patrol_id: int) -> Patrol | None:
+    """Take an available car for a job in one statement: ``UPDATE patrols SET status =
+    'busy' ... WHERE id = :id AND status = 'available' RETURNING`` the car and its presence.
+    None when it is not available any more (another dispatch, in another process, took it
+    since the nearest-car read). The car comes back loaded, presence and all: no second read
+    before ``assign`` (which finds it busy already)."""
+    row = session.execute(
+        update(Patrol).where(Patrol.id == patrol_id, Patrol.status == "available")
+        .values(status="busy", updated_at=utcnow())
+        .returning(Patrol, *(getattr(Patrol, name) for name in _PRESENCE)),
+        execution_options={"synchronize_session": False, "populate_existing": True}).first()
+    if row is None:
+        return None
+    patrol, values = row[0], dict(zip(_PRESENCE, row[1:], strict=True))
+    presence = session.identity_map.get(session.identity_key(PatrolPresence, patrol.id))
+    if presence is None:  # the row as read, in the session as if loaded
+        presence = PatrolPresence(patrol_id=patrol.id, **values)
+        make_transient_to_detached(presence)
+        session.add(presence)
+    else:
+        for name, value in values.items():
+            set_committed_value(presence, name, value)
+    set_committed_value(patrol, "presence", presence)
+    return patrol
+
+
+def take_nearest(session: Session, lat: float, lon: float, *, max_age: timedelta,
+                 seen_within: timedelta = PRESENCE_GRACE,
+                 exclude: Collection[int] = ()) -> tuple[Patrol, Candidate] | None:
+    """The nearest available car (``nearest_available``), claimed (``claim``); if another
+    dispatch took it between the read and the claim, the next nearest. None: no car free."""
+    excluded = set(exclude)
+    while True:
+        found = nearest_available(session, lat, lon, limit=1, max_age=max_age,
+                                  seen_within=seen_within, exclude=excluded)
+        if not found:
+            return None
+        patrol = claim(session, found[0].patrol_id)
+        if patrol is not None:
+            return patrol, found[0]
+        excluded.add(found[0].patrol_id)
 
 
 def release_patrol(session: Session, patrol: Patrol, *, skip: int | None = None
@@ -579,7 +631,8 @@ def end_shift(session: Session, patrol: Patrol) -> Patrol:
 
 def update_position(session: Session, patrol: Patrol, *, lat: float, lon: float,
                     accuracy_m: float | None = None, at: datetime | None = None) -> Patrol:
-    """A position report from the car's tablet."""
+    """A position report from the car's tablet: one upsert of the car's presence row (never
+    a lock on its row in ``patrols``) and the report kept in ``patrol_positions``."""
 
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise DispatchError("invalid_position", "lat/lon out of range")
@@ -587,7 +640,10 @@ def update_position(session: Session, patrol: Patrol, *, lat: float, lon: float,
     when = min(at, now) if at is not None else now
     if patrol.position_at is not None and when < patrol.position_at:
         return patrol  # an old report arriving after a newer one
-    patrol.lat, patrol.lon, patrol.accuracy_m, patrol.position_at = lat, lon, accuracy_m, when
+    values = {"lat": lat, "lon": lon, "accuracy_m": accuracy_m, "position_at": when}
+    # (A newer report written meanwhile by another process is not overwritten.)
+    upsert_presence(session, patrol.id, values, where=(
+        PatrolPresence.position_at.is_(None) | (PatrolPresence.position_at <= when)))
     session.add(PatrolPosition(patrol_id=patrol.id, lat=lat, lon=lon, accuracy_m=accuracy_m,
                                at=when))
     session.flush()

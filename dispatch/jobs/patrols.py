@@ -1,24 +1,28 @@
 """Patrol cars as plain functions: list them, create them, report their state, and their
 presence: whether a tablet of the car is there to take a job.
 
-Presence is ``patrols.last_seen_at``, in the database because several web processes hold the
-tablets. The process that holds a car's socket stamps it at connect and every few seconds
-while the socket lives (``mark_seen``, one statement per process and pass); a car counts as
-present while that stamp, or its last position report, is younger than the grace period
-(``PRESENCE_GRACE_S``). A disconnect writes nothing: the stamps stop, and the car lapses a
-grace period after the last one; a process killed with -9, which never says disconnect, is
-the same case. A tablet that reconnects anywhere is stamped again at once.
+Presence is ``patrol_presence.last_seen_at`` (``models.PatrolPresence``, one row per car), in
+the database because several web processes hold the tablets, and in a table of its own so
+that its stamps never lock the car rows dispatching reads and updates (issue 12). The process
+that holds a car's socket stamps it at connect and every few seconds while the socket lives
+(``mark_seen``, one upsert per process and pass); a car counts as present while that stamp,
+or its last position report, is younger than the grace period (``PRESENCE_GRACE_S``). A
+disconnect writes nothing: the stamps stop, and the car lapses a grace period after the last
+one; a process killed with -9, which never says disconnect, is the same case. A tablet that
+reconnects anywhere is stamped again at once.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from dispatch.core.database import among
-from dispatch.models import ApiToken, Patrol, utcnow
+from dispatch.models import ApiToken, Patrol, PatrolPresence, UTCDateTime, utcnow
 
 # The default of the PRESENCE_GRACE_S setting.
 PRESENCE_GRACE = timedelta(seconds=60)
@@ -55,22 +59,67 @@ def patrol_json(patrol: Patrol) -> dict:
     }
 
 
+def _insert(session: Session):
+    """An upsert of ``patrol_presence`` as plain Core (its rowcount kept: SQLAlchemy drops an
+    INSERT's rowcount unless asked)."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(PatrolPresence.__table__).execution_options(preserve_rowcount=True)
+
+
+def _expire_held(session: Session, patrol_ids) -> None:
+    """Cars' presence rows already in the session read the new values when next used."""
+    for patrol_id in patrol_ids:
+        held = session.identity_map.get(session.identity_key(PatrolPresence, patrol_id))
+        if held is not None:
+            session.expire(held)
+
+
+def upsert_presence(session: Session, patrol_id: int, values: dict, *, where=None) -> bool:
+    """Write a car's presence row: ``INSERT ... ON CONFLICT (patrol_id) DO UPDATE``, which
+    makes the row the first time and touches no other table (no lock on ``patrols``).
+    ``where``, if given, is the condition on the stored row (``PatrolPresence``'s columns)
+    for it to be updated. True if the row was written."""
+    statement = _insert(session).values(patrol_id=patrol_id, **values)
+    statement = statement.on_conflict_do_update(
+        index_elements=["patrol_id"], set_={c: statement.excluded[c] for c in values},
+        where=where)
+    session.flush()
+    written = bool(session.connection().execute(statement).rowcount)
+    held = session.identity_map.get(session.identity_key(PatrolPresence, patrol_id))
+    if held is not None and written:
+        for name, value in values.items():  # what the row now holds: no read back
+            set_committed_value(held, name, value)
+    elif held is not None:
+        session.expire(held)
+    else:  # a car in hand that had no row reads the new one when next asked
+        car = session.identity_map.get(session.identity_key(Patrol, patrol_id))
+        if car is not None:
+            session.expire(car, ["presence"])
+    return written
+
+
 def mark_seen(session: Session, patrol_ids, *, now: datetime | None = None) -> int:
-    """Stamp these cars as seen now: their tablets are connected to this process. One
-    statement for all of them; ``updated_at`` is left alone (presence is not a change the
-    consoles hear of). On PostgreSQL a car whose row another transaction holds is skipped,
-    not waited for (it is stamped again on the next pass). Returns the rows stamped."""
+    """Stamp these cars as seen now: their tablets are connected to this process. One upsert
+    for all of them, on ``patrol_presence`` only: the car's row in ``patrols`` (and its
+    ``updated_at``) is left alone, so a dispatch that reads or updates it never waits for a
+    stamp. On PostgreSQL the ids go as one array (``among``), compiled once and cached, not
+    thousands of bound values. Returns the rows stamped."""
     ids = sorted(set(patrol_ids))
     if not ids:
         return 0
     now = now or utcnow()
-    rows = among(session, Patrol.id, ids)
-    if session.get_bind().dialect.name == "postgresql":
-        rows = Patrol.id.in_(select(Patrol.id).where(rows).order_by(Patrol.id)
-                             .with_for_update(skip_locked=True))
-    return session.execute(
-        update(Patrol).where(rows).values(last_seen_at=now, updated_at=Patrol.updated_at),
-        execution_options={"synchronize_session": False}).rowcount
+    # The cars' own ids, read from ``patrols`` (a car deleted meanwhile is left out, not a
+    # foreign-key error): a plain read, no lock on their rows.
+    statement = _insert(session).from_select(
+        ["patrol_id", "last_seen_at"],
+        select(Patrol.id, bindparam("now", now, type_=UTCDateTime))
+        .where(among(session, Patrol.id, ids)))
+    statement = statement.on_conflict_do_update(
+        index_elements=["patrol_id"], set_={"last_seen_at": statement.excluded.last_seen_at})
+    session.flush()
+    written = session.connection().execute(statement).rowcount
+    _expire_held(session, ids)
+    return written
 
 
 def is_present(patrol: Patrol, *, grace: timedelta = PRESENCE_GRACE,

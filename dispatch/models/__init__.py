@@ -21,7 +21,7 @@ from dispatch.models.incidents import (
 )
 from dispatch.models.landlords import Landlord, OncallNumber
 from dispatch.models.messages import SMS_REASONS, SMS_RECIPIENTS, SMS_STATUSES, SmsMessage
-from dispatch.models.patrols import PATROL_STATUSES, Patrol, PatrolPosition
+from dispatch.models.patrols import PATROL_STATUSES, Patrol, PatrolPosition, PatrolPresence
 from dispatch.models.people import Agreement, AgreementObject, AgreementParty, Person
 from dispatch.models.register import (
     OBJECT_TYPES,
@@ -73,6 +73,7 @@ __all__ = [
     "Patrol",
     "PatrolAlarm",
     "PatrolPosition",
+    "PatrolPresence",
     "Person",
     "Property",
     "RegisterImport",
