@@ -208,3 +208,13 @@ def test_staff_decide_and_the_tenant_gets_the_decision_by_mail(client, db_sessio
     row.landlord_id = other.id
     db_session.flush()
     assert client.get(f"/bostad/staff/tenancy/{row.id}").status_code == 404
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("sv", "Ansök om att hyra ut i andra hand"), ("fi", "Hae lupaa edelleenvuokraukseen"),
+    ("en", "Apply to let your flat second-hand")])
+def test_the_tenancy_page_speaks_swedish_finnish_and_english(client, db_session, queue, hamb,
+                                                             lang, words):
+    log_in(client, queue.tenant)
+    page = client.get(f"/bostad/tenancy?lang={lang}").get_data(as_text=True)
+    assert f'<html lang="{lang}">' in page and words in page
