@@ -111,13 +111,24 @@ def matches(applicant: HousingApplicant, listing: HousingListing) -> bool:
 
 def send_subscriptions(session: Session, listing: HousingListing, *, link: str) -> int:
     """Tell the subscribing applicants whose wishes the new listing matches."""
+    return send_subscriptions_many(session, [listing], {listing.id: link})
+
+
+def send_subscriptions_many(session: Session, listings: list[HousingListing],
+                            links: dict[int, str]) -> int:
+    """The subscription mails for several new listings of one landlord (a vacancy file),
+    reading the subscribing applicants once: one mail per match, with that listing's link."""
+    if not listings:
+        return 0
     count = 0
     for applicant in session.scalars(select(HousingApplicant).where(
-            HousingApplicant.landlord_id == listing.landlord_id,
+            HousingApplicant.landlord_id == listings[0].landlord_id,
             HousingApplicant.status == "active", HousingApplicant.subscribes.is_(True))):
-        if matches(applicant, listing):
-            person = session.get(Person, applicant.person_id)
-            count += send(applicant, person, "published", listing=listing, link=link)
+        for listing in listings:
+            if matches(applicant, listing):
+                person = session.get(Person, applicant.person_id)
+                count += send(applicant, person, "published", listing=listing,
+                              link=links[listing.id])
     return count
 
 

@@ -16,7 +16,7 @@ from dispatch.core.database import transactional
 from dispatch.core.extensions import db
 from dispatch.housing import service, vacancies
 from dispatch.housing.blueprint import bp
-from dispatch.housing.mails import send_subscriptions
+from dispatch.housing.mails import send_subscriptions_many
 from dispatch.housing.staff import landlord_ids, parse_int, staff_only
 from dispatch.models import Landlord, utcnow
 
@@ -60,9 +60,8 @@ def vacancy_upload():
             staff_user_id=current_user.id, actor="web")
     except vacancies.FileRefused as refused:
         return vacancy_import(errors=refused.errors, form=form, status=400)
-    for listing in listings:
-        send_subscriptions(db.session, listing, link=url_for(
-            "housing.listing", listing_id=listing.id, _external=True))
+    send_subscriptions_many(db.session, listings, {
+        x.id: url_for("housing.listing", listing_id=x.id, _external=True) for x in listings})
     flash(ngettext("%(num)d flat is published.", "%(num)d flats are published.",
                    len(listings)), "info")
     return redirect(url_for("housing.staff_home"), 303)
@@ -90,9 +89,8 @@ def import_vacancies_command(code: str | None, path: Path) -> None:
             default_days=service.setting(current_app.config, "HOUSING_PUBLISH_DAYS"),
             staff_user_id=None, actor="cli")
         base = current_app.config["BASE_URL"].rstrip("/")
-        for listing in listings:
-            send_subscriptions(db.session, listing,
-                               link=f"{base}/bostad/listings/{listing.id}")
+        send_subscriptions_many(db.session, listings,
+                                {x.id: f"{base}/bostad/listings/{x.id}" for x in listings})
         return [x.id for x in listings]
 
     try:

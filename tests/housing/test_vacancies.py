@@ -158,7 +158,12 @@ def test_a_listing_page_of_another_landlord_is_not_found(client, db_session, que
     assert client.get(f"/bostad/listings/{listing.id}").status_code == 404
 
 
-def test_the_command_publishes_a_file(runner, db_session, queue, tmp_path):
+def test_the_command_publishes_a_file_and_mails_the_subscribers(runner, db_session, queue,
+                                                                tmp_path, smtp, app):
+    applicant = service.register(db_session, queue.older, queue.landlord.id,
+                                 service.local_today(TZ))
+    applicant.rooms_min = 1
+    db_session.flush()
     good = tmp_path / "good.csv"
     good.write_bytes(GOOD)
     result = runner.invoke(args=["housing", "import-vacancies", "--landlord", "HAMB",
@@ -166,7 +171,10 @@ def test_the_command_publishes_a_file(runner, db_session, queue, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output.startswith("2 published")
     db_session.expire_all()
-    assert len(list(db_session.scalars(select(HousingListing)))) == 2
+    ids = sorted(db_session.scalars(select(HousingListing.id)))
+    assert len(ids) == 2
+    links = sorted(m.get_payload(decode=True).decode().split()[-1] for m in smtp.messages)
+    assert links == [f"{app.config['BASE_URL']}/bostad/listings/{i}" for i in ids]
 
 
 def test_the_command_says_which_rows_are_wrong_and_publishes_nothing(runner, db_session, queue,
