@@ -48,7 +48,7 @@ from datetime import date, datetime, timedelta
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from rapidfuzz import fuzz
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from dispatch.auth.identity import Identity
@@ -235,6 +235,13 @@ def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _name_has(word: str):
+    """The name contains the word, whatever its case: ILIKE (SQLite folds ASCII letters only,
+    so "åsa" also looks for "Åsa" and "ÅSA" as typed)."""
+    return or_(*[Person.name.ilike(f"%{_like(w)}%", escape="\\")
+                 for w in dict.fromkeys((word, word.capitalize(), word.lower(), word.upper()))])
+
+
 def find_tenants(session: Session, query: str, today: date, *,
                  limit: int = 20) -> list[TenantMatch]:
     """The tenants (an agreement in force, or signed where the landlord lets them register)
@@ -279,8 +286,7 @@ def find_tenants(session: Session, query: str, today: date, *,
     if words and not ids:
         rows = session.execute(
             select(Person.id, Person.name).where(
-                Person.landlord_id.is_not(None),
-                *[Person.name.ilike(f"%{_like(w)}%", escape="\\") for w in words])
+                Person.landlord_id.is_not(None), *[_name_has(w) for w in words])
             .limit(SEARCH_CANDIDATES)).all()
         rows.sort(key=lambda row: -fuzz.WRatio(query, row.name))
         add(row.id for row in rows)

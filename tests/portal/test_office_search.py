@@ -41,6 +41,13 @@ def test_a_tenant_is_found_by_name_kundnummer_avtalsnummer_address_or_number(
     assert anna.address == "Götgatan 12B, Stockholm"
 
 
+def test_a_name_with_swedish_letters_is_found_whatever_its_case(db_session, home):
+    home.neighbour.name = "Åsa Öberg"
+    db_session.flush()
+    for typed in ("åsa öberg", "ÅSA", "Öberg", "öberg åsa"):
+        assert names(tenants.find_tenants(db_session, typed, TODAY)) == ["Åsa Öberg"], typed
+
+
 def test_someone_without_an_agreement_in_force_is_not_offered(db_session, home):
     home.neighbour_agreement.ends_on = date(2026, 1, 31)
     db_session.flush()
