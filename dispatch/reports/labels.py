@@ -27,6 +27,13 @@ SAFETY_STEP_NAMES = {
     "alarm_acknowledged": _l("Alarm acknowledged by the operator"),
     "check_in": _l("Check-in: all well"),
     "check_in_missed": _l("Check-in missed: the operator was alarmed"),
+    # The SMS escalation's steps (jobs.escalation; the same words as the job history's).
+    "sms_to_car": _l("SMS to the car's phone"),
+    "sms_to_supervisor": _l("SMS to the duty supervisor"),
+    "sms_car_delivered": _l("SMS to the car delivered"),
+    "sms_supervisor_delivered": _l("SMS to the supervisor delivered"),
+    "sms_car_failed": _l("SMS to the car failed"),
+    "sms_supervisor_failed": _l("SMS to the supervisor failed"),
 }
 OTHER_STEP = _l("Other step of the job")
 FIELD_NAMES = {
