@@ -225,6 +225,7 @@ class TenantMatch:
     avtalsnummer: tuple[str, ...]
     address: str
     state: str
+    landlord_id: int | None = None
 
 
 ADDRESS_RE = re.compile(r"^(?P<street>\D+?)\s*(?P<number>\d+)\s*(?P<letter>[A-Za-zÅÄÖåäö]?)$")
@@ -242,12 +243,12 @@ def _name_has(word: str):
                  for w in dict.fromkeys((word, word.capitalize(), word.lower(), word.upper()))])
 
 
-def find_tenants(session: Session, query: str, today: date, *,
-                 limit: int = 20) -> list[TenantMatch]:
+def find_tenants(session: Session, query: str, today: date, *, limit: int = 20,
+                 landlord_ids: list[int] | None = None) -> list[TenantMatch]:
     """The tenants (an agreement in force, or signed where the landlord lets them register)
     that ``query`` names: a personnummer (any common form), a kundnummer, an avtalsnummer, an
     address ("Götgatan 12 B") or the name (every word in it, in any order; the closest names
-    first, ranked with rapidfuzz)."""
+    first, ranked with rapidfuzz). ``landlord_ids``: only these landlords' tenants."""
     query = " ".join((query or "").split())[:100]
     if len(query) < 2:
         return []
@@ -293,7 +294,7 @@ def find_tenants(session: Session, query: str, today: date, *,
     found = []
     for person_id in ids:
         match = tenant_match(session, person_id, today)
-        if match is not None:
+        if match is not None and (landlord_ids is None or match.landlord_id in landlord_ids):
             found.append(match)
             if len(found) >= limit:
                 break
@@ -326,7 +327,7 @@ def tenant_match(session: Session, person_id: int, today: date) -> TenantMatch |
         person_id=person.id, name=person.name, masked_number=masked(person.personnummer),
         kundnummer=person.kundnummer or "", landlord=landlord.name if landlord else "",
         avtalsnummer=tuple(sorted(a.avtalsnummer for a in agreements if a.avtalsnummer)),
-        address=address, state=standing.state)
+        address=address, state=standing.state, landlord_id=person.landlord_id)
 
 
 # --- identification --------------------------------------------------------------------------

@@ -273,3 +273,35 @@ def staff_account_policy():
     rows = [(landlord, tenants.register_from_signing(db.session, landlord.id))
             for landlord in landlords]
     return render_template("portal/staff/accounts.html", rows=rows)
+
+
+@bp.route("/staff/pins", methods=["GET", "POST"])
+@staff_only
+def staff_pins():
+    """A tenant's legacy PIN code set by staff (for the first log-in with personnummer and
+    PIN, ``/portal/login/pin``): find the tenant among the landlord's (``q``), choose one,
+    type the code; kept as an Argon2id hash only, audited (``tenant.pin_set``, with the staff
+    member, never the code). The invoice import sets codes in bulk (docs/invoice-format.md)."""
+    ids = _landlord_ids()
+    today = service.local_today()
+    query = (request.args.get("q") or "").strip()[:100]
+    matches = tenants.find_tenants(db.session, query, today, landlord_ids=ids) if query else []
+    chosen_id = as_int(request.form.get("person_id") if request.method == "POST"
+                       else request.args.get("person"))
+    chosen = tenants.tenant_match(db.session, chosen_id, today) if chosen_id else None
+    if chosen_id and (chosen is None or chosen.landlord_id not in ids):
+        abort(404)
+    form, errors = request.form.to_dict(), {}
+    if request.method == "POST":
+        try:
+            tenants.set_legacy_pin_by_staff(db.session, chosen.person_id,
+                                            (form.get("pin") or "").strip(),
+                                            user_id=current_user.id, ip=request.remote_addr)
+        except tenants.AccountError as exc:
+            errors["pin"] = exc.message
+        else:
+            flash(_("PIN code saved for %(name)s. It works once, for the first log-in.",
+                    name=chosen.name), "info")
+            return redirect(url_for("portal.staff_pins"))
+    return render_template("portal/staff/pins.html", query=query, matches=matches,
+                           chosen=chosen, form=form, errors=errors), 400 if errors else 200

@@ -151,3 +151,53 @@ def _identity(number):
     from dispatch.auth.identity import Identity
 
     return Identity(number, "Tove Tenant", "SE")
+
+
+# --- set by staff -----------------------------------------------------------------------------
+
+def staff_of(client, auth, create_user, landlord, email="staff@hemma.se"):
+    create_user(role="landlord", landlord=landlord, email=email)
+    auth.login(email)
+
+
+def test_staff_find_their_tenant_and_set_a_pin_audited_without_the_code(
+        client, auth, create_user, db_session, tenants_register):
+    staff_of(client, auth, create_user, tenants_register.landlord)
+    page = client.get("/portal/staff/pins?q=tove").get_data(as_text=True)
+    assert "Tove Tenant" in page and "19900101-****" in page and CURRENT not in page
+    person = tenants_register.current.id
+    token = csrf_of(client, f"/portal/staff/pins?person={person}")
+    saved = client.post("/portal/staff/pins", data={"csrf_token": token, "person_id": person,
+                                                    "pin": "4711"})
+    assert saved.status_code == 302
+    event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "tenant.pin_set"))
+    assert event.subject == f"person:{person}" and event.user_id is not None
+    assert "4711" not in json.dumps(event.details)
+    client.post("/logout", data={"csrf_token": token})
+    assert pin_log_in(client, "4711").status_code == 302
+
+
+def test_a_pin_that_is_not_4_to_8_digits_is_refused_next_to_the_field_keeping_it(
+        client, auth, create_user, db_session, tenants_register):
+    staff_of(client, auth, create_user, tenants_register.landlord)
+    person = tenants_register.current.id
+    token = csrf_of(client, f"/portal/staff/pins?person={person}")
+    answer = client.post("/portal/staff/pins", data={"csrf_token": token, "person_id": person,
+                                                     "pin": "47a"})
+    assert answer.status_code == 400
+    page = answer.get_data(as_text=True)
+    assert 'id="pin-error"' in page and 'value="47a"' in page
+    assert pin_of(db_session, tenants_register.current) is None
+
+
+def test_staff_cannot_see_or_set_another_landlords_tenants_pin(
+        client, auth, create_user, db_session, tenants_register):
+    staff_of(client, auth, create_user, tenants_register.landlord)
+    finn = tenants_register.finnish.id  # Heka's tenant
+    assert "Fia Finne" not in client.get("/portal/staff/pins?q=Fia").get_data(as_text=True)
+    assert client.get(f"/portal/staff/pins?person={finn}").status_code == 404
+    token = csrf_of(client, "/portal/staff/pins")
+    answer = client.post("/portal/staff/pins", data={"csrf_token": token, "person_id": finn,
+                                                     "pin": "4711"})
+    assert answer.status_code == 404
+    assert pin_of(db_session, tenants_register.finnish) is None
