@@ -19,6 +19,7 @@ from flask import Flask
 from dispatch.core.database import unit_of_work
 from dispatch.core.errors import database_unavailable
 from dispatch.core.extensions import db
+from dispatch.core.phones import normalise_phone
 from dispatch.core.realtime import add_upkeep
 from dispatch.core.sms import SmsError, backend
 from dispatch.jobs import escalation
@@ -138,8 +139,20 @@ def sms_pass(app: Flask) -> dict[int, str]:
     return done
 
 
+def check_sms_settings(config) -> None:
+    """The SMS settings make sense, or the process does not start (a wrong value found only
+    when the first alarm escalates would be found too late)."""
+    backend(config)
+    supervisor = config.get("SMS_SUPERVISOR_TO")
+    if supervisor and normalise_phone(supervisor) is None:
+        raise RuntimeError("SMS_SUPERVISOR_TO is not a phone number")
+    if (config.get("SMS_LOCALE") or "sv") not in config.get("LANGUAGES", ["sv", "en", "fi"]):
+        raise RuntimeError("SMS_LOCALE must be one of LANGUAGES")
+
+
 def init_app(app: Flask) -> None:
     """Put the passes in the app's upkeep (every ``ACK_CHECK_S`` seconds; 0: never)."""
+    check_sms_settings(app.config)
     add_upkeep(app, acceptance_pass, every_s=app.config["ACK_CHECK_S"])
     add_upkeep(app, check_in_pass, every_s=app.config["ACK_CHECK_S"])
     add_upkeep(app, escalation_pass, every_s=app.config["ACK_CHECK_S"])

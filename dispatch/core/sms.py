@@ -90,6 +90,10 @@ def backend(config) -> SmsBackend:
     if kind == "log":
         return LogBackend()
     if kind == "http":
+        if not config.get("SMS_GATEWAY_URL") or not config.get("SMS_GATEWAY_USER") or not (
+                config.get("SMS_GATEWAY_PASSWORD")):
+            raise RuntimeError("SMS_BACKEND=http needs SMS_GATEWAY_URL, SMS_GATEWAY_USER and "
+                               "SMS_GATEWAY_PASSWORD")
         return HttpBackend(config["SMS_GATEWAY_URL"], config.get("SMS_GATEWAY_USER"),
                            config.get("SMS_GATEWAY_PASSWORD"), config.get("SMS_FROM") or "Jouren",
                            timeout_s=config.get("SMS_GATEWAY_TIMEOUT_S", 10))

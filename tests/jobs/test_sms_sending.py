@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from dispatch.callcenter.timers import sms_pass
+from dispatch.callcenter.timers import check_sms_settings, sms_pass
 from dispatch.core.sms import HttpBackend, SmsError, backend
 from dispatch.jobs import escalation
 from dispatch.models import JobEvent, PatrolAlarm, SmsMessage, utcnow
@@ -161,9 +161,15 @@ def test_the_log_backend_sends_nothing_and_logs_neither_number_nor_text(caplog):
     assert "+46701740699" not in caplog.text and "Götgatan" not in caplog.text
 
 
-def test_an_unknown_backend_is_a_start_up_error():
-    with pytest.raises(RuntimeError, match="SMS_BACKEND"):
-        backend({"SMS_BACKEND": "pigeon"})
+@pytest.mark.parametrize("settings", [
+    {"SMS_BACKEND": "pigeon"},
+    {"SMS_BACKEND": "http", "SMS_GATEWAY_URL": "https://api.46elks.com/a1"},
+    {"SMS_BACKEND": "log", "SMS_SUPERVISOR_TO": "12"},
+    {"SMS_BACKEND": "log", "SMS_LOCALE": "de"},
+], ids=["unknown backend", "http without credentials", "no supervisor number", "no language"])
+def test_sms_settings_that_cannot_work_stop_the_start(settings):
+    with pytest.raises(RuntimeError, match="SMS_"):
+        check_sms_settings(settings)
 
 
 def test_a_message_whose_alarm_was_acknowledged_before_it_could_go_is_not_sent(
