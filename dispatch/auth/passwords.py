@@ -18,9 +18,18 @@ _DUMMY_HASH = _hasher.hash("not a real password")
 _pin_hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 
 
+_DUMMY_PIN_HASH = _pin_hasher.hash("not a PIN")
+
+
 def hash_pin(pin: str) -> str:
     """Return the Argon2id hash of a legacy PIN (``verify_password`` checks it)."""
     return _pin_hasher.hash(pin)
+
+
+def verify_no_pin(pin: str) -> None:
+    """Spend one PIN verification (a person with no PIN takes as long as one with a wrong
+    PIN, so the PIN log-in does not tell who has one)."""
+    verify_password(_DUMMY_PIN_HASH, pin)
 
 
 def hash_password(password: str) -> str:

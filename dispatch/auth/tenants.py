@@ -54,7 +54,7 @@ from sqlalchemy.orm import Session
 from dispatch.auth.identity import Identity
 from dispatch.auth.identity.numbers import InvalidNumber, masked, normalise
 from dispatch.auth.lockout import Lockout, LockoutPolicy, lockout
-from dispatch.auth.passwords import hash_password, hash_pin, verify_password
+from dispatch.auth.passwords import hash_password, hash_pin, verify_no_pin, verify_password
 from dispatch.auth.service import normalise_email
 from dispatch.core.audit import record
 from dispatch.core.database import outside_transaction
@@ -759,7 +759,7 @@ def legacy_pin_login(session: Session, number: str, pin: str, *, ip: str | None,
     with outside_transaction(session):
         matched = next((p for p in pins if verify_password(p.pin_hash, pin)), None)
         if not pins:
-            verify_password(None, pin)  # the same time whether or not a PIN exists
+            verify_no_pin(pin)  # the same time whether or not a PIN exists
     if matched is None:
         record(session, "login.failed", subject=subject, ip=ip)
         return LoginResult(None, "invalid")
