@@ -392,6 +392,43 @@ def test_only_a_file_polars_reads_as_csv_does_goes_to_the_column_stage(
             columnar.check_file(table)
 
 
+@pytest.mark.parametrize("body", [
+    "objektsnummer;gatuadress\r\n1;Götgatan 1\r\n".encode(),
+    "\ufeffobjektsnummer\tgatuadress\n1\tGötgatan 1\n".encode(),
+    "objektsnummer,gatuadress,ort\n1,Götgatan 1,Sthlm\n".encode(),
+])
+def test_the_column_stage_reads_the_header_as_open_table_does(tmp_path, body):
+    path = tmp_path / "register.csv"
+    path.write_bytes(body)
+    table = open_table(path)
+    table.close()
+    plain = columnar.open_plain(path)
+    assert (plain.kind, plain.encoding, plain.delimiter, plain.header) == (
+        table.kind, table.encoding, table.delimiter, table.header)
+    columnar.check_file(plain)
+
+
+@pytest.mark.parametrize("scan", [4, 1 << 20])
+@pytest.mark.parametrize("body", [
+    "objektsnummer;gatuadress\r\n1;Götgatan 1\r\n".encode("cp1252"),  # Windows-1252
+    b"objektsnummer;gatuadress\r\n1;G\xf6tgatan 1\r\n",  # a plain header, then a 1252 byte
+])
+def test_a_file_that_is_not_utf8_throughout_is_not_for_the_column_stage(
+        tmp_path, monkeypatch, body, scan):
+    monkeypatch.setattr(columnar, "SCAN", scan)
+    path = tmp_path / "register.csv"
+    path.write_bytes(body)
+    with pytest.raises(columnar.NotColumnar):
+        columnar.check_file(columnar.open_plain(path))
+
+
+def test_an_xlsx_file_is_not_for_the_column_stage(tmp_path):
+    path = tmp_path / "register.xlsx"
+    path.write_bytes(b"PK\x03\x04" + bytes(100))
+    with pytest.raises(columnar.NotColumnar):
+        columnar.open_plain(path)
+
+
 def test_a_stage_that_fails_after_chunks_were_copied_leaves_no_register(
         db_session, create_landlord, tmp_path, monkeypatch):
     monkeypatch.setenv("DISPATCH_IMPORT_BLOCK_BYTES", "2000")  # many chunks before the bad one
