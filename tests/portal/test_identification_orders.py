@@ -155,3 +155,12 @@ def test_joining_the_queue_keeps_its_bankid_order_server_side_too(
     done = client.post("/bostad/join/bankid/collect", headers={"X-CSRFToken": token}).get_json()
     assert done["status"] == "complete"
     assert pending_rows(db_session) == []
+
+
+def test_the_scheduled_sweep_deletes_expired_orders(app, db_session):
+    from dispatch.auth.jobs import sweep_identifications
+
+    pending.create(db_session, "bankid", {"ref": "old"}, now=utcnow() - timedelta(hours=1))
+    kept = pending.create(db_session, "bankid", {"ref": "new"}).id
+    assert sweep_identifications(app) == {"deleted": 1}
+    assert [row.id for row in pending_rows(db_session)] == [kept]
