@@ -22,7 +22,7 @@ def test_the_statement_is_public_and_names_the_supervisory_authority(client, lan
     assert f"<h1>{heading}</h1>" in page
     assert authority in page
     assert 'href="https://www.digg.se/tdosanmalan"' in page
-    assert "WCAG 1.3.1" in page  # what is not yet accessible: the untagged PDF
+    assert "WCAG 1.3.1" in page  # what is not yet accessible: the PDFs
 
 
 @pytest.mark.parametrize("path", ["/login", "/portal/login", "/bostad/", "/field/"])
