@@ -118,8 +118,9 @@ def test_a_trigger_replica_would_silence_keeps_the_checked_path(
     assert db_session.execute(text("SELECT count(*) FROM people_seen")).scalar() == 10
 
 
-def break_one(monkeypatch, table: str, column: str) -> None:
-    """The first row COPYed into ``table`` points, by ``column``, at an id no table holds."""
+def break_one(monkeypatch, table: str, column: str, value: int = NOWHERE) -> None:
+    """The first row COPYed into ``table`` points, by ``column``, at ``value`` (by default an
+    id no table holds)."""
     real = postgres.Copier._copy
     done = []
 
@@ -128,7 +129,7 @@ def break_one(monkeypatch, table: str, column: str) -> None:
             done.append(1)
             lines = bytes(data).decode().splitlines(keepends=True)
             cells = next(csv.reader([lines[0]]))
-            cells[[c.strip() for c in columns.split(",")].index(column)] = str(NOWHERE)
+            cells[[c.strip() for c in columns.split(",")].index(column)] = str(value)
             out = io.StringIO()
             csv.writer(out, lineterminator="\n").writerow(cells)
             data = (out.getvalue() + "".join(lines[1:])).encode()
@@ -191,3 +192,27 @@ def test_a_row_written_outside_the_reserved_ids_refuses_the_file(
     assert summary.message == messages.text(messages.ROWS_MISSING, table="people", rows=9,
                                             total=10)
     assert register_of(db_session, landlord.id) == register_of(db_session, -1)
+
+
+@pytest.mark.parametrize("grant", ["fast", "checked"])
+def test_a_reference_to_a_row_the_import_did_not_write_is_kept_where_that_row_exists(
+        db_session, raw, create_landlord, tmp_path, monkeypatch, grant):
+    other = create_landlord("OTHER")
+    run_import(db_session, other, write_register(tmp_path, [
+        register_row(n, objektsnummer=f"9999-01-{n:04d}") for n in range(1, 3)], name="other"))
+    somebody = db_session.execute(text("SELECT min(id) FROM people WHERE landlord_id = :l"),
+                                  {"l": other.id}).scalar()
+    landlord = create_landlord("NEW")
+    if grant == "checked":
+        without_grant(monkeypatch)
+    break_one(monkeypatch, "agreement_parties", "person_id", somebody)
+
+    summary = run_import(db_session, landlord, write_register(tmp_path, [
+        register_row(n) for n in range(1, 11)]))
+
+    # Not a broken reference: the set-wise check looks the value up as PostgreSQL would.
+    assert (summary.status, summary.added) == ("accepted", 10)
+    assert db_session.execute(text(
+        "SELECT count(*) FROM agreement_parties ap JOIN agreements a ON a.id = ap.agreement_id "
+        "WHERE a.landlord_id = :l AND ap.person_id = :p"),
+        {"l": landlord.id, "p": somebody}).scalar() == 1
