@@ -3,7 +3,8 @@
 with the foreign-key triggers off for the import's transaction and the import checks the keys
 itself afterwards. It builds exactly what the checked path builds; a reference that does not
 hold refuses the file as the checked path does, and leaves the register as it was; without
-the grant, or beside a trigger that ``replica`` would silence, the checked path runs."""
+the grant, or beside a trigger that ``replica`` would silence, the checked path runs; other
+sessions keep their own checks meanwhile and neither readers nor writers wait for it."""
 
 from __future__ import annotations
 
@@ -216,3 +217,39 @@ def test_a_reference_to_a_row_the_import_did_not_write_is_kept_where_that_row_ex
         "SELECT count(*) FROM agreement_parties ap JOIN agreements a ON a.id = ap.agreement_id "
         "WHERE a.landlord_id = :l AND ap.person_id = :p"),
         {"l": landlord.id, "p": somebody}).scalar() == 1
+
+
+def test_other_sessions_keep_their_checks_and_do_not_wait_during_a_fast_import(
+        db_session, raw, create_landlord, tmp_path, monkeypatch, request):
+    other = db_session.connection().engine.connect()  # another session, as a web request's
+    request.addfinalizer(other.close)
+    seen = {}
+    real = postgres.Copier._copy
+
+    def copy(copier, name, columns, data):
+        real(copier, name, columns, data)
+        if name == "objects" and not seen:  # the import's rows are in, its checks off
+            with other.begin() as work:
+                run = other.exec_driver_sql
+                run("SET LOCAL lock_timeout = '5s'")  # a wait fails the test, not hangs it
+                seen["role"] = run("SHOW session_replication_role").scalar()
+                seen["objects"] = run("SELECT count(*) FROM objects").scalar()  # a reader
+                landlord = run("INSERT INTO landlords (code, name, country, quiet_night_mail, "
+                               "register_version, created_at) VALUES ('ELSE', 'Else', 'SE', "
+                               "false, 0, now()) RETURNING id").scalar()
+                insert = "INSERT INTO properties (landlord_id, designation) VALUES (%s, %s)"
+                run(insert, (landlord, "Else 1:1"))  # a writer
+                try:
+                    with other.begin_nested():
+                        run(insert, (NOWHERE, "Nowhere 1:1"))
+                except Exception as exc:  # noqa: BLE001 (its name is the point)
+                    seen["broken"] = type(exc.orig).__name__
+                work.rollback()
+
+    monkeypatch.setattr(postgres.Copier, "_copy", copy)
+
+    summary = run_import(db_session, create_landlord(), write_register(tmp_path, [
+        register_row(n) for n in range(1, 21)]))
+
+    assert summary.status == "accepted"
+    assert seen == {"role": "origin", "objects": 0, "broken": "ForeignKeyViolation"}
