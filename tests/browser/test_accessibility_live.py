@@ -9,6 +9,8 @@ and acknowledgement alarm)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import requests
 import sqlalchemy as sa
@@ -136,6 +138,13 @@ def test_a_new_job_and_the_acknowledgement_alarm_change_the_consoles_live_region
     expect(alarms).to_contain_text(f"{job_id}", timeout=15_000)
     row = console.locator(f"#board .job[data-job-id='{job_id}']")
     expect(row.locator(".alarm-flag")).to_have_text("⚠ Larm")  # in words, not colour alone
+    # Nothing by colour alone: the job's status and each car's are words; the map says in
+    # words what its markers are (and a busy car is a ring, not only another colour).
+    expect(row.locator(".status-name")).to_have_text("Tilldelad")
+    expect(console.locator("#patrols tr", has_text="Jour 59")).to_contain_text(
+        re.compile("Tillgänglig|Upptagen"))
+    expect(console.locator(".map-legend li")).to_have_text(
+        ["Bil, ledig (fylld prick)", "Bil, upptagen (ring)", "Öppet uppdrag (stor cirkel)"])
     assert_no_serious(console, "the console with a new job and an alarm")
 
 
