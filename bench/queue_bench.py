@@ -5,6 +5,7 @@
 
     .venv/bin/python bench/queue_bench.py [--applicants 700000] [--interested 10000]
                                           [--runs 200] [--postgres SERVER_URL] [--keep]
+                                          [--reuse SQLITE_FOLDER_OR_DATABASE_NAME]
 
 Builds a fresh, migrated database (SQLite in a temporary folder; with ``--postgres`` a new
 database on that server, dropped at the end) with one landlord, ``--applicants`` people
@@ -27,6 +28,11 @@ each:
 
 Then, once: the nightly sweep (``remove_lapsed``: one UPDATE over all applicants) and the
 reminder selection of a day.
+
+``--keep`` keeps what was built (the SQLite folder, or the PostgreSQL database, whose name it
+prints) and ``--reuse`` runs the timings again on it without building (with ``--postgres``:
+the database's name; else the folder). On a kept or reused database the sweep is rolled back,
+so the next run sees the same applicants.
 
 Goals (issue 16): offer list p99 <= 100 ms; sweep <= 30 s. Exit status 1 when one fails.
 """
@@ -58,13 +64,17 @@ NUMBERS = ("199001012385", "199908072391", "200002292399", "201701012393")
 def fresh_database(args, folder: Path) -> tuple[str, callable]:
     if not args.postgres:
         return f"sqlite:///{folder / 'queue.db'}", lambda: None
-    import sqlalchemy as sa
-
     url = sa.engine.make_url(args.postgres.replace("postgresql://", "postgresql+psycopg://", 1))
+    if args.reuse:
+        return url.set(database=args.reuse).render_as_string(hide_password=False), lambda: None
     name = f"bench_queue_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    if args.keep:
+        print(f"kept: PostgreSQL database {name} (--reuse {name})")
+        admin.dispose()
+        return url.set(database=name).render_as_string(hide_password=False), lambda: None
 
     def drop():
         with admin.connect() as conn:
@@ -172,21 +182,25 @@ def main() -> int:
     parser.add_argument("--interested", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--postgres", help="a PostgreSQL server URL (a database is made on it)")
-    parser.add_argument("--keep", action="store_true", help="keep the SQLite folder")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the SQLite folder or the PostgreSQL database")
+    parser.add_argument("--reuse", help="time again what --keep kept (the SQLite folder; "
+                        "with --postgres the database's name), without building")
     args = parser.parse_args()
 
-    folder = Path(tempfile.mkdtemp(prefix="bench-queue-"))
+    folder = Path(args.reuse) if args.reuse and not args.postgres \
+        else Path(tempfile.mkdtemp(prefix="bench-queue-"))
     url, drop = fresh_database(args, folder)
     try:
         return run(args, url, folder)
     finally:
         drop()
-        if not args.keep and not args.postgres:
+        if not args.keep and not args.reuse and not args.postgres:
             import shutil
 
             shutil.rmtree(folder, ignore_errors=True)
-        elif args.keep:
-            print(f"kept: {folder}")
+        elif args.keep and not args.postgres:
+            print(f"kept: {folder} (--reuse {folder})")
 
 
 def run(args, url: str, folder: Path) -> int:
@@ -207,14 +221,23 @@ def run(args, url: str, folder: Path) -> int:
     tz = ZoneInfo(app.config["DISPATCH_TZ"])
     today = service.local_today(tz)
     database = "PostgreSQL" if args.postgres else "SQLite"
+    kept = bool(args.keep or args.reuse)
     with app.app_context():
-        upgrade()
-        started = time.perf_counter()
-        with unit_of_work():
-            listing_id = build(db.session, applicants=args.applicants,
-                               interested=args.interested, today=today)
-        print(f"built {args.applicants:,} applicants, {args.interested:,} interests on "
-              f"{database} in {time.perf_counter() - started:.1f} s (not timed)")
+        if args.reuse:
+            listing_id = db.session.scalar(sa.select(sa.func.max(HousingListing.id)))
+            args.applicants = db.session.scalar(sa.text(
+                "SELECT count(*) FROM housing_applicants"))
+            args.interested = db.session.scalar(sa.text(
+                "SELECT count(*) FROM housing_interests"))
+            db.session.rollback()
+        else:
+            upgrade()
+            started = time.perf_counter()
+            with unit_of_work():
+                listing_id = build(db.session, applicants=args.applicants,
+                                   interested=args.interested, today=today)
+            print(f"built {args.applicants:,} applicants, {args.interested:,} interests on "
+                  f"{database} in {time.perf_counter() - started:.1f} s (not timed)")
         session = db.session
         listing = session.get(HousingListing, listing_id)
 
@@ -250,9 +273,15 @@ def run(args, url: str, folder: Path) -> int:
             due = sum(1 for _ in service.due_reminders(db.session, today, 30))
         reminders_s = time.perf_counter() - started
         started = time.perf_counter()
-        with unit_of_work():
+        if kept:  # timed to the UPDATE's end, then rolled back: the next run sees the same
             removed = service.remove_lapsed(db.session, today)
-        sweep_s = time.perf_counter() - started
+            db.session.flush()
+            sweep_s = time.perf_counter() - started
+            db.session.rollback()
+        else:
+            with unit_of_work():
+                removed = service.remove_lapsed(db.session, today)
+            sweep_s = time.perf_counter() - started
 
     print(f"\nhousing queue, {database}, {datetime.now(UTC):%Y-%m-%d}, "
           f"{args.applicants:,} applicants, {args.interested:,} interested, {args.runs} runs")

@@ -14,7 +14,19 @@ from datetime import UTC, date, datetime, time, timedelta
 from itertools import groupby, islice
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Integer, case, cast, func, literal, or_, select, update
+from sqlalchemy import (
+    Date,
+    Integer,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -342,15 +354,35 @@ def disturbances_of(session: Session, person_ids: list[int], landlord_id: int, *
     return found
 
 
-ORDER_PAGE = 64  # the first page of the ranking's rows; each next one four times larger
+ORDER_PAGE = 64  # the first page of each stretch's rows; each next page four times larger
+
+
+def _stretches(today: date, oldest: date) -> list[tuple[date | None, date | None]]:
+    """The ranges of ``points_from`` (both ends included, None: open) in which the points
+    grow as ``points_from`` falls, one after the other (``rules.points_for_days``): the
+    first five years (1 to 1,825 points), then each two-year cycle (1,096 to 1,825) back to
+    ``oldest``. Within one, the order by ``points_from`` is the order by points, highest
+    first, so each is one range of ``ix_housing_interests_rank`` read in index order."""
+    found = [(today - timedelta(days=rules.FIVE_YEARS), today - timedelta(days=1))]
+    last = today - timedelta(days=rules.FIVE_YEARS + 1)  # the newest day of the next cycle
+    while last >= oldest:
+        found.append((last - timedelta(days=rules.CYCLE - 1), last))
+        last -= timedelta(days=rules.CYCLE)
+    return found
 
 
 def _order(session: Session, listing: HousingListing, today: date) -> Iterator[int]:
     """The applicant ids of the listing's live interests in the order offers go out,
-    read lazily: BoDirekt by the server's timestamp of the interest; otherwise the database
-    sorts narrow rows by points (computed in SQL from the dates) and registration date, and
-    each group tied on both is put in the listing's lottery order here (``rules.rank``'s
-    order exactly)."""
+    read lazily: BoDirekt by the server's timestamp of the interest; otherwise by points
+    (from the dates), registration date and the listing's lottery (``rules.rank``'s order
+    exactly).
+
+    The points are a saw of ``points_from`` (up five years, down to three, up again), so
+    the ranking reads each rising stretch (``_stretches``, plus the interests whose points
+    start today or later: none yet) as a range of ``ix_housing_interests_rank`` in index
+    order, the first page of each stretch in one statement (``UNION ALL`` of ``LIMIT``
+    reads: a few hundred index entries, not every interest), and merges the stretches here;
+    each next page goes on after the last row taken from a stretch (no ``OFFSET``)."""
     live = (HousingInterest.listing_id == listing.id, HousingInterest.withdrawn_at.is_(None))
     if listing.bodirekt:
         query = (select(HousingInterest.applicant_id).where(*live)
@@ -362,31 +394,69 @@ def _order(session: Session, listing: HousingListing, today: date) -> Iterator[i
         finally:
             result.close()
         return
-    # One index of the interests holds all the ranking reads (ix_housing_interests_rank).
-    points = points_expression(session, today, HousingInterest.points_from).label("points")
-    query = (select(HousingInterest.applicant_id, points, HousingInterest.registered_on)
-             .where(*live)
-             .order_by(points.desc(), HousingInterest.registered_on,
-                       HousingInterest.applicant_id))
-    # Pages with LIMIT (the database keeps only the top rows while it sorts); a page's last
-    # tie group may go on in the next page, so it is read again from there.
-    seed, done, size = listing.lottery_seed, 0, ORDER_PAGE
-    while True:
-        rows = session.execute(query.limit(size).offset(done)).all()
-        groups = [list(tied) for _key, tied in groupby(rows, key=lambda r: (r[1], r[2]))]
-        full = len(rows) == size
-        if full and len(groups) == 1:
-            size *= 4  # one tie group larger than the page: read a larger page
-            continue
-        if full:
-            groups.pop()
-        for tied in groups:
-            for applicant_id, _p, _r in sorted(
-                    tied, key=lambda row: (rules.lottery_ticket(row[0], seed), row[0])):
-                yield applicant_id
-            done += len(tied)
-        if not full:
-            return
+    pf, reg, aid = (HousingInterest.points_from, HousingInterest.registered_on,
+                    HousingInterest.applicant_id)
+    # In the index's order, withdrawn_at (all NULL here) named too: PostgreSQL takes the
+    # order from the index only when every column before is equal or named (IS NULL is no
+    # equality to it); else it sorts the whole range (min() scanned the table).
+    oldest = session.scalar(select(pf).where(*live)
+                            .order_by(HousingInterest.withdrawn_at, pf).limit(1))
+    if oldest is None:
+        return
+    # Stretch 0: no points yet (points from today or later), by registration date; then the
+    # rising stretches by points_from. A row: (stretch, applicant id, points_from, registered).
+    stretches = [(today, None)] + _stretches(today, oldest)
+    cursors: list[tuple | None] = [None] * len(stretches)
+    open_ = [True] * len(stretches)
+    seed, size = listing.lottery_seed, ORDER_PAGE
+
+    def read(number: int, limit: int):
+        low, high = stretches[number]
+        where = list(live)
+        if low is not None:
+            where.append(pf >= low)
+        if high is not None:
+            where.append(pf <= high)
+        order = (reg, aid) if number == 0 else (pf, reg, aid)
+        if cursors[number] is not None:
+            where.append(tuple_(*order) > tuple_(*cursors[number]))
+        return (select(literal(number).label("stretch"), aid, pf, reg).where(*where)
+                .order_by(HousingInterest.withdrawn_at, *order).limit(limit)
+                .subquery().select())
+
+    def rank_key(row):  # (−points, registered): equal keys are a tie for the lottery
+        return -rules.points(row[2], today), row[3]
+
+    while any(open_):
+        reads = [read(n, size) for n in range(len(stretches)) if open_[n]]
+        rows = session.execute(reads[0] if len(reads) == 1 else union_all(*reads)).all()
+        by_stretch: dict[int, list] = {}
+        for row in rows:
+            by_stretch.setdefault(row[0], []).append(row)
+        # Rows not read yet of a stretch that filled its page rank at or after its last row
+        # read: everything before the least such row is complete, tie groups included.
+        bound = None
+        for number in range(len(stretches)):
+            mine = by_stretch.get(number, [])
+            if open_[number] and len(mine) == size:
+                mine.sort(key=lambda r: (r[3], r[1]) if number == 0 else (r[2], r[3], r[1]))
+                last = rank_key(mine[-1])
+                bound = last if bound is None else min(bound, last)
+        taken = sorted((r for r in rows if bound is None or rank_key(r) < bound), key=rank_key)
+        for number in range(len(stretches)):
+            if not open_[number]:
+                continue
+            mine = by_stretch.get(number, [])
+            used = [r for r in mine if bound is None or rank_key(r) < bound]
+            if used:
+                last = max(used, key=lambda r: (r[3], r[1]) if number == 0
+                           else (r[2], r[3], r[1]))
+                cursors[number] = (last[3], last[1]) if number == 0 else (last[2], last[3],
+                                                                           last[1])
+            open_[number] = len(mine) == size or len(used) < len(mine)
+        for _key, tied in groupby(taken, key=rank_key):
+            for row in sorted(tied, key=lambda r: (rules.lottery_ticket(r[1], seed), r[1])):
+                yield row[1]
         size *= 4
 
 
