@@ -49,11 +49,13 @@ from dispatch.models.housing import (
     PRIORITY_GROUPS,
     HousingApplicant,
     HousingBlock,
+    HousingGuarantor,
     HousingInterest,
     HousingListing,
     HousingMoveException,
     HousingOffer,
     HousingPriority,
+    HousingReference,
     HousingRefusal,
 )
 
@@ -355,6 +357,7 @@ def disturbances_of(session: Session, person_ids: list[int], landlord_id: int, *
 
 
 ORDER_PAGE = 64  # the first page of each stretch's rows; each next page four times larger
+ORDER_YEARS = 17  # the stretches the first read takes without knowing the oldest interest
 
 
 def _stretches(today: date, oldest: date) -> list[tuple[date | None, date | None]]:
@@ -396,23 +399,21 @@ def _order(session: Session, listing: HousingListing, today: date) -> Iterator[i
         return
     pf, reg, aid = (HousingInterest.points_from, HousingInterest.registered_on,
                     HousingInterest.applicant_id)
-    # In the index's order, withdrawn_at (all NULL here) named too: PostgreSQL takes the
-    # order from the index only when every column before is equal or named (IS NULL is no
-    # equality to it); else it sorts the whole range (min() scanned the table).
-    oldest = session.scalar(select(pf).where(*live)
-                            .order_by(HousingInterest.withdrawn_at, pf).limit(1))
-    if oldest is None:
-        return
     # Stretch 0: no points yet (points from today or later), by registration date; then the
     # rising stretches by points_from. A row: (stretch, applicant id, points_from, registered).
-    stretches = [(today, None)] + _stretches(today, oldest)
+    # The first statement reads the stretches back ORDER_YEARS and the oldest live interest
+    # (stretch -1); when that is older still, the page is read again with every stretch.
+    stretches = [(today, None)] + _stretches(today, today - timedelta(days=365 * ORDER_YEARS))
     cursors: list[tuple | None] = [None] * len(stretches)
     open_ = [True] * len(stretches)
-    seed, size = listing.lottery_seed, ORDER_PAGE
+    seed, size, probe = listing.lottery_seed, ORDER_PAGE, True
 
     def read(number: int, limit: int):
-        low, high = stretches[number]
         where = list(live)
+        if number < 0:  # the oldest (ORDER BY in the index's order, see below)
+            return (select(literal(number).label("stretch"), aid, pf, reg).where(*where)
+                    .order_by(HousingInterest.withdrawn_at, pf).limit(1).subquery().select())
+        low, high = stretches[number]
         if low is not None:
             where.append(pf >= low)
         if high is not None:
@@ -420,6 +421,9 @@ def _order(session: Session, listing: HousingListing, today: date) -> Iterator[i
         order = (reg, aid) if number == 0 else (pf, reg, aid)
         if cursors[number] is not None:
             where.append(tuple_(*order) > tuple_(*cursors[number]))
+        # withdrawn_at (all NULL here) named in the ORDER BY too: PostgreSQL takes the order
+        # from the index only when each column before is equal or named (IS NULL is no
+        # equality to it); else it reads and sorts the whole range.
         return (select(literal(number).label("stretch"), aid, pf, reg).where(*where)
                 .order_by(HousingInterest.withdrawn_at, *order).limit(limit)
                 .subquery().select())
@@ -429,7 +433,18 @@ def _order(session: Session, listing: HousingListing, today: date) -> Iterator[i
 
     while any(open_):
         reads = [read(n, size) for n in range(len(stretches)) if open_[n]]
-        rows = session.execute(reads[0] if len(reads) == 1 else union_all(*reads)).all()
+        rows = session.execute(union_all(read(-1, 1), *reads) if probe
+                               else reads[0] if len(reads) == 1 else union_all(*reads)).all()
+        if probe:
+            probe = False
+            oldest = [r for r in rows if r[0] < 0]
+            if not oldest:
+                return  # no live interest
+            rows = [r for r in rows if r[0] >= 0]
+            if oldest[0][2] < stretches[-1][0]:  # older than the stretches read: all again
+                stretches = [(today, None)] + _stretches(today, oldest[0][2])
+                cursors, open_ = [None] * len(stretches), [True] * len(stretches)
+                continue
         by_stretch: dict[int, list] = {}
         for row in rows:
             by_stretch.setdefault(row[0], []).append(row)
@@ -460,38 +475,69 @@ def _order(session: Session, listing: HousingListing, today: date) -> Iterator[i
         size *= 4
 
 
-def _rows(session: Session, listing: HousingListing, applicant_ids: list[int]):
-    """The (interest, applicant) entities of the listing's interests by ``applicant_ids``, in
-    that order."""
+@dataclass
+class _Row:
+    """One interest as the assessment reads it, with whether the applicant has anything in
+    the tables the assessment reads next (only those are read: most applicants have no block,
+    guarantor, reference, agreement or exception)."""
+    interest: HousingInterest
+    applicant: HousingApplicant
+    person: Person
+    blocked: bool
+    guarantors: bool
+    references: bool
+    agreements: bool  # a party to any agreement of the listing's landlord
+    excepted: bool  # staff's exception to the one-year rule
+    rent: object  # the listing's rent (``HousingListing.rent``), read in the same statement
+
+
+def _rows(session: Session, listing: HousingListing, applicant_ids: list[int], today: date) \
+        -> list[_Row]:
+    """The listing's interests of ``applicant_ids``, in that order, each with its applicant,
+    person, the flags above and the listing's rent: one statement (index searches by the
+    ids)."""
     if not applicant_ids:
         return []
-    interests = {i.applicant_id: i for i in session.scalars(select(HousingInterest).where(
-        HousingInterest.listing_id == listing.id,
-        HousingInterest.applicant_id.in_(applicant_ids)))}
-    applicants = {a.id: a for a in session.scalars(select(HousingApplicant).where(
-        HousingApplicant.id.in_(applicant_ids)))}
-    return [(interests[a], applicants[a]) for a in applicant_ids]
+    applicant = HousingApplicant.id
+    flags = (
+        select(HousingBlock.id).where(
+            HousingBlock.applicant_id == applicant, HousingBlock.starts_on <= today,
+            HousingBlock.ends_on >= today).exists(),
+        select(HousingGuarantor.id).where(HousingGuarantor.applicant_id == applicant).exists(),
+        select(HousingReference.id).where(HousingReference.applicant_id == applicant).exists(),
+        select(AgreementParty.agreement_id).join(
+            Agreement, Agreement.id == AgreementParty.agreement_id).where(
+            AgreementParty.person_id == HousingApplicant.person_id,
+            Agreement.landlord_id == listing.landlord_id).exists(),
+        select(HousingMoveException.id).where(
+            HousingMoveException.applicant_id == applicant).exists(),
+        select(func.coalesce(HousingListing.rent_sek, RentalObject.rent_sek)).join(
+            RentalObject, RentalObject.id == HousingListing.object_id).where(
+            HousingListing.id == listing.id).scalar_subquery(),
+    )
+    found = {row[1].id: _Row(*row) for row in session.execute(
+        select(HousingInterest, HousingApplicant, Person, *flags)
+        .join(HousingApplicant, HousingApplicant.id == HousingInterest.applicant_id)
+        .join(Person, Person.id == HousingApplicant.person_id)
+        .where(HousingInterest.listing_id == listing.id,
+               HousingInterest.applicant_id.in_(applicant_ids)))}
+    return [found[a] for a in applicant_ids if a in found]
 
 
-def _assess(session: Session, listing: HousingListing, rows, *, today: date,
+def _assess(session: Session, listing: HousingListing, rows: list[_Row], *, today: date,
             since: datetime) -> list[Ranked]:
-    """The customer assessment of (interest, applicant) rows, in their order."""
-    applicant_ids = [a.id for _, a in rows]
+    """The customer assessment of the rows, in their order."""
     if not rows:
         return []
-    blocked = set(session.scalars(select(HousingBlock.applicant_id).where(
-        HousingBlock.applicant_id.in_(applicant_ids), HousingBlock.starts_on <= today,
-        HousingBlock.ends_on >= today)))
-    people = {p.id: p for p in session.scalars(select(Person).where(
-        Person.id.in_([a.person_id for _, a in rows])))}
-    earlier = disturbances_of(session, list(people), listing.landlord_id, since=since)
-    too_soon = internal_move_too_soon(session, list(people), listing.landlord_id, today)
-    rent = listing.rent
-    guarantors = cases.guarantors_of(session, applicant_ids)
-    references = cases.references_of(session, applicant_ids)
+    tenants = [r.person.id for r in rows if r.agreements]
+    earlier = disturbances_of(session, tenants, listing.landlord_id, since=since)
+    too_soon = internal_move_too_soon(session, tenants, listing.landlord_id, today)
+    rent = rows[0].rent
+    guarantors = cases.guarantors_of(session, [r.applicant.id for r in rows if r.guarantors])
+    references = cases.references_of(session, [r.applicant.id for r in rows if r.references])
     result = []
-    for interest, applicant in rows:
-        person = people[applicant.person_id]
+    for row in rows:
+        interest, applicant, person = row.interest, row.applicant, row.person
         reasons = []
         age = None
         try:
@@ -500,7 +546,7 @@ def _assess(session: Session, listing: HousingListing, rows, *, today: date,
             reasons.append("no_personnummer")
         if age is not None and age < rules.RENT_FROM_AGE:
             reasons.append("under_18")
-        if applicant.id in blocked:
+        if row.blocked:
             reasons.append("blocked")
         if applicant.status != "active" or not rules.is_registered(applicant.renewed_on, today):
             reasons.append("lapsed")
@@ -524,10 +570,10 @@ def _assess(session: Session, listing: HousingListing, rows, *, today: date,
         found = earlier.get(applicant.person_id, [])
         if found:
             reasons.append("disturbances")
-        if applicant.person_id in too_soon and applicant.id not in excepted(session, applicant):
+        if applicant.person_id in too_soon and not row.excepted:
             reasons.append("internal_move_too_soon")
         result.append(Ranked(applicant, interest, current_points(applicant, today), age,
-                             applicant.id in blocked, found, not reasons, reasons,
+                             row.blocked, found, not reasons, reasons,
                              grounds, covering, latest))
     return result
 
@@ -572,7 +618,7 @@ def ranked(session: Session, listing: HousingListing, *, today: date, retention_
     go out, or all), assessed: the approved first, then the others with their reasons."""
     now = now or utcnow()
     ids = list(islice(_order(session, listing, today), limit))
-    result = _assess(session, listing, _rows(session, listing, ids), today=today,
+    result = _assess(session, listing, _rows(session, listing, ids, today), today=today,
                      since=now - timedelta(days=retention_days))
     return [r for r in result if r.approved] + [r for r in result if not r.approved]
 
@@ -601,8 +647,8 @@ def offer_list(session: Session, listing: HousingListing, *, today: date, count:
             ids = list(islice(order, batch))
             if not ids:
                 break
-            for row in _assess(session, listing, _rows(session, listing, ids), today=today,
-                               since=since):
+            rows = _rows(session, listing, ids, today)
+            for row in _assess(session, listing, rows, today=today, since=since):
                 if row.approved and len(found) < count:
                     found.append(row)
             batch *= 4

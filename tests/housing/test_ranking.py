@@ -18,10 +18,10 @@ from dispatch.models.housing import HousingApplicant, HousingInterest
 from tests.housing.conftest import NOW, TODAY
 
 # Days since points_from around every edge of the cycle (0: today, no points yet; negative:
-# a reset later than today), and a few registration offsets so that equal registration
-# dates meet in different stretches of the cycle.
+# a reset later than today; 6,206 and more: older than the first read's stretches), and a
+# few registration offsets so that equal registration dates meet in different stretches.
 EDGES = (-2, 0, 1, 2, 700, 1094, 1095, 1096, 1824, 1825, 1826, 1827, 2000, 2554, 2555, 2556,
-         2557, 3284, 3285, 3286, 3287, 4015, 4016, 5000)
+         2557, 3284, 3285, 3286, 3287, 4015, 4016, 5000, 6205, 6206, 9000)
 
 
 def _listing(db_session, queue):
