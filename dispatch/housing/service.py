@@ -11,12 +11,14 @@ import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from itertools import groupby, islice
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Date,
     Integer,
+    bindparam,
     case,
     cast,
     func,
@@ -397,44 +399,25 @@ def _order(session: Session, listing: HousingListing, today: date) -> Iterator[i
         finally:
             result.close()
         return
-    pf, reg, aid = (HousingInterest.points_from, HousingInterest.registered_on,
-                    HousingInterest.applicant_id)
     # Stretch 0: no points yet (points from today or later), by registration date; then the
-    # rising stretches by points_from. A row: (stretch, applicant id, points_from, registered).
-    # The first statement reads the stretches back ORDER_YEARS and the oldest live interest
-    # (stretch -1); when that is older still, the page is read again with every stretch.
+    # rising stretches by points_from. The first statement reads the stretches back
+    # ORDER_YEARS and the oldest live interest (stretch -1); when that is older still, the
+    # page is read again with every stretch.
     stretches = [(today, None)] + _stretches(today, today - timedelta(days=365 * ORDER_YEARS))
     cursors: list[tuple | None] = [None] * len(stretches)
     open_ = [True] * len(stretches)
     seed, size, probe = listing.lottery_seed, ORDER_PAGE, True
-
-    def read(number: int, limit: int):
-        where = list(live)
-        if number < 0:  # the oldest (ORDER BY in the index's order, see below)
-            return (select(literal(number).label("stretch"), aid, pf, reg).where(*where)
-                    .order_by(HousingInterest.withdrawn_at, pf).limit(1).subquery().select())
-        low, high = stretches[number]
-        if low is not None:
-            where.append(pf >= low)
-        if high is not None:
-            where.append(pf <= high)
-        order = (reg, aid) if number == 0 else (pf, reg, aid)
-        if cursors[number] is not None:
-            where.append(tuple_(*order) > tuple_(*cursors[number]))
-        # withdrawn_at (all NULL here) named in the ORDER BY too: PostgreSQL takes the order
-        # from the index only when each column before is equal or named (IS NULL is no
-        # equality to it); else it reads and sorts the whole range.
-        return (select(literal(number).label("stretch"), aid, pf, reg).where(*where)
-                .order_by(HousingInterest.withdrawn_at, *order).limit(limit)
-                .subquery().select())
-
-    def rank_key(row):  # (−points, registered): equal keys are a tie for the lottery
-        return -rules.points(row[2], today), row[3]
-
     while any(open_):
-        reads = [read(n, size) for n in range(len(stretches)) if open_[n]]
-        rows = session.execute(union_all(read(-1, 1), *reads) if probe
-                               else reads[0] if len(reads) == 1 else union_all(*reads)).all()
+        shape = tuple((n, cursors[n] is not None) for n in range(len(stretches)) if open_[n])
+        params = {"listing": listing.id, "size": size}
+        for number, _ in shape:
+            params[f"low{number}"], params[f"high{number}"] = stretches[number]
+            for place, value in enumerate(cursors[number] or ()):
+                params[f"c{number}_{place}"] = value
+        # A row: (stretch, applicant id, points_from, registered on, (−points, registered
+        # on): equal for a tie the lottery breaks, order in the stretch).
+        rows = [(n, a, p, r, (-rules.points(p, today), r), (r, a) if n == 0 else (p, r, a))
+                for n, a, p, r in session.execute(_ranking_statement(shape, probe), params)]
         if probe:
             probe = False
             oldest = [r for r in rows if r[0] < 0]
@@ -451,28 +434,55 @@ def _order(session: Session, listing: HousingListing, today: date) -> Iterator[i
         # Rows not read yet of a stretch that filled its page rank at or after its last row
         # read: everything before the least such row is complete, tie groups included.
         bound = None
-        for number in range(len(stretches)):
-            mine = by_stretch.get(number, [])
-            if open_[number] and len(mine) == size:
-                mine.sort(key=lambda r: (r[3], r[1]) if number == 0 else (r[2], r[3], r[1]))
-                last = rank_key(mine[-1])
+        for mine in by_stretch.values():
+            if len(mine) == size:
+                last = max(mine, key=lambda r: r[5])[4]
                 bound = last if bound is None else min(bound, last)
-        taken = sorted((r for r in rows if bound is None or rank_key(r) < bound), key=rank_key)
-        for number in range(len(stretches)):
-            if not open_[number]:
-                continue
+        taken = sorted((r for r in rows if bound is None or r[4] < bound), key=lambda r: r[4])
+        for number, _ in shape:
             mine = by_stretch.get(number, [])
-            used = [r for r in mine if bound is None or rank_key(r) < bound]
+            used = [r for r in mine if bound is None or r[4] < bound]
             if used:
-                last = max(used, key=lambda r: (r[3], r[1]) if number == 0
-                           else (r[2], r[3], r[1]))
-                cursors[number] = (last[3], last[1]) if number == 0 else (last[2], last[3],
-                                                                           last[1])
+                cursors[number] = max(used, key=lambda r: r[5])[5]
             open_[number] = len(mine) == size or len(used) < len(mine)
-        for _key, tied in groupby(taken, key=rank_key):
+        for _key, tied in groupby(taken, key=lambda r: r[4]):
             for row in sorted(tied, key=lambda r: (rules.lottery_ticket(r[1], seed), r[1])):
                 yield row[1]
         size *= 4
+
+
+@lru_cache(maxsize=256)
+def _ranking_statement(shape: tuple[tuple[int, bool], ...], probe: bool):
+    """The ranking's read of the open stretches ``shape`` (``(number, after a cursor)``),
+    built once per shape with bound parameters (``listing``, ``size``, ``lowN``/``highN``,
+    the cursor ``cN_i``): ``UNION ALL`` of one index range read in index order each, and
+    with ``probe`` the oldest live interest as stretch -1."""
+    pf, reg, aid = (HousingInterest.points_from, HousingInterest.registered_on,
+                    HousingInterest.applicant_id)
+    live = (HousingInterest.listing_id == bindparam("listing", type_=Integer),
+            HousingInterest.withdrawn_at.is_(None))
+    size = bindparam("size", type_=Integer)
+    # withdrawn_at (all NULL here) named in each ORDER BY too: PostgreSQL takes the order
+    # from the index only when each column before is equal or named (IS NULL is no equality
+    # to it); else it reads and sorts the whole range.
+    reads = []
+    if probe:
+        reads.append(select(literal(-1).label("stretch"), aid, pf, reg).where(*live)
+                     .order_by(HousingInterest.withdrawn_at, pf).limit(1))
+    for number, has_cursor in shape:
+        where = [*live, pf >= bindparam(f"low{number}", type_=Date)]
+        if number:
+            where.append(pf <= bindparam(f"high{number}", type_=Date))
+        order = (reg, aid) if number == 0 else (pf, reg, aid)
+        if has_cursor:
+            where.append(tuple_(*order) > tuple_(*(
+                bindparam(f"c{number}_{place}", type_=column.type)
+                for place, column in enumerate(order))))
+        reads.append(select(literal(number).label("stretch"), aid, pf, reg).where(*where)
+                     .order_by(HousingInterest.withdrawn_at, *order).limit(size))
+    if len(reads) == 1:
+        return reads[0]
+    return union_all(*(read.subquery().select() for read in reads))
 
 
 @dataclass
@@ -498,7 +508,18 @@ def _rows(session: Session, listing: HousingListing, applicant_ids: list[int], t
     ids)."""
     if not applicant_ids:
         return []
-    applicant = HousingApplicant.id
+    found = {row[1].id: _Row(*row) for row in session.execute(_rows_statement(), {
+        "listing": listing.id, "landlord": listing.landlord_id, "today": today,
+        "ids": applicant_ids})}
+    return [found[a] for a in applicant_ids if a in found]
+
+
+@lru_cache(maxsize=1)
+def _rows_statement():
+    """``_rows``'s statement, built once (bound: ``listing``, ``landlord``, ``today``,
+    ``ids``)."""
+    applicant, today = HousingApplicant.id, bindparam("today", type_=Date)
+    listing = bindparam("listing", type_=Integer)
     flags = (
         select(HousingBlock.id).where(
             HousingBlock.applicant_id == applicant, HousingBlock.starts_on <= today,
@@ -508,20 +529,18 @@ def _rows(session: Session, listing: HousingListing, applicant_ids: list[int], t
         select(AgreementParty.agreement_id).join(
             Agreement, Agreement.id == AgreementParty.agreement_id).where(
             AgreementParty.person_id == HousingApplicant.person_id,
-            Agreement.landlord_id == listing.landlord_id).exists(),
+            Agreement.landlord_id == bindparam("landlord", type_=Integer)).exists(),
         select(HousingMoveException.id).where(
             HousingMoveException.applicant_id == applicant).exists(),
         select(func.coalesce(HousingListing.rent_sek, RentalObject.rent_sek)).join(
             RentalObject, RentalObject.id == HousingListing.object_id).where(
-            HousingListing.id == listing.id).scalar_subquery(),
+            HousingListing.id == listing).scalar_subquery(),
     )
-    found = {row[1].id: _Row(*row) for row in session.execute(
-        select(HousingInterest, HousingApplicant, Person, *flags)
-        .join(HousingApplicant, HousingApplicant.id == HousingInterest.applicant_id)
-        .join(Person, Person.id == HousingApplicant.person_id)
-        .where(HousingInterest.listing_id == listing.id,
-               HousingInterest.applicant_id.in_(applicant_ids)))}
-    return [found[a] for a in applicant_ids if a in found]
+    return (select(HousingInterest, HousingApplicant, Person, *flags)
+            .join(HousingApplicant, HousingApplicant.id == HousingInterest.applicant_id)
+            .join(Person, Person.id == HousingApplicant.person_id)
+            .where(HousingInterest.listing_id == listing,
+                   HousingInterest.applicant_id.in_(bindparam("ids", expanding=True))))
 
 
 def _assess(session: Session, listing: HousingListing, rows: list[_Row], *, today: date,
