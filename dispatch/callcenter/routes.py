@@ -30,6 +30,7 @@ from dispatch.core.templating import (
 from dispatch.jobs.areas import areas_geojson
 from dispatch.jobs.figures import call_to_dispatch
 from dispatch.jobs.history import HISTORY_KIND_NAMES
+from dispatch.jobs.supervisor import alarm_figures
 from dispatch.models import CATEGORIES, RentalObject
 from dispatch.register.landlords import list_landlords
 
@@ -90,10 +91,18 @@ SAFETY_TEXTS = {
     "how_moved_server": _l("sent to the next car by the server at %(time)s"),
     "how_cancelled": _l("cancelled by %(user)s at %(time)s"),
     "how_queued": _l("put back in the queue at %(time)s"),
+    "how_queued_by": _l("put back in the queue by %(user)s at %(time)s"),
     "how_other": _l("ended at %(time)s"),
     "after": _l("after %(duration)s"),
     "min_s": _l("%(min)s min %(s)s s"),
     "s": _l("%(s)s s"),
+}
+# The night's alarms on /console/figures (issue 19), by kind.
+ALARM_KIND_NAMES = {
+    "alarm": _l("The car's alarm"),
+    "silent": _l("Silent alarm"),
+    "checkin_missed": _l("Missed check-in"),
+    "not_accepted": _l("Job not accepted in time"),
 }
 REASON_NAMES = {
     "not_accepted": _l("not accepted in time"),
@@ -250,6 +259,8 @@ def figures():
         night = (datetime.now(ZoneInfo(tz)) - timedelta(hours=12)).date()
     data = call_to_dispatch(db.session, night, tz)
     return render_template("callcenter/figures.html", figures=data, night=night,
+                           alarms=alarm_figures(db.session, night, tz),
+                           alarm_kinds=ALARM_KIND_NAMES,
                            previous=night - timedelta(days=1), next=night + timedelta(days=1))
 
 

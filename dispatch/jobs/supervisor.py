@@ -19,6 +19,7 @@ A night runs from noon to noon in the service's time zone, as on ``/console/figu
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from statistics import median
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -57,7 +58,7 @@ def job_alarm_episodes(events: list[JobEvent]) -> list[dict]:
     """A job's "not accepted" alarms from its history (ordered as written): each with the
     event that raised it, the last kind it had, and the event that ended it (None: standing)."""
     episodes, current = [], None
-    for event in events:
+    for i, event in enumerate(events):
         if current is None:
             if _starts(event):
                 current = {"start": event, "kind": "no_car" if event.kind == "queued"
@@ -69,7 +70,11 @@ def job_alarm_episodes(events: list[JobEvent]) -> list[dict]:
                 current["kind"] = "no_car"
             continue
         if event.kind in ENDING:
-            current["end"] = event
+            current["end"], current["how"] = event, ENDING[event.kind]
+            if event.kind == "withdrawn" and i + 1 < len(events) \
+                    and events[i + 1].kind in ("assigned", "queued"):
+                # An operator took it from the car: sent on (moved) or back to the queue.
+                current["how"] = ENDING[events[i + 1].kind]
             current = None
     return episodes
 
@@ -132,7 +137,7 @@ def _job_items(session: Session, since: datetime) -> tuple[list[dict], list[dict
             continue
         if end.at < since and start.at < since:
             continue
-        how = ENDING[end.kind]
+        how = episode["how"]
         by = users.get(end.user_id) if end.user_id else (
             cars.get(end.patrol_id) if how == "accepted" else None)
         item.update(handled_at=iso(max(end.at, start.at)), handled_by=by, how=how)
@@ -158,3 +163,58 @@ def alarm_board(session: Session, tz: str, now: datetime | None = None) -> dict:
     standing = sorted(standing + job_standing, key=lambda i: (_when(i["raised_at"]), i["key"]))
     handled = sorted(handled + job_handled, key=lambda i: _when(i["handled_at"]), reverse=True)
     return {"night": night.isoformat(), "standing": standing, "handled": handled}
+
+
+FIGURE_KINDS = ("alarm", "silent", "checkin_missed", NOT_ACCEPTED)
+
+
+def _seconds(start: datetime, end: datetime) -> float:
+    return round(max(0.0, (end - start).total_seconds()), 1)
+
+
+def alarm_figures(session: Session, night: date, tz: str) -> dict:
+    """The night's alarms by kind (a car's alarm, a silent one, a missed check-in, a job not
+    accepted in time: ``no_car`` counts as not accepted), each with how many were
+    acknowledged and the time to acknowledge (median, max, seconds): for the cars' alarms and
+    missed check-ins until an operator acknowledged them (a check-in that cleared one is not
+    an operator's acknowledgement and is counted apart), for a job not accepted until it was
+    taken or moved."""
+    start, end = night_bounds(night, tz)
+    times: dict[str, list[float]] = {kind: [] for kind in FIGURE_KINDS}
+    counts = dict.fromkeys(FIGURE_KINDS, 0)
+    cleared = dict.fromkeys(FIGURE_KINDS, 0)
+    for alarm in session.scalars(select(PatrolAlarm).where(
+            PatrolAlarm.raised_at >= start, PatrolAlarm.raised_at < end)):
+        kind = alarm.kind if alarm.kind in counts else "alarm"
+        counts[kind] += 1
+        if alarm.acknowledged_at is None:
+            continue
+        if alarm.acknowledged_by_id is not None or alarm.resolution == "operator":
+            times[kind].append(_seconds(alarm.raised_at, alarm.acknowledged_at))
+        else:
+            cleared[kind] += 1
+    job_ids = set(session.scalars(select(JobEvent.job_id).where(
+        JobEvent.at >= start, JobEvent.at < end, JobEvent.kind.in_(("ack_alarm", "queued")))))
+    events: dict[int, list[JobEvent]] = {}
+    if job_ids:
+        for event in session.scalars(select(JobEvent).where(JobEvent.job_id.in_(job_ids))
+                                     .order_by(JobEvent.job_id, JobEvent.id)):
+            events.setdefault(event.job_id, []).append(event)
+    for job_events in events.values():
+        for episode in job_alarm_episodes(job_events):
+            if not start <= episode["start"].at < end:
+                continue
+            counts[NOT_ACCEPTED] += 1
+            if episode["end"] is not None:
+                times[NOT_ACCEPTED].append(_seconds(episode["start"].at, episode["end"].at))
+    rows = []
+    for kind in FIGURE_KINDS:
+        found = sorted(times[kind])
+        rows.append({"kind": kind, "count": counts[kind], "acknowledged": len(found),
+                     "cleared": cleared[kind],
+                     "median_seconds": round(median(found), 1) if found else None,
+                     "max_seconds": found[-1] if found else None})
+    every = sorted(t for kind in FIGURE_KINDS for t in times[kind])
+    return {"night": night.isoformat(), "kinds": rows, "total": sum(counts.values()),
+            "median_seconds": round(median(every), 1) if every else None,
+            "max_seconds": every[-1] if every else None}

@@ -2,7 +2,9 @@
 job not accepted in time) until handled, then in the night's "handled" list with who handled it,
 when and how; the same after a reload (``GET /api/v1/alarms/board``)."""
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
+
+import time_machine
 
 from dispatch.jobs.ack_timer import check_acceptance
 from dispatch.jobs.dispatching import record_status
@@ -94,3 +96,76 @@ def test_the_board_is_for_operators_only(client, create_token, acme):  # noqa: F
     token, _user = create_token(role="landlord", landlord=acme)
     answer = client.get("/api/v1/alarms/board", headers={"Authorization": f"Bearer {token}"})
     assert answer.status_code == 403
+
+
+# A fixed evening (22:00 in Stockholm), far from the noon that divides nights.
+EVENING = datetime(2026, 11, 24, 21, 0, tzinfo=UTC)
+NIGHT = date(2026, 11, 24)
+
+
+def test_the_nights_figures_count_alarms_by_kind_with_the_time_to_acknowledge(
+        on_a_job, client, operator, db_session):  # noqa: F811
+    from dispatch.jobs.supervisor import alarm_figures
+    from dispatch.models import PatrolAlarm
+
+    tablet, _job_id, _car = on_a_job
+    traveller = time_machine.travel(EVENING, tick=True)
+    traveller.start()
+    first = _alarm(tablet, event_id="a-1")
+    second = _alarm(tablet, event_id="a-2", kind="silent")
+    for answer, after in ((first, 30), (second, 90)):
+        client.post(f"/api/v1/alarms/{answer['alarm_id']}/acknowledge", headers=operator,
+                    json={})
+        alarm = db_session.get(PatrolAlarm, answer["alarm_id"])
+        db_session.refresh(alarm)
+        alarm.raised_at = alarm.acknowledged_at - timedelta(seconds=after)
+        db_session.commit()
+    _alarm(tablet, event_id="a-3")  # still standing: counted, not acknowledged
+    traveller.stop()
+    figures = alarm_figures(db_session, NIGHT, "Europe/Stockholm")
+    rows = {r["kind"]: r for r in figures["kinds"]}
+    assert (rows["alarm"]["count"], rows["alarm"]["acknowledged"]) == (2, 1)
+    assert (rows["silent"]["count"], rows["silent"]["acknowledged"]) == (1, 1)
+    assert rows["alarm"]["median_seconds"] == 30.0 and rows["silent"]["max_seconds"] == 90.0
+    assert rows["checkin_missed"]["count"] == 0 and rows["checkin_missed"]["median_seconds"] is None
+    assert (figures["total"], figures["median_seconds"], figures["max_seconds"]) == (3, 60.0, 90.0)
+
+
+def test_the_figures_page_shows_the_alarms_in_swedish_numbers(
+        on_a_job, client, operator, db_session):  # noqa: F811
+
+    from dispatch.models import PatrolAlarm
+
+    tablet, _job_id, _car = on_a_job
+    with time_machine.travel(EVENING, tick=True):
+        answer = _alarm(tablet)
+        client.post(f"/api/v1/alarms/{answer['alarm_id']}/acknowledge", headers=operator,
+                    json={})
+    alarm = db_session.get(PatrolAlarm, answer["alarm_id"])
+    db_session.refresh(alarm)
+    alarm.raised_at = alarm.acknowledged_at - timedelta(seconds=1234.5)
+    db_session.commit()
+    page = client.get(f"/console/figures?night={NIGHT.isoformat()}",
+                      headers=operator).get_data(as_text=True)
+    assert "Larm den här natten" in page
+    row = page[page.index('data-kind="alarm"'):]
+    row = row[:row.index("</tr>")]
+    assert "Bilens larm" in row and ">1<" in row and "1\xa0234,5" in row
+
+
+def test_a_job_an_operator_puts_back_in_the_queue_is_handled_by_that_operator(
+        client, acme, operator, patrols, db_session):  # noqa: F811
+    near, _far = patrols
+    job_id = _job(client, operator)
+    client.post(f"/api/v1/jobs/{job_id}/dispatch", headers=operator, json={"patrol_id": near.id})
+    job = db_session.get(Job, job_id)
+    check_acceptance(db_session, alarm_after=ALARM, redispatch_after=MOVE, max_age=FRESH,
+                     now=job.dispatched_at + timedelta(seconds=61))
+    db_session.commit()
+    assert client.post(f"/api/v1/jobs/{job_id}/requeue", headers=operator,
+                       json={}).status_code == 200
+    board = _board(client, operator)
+    user = db_session.query(User).filter_by(role="operator").one()
+    assert board["standing"] == []
+    assert [(a["kind"], a["how"], a["handled_by"]) for a in board["handled"]] == [
+        ("not_accepted", "queued", user.name or user.email)]

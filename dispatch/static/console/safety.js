@@ -126,7 +126,7 @@ function handledText(a) {
     : a.how === "accepted" ? T.safety.how_accepted
     : a.how === "moved" ? (a.handled_by ? T.safety.how_moved : T.safety.how_moved_server)
     : a.how === "cancelled" ? T.safety.how_cancelled
-    : a.how === "queued" ? T.safety.how_queued
+    : a.how === "queued" ? (a.handled_by ? T.safety.how_queued_by : T.safety.how_queued)
     : T.safety.how_other;
   return fmt(how, params) + " · " + fmt(T.safety.after, {duration: duration(a.raised_at, a.handled_at)});
 }
