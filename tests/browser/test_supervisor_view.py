@@ -1,0 +1,128 @@
+"""In Chromium, two contexts (issue 19): the supervisor's view of a job its car does not accept
+(the acknowledgement timer shortened to 2 s by the settings). The console shows it above
+everything with a button that opens the job; the operator opens it by keyboard and puts it back
+in the queue (Q); the alarm leaves the banner and is listed as handled tonight, by that
+operator, also after a reload.
+
+A server of its own (the Procfile's web process), as in test_patrol_alarm."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from tests.conftest import _fresh_database_url
+from tests.support.servers import LiveServer
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "correct horse battery"
+ADDRESS = (59.3121, 18.0713)
+NEAR = {"latitude": 59.3125, "longitude": 18.0713}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    url, drop = _fresh_database_url(tmp_path_factory, "supervisor_live")
+    instance = tmp_path_factory.mktemp("supervisor-instance")
+    live = LiveServer(url, instance, extra_env={
+        "ACK_CHECK_S": "1", "ACK_ALARM_AFTER_S": "2", "ACK_REDISPATCH_AFTER_S": "3600"}).start()
+    live.cli("create-landlord", "--code", "SUPV", "--name", "Supervisor Bostäder")
+    for role in ("operator", "patrol"):
+        live.cli("create-user", "--role", role, "--email", f"{role}@supv.example.se",
+                 "--password", PASSWORD)
+    register = instance / "supv.csv"
+    register.write_text(
+        "objektsnummer;gatuadress;postnummer;ort;lagenhetsnummer;portkod;lat;lon;"
+        "avtalsnummer;kundnummer;hyresgast_namn;hyresgast_telefon\n"
+        f"K-1102;Tillsynsgatan 3;118 46;Stockholm;1102;4711;{ADDRESS[0]};{ADDRESS[1]};A1;K1;"
+        "Anna Andersson;070-174 06 05\n", encoding="utf-8")
+    live.cli("import-register", "--landlord", "SUPV", str(register))
+    live.cli("create-patrol", "--call-sign", "Jour 51")
+    live.token = live.cli("create-token", "--role", "operator").strip()
+    yield live
+    live.stop()
+    drop()
+
+
+def api(server, method, path, **kwargs):
+    response = requests.request(method, f"{server.url}/api/v1{path}", timeout=10,
+                                headers={"Authorization": f"Bearer {server.token}"}, **kwargs)
+    assert response.ok, response.text
+    return response.json()
+
+
+@pytest.fixture
+def tablet(browser, server):
+    context = browser.new_context(locale="en-US", timezone_id="Europe/Stockholm",
+                                  geolocation=NEAR, permissions=["geolocation"],
+                                  viewport={"width": 800, "height": 1280}, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(f"{server.url}/field/?lang=en")
+    page.get_by_label("E-mail").fill("patrol@supv.example.se")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Call sign").select_option("Jour 51")
+    page.get_by_label("Staff on the car").fill("Ada Berg")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#net")).to_have_text("Online")
+    duty = page.locator("#duty")
+    if duty.get_attribute("aria-pressed") != "true":
+        duty.click()
+    expect(duty).to_have_attribute("aria-pressed", "true")
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def console(browser, server):
+    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm",
+                                  viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(f"{server.url}/console")
+    expect(page.get_by_label("E-post")).to_be_focused()
+    page.keyboard.type("operator@supv.example.se")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.locator("#conn")).to_have_text("Ansluten")
+    yield page
+    context.close()
+
+
+def test_a_job_not_accepted_stands_above_everything_until_an_operator_handles_it(
+        server, tablet, console):
+    object_id = api(server, "GET", "/addresses/search",
+                    params={"q": "Tillsynsgatan 3 lgh 1102"})[0]["object_id"]
+    job_id = api(server, "POST", "/complaints", json={
+        "landlord": "SUPV", "object_id": object_id, "category": "music"})["job_id"]
+    patrol_id = next(p["patrol_id"] for p in api(server, "GET", "/patrols")
+                     if p["call_sign"] == "Jour 51")
+    api(server, "POST", f"/jobs/{job_id}/dispatch", json={"patrol_id": patrol_id})
+    expect(tablet.locator(f"#job-{job_id}")).to_be_visible()  # and nobody accepts it
+
+    banner = console.locator("#patrol-alarms")
+    expect(banner).to_contain_text(f"INTE MOTTAGET: uppdrag {job_id} (Jour 51)", timeout=15_000)
+    expect(banner).to_contain_text("Tillsynsgatan 3")
+    console.screenshot(path=str(server.log.parent / "supervisor-standing.png"))
+    banner.get_by_role("button", name="Öppna uppdraget").focus()
+    console.keyboard.press("Enter")
+    expect(console.locator("#jobview")).to_be_focused()
+    console.keyboard.press("q")
+    expect(banner).to_be_hidden()
+
+    handled = console.locator("#alarms-handled")
+    expect(handled).to_be_visible()
+    handled.locator("summary").click()
+    line = handled.locator(".handled-alarm")
+    expect(line).to_have_count(1)
+    expect(line).to_contain_text(f"INTE MOTTAGET: uppdrag {job_id} (Jour 51)")
+    expect(line).to_contain_text("tillbaka i kön av operator@supv.example.se")
+    console.screenshot(path=str(server.log.parent / "supervisor-handled.png"))
+
+    console.reload()
+    expect(console.locator("#conn")).to_have_text("Ansluten")
+    expect(console.locator("#alarms-handled .handled-alarm")).to_have_count(1)
+    expect(console.locator("#patrol-alarms")).to_be_hidden()
