@@ -318,9 +318,9 @@ def register_by_phone():
         except service.QueueError as exc:
             errors["personnummer"] = exc.code
     if errors:
-        form.pop("personnummer", None)  # not sent back to the page in clear
+        # What was typed comes back to be corrected (a personnummer too), never cached.
         return render_template("housing/staff/register.html", form=form, errors=errors,
-                               landlords=landlords), 400
+                               landlords=landlords), 400, NO_STORE
     flash(_("The applicant is registered in the housing queue."), "info")
     return redirect(url_for("housing.staff_applicant", applicant_id=applicant.id), 303)
 
@@ -347,13 +347,11 @@ def staff_applicant(applicant_id: int, errors: dict | None = None, status: int =
         references=cases.references_of(db.session, [applicant.id]).get(applicant.id, []),
         in_force=cases.in_force, runs_until=cases.runs_two_years_until, day=day,
         mask=masked, answers=REFERENCE_ANSWERS,
-        form=_kept(request.form.to_dict()) if errors else {}), status
+        form=request.form.to_dict() if errors else {}), status, NO_STORE
 
 
-def _kept(form: dict) -> dict:
-    """What a refused form shows again: all but a personnummer (never sent back in clear)."""
-    form.pop("guarantor_personnummer", None)
-    return form
+# A page that may show a personnummer as typed (a refused form): never kept by a cache.
+NO_STORE = {"Cache-Control": "private, no-store"}
 
 
 @bp.post("/staff/applicants/<int:applicant_id>/block")

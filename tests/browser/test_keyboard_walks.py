@@ -129,7 +129,7 @@ def test_a_tenant_registers_activates_and_logs_in_with_the_keyboard_alone(
     qr = page.locator("#bankid-qr")
     expect(qr).to_be_visible()
     tab_to(page, named("Öppna BankID på den här enheten"), where="BankID: same device")
-    tab_to(page, named("Avboka"), where="BankID: cancel")  # sv says "Avboka" (see report)
+    tab_to(page, named("Avbryt"), where="BankID: cancel")
     page.screenshot(path=str(tmp_path / "bankid-keyboard.png"))
     page.wait_for_function(
         "() => Number(document.getElementById('bankid-qr').dataset.qr.split('.')[2]) >= 1")

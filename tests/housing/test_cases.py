@@ -192,7 +192,7 @@ def officer(client, auth, create_user, queue, app):
     return user
 
 
-def test_an_officer_adds_a_guarantor_and_a_refused_form_keeps_all_but_the_number(
+def test_an_officer_adds_a_guarantor_and_a_refused_form_keeps_what_was_typed_uncached(
         client, db_session, queue, officer):
     applicant = service.register(db_session, queue.older, queue.landlord.id,
                                  service.local_today(TZ))
@@ -204,7 +204,8 @@ def test_an_officer_adds_a_guarantor_and_a_refused_form_keeps_all_but_the_number
     refused = client.post(f"{path}/guarantors", data=form)
     page = refused.get_data(as_text=True)
     assert refused.status_code == 400 and 'id="guarantor_consent-error"' in page
-    assert 'value="Ylva Younger"' in page and 'value="45000"' in page and YLVA not in page
+    assert 'value="Ylva Younger"' in page and 'value="45000"' in page
+    assert f'value="{YLVA}"' in page and refused.headers["Cache-Control"] == "private, no-store"
     done = client.post(f"{path}/guarantors", data={**form, "guarantor_consent": "on"})
     assert done.status_code == 303
     page = client.get(path).get_data(as_text=True)
