@@ -376,7 +376,8 @@ def _stretches(today: date, oldest: date) -> list[tuple[date | None, date | None
     return found
 
 
-def _order(session: Session, listing: HousingListing, today: date) -> Iterator[int]:
+def _order(session: Session, listing: HousingListing, today: date, *,
+           first_page: int = 0) -> Iterator[int]:
     """The applicant ids of the listing's live interests in the order offers go out,
     read lazily: BoDirekt by the server's timestamp of the interest; otherwise by points
     (from the dates), registration date and the listing's lottery (``rules.rank``'s order
@@ -387,7 +388,9 @@ def _order(session: Session, listing: HousingListing, today: date) -> Iterator[i
     start today or later: none yet) as a range of ``ix_housing_interests_rank`` in index
     order, the first page of each stretch in one statement (``UNION ALL`` of ``LIMIT``
     reads: a few hundred index entries, not every interest), and merges the stretches here;
-    each next page goes on after the last row taken from a stretch (no ``OFFSET``)."""
+    each next page goes on after the last row taken from a stretch (no ``OFFSET``). A caller
+    that knows how many it wants says so (``first_page``: that many rows of each stretch in
+    the first read, at least ``ORDER_PAGE``)."""
     live = (HousingInterest.listing_id == listing.id, HousingInterest.withdrawn_at.is_(None))
     if listing.bodirekt:
         query = (select(HousingInterest.applicant_id).where(*live)
@@ -406,7 +409,7 @@ def _order(session: Session, listing: HousingListing, today: date) -> Iterator[i
     stretches = [(today, None)] + _stretches(today, today - timedelta(days=365 * ORDER_YEARS))
     cursors: list[tuple | None] = [None] * len(stretches)
     open_ = [True] * len(stretches)
-    seed, size, probe = listing.lottery_seed, ORDER_PAGE, True
+    seed, size, probe = listing.lottery_seed, max(ORDER_PAGE, first_page), True
     while any(open_):
         shape = tuple((n, cursors[n] is not None) for n in range(len(stretches)) if open_[n])
         params = {"listing": listing.id, "size": size}
@@ -636,7 +639,7 @@ def ranked(session: Session, listing: HousingListing, *, today: date, retention_
     """The listing's interested applicants (the first ``limit`` of them in the order offers
     go out, or all), assessed: the approved first, then the others with their reasons."""
     now = now or utcnow()
-    ids = list(islice(_order(session, listing, today), limit))
+    ids = list(islice(_order(session, listing, today, first_page=limit or 0), limit))
     result = _assess(session, listing, _rows(session, listing, ids, today), today=today,
                      since=now - timedelta(days=retention_days))
     return [r for r in result if r.approved] + [r for r in result if not r.approved]
