@@ -16,10 +16,10 @@ interests from random applicants (not timed).
 Timed, each ``--runs`` times in the same run, with the session's identity map emptied before
 each:
 
-* **offer list**: ``housing.service.offer_list`` — the listing's interests ranked in the
-  database by points computed from the dates (the five-year cycle), registration date and the
-  listing's lottery, then the customer assessment (age from the personnummer, blocks, lapse,
-  income, earlier disturbances) of as many rows as the five offers need;
+* **offer list**: ``housing.service.offer_list`` — the listing's interests ranked by points
+  from the dates (the five-year cycle: one index range per rising stretch of it), registration
+  date and the listing's lottery, then the customer assessment (age from the personnummer,
+  blocks, lapse, income, earlier disturbances) of as many rows as the five offers need;
 * **precomputed**: a plain ``ORDER BY points DESC LIMIT 5`` over a table holding the same
   interests with their points already computed (the reference: what a stored counter would
   cost);
