@@ -253,3 +253,50 @@ def test_other_sessions_keep_their_checks_and_do_not_wait_during_a_fast_import(
 
     assert summary.status == "accepted"
     assert seen == {"role": "origin", "objects": 0, "broken": "ForeignKeyViolation"}
+
+
+
+def test_an_import_holds_its_landlord_against_a_second_import_not_against_a_complaint(
+        db_session, request):
+    """The import's lock on the landlord's row (``Bulk.lock``, taken for its whole
+    transaction) is FOR NO KEY UPDATE: a second import of that landlord waits, but a row that
+    refers to it (a complaint an operator logs meanwhile: its foreign key takes KEY SHARE)
+    goes in at once. Two sessions of their own, as the import and a web request are."""
+    from sqlalchemy.orm import Session
+
+    from imports.bulk import Bulk
+
+    engine = db_session.connection().engine
+    importing, web = engine.connect(), engine.connect()
+    request.addfinalizer(web.close)
+    request.addfinalizer(importing.close)
+    with web.begin():  # committed, so that both sessions see it
+        landlord_id = web.exec_driver_sql(
+            "INSERT INTO landlords (code, name, country, quiet_night_mail, register_version, "
+            "created_at) VALUES ('BESIDE', 'Beside', 'SE', false, 0, now()) RETURNING id"
+        ).scalar()
+
+    def remove():
+        importing.rollback()
+        with web.begin():
+            web.exec_driver_sql("DELETE FROM properties WHERE landlord_id = %s", (landlord_id,))
+            web.exec_driver_sql("DELETE FROM landlords WHERE id = %s", (landlord_id,))
+
+    request.addfinalizer(remove)
+    Bulk(Session(bind=importing)).lock(landlord_id)  # as an import's transaction holds it
+
+    with web.begin() as work:
+        run = web.exec_driver_sql
+        run("SET LOCAL lock_timeout = '5s'")  # a wait fails the test, not hangs it
+        run("INSERT INTO properties (landlord_id, designation) VALUES (%s, %s)",
+            (landlord_id, "Beside 1:1"))  # refers to the landlord being imported
+        try:
+            with web.begin_nested():
+                run("SELECT id FROM landlords WHERE id = %s FOR NO KEY UPDATE NOWAIT",
+                    (landlord_id,))  # what a second import's lock does
+            second = "went through"
+        except Exception as exc:  # noqa: BLE001 (its name is the point)
+            second = type(exc.orig).__name__
+        work.rollback()
+
+    assert second == "LockNotAvailable"
