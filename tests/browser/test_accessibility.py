@@ -176,13 +176,16 @@ def test_public_pages_have_no_serious_wcag_violations(staff, live_server, lang, 
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("path", ["/", "/console/", "/console/figures", "/reports/review",
                                   "/admin/imports", "/admin/devices", "/admin/audit",
-                                  "/admin/areas", "/portal/staff/", "/bostad/staff/"])
+                                  "/admin/areas", "/admin/check-ins", "/portal/staff/",
+                                  "/bostad/staff/", "/portal/office/identify",
+                                  "/portal/office/identify?q=Andersson"])
 def test_staff_pages_have_no_serious_wcag_violations(staff, live_server, lang, path):
     assert_accessible(staff("admin", lang), f"{live_server.url}{path}")
 
 
 @pytest.mark.parametrize("lang", LANGS)
-@pytest.mark.parametrize("path", ["/reports/", "/portal/staff/"])
+@pytest.mark.parametrize("path", ["/reports/", "/portal/staff/", "/portal/staff/pins",
+                                  "/portal/staff/pins?q=Andersson"])
 def test_landlord_pages_have_no_serious_wcag_violations(staff, live_server, lang, path):
     assert_accessible(staff("landlord", lang), f"{live_server.url}{path}")
 

@@ -213,9 +213,8 @@ def _send_with_a_mistake(page, url: str, fill: dict, wrong: str) -> None:
         page.locator(selector).fill(value)
     page.locator("main form:has(button[type=submit]:not([name])) button[type=submit]").last.click()
     expect(page.locator(f"[name={wrong}][aria-invalid=true]").first).to_be_visible()
-    for selector, value in fill.items():  # what was typed is kept (an identity number the
-        if selector != "#personnummer":    # page refused is not written back into it)
-            expect(page.locator(selector)).to_have_value(value)
+    for selector, value in fill.items():  # what was typed is kept, to be corrected
+        expect(page.locator(selector)).to_have_value(value)
 
 
 @pytest.mark.parametrize("look", LANGS)
