@@ -10,15 +10,14 @@ A server of its own (the Procfile's web process), as in test_patrol_alarm."""
 from __future__ import annotations
 
 import pytest
-import requests
 from playwright.sync_api import expect
 
+from tests.browser.night import PASSWORD, api, console_by_keyboard, tablet_on_duty
 from tests.conftest import _fresh_database_url
 from tests.support.servers import LiveServer, wait_until
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "correct horse battery"
 ADDRESS = (59.3121, 18.0713)
 NEAR = {"latitude": 59.3125, "longitude": 18.0713}
 INTERVAL_S, GRACE_S = 5, 10
@@ -50,48 +49,17 @@ def server(tmp_path_factory):
     drop()
 
 
-def api(server, method, path, **kwargs):
-    response = requests.request(method, f"{server.url}/api/v1{path}", timeout=10,
-                                headers={"Authorization": f"Bearer {server.token}"}, **kwargs)
-    assert response.ok, response.text
-    return response.json()
-
-
 @pytest.fixture
 def tablet(browser, server):
-    context = browser.new_context(locale="en-US", timezone_id="Europe/Stockholm",
-                                  geolocation=NEAR, permissions=["geolocation"],
-                                  viewport={"width": 800, "height": 1280}, has_touch=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.goto(f"{server.url}/field/?lang=en")
-    page.get_by_label("E-mail").fill("patrol@koll.example.se")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_label("Call sign").select_option("Jour 41")
-    page.get_by_label("Staff on the car").fill("Ada Berg")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#net")).to_have_text("Online")
-    duty = page.locator("#duty")
-    if duty.get_attribute("aria-pressed") != "true":
-        duty.click()
-    expect(duty).to_have_attribute("aria-pressed", "true")
+    context, page = tablet_on_duty(browser, server, email="patrol@koll.example.se",
+                                   call_sign="Jour 41", near=NEAR)
     yield page
     context.close()
 
 
 @pytest.fixture
 def console(browser, server):
-    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm",
-                                  viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto(f"{server.url}/console")
-    expect(page.get_by_label("E-post")).to_be_focused()
-    page.keyboard.type("operator@koll.example.se")
-    page.keyboard.press("Tab")
-    page.keyboard.type(PASSWORD)
-    page.keyboard.press("Enter")
-    expect(page.locator("#conn")).to_have_text("Ansluten")
+    context, page = console_by_keyboard(browser, server, email="operator@koll.example.se")
     yield page
     context.close()
 
