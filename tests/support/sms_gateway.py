@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import json
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -49,6 +48,7 @@ class FakeSmsGateway:
         self.reports: list[tuple[str, int]] = []  # (sms id, our server's answer)
         self._refuse: list[int] = []  # status codes for the next requests (0: hang)
         self._lock = threading.Lock()
+        self._stopped = threading.Event()  # a hanging answer hangs until the gateway stops
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -68,6 +68,7 @@ class FakeSmsGateway:
         return self
 
     def __exit__(self, *exc) -> None:
+        self._stopped.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -77,7 +78,8 @@ class FakeSmsGateway:
         self.__exit__()
 
     def refuse_next(self, *statuses: int) -> None:
-        """Answer the next requests with these statuses (0: answer nothing for 30 s)."""
+        """Answer the next requests with these statuses (0: answer nothing until the gateway
+        stops)."""
         with self._lock:
             self._refuse.extend(statuses)
 
@@ -121,7 +123,9 @@ class FakeSmsGateway:
             sent.refused = refuse
             self.requests.append(sent)
         if refuse == 0:
-            time.sleep(30)  # the client's timeout is the test's subject: it gives up first
+            # No answer: the client's timeout is the test's subject. Held until the gateway
+            # stops (a condition, not a fixed time), at most a minute.
+            self._stopped.wait(60)
             return None
         if refuse is not None:
             return self._answer(handler, refuse, {"error": "refused by the test"})
