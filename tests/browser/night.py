@@ -7,7 +7,41 @@ from __future__ import annotations
 import requests
 from playwright.sync_api import expect
 
+from tests.conftest import _fresh_database_url
+from tests.support.servers import LiveServer
+
 PASSWORD = "correct horse battery"  # every user these tests create
+
+
+def night_server(tmp_path_factory, *, name: str, code: str, domain: str, street: str,
+                 objektsnummer: str, call_sign: str, position: tuple[float, float],
+                 env: dict | None = None):
+    """Yield a server of its own (the Procfile's web process, settings ``env``) with a
+    landlord ``code``, an operator and a patrol user ``{role}@{domain}``, one flat (1102, door
+    code 4711, Anna Andersson) at ``street`` and ``position``, the car ``call_sign`` and an
+    operator token (``server.token``); stopped and its database dropped afterwards. For a
+    module-scoped fixture: ``yield from night_server(...)``."""
+    url, drop = _fresh_database_url(tmp_path_factory, f"{name}_live")
+    instance = tmp_path_factory.mktemp(f"{name}-instance")
+    live = LiveServer(url, instance, extra_env=env or {}).start()
+    live.cli("create-landlord", "--code", code, "--name", f"{code.title()} Bostäder")
+    for role in ("operator", "patrol"):
+        live.cli("create-user", "--role", role, "--email", f"{role}@{domain}",
+                 "--password", PASSWORD)
+    register = instance / f"{code.lower()}.csv"
+    register.write_text(
+        "objektsnummer;gatuadress;postnummer;ort;lagenhetsnummer;portkod;lat;lon;"
+        "avtalsnummer;kundnummer;hyresgast_namn;hyresgast_telefon\n"
+        f"{objektsnummer};{street};118 46;Stockholm;1102;4711;{position[0]};{position[1]};"
+        "A1;K1;Anna Andersson;070-174 06 05\n", encoding="utf-8")
+    live.cli("import-register", "--landlord", code, str(register))
+    live.cli("create-patrol", "--call-sign", call_sign)
+    live.token = live.cli("create-token", "--role", "operator").strip()
+    try:
+        yield live
+    finally:
+        live.stop()
+        drop()
 
 
 def api(server, method: str, path: str, **kwargs):

@@ -12,9 +12,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.night import PASSWORD, api, console_by_keyboard, tablet_on_duty
-from tests.conftest import _fresh_database_url
-from tests.support.servers import LiveServer, wait_until
+from tests.browser.night import api, console_by_keyboard, night_server, tablet_on_duty
+from tests.support.servers import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -25,28 +24,13 @@ INTERVAL_S, GRACE_S = 5, 10
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    url, drop = _fresh_database_url(tmp_path_factory, "checkin_live")
-    instance = tmp_path_factory.mktemp("checkin-instance")
-    live = LiveServer(url, instance, extra_env={
+    yield from night_server(
+        tmp_path_factory, name="checkin", code="KOLL", domain="koll.example.se",
+        street="Kollgatan 3", objektsnummer="K-1102", call_sign="Jour 41", position=ADDRESS,
+        env={
         "CHECKIN_INTERVAL_S": str(INTERVAL_S), "CHECKIN_FIGHT_THREAT_S": str(INTERVAL_S),
         "CHECKIN_GRACE_S": str(GRACE_S), "ACK_CHECK_S": "1",
-        "ACK_ALARM_AFTER_S": "600", "ACK_REDISPATCH_AFTER_S": "1200"}).start()
-    live.cli("create-landlord", "--code", "KOLL", "--name", "Koll Bostäder")
-    for role in ("operator", "patrol"):
-        live.cli("create-user", "--role", role, "--email", f"{role}@koll.example.se",
-                 "--password", PASSWORD)
-    register = instance / "koll.csv"
-    register.write_text(
-        "objektsnummer;gatuadress;postnummer;ort;lagenhetsnummer;portkod;lat;lon;"
-        "avtalsnummer;kundnummer;hyresgast_namn;hyresgast_telefon\n"
-        f"K-1102;Kollgatan 3;118 46;Stockholm;1102;4711;{ADDRESS[0]};{ADDRESS[1]};A1;K1;"
-        "Anna Andersson;070-174 06 05\n", encoding="utf-8")
-    live.cli("import-register", "--landlord", "KOLL", str(register))
-    live.cli("create-patrol", "--call-sign", "Jour 41")
-    live.token = live.cli("create-token", "--role", "operator").strip()
-    yield live
-    live.stop()
-    drop()
+        "ACK_ALARM_AFTER_S": "600", "ACK_REDISPATCH_AFTER_S": "1200"})
 
 
 @pytest.fixture

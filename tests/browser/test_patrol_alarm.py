@@ -10,9 +10,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.night import PASSWORD, api, console_by_keyboard, tablet_on_duty
-from tests.conftest import _fresh_database_url
-from tests.support.servers import LiveServer
+from tests.browser.night import api, console_by_keyboard, night_server, tablet_on_duty
 
 pytestmark = pytest.mark.browser
 
@@ -22,25 +20,9 @@ NEAR = {"latitude": 59.3125, "longitude": 18.0713}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    url, drop = _fresh_database_url(tmp_path_factory, "alarm_live")
-    instance = tmp_path_factory.mktemp("alarm-instance")
-    live = LiveServer(url, instance).start()
-    live.cli("create-landlord", "--code", "LARM", "--name", "Larm Bostäder")
-    for role in ("operator", "patrol"):
-        live.cli("create-user", "--role", role, "--email", f"{role}@alarm.example.se",
-                 "--password", PASSWORD)
-    register = instance / "larm.csv"
-    register.write_text(
-        "objektsnummer;gatuadress;postnummer;ort;lagenhetsnummer;portkod;lat;lon;"
-        "avtalsnummer;kundnummer;hyresgast_namn;hyresgast_telefon\n"
-        f"L-1102;Larmgatan 3;118 46;Stockholm;1102;4711;{ADDRESS[0]};{ADDRESS[1]};A1;K1;"
-        "Anna Andersson;070-174 06 05\n", encoding="utf-8")
-    live.cli("import-register", "--landlord", "LARM", str(register))
-    live.cli("create-patrol", "--call-sign", "Jour 31")
-    live.token = live.cli("create-token", "--role", "operator").strip()
-    yield live
-    live.stop()
-    drop()
+    yield from night_server(
+        tmp_path_factory, name="alarm", code="LARM", domain="alarm.example.se",
+        street="Larmgatan 3", objektsnummer="L-1102", call_sign="Jour 31", position=ADDRESS)
 
 
 @pytest.fixture
