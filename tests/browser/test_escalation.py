@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import pytest
 import requests
-import socketio
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from tests.conftest import _fresh_database_url
 from tests.support.servers import LiveServer, wait_until
 from tests.support.sms_gateway import FakeSmsGateway
+from tests.support.tablets import ScriptedTablet
 
 pytestmark = pytest.mark.browser
 
@@ -100,29 +100,6 @@ def console(browser, server):
     context.close()
 
 
-class Tablet:
-    """Jour 51's tablet: takes its jobs, moves them along when told, never checks in."""
-
-    def __init__(self, server):
-        self.jobs = []
-        self.sio = socketio.Client(reconnection=False)
-        self.sio.on("job.assigned", self._take, namespace="/field")
-        self.sio.connect(server.url, namespaces=["/field"], transports=["websocket"],
-                         wait_timeout=10, auth={"token": server.car_token,
-                                                "call_sign": "Jour 51"})
-        self.call("position", {"lat": 59.3125, "lon": 18.0713})
-        self.call("patrol.status", {"status": "available"})
-
-    def _take(self, payload):
-        self.jobs.append(payload["job_id"])
-        self.sio.emit("job.ack", {"delivery_id": payload["delivery_id"]}, namespace="/field")
-
-    def call(self, event, data):
-        answer = self.sio.call(event, data, namespace="/field", timeout=10)
-        assert answer["ok"], answer
-        return answer
-
-
 def test_the_admin_gives_the_car_its_phone_and_a_wrong_number_is_refused_by_its_field(
         server, admin):
     field = admin.get_by_label("Telefon för SMS till Jour 51")
@@ -151,7 +128,7 @@ def test_a_missed_check_in_alarms_the_console_then_texts_the_car_and_k_stops_the
                            {"p": CAR_PHONE})
     engine.dispose()
 
-    tablet = Tablet(server)
+    tablet = ScriptedTablet(server.url, server.car_token, "Jour 51", (59.3125, 18.0713))
     try:
         object_id = api(server, "GET", "/addresses/search",
                         params={"q": "Eskgatan 5 lgh 1102"})[0]["object_id"]

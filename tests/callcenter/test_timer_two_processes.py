@@ -7,9 +7,9 @@ import os
 
 import pytest
 import requests
-import socketio
 
 from tests.support.servers import LiveServer, wait_until
+from tests.support.tablets import ScriptedTablet
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -29,31 +29,6 @@ def two_servers(tmp_path_factory):
     drop()
 
 
-class Tablet:
-    """A car's tablet that takes every message (acknowledges delivery) and never accepts."""
-
-    def __init__(self, server, token, call_sign, position):
-        self.events, self.call_sign = [], call_sign
-        self.sio = socketio.Client(reconnection=False)
-        for name in ("job.assigned", "job.revoked"):
-            self.sio.on(name, self._taker(name), namespace="/field")
-        self.sio.connect(server.url, namespaces=["/field"], transports=["websocket"],
-                         wait_timeout=10, auth={"token": token, "call_sign": call_sign})
-        self.call("position", {"lat": position[0], "lon": position[1]})
-        self.call("patrol.status", {"status": "available"})
-
-    def _taker(self, name):
-        def take(payload):
-            self.events.append((name, payload["job_id"]))
-            self.sio.emit("job.ack", {"delivery_id": payload["delivery_id"]}, namespace="/field")
-        return take
-
-    def call(self, event, data):
-        answer = self.sio.call(event, data, namespace="/field", timeout=10)
-        assert answer["ok"], answer
-        return answer
-
-
 def test_two_processes_alarm_once_and_move_the_job_once(two_servers, tmp_path):
     a, b = two_servers
     a.cli("create-landlord", "--code", "ACME", "--name", "Acme")
@@ -69,8 +44,8 @@ def test_two_processes_alarm_once_and_move_the_job_once(two_servers, tmp_path):
                                   "--call-sign", call_sign).strip()
     operator = {"Authorization": "Bearer " + a.cli("create-token", "--role", "operator").strip()}
 
-    first = Tablet(a, tokens["Jour 11"], "Jour 11", (59.3125, 18.0713))
-    second = Tablet(b, tokens["Jour 12"], "Jour 12", (59.3215, 18.0713))
+    first = ScriptedTablet(a.url, tokens["Jour 11"], "Jour 11", (59.3125, 18.0713))
+    second = ScriptedTablet(b.url, tokens["Jour 12"], "Jour 12", (59.3215, 18.0713))
     try:
         hit = requests.get(f"{a.url}/api/v1/addresses/search", headers=operator, timeout=10,
                            params={"q": "gotgatan 12b 1102"}).json()[0]

@@ -12,11 +12,11 @@ import subprocess
 
 import pytest
 import requests
-import socketio
 import sqlalchemy as sa
 
 from tests.support.servers import BIN, ROOT, free_port, wait_until
 from tests.support.sms_gateway import FakeSmsGateway
+from tests.support.tablets import ScriptedTablet
 
 CAR_PHONE, SUPERVISOR = "+46701740699", "+46701740698"
 
@@ -114,29 +114,6 @@ def server(tmp_path_factory, gateway):
     drop()
 
 
-class Tablet:
-    """The car's tablet: takes its jobs, moves them along when told, never checks in."""
-
-    def __init__(self, server):
-        self.jobs = []
-        self.sio = socketio.Client(reconnection=False)
-        self.sio.on("job.assigned", self._take, namespace="/field")
-        self.sio.connect(server.url, namespaces=["/field"], transports=["websocket"],
-                         wait_timeout=10, auth={"token": server.car_token,
-                                                "call_sign": "Jour 41"})
-        self.call("position", {"lat": 59.3125, "lon": 18.0713})
-        self.call("patrol.status", {"status": "available"})
-
-    def _take(self, payload):
-        self.jobs.append(payload["job_id"])
-        self.sio.emit("job.ack", {"delivery_id": payload["delivery_id"]}, namespace="/field")
-
-    def call(self, event, data):
-        answer = self.sio.call(event, data, namespace="/field", timeout=10)
-        assert answer["ok"], answer
-        return answer
-
-
 def api(server, method, path, **kwargs):
     answer = requests.request(method, f"{server.url}/api/v1{path}", headers=server.operator,
                               timeout=10, **kwargs)
@@ -146,7 +123,7 @@ def api(server, method, path, **kwargs):
 
 def test_a_missed_check_in_reaches_the_car_by_sms_with_no_console_and_ack_stops_the_rest(
         server, gateway):
-    tablet = Tablet(server)
+    tablet = ScriptedTablet(server.url, server.car_token, "Jour 41", (59.3125, 18.0713))
     try:
         [hit, *_] = api(server, "GET", "/addresses/search", params={"q": "Smsgatan 3 lgh 1102"})
         job_id = api(server, "POST", "/complaints", json={
