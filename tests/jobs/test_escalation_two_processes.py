@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from tests.jobs.test_escalation_live import CAR_PHONE, SUPERVISOR
 from tests.support.servers import LiveServer, wait_until
 from tests.support.sms_gateway import FakeSmsGateway
+from tests.support.tablets import ScriptedTablet
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -40,8 +41,6 @@ def setup(tmp_path_factory):
 
 
 def test_two_processes_send_each_step_once(setup, tmp_path):
-    from tests.jobs.test_escalation_live import Tablet
-
     a, b, gateway, url = setup
     a.cli("create-landlord", "--code", "SMS", "--name", "Sms Bostäder")
     register = tmp_path / "sms.csv"
@@ -59,7 +58,7 @@ def test_two_processes_send_each_step_once(setup, tmp_path):
                            {"p": CAR_PHONE})
     engine.dispose()
 
-    tablet = Tablet(a)
+    tablet = ScriptedTablet(a.url, a.car_token, "Jour 41", (59.3125, 18.0713))
     try:
         hit = requests.get(f"{b.url}/api/v1/addresses/search", headers=operator, timeout=10,
                            params={"q": "Smsgatan 3 lgh 1102"}).json()[0]
