@@ -182,3 +182,99 @@ def insert_patrols(session, rows: list[dict]) -> list[int]:
                 for i, row in zip(ids, rows, strict=True)]
     session.execute(insert(PatrolPresence), presence)
     return ids
+
+
+class Arrivals(dict):
+    """job id -> (time the ``job.assigned`` arrived, call sign): a dict that also wakes the one
+    waiting for that job (``wait``), so the benchmark's main loop sleeps until the event
+    arrives instead of polling every half millisecond on the cores the servers need."""
+
+    def __init__(self):
+        super().__init__()
+        self._waiting: dict[int, asyncio.Future] = {}
+
+    def __setitem__(self, job_id, value) -> None:
+        super().__setitem__(job_id, value)
+        future = self._waiting.pop(job_id, None)
+        if future is not None and not future.done():
+            future.set_result(value)
+
+    async def wait(self, job_id: int, timeout: float):
+        """The arrival of ``job_id``, or None when it has not come within ``timeout`` s."""
+        if job_id in self:
+            return self[job_id]
+        future = self._waiting[job_id] = asyncio.get_running_loop().create_future()
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            return None
+        finally:
+            self._waiting.pop(job_id, None)
+
+
+def fast_event_loop() -> str:
+    """uvloop's event loop for the client when it is installed (dev extras), else asyncio's
+    own; returns which. The client holds thousands of websockets on the servers' cores."""
+    try:
+        import uvloop
+    except ImportError:
+        return "asyncio"
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return "uvloop"
+
+
+class ClientStalls:
+    """The benchmark client's own stalls while it measures, to tell them from the servers':
+    its garbage collections (``gc.callbacks``) and how late its event loop wakes a task that
+    sleeps 10 ms (a loop busy with other sockets delivers an arriving event late by as much).
+    ``quiet()`` first: collect, then freeze what the connected tablets hold (thousands of
+    clients' objects) so that later collections do not walk them."""
+
+    def __init__(self):
+        self.pauses_ms: list[float] = []
+        self.lags_ms: list[float] = []
+        self._started = 0.0
+        self._ticker: asyncio.Task | None = None
+
+    @staticmethod
+    def quiet() -> None:
+        import gc
+
+        gc.collect()
+        gc.freeze()
+
+    def _gc(self, phase: str, _info: dict) -> None:
+        import time
+
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses_ms.append((time.perf_counter() - self._started) * 1000)
+
+    async def _tick(self) -> None:
+        import time
+
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(0.01)
+            self.lags_ms.append((time.perf_counter() - before - 0.01) * 1000)
+
+    def start(self) -> None:
+        import gc
+
+        gc.callbacks.append(self._gc)
+        self._ticker = asyncio.get_running_loop().create_task(self._tick())
+
+    def stop(self) -> None:
+        import gc
+
+        if self._gc in gc.callbacks:
+            gc.callbacks.remove(self._gc)
+        if self._ticker is not None:
+            self._ticker.cancel()
+
+    def summary(self) -> str:
+        longest = max(self.pauses_ms, default=0.0)
+        return (f"{len(self.pauses_ms)} garbage collections (longest {longest:.1f} ms); "
+                f"event loop late p50 {pct(self.lags_ms, 0.5):.2f} / p99 "
+                f"{pct(self.lags_ms, 0.99):.2f} / max {max(self.lags_ms, default=0.0):.2f} ms")

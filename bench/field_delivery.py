@@ -25,7 +25,7 @@ from pathlib import Path
 
 import aiohttp
 import socketio
-from _clients import Server, object_id, pct, prepare, rss_mb
+from _clients import Arrivals, Server, fast_event_loop, object_id, pct, prepare, rss_mb
 
 
 class Tablet:
@@ -68,7 +68,7 @@ async def run(args) -> int:
             await server.ready(http)
             worker = server.pid
             before = rss_mb(worker)
-            arrivals: dict[int, tuple[float, str]] = {}
+            arrivals = Arrivals()
             tablets = [Tablet(url, t, c, arrivals) for t, c in credentials]
             started = time.perf_counter()
             for start in range(0, len(tablets), 100):
@@ -90,9 +90,7 @@ async def run(args) -> int:
                 async with http.post(f"{url}/api/v1/jobs/{job_id}/dispatch", headers=headers,
                                      json={}) as r:
                     answer = await r.json()
-                while job_id not in arrivals:
-                    await asyncio.sleep(0.0005)
-                received, call_sign = arrivals[job_id]
+                received, call_sign = await arrivals.wait(job_id, 60)
                 assert answer["patrol_id"] is not None
                 latencies.append(received - sent)
             for t in tablets:
@@ -123,6 +121,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tablets", type=int, default=2000)
     parser.add_argument("--jobs", type=int, default=500)
+    fast_event_loop()
     return asyncio.run(run(parser.parse_args()))
 
 
