@@ -8,9 +8,7 @@ sessions keep their own checks meanwhile and neither readers nor writers wait fo
 
 from __future__ import annotations
 
-import csv
-import io
-
+import polars as pl
 import pytest
 from flask_babel import force_locale
 from sqlalchemy import text
@@ -122,21 +120,18 @@ def test_a_trigger_replica_would_silence_keeps_the_checked_path(
 def break_one(monkeypatch, table: str, column: str, value: int = NOWHERE) -> None:
     """The first row COPYed into ``table`` points, by ``column``, at ``value`` (by default an
     id no table holds)."""
-    real = postgres.Copier._copy
+    real = postgres.Copier._encode
     done = []
 
-    def copy(copier, name, columns, data):
+    def encode(copier, name, frame):
         if name == table and not done:
             done.append(1)
-            lines = bytes(data).decode().splitlines(keepends=True)
-            cells = next(csv.reader([lines[0]]))
-            cells[[c.strip() for c in columns.split(",")].index(column)] = str(value)
-            out = io.StringIO()
-            csv.writer(out, lineterminator="\n").writerow(cells)
-            data = (out.getvalue() + "".join(lines[1:])).encode()
-        real(copier, name, columns, data)
+            first = pl.int_range(pl.len()) == 0
+            frame = frame.with_columns(pl.when(first).then(pl.lit(value)).otherwise(column)
+                                       .cast(frame.schema[column]).alias(column))
+        return real(copier, name, frame)
 
-    monkeypatch.setattr(postgres.Copier, "_copy", copy)
+    monkeypatch.setattr(postgres.Copier, "_encode", encode)
 
 
 @pytest.mark.parametrize("grant", ["fast", "checked"])
