@@ -66,6 +66,30 @@ def interval_s(session: Session, landlord_id: int | None, category: str | None,
     return Overrides(session).interval(landlord_id, category, defaults or defaults_from_config())
 
 
+# The same rule as ``Overrides.interval``, as an SQL expression (PostgreSQL): for a dispatch's
+# one statement (``dispatching.assign``), which then needs no read of its own for the tablet's
+# interval. Parameters: ``ci_landlord``, ``ci_category`` and ``ci_default``, ``ci_fight``
+# (``Defaults``); ``tests/safety/test_check_in_settings.py`` checks it against the rule.
+INTERVAL_SQL = (
+    "COALESCE("  # noqa: S608 (constants only)
+    "(SELECT interval_s FROM checkin_settings WHERE landlord_id = :ci_landlord "
+    "AND category = :ci_category LIMIT 1), "
+    "(SELECT interval_s FROM checkin_settings WHERE landlord_id IS NULL "
+    "AND category = :ci_category LIMIT 1), "
+    f"CASE WHEN :ci_category = '{FIGHT_THREAT}' THEN :ci_fight END, "
+    "(SELECT interval_s FROM checkin_settings WHERE landlord_id = :ci_landlord "
+    "AND category IS NULL LIMIT 1), "
+    ":ci_default)")
+
+
+def interval_sql_params(landlord_id: int | None, category: str | None,
+                        defaults: Defaults | None = None) -> dict:
+    """The bound values of ``INTERVAL_SQL`` for a job of this landlord and category."""
+    defaults = defaults or defaults_from_config()
+    return {"ci_landlord": landlord_id, "ci_category": category,
+            "ci_default": defaults.default_s, "ci_fight": defaults.fight_threat_s}
+
+
 class SettingError(ValueError):
     """An admin's setting refused: ``code`` stable, ``field`` the form's field it belongs to."""
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import JSON, bindparam, select, text, update
 from sqlalchemy.orm import Session, make_transient_to_detached, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -24,11 +24,13 @@ from dispatch.core.phones import normalise_phone
 from dispatch.core.realtime import publish
 from dispatch.jobs import delivery
 from dispatch.jobs.board import console_job
+from dispatch.jobs.checkins import INTERVAL_SQL, interval_sql_params
 from dispatch.jobs.patrols import PRESENCE_GRACE, patrol_json, upsert_presence
 from dispatch.jobs.shapes import job_for_tablet
 from dispatch.models import (
     CATEGORIES,
     Complaint,
+    Delivery,
     Entrance,
     Job,
     JobEvent,
@@ -37,6 +39,7 @@ from dispatch.models import (
     PatrolPosition,
     PatrolPresence,
     RentalObject,
+    UTCDateTime,
     utcnow,
 )
 from dispatch.register.queries import full_address
@@ -310,6 +313,14 @@ def assign(session: Session, job: Job, patrol: Patrol, *, user_id: int | None,
     previous = session.get(Patrol, job.patrol_id) if job.patrol_id else None
     if previous is not None and previous.id == patrol.id:
         return job
+    details = {}
+    if distance_m:
+        details["distance_m"] = round(distance_m)
+    if reason:
+        details["reason"] = reason
+    if previous is None and _at_once(session, patrol):
+        return _assign_at_once(session, job, patrol, user_id=user_id,
+                               details=details or None, now=now)
     if previous is not None:
         if reason is None:
             job.events.append(JobEvent(kind="reassigned", at=now, patrol_id=previous.id,
@@ -323,11 +334,6 @@ def assign(session: Session, job: Job, patrol: Patrol, *, user_id: int | None,
     job.dispatched_at = now
     job.acknowledged_at = None
     job.alarm = job.alarm_at = None
-    details = {}
-    if distance_m:
-        details["distance_m"] = round(distance_m)
-    if reason:
-        details["reason"] = reason
     job.events.append(JobEvent(kind="assigned", at=now, patrol_id=patrol.id, user_id=user_id,
                                details=details or None))
     patrol.status = "busy"
@@ -339,6 +345,76 @@ def assign(session: Session, job: Job, patrol: Patrol, *, user_id: int | None,
     if previous is not None:
         # The car that lost the job is not handed it back from the queue at once.
         release_patrol(session, previous, skip=job.id)
+    return job
+
+
+# A dispatch's writes as one statement on PostgreSQL (``_assign_at_once``): the job moved to
+# the car, its history's ``assigned`` and the tablet's ``job.assigned`` in the outbox, with
+# the check-in interval (``checkins.INTERVAL_SQL``) read into the payload on the way.
+_ASSIGN_SQL = text(
+    "WITH moved AS (UPDATE jobs SET patrol_id = :patrol_id, status = 'assigned', "  # noqa: S608 (constants only)
+    "dispatched_at = :now, acknowledged_at = NULL, alarm = NULL, alarm_at = NULL, "
+    "updated_at = :now WHERE id = :job_id), "
+    "event AS (INSERT INTO job_events (job_id, kind, at, patrol_id, user_id, "
+    "client_event_id, details) VALUES (:job_id, 'assigned', :now, :patrol_id, :user_id, "
+    "NULL, :details) RETURNING id), "
+    f"checkin AS (SELECT {INTERVAL_SQL} AS s), "
+    "delivery AS (INSERT INTO deliveries (patrol_id, job_id, event, payload, created_at, "
+    "sent_count) SELECT :patrol_id, :job_id, 'job.assigned', "
+    "CAST(CAST(:payload AS jsonb) || jsonb_build_object('check_in_s', checkin.s) AS json), "
+    ":now, 0 FROM checkin RETURNING id) "
+    "SELECT event.id, delivery.id, (SELECT s FROM checkin) FROM event, delivery"
+).bindparams(bindparam("now", type_=UTCDateTime), bindparam("details", type_=JSON),
+             bindparam("payload", type_=JSON))
+
+
+def _at_once(session: Session, patrol: Patrol) -> bool:
+    """Whether ``assign`` may write in one statement: on PostgreSQL, for a car already
+    claimed (``claim`` made it busy), with nothing else waiting in the session to be written
+    first (it is flushed here; usually there is nothing)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    session.flush()
+    return patrol.status == "busy"
+
+
+def _as_loaded(session: Session, obj):
+    """Put a row just written by plain SQL into the session as if it had been read."""
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
+
+
+def _assign_at_once(session: Session, job: Job, patrol: Patrol, *, user_id: int | None,
+                    details: dict | None, now: datetime) -> Job:
+    """``assign`` for a claimed car on PostgreSQL in one round trip instead of three (the
+    ORM's UPDATE jobs, INSERT job_events, INSERT deliveries, and the check-in interval's
+    read): the same rows, the same events published. The job, its new history row and the
+    delivery are left in the session as written (no read back)."""
+    moved = {"patrol_id": patrol.id, "status": "assigned", "dispatched_at": now,
+             "acknowledged_at": None, "alarm": None, "alarm_at": None, "updated_at": now}
+    for name, value in moved.items():
+        set_committed_value(job, name, value)
+    complaint = job.complaint
+    payload = job_for_tablet(job, check_in=False)
+    event_id, delivery_id, check_in_s = session.execute(_ASSIGN_SQL, {
+        "patrol_id": patrol.id, "job_id": job.id, "now": now, "user_id": user_id,
+        "details": details, "payload": payload,
+        **interval_sql_params(complaint.landlord_id, complaint.category)}).one()
+    event = _as_loaded(session, JobEvent(
+        id=event_id, job_id=job.id, kind="assigned", at=now, patrol_id=patrol.id,
+        user_id=user_id, client_event_id=None, details=details))
+    if "events" in job.__dict__:  # a history already read: the new row is at its end
+        set_committed_value(job, "events", [*job.events, event])
+    set_committed_value(event, "job", job)
+    payload["check_in_s"] = check_in_s
+    outbox = _as_loaded(session, Delivery(
+        id=delivery_id, patrol_id=patrol.id, job_id=job.id, event="job.assigned",
+        payload=payload, created_at=now, sent_count=0, last_sent_at=None, acked_at=None))
+    publish(session, "job.assigned", delivery.message(outbox), namespace="/field",
+            to=f"patrol:{patrol.id}")
+    publish(session, "job.updated", console_job(job), namespace="/console")
+    publish(session, "patrol.updated", patrol_json(patrol), namespace="/console")
     return job
 
 

@@ -31,9 +31,12 @@ def job_json(job: Job) -> dict:
     }
 
 
-def job_for_tablet(job: Job, *, earlier_limit: int = 5, retention_days: int = 90) -> dict:
+def job_for_tablet(job: Job, *, earlier_limit: int = 5, retention_days: int = 90,
+                   check_in: bool = True) -> dict:
     """What the assigned patrol's tablet gets (the door code only goes here). Kept small (a
-    few hundred bytes): it travels over 4G and is stored on the tablet."""
+    few hundred bytes): it travels over 4G and is stored on the tablet. ``check_in`` False:
+    without ``check_in_s``, which the caller fills in (``dispatching.assign`` reads it in the
+    statement that writes the assignment, on PostgreSQL)."""
     c = job.complaint
     entrance = c.entrance
     flat, suspected = c.rental_object, None
@@ -47,7 +50,7 @@ def job_for_tablet(job: Job, *, earlier_limit: int = 5, retention_days: int = 90
                    for h in history(object_session(job), flat, retention_days=retention_days,
                                     limit=earlier_limit + 1)
                    if h["complaint_id"] != c.id][:earlier_limit]
-    return {
+    payload = {
         "job_id": job.id, "address": c.address, "lagenhetsnummer": c.lagenhetsnummer,
         "floor": flat.floor if flat is not None else None,
         "portkod": entrance.door_code if entrance else None, "category": c.category,
@@ -63,7 +66,9 @@ def job_for_tablet(job: Job, *, earlier_limit: int = 5, retention_days: int = 90
         "object_id": c.object_id,
         "tenants": (tenant_phones(object_session(job), flat)
                     if flat is not None and not c.caller_phone else []),
+    }
+    if check_in:
         # Issue 19: how often the tablet asks "all well?" on site (the landlord's and the
         # category's setting, as the server's timer counts it).
-        "check_in_s": interval_s(object_session(job), c.landlord_id, c.category),
-    }
+        payload["check_in_s"] = interval_s(object_session(job), c.landlord_id, c.category)
+    return payload
