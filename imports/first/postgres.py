@@ -81,6 +81,11 @@ _BINARY_TEXTS = ("varchar", "text")
 _DECIMAL_SCALE = 10
 
 
+def is_binary(data) -> bool:
+    """Whether ``data`` begins as a binary COPY's data does."""
+    return bytes(data[:len(BINARY_SIGNATURE)]) == BINARY_SIGNATURE
+
+
 class NotBinary(Exception):  # noqa: N818 (a signal, not an error)
     """A value of the frame does not convert exactly to its column's type."""
 
@@ -99,11 +104,11 @@ def column_types(raw) -> dict[str, dict[str, tuple[str, int]]]:
         return types
 
 
-def binary_copy(pl, frame, types: dict[str, tuple[str, int]]) -> bytearray:
-    """``frame`` as the data of a binary ``COPY`` into columns of ``types`` (encoded by pgpq
-    from Arrow). Each value is converted exactly or not at all: an int that does not fit its
-    column, a date that is not one, a number with more than ``_DECIMAL_SCALE`` decimals
-    raises ``NotBinary``, and the caller sends the frame as CSV text instead, which
+def binary_copy(pl, frame, types: dict[str, tuple[str, int]]) -> list[bytes]:
+    """``frame`` as the data of a binary ``COPY`` into columns of ``types``, in pieces to be
+    sent in order (encoded by pgpq from Arrow). Each value is converted exactly or not at
+    all: an int that does not fit its column, a date that is not one, a number with more
+    than ``_DECIMAL_SCALE`` decimals raises ``NotBinary``, and the caller sends the frame as CSV text instead, which
     PostgreSQL reads, rounds or refuses as it always did. What the server keeps is the same
     either way: a binary value is checked against its column (length, precision, scale,
     NOT NULL) as a text one is."""
@@ -137,18 +142,15 @@ def binary_copy(pl, frame, types: dict[str, tuple[str, int]]) -> bytearray:
             plain = rf"^-?[0-9]{{1,{38 - scale}}}(?:\.[0-9]{{1,{scale}}})?$"
             if not frame.get_column(name).str.contains(plain).fill_null(True).all():
                 raise NotBinary(f"{name}: a number that is not plain or too long")
-        table = frame.to_arrow()
+        table = frame.to_arrow(compat_level=pl.CompatLevel.newest())  # strings uncopied
         for name, scale in decimals.items():
             table = table.set_column(table.schema.get_field_index(name), name, pc.cast(
                 table.column(name), pa.decimal128(38, scale)))  # exact, or ArrowInvalid
     except (pl.exceptions.PolarsError, pa.ArrowException) as exc:
         raise NotBinary(str(exc)) from exc
     encoder = ArrowToPostgresBinaryEncoder(table.schema)
-    data = bytearray(encoder.write_header())
-    for batch in table.to_batches():
-        data += encoder.write_batch(batch)
-    data += encoder.finish()
-    return data
+    return [encoder.write_header(), *map(encoder.write_batch, table.to_batches()),
+            encoder.finish()]
 
 class IdMap:
     """One table's rows as the stage numbered them (from zero, in order) → reserved ids."""
@@ -267,7 +269,7 @@ class Copier:
                     frame.columns, (c.strip() for c in columns.split(",")), strict=True)))))
                 for name, columns, frame in self._layout(tables, made) if frame.height]
 
-    def _encode(self, name: str, frame) -> bytes | memoryview:
+    def _encode(self, name: str, frame) -> list[bytes] | memoryview:
         """The rows of ``frame`` (its columns named as the table's) for ``COPY name``: binary
         where every value converts exactly to its column's type, else CSV (what the server
         then makes of it, or refuses, is the same either way; ``binary_copy``)."""
@@ -363,10 +365,14 @@ class Copier:
             "position"))
 
     def _copy(self, name: str, columns: str, data) -> None:
-        kind = "binary" if bytes(data[:len(BINARY_SIGNATURE)]) == BINARY_SIGNATURE else "csv"
+        """COPY ``data`` (bytes, or a list of pieces) into ``name``: binary data by its
+        signature, else CSV."""
+        pieces = data if isinstance(data, list) else [data]
+        kind = "binary" if is_binary(pieces[0]) else "csv"
         with self.raw.cursor() as cursor:
             with cursor.copy(f"COPY {name} ({columns}) FROM STDIN (FORMAT {kind})") as copy:
-                copy.write(data)
+                for piece in pieces:
+                    copy.write(piece)
             self.copied[name] = self.copied.get(name, 0) + cursor.rowcount
 
 
