@@ -108,10 +108,10 @@ def binary_copy(pl, frame, types: dict[str, tuple[str, int]]) -> list[bytes]:
     """``frame`` as the data of a binary ``COPY`` into columns of ``types``, in pieces to be
     sent in order (encoded by pgpq from Arrow). Each value is converted exactly or not at
     all: an int that does not fit its column, a date that is not one, a number with more
-    than ``_DECIMAL_SCALE`` decimals raises ``NotBinary``, and the caller sends the frame as CSV text instead, which
-    PostgreSQL reads, rounds or refuses as it always did. What the server keeps is the same
-    either way: a binary value is checked against its column (length, precision, scale,
-    NOT NULL) as a text one is."""
+    than ``_DECIMAL_SCALE`` decimals raises ``NotBinary``, and the caller sends the frame as
+    CSV text instead, which PostgreSQL reads, rounds or refuses as it always did. What the
+    server keeps is the same either way: a binary value is checked against its column
+    (length, precision, scale, NOT NULL) as a text one is."""
     import pyarrow as pa
     import pyarrow.compute as pc
     from pgpq import ArrowToPostgresBinaryEncoder
