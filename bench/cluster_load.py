@@ -173,6 +173,65 @@ def explain_lost(database_url: str, lost: list[int], tablets: list[Tablet]) -> l
     return lines
 
 
+# ``--gc-log``: a sitecustomize put on the cluster processes' PYTHONPATH that appends each
+# garbage collection longer than 2 ms (wall) to GC_PROBE_DIR/gc-<pid>.txt: "epoch generation
+# wall_ms cpu_ms" (CPU: the collecting thread's own time; wall beyond it is waiting for a core).
+GC_PROBE = """
+import os
+if os.environ.get("GC_PROBE_DIR"):
+    import gc, time
+    _at = [0.0, 0.0]
+    def _probe(phase, info):
+        if phase == "start":
+            _at[0], _at[1] = time.perf_counter(), time.thread_time()
+            return
+        wall = (time.perf_counter() - _at[0]) * 1000
+        if wall > 2:
+            cpu = (time.thread_time() - _at[1]) * 1000
+            path = os.path.join(os.environ["GC_PROBE_DIR"], f"gc-{os.getpid()}.txt")
+            with open(path, "a") as f:  # the pid now: a gunicorn worker is forked
+                f.write(f"{time.time():.4f} {info['generation']} {wall:.1f} {cpu:.1f}\\n")
+    gc.callbacks.append(_probe)
+"""
+
+
+def gc_pauses(folder: Path, pid: int) -> list[tuple[float, int, float, float]]:
+    """(start epoch, generation, wall ms, CPU ms) of one process's logged collections."""
+    path = folder / f"gc-{pid}.txt"
+    if not path.exists():
+        return []
+    found = []
+    for line in path.read_text().splitlines():
+        end, generation, wall, cpu = line.split()
+        found.append((float(end) - float(wall) / 1000, int(generation), float(wall), float(cpu)))
+    return found
+
+
+def gc_report(folder: Path, web: dict, timed: list[tuple[float, float, int]]) -> list[str]:
+    """Per web process, its collections while the jobs ran; and for the slowest 1 % of the
+    jobs (``timed``: sent and arrived, epoch seconds, job id), the collections that overlapped
+    them in any web process."""
+    if not timed:
+        return []
+    begin, end = min(t[0] for t in timed), max(t[1] for t in timed)
+    lines, pauses = [], {}
+    for name, (_port, pid) in web.items():
+        pauses[name] = [p for p in gc_pauses(folder, pid) if begin <= p[0] <= end]
+        mine = pauses[name]
+        full = [p for p in mine if p[1] == 2]
+        lines.append(f"{name}: {len(mine)} collections over 2 ms while the jobs ran "
+                     f"({len(full)} full), longest {max((p[2] for p in mine), default=0):.0f} "
+                     f"ms wall / {max((p[3] for p in mine), default=0):.0f} ms CPU, "
+                     f"{sum(p[2] for p in mine):.0f} ms wall in all")
+    slowest = sorted(timed, key=lambda t: t[0] - t[1])[:max(1, len(timed) // 100)]
+    for sent, arrived, job_id in slowest:
+        hits = [f"{name} gen{p[1]} {p[2]:.0f} ms" for name, found in pauses.items()
+                for p in found if p[0] < arrived and p[0] + p[2] / 1000 > sent]
+        lines.append(f"job {job_id}: {(arrived - sent) * 1000:.0f} ms; collections "
+                     f"meanwhile: {', '.join(hits) or 'none'}")
+    return lines
+
+
 def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -209,6 +268,12 @@ async def run(args) -> int:
           f"{os.cpu_count()} CPUs, load average {load()}")
     database_url, drop = fresh_database(args.server)
     cluster = Cluster(workdir / "cluster", database_url)
+    probe = workdir / "gc"
+    if args.gc_log:
+        (probe / "logs").mkdir(parents=True)
+        (probe / "sitecustomize.py").write_text(GC_PROBE)
+        cluster.env.update(PYTHONPATH=str(probe), GC_PROBE_DIR=str(probe / "logs"))
+    timed: list[tuple[float, float, int]] = []  # sent, arrived (epoch s), job id
     tablets: list[Tablet] = []
     stalls = ClientStalls()
     try:
@@ -263,6 +328,8 @@ async def run(args) -> int:
                                               - time.perf_counter())
                 if arrived is not None:
                     latencies.append(arrived[0] - sent)
+                    epoch = time.time() - time.perf_counter()
+                    timed.append((sent + epoch, arrived[0] + epoch, job_id))
                 else:
                     lost.append(job_id)
         stalls.stop()
@@ -302,6 +369,10 @@ async def run(args) -> int:
         per = (loaded[name] - idle[name]) * 1024 / max(held[name], 1)
         print(f"{name}: {held[name]:6d} connections from nginx (tablets), worker RSS "
               f"{idle[name]:.0f} MiB idle, {loaded[name]:.0f} MiB loaded = {per:.1f} KiB each")
+    if args.gc_log:
+        print("garbage collections in the web processes (--gc-log):")
+        for line in gc_report(probe / "logs", web, timed):
+            print(f"  {line}")
     if lost:
         print(f"LOST: {len(lost)} of {args.jobs} jobs never reached a tablet within "
               f"{args.lost_after} s:")
@@ -322,6 +393,9 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=200, help="tablets connecting at once")
     parser.add_argument("--lost-after", type=float, default=15.0,
                         help="seconds after which a job that has not arrived counts as lost")
+    parser.add_argument("--gc-log", action="store_true",
+                        help="log the web processes' garbage collections and print those "
+                             "that overlapped the slowest jobs")
     parser.add_argument("--server", default=os.environ.get(
         "TEST_DATABASE_URL",
         "postgresql://dispatch_test:dispatch_test@127.0.0.1:5432/postgres"),
