@@ -272,7 +272,9 @@ async def run(args) -> int:
     if args.gc_log:
         (probe / "logs").mkdir(parents=True)
         (probe / "sitecustomize.py").write_text(GC_PROBE)
-        cluster.env.update(PYTHONPATH=str(probe), GC_PROBE_DIR=str(probe / "logs"))
+        cluster.env.update(PYTHONPATH=os.pathsep.join(
+            filter(None, [str(probe), os.environ.get("PYTHONPATH")])),
+            GC_PROBE_DIR=str(probe / "logs"))
     timed: list[tuple[float, float, int]] = []  # sent, arrived (epoch s), job id
     tablets: list[Tablet] = []
     stalls = ClientStalls()
