@@ -312,7 +312,8 @@ class Applier:
                     # checkpoint could pass it, the WAL would grow by every turn (1.8 GB at
                     # 1,000,000 rows) and each lookup and commit slow down with it.
                     end_reading(self.session)
-                staged = writer.stage_into(self.plan.db, table.path, report, also)
+                staged = writer.stage_into(self.plan.db, table.path, report, also,
+                                           started=self.plan.stage)
                 self.plan.copy_staged(offsets)
             else:
                 staged = writer.write_staged(self.bulk.raw, table.path, offsets, report)

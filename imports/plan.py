@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 from dispatch.core.database import intent
 from imports.bulk import TABLES
 from imports.first.staging import STAGING_TABLES, StageFailed
-from imports.first.writer import COPY_STATEMENTS, STAGE
+from imports.first.writer import COPY_STATEMENTS, STAGE, WaitingStage
 
 SCHEMA = "import_plan"  # the name the staging file is attached under at the apply
 TURN_ROWS = 50_000  # rows of one table per write transaction in ``copy_in_turns``
@@ -123,6 +123,9 @@ class Plan:
         # stage sends them (``copy_chunk``), hidden, instead of all of them after the stage.
         self.live: tuple[Engine, int] | None = None
         self._live_connection = None
+        # A stage process started while the file was being checked (``import_register``, for
+        # a landlord with nothing in the register), for a first register's stage to use.
+        self.stage: WaitingStage | None = None
         # How many rows of each table the live copy has put in so far (ids from zero):
         # the references of the next chunk must point below these (``_check_chunk``).
         self._live_counts = dict.fromkeys("peoah", 0)

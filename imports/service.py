@@ -29,6 +29,7 @@ from dispatch.core.audit import record
 from dispatch.core.database import end_reading, intent, release_turn
 from dispatch.models import Landlord, RegisterImport, utcnow
 from imports.apply import Applier, Geocoder, Progress, Rejected
+from imports.first.writer import WaitingStage
 from imports.plan import Plan, RegisterMoved, database_file, import_lock, remove_hidden
 from imports.readers import StructureError, open_table
 from imports.summary import Summary
@@ -36,6 +37,8 @@ from imports.summary import Summary
 # The register's tables, as a first import on PostgreSQL ANALYZEs them.
 REGISTER_TABLES = ("properties", "entrances", "objects", "agreements", "people",
                    "agreement_objects", "agreement_parties")
+# A landlord with no row in these takes the staged first import (``Applier._first_register``).
+EMPTY_BEFORE_A_FIRST_REGISTER = ("objects", "entrances", "properties", "agreements", "people")
 
 
 def file_sha256(path: Path) -> str:
@@ -45,6 +48,27 @@ def file_sha256(path: Path) -> str:
         while block := f.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _early_stage(session: Session, landlord: Landlord, path: Path) -> WaitingStage | None:
+    """A stage process started to wait (``WaitingStage``) if ``landlord`` has nothing in the
+    register (the file is likely its first register: ``Applier._first_register`` decides),
+    read on a connection of its own; None on a session bound to a connection (the tests')."""
+    engine = session.get_bind()
+    if not isinstance(engine, Engine):
+        return None
+    identity = inspect(landlord).identity
+    if identity is not None:
+        with intent("read"), engine.connect() as connection:
+            if connection.exec_driver_sql(
+                    " UNION ALL ".join(f"SELECT 1 FROM {table} WHERE landlord_id = ?"  # noqa: S608
+                                       for table in EMPTY_BEFORE_A_FIRST_REGISTER) + " LIMIT 1",
+                    (identity[0],) * len(EMPTY_BEFORE_A_FIRST_REGISTER)).first():
+                return None
+    try:
+        return WaitingStage(path)
+    except OSError:
+        return None
 
 
 def _last_accepted(session: Session, landlord: Landlord) -> RegisterImport | None:
@@ -73,13 +97,22 @@ def import_register(
     started, started_at = time.monotonic(), utcnow()
     path = Path(path)
     filename = filename or path.name
-    sha = file_sha256(path)
-    summary = Summary(landlord=landlord.code, file=filename, sha256=sha, dry_run=dry_run,
-                      forced=force)
-    if session.get_bind().dialect.name == "sqlite":
-        summary = _import_planned(session, landlord, path, summary, force=force,
-                                  dry_run=dry_run, geocoder=geocoder, progress=progress)
-    else:
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    # A first register's stage process starts while this one checks the file (its digest,
+    # the limits, the encoding): its start-up and check overlap them.
+    early = _early_stage(session, landlord, path) if sqlite else None
+    try:
+        sha = file_sha256(path)
+        summary = Summary(landlord=landlord.code, file=filename, sha256=sha, dry_run=dry_run,
+                          forced=force)
+        if sqlite:
+            summary = _import_planned(session, landlord, path, summary, force=force,
+                                      dry_run=dry_run, geocoder=geocoder, progress=progress,
+                                      early=early)
+    finally:
+        if early is not None:
+            early.close()  # unused (not a first register, refused, unchanged) or done
+    if not sqlite:
         _import_in_transaction(session, landlord, path, summary, force=force, dry_run=dry_run,
                                geocoder=geocoder, progress=progress)
     summary.seconds = round(time.monotonic() - started, 3)
@@ -152,7 +185,7 @@ def _import_in_transaction(session: Session, landlord: Landlord, path: Path, sum
 
 def _import_planned(session: Session, landlord: Landlord, path: Path, summary: Summary,
                     *, force: bool, dry_run: bool, geocoder: Geocoder | None,
-                    progress: Progress | None) -> Summary:
+                    progress: Progress | None, early: WaitingStage | None = None) -> Summary:
     """SQLite: read, check and lay out the file without the writer's turn, then apply it in
     one short transaction (``imports.plan``). Imports of one database run one at a time."""
     database = database_file(session)
@@ -176,6 +209,7 @@ def _import_planned(session: Session, landlord: Landlord, path: Path, summary: S
             # (then it reads, and waits, inside that transaction, which holds the turn anyway).
             outside = release_turn(session)
             plan = Plan(directory)
+            plan.stage = early  # once: a second attempt starts a stage of its own
             if outside and engine is not None and not dry_run:
                 # A first register's chunks go into the register (hidden) as they are read.
                 plan.live = (engine, landlord_id)

@@ -38,6 +38,7 @@ from functools import partial
 from pathlib import Path
 
 from imports.first.staging import OUTPUTS, STAGING_TABLES, STAGING_TYPES, Staged
+from imports.limits import Limits
 from imports.phones_fast import normalise_phone_fast
 from imports.readers import StructureError, Table, detect_delimiter
 from imports.rows import (
@@ -76,19 +77,23 @@ class NotColumnar(Exception):  # noqa: N818 (a signal, not an error)
     """This file is not one the column-at-a-time stage reads exactly as csv does."""
 
 
-def open_plain(path: Path) -> Table:
+def open_plain(path: Path, line_bytes: int | None = None) -> Table:
     """``path`` as a CSV file for the column stage, without reading it whole: its header line
     (UTF-8, with or without BOM), delimiter and header, as ``open_table`` finds them for a
     UTF-8 file. ``check_file`` then reads it once for what the column stage needs; anything
     else raises NotColumnar (the row stage then opens it with ``open_table``).
 
-    The limits (``imports.limits``) are not checked again: the stage is only started on a
-    file its writer has opened with ``open_table``, which checked them."""
+    The limits (``imports.limits``) are the writer's to check (``open_table``), before or
+    while the stage starts; ``line_bytes`` only bounds what is read here: a longer first
+    line is NotColumnar (and the writer refuses the file)."""
     with open(path, "rb") as f:
         if f.read(4) == b"PK\x03\x04":
             raise NotColumnar("a zip file (XLSX)")
         f.seek(0)
-        first = f.readline()
+        first = f.readline(-1 if line_bytes is None else line_bytes + 3)  # + BOM
+        if line_bytes is not None and len(first) > line_bytes + 2 and not first.endswith(
+                b"\n"):
+            raise NotColumnar("a header line longer than the limit")
     bom = first.startswith(codecs.BOM_UTF8)
     try:
         text = first.removeprefix(codecs.BOM_UTF8).decode("utf-8")
@@ -100,14 +105,16 @@ def open_plain(path: Path) -> Table:
                  path.stat().st_size, lambda: 0, lambda: None, path)
 
 
-def check_file(table: Table) -> None:
+def check_file(table: Table, limits: Limits | None = None) -> None:
     """Raise NotColumnar unless polars will read ``table``'s file exactly as csv reads it:
     UTF-8, no quote character (so no quoted delimiters or line breaks), no NUL, lines that
     end in LF or CRLF (csv also ends a line at a bare CR), no blank line (csv counts it, polars
     skips it) and the header on the first line.
 
     One pass over the file in blocks of whole lines, each looked at by polars (its UTF-8
-    check and substring searches run over the bytes without a Python object per line)."""
+    check and substring searches run over the bytes without a Python object per line).
+    ``limits`` bound the pass (the stage may run it while its writer checks the limits): a
+    line longer than ``line_bytes`` or more lines than ``rows`` + 1 is NotColumnar at once."""
     if table.kind != "csv" or table.encoding not in ("utf-8", "utf-8-sig"):
         raise NotColumnar("not a UTF-8 CSV file")
     import polars as pl
@@ -119,7 +126,7 @@ def check_file(table: Table) -> None:
            # Every CR ends a line with the LF after it.
            | (text.str.count_matches("\r", literal=True)
               != text.str.count_matches("\r\n", literal=True)))
-    first, pending = True, b""
+    first, pending, ends = True, b"", 0  # ends: line ends read so far
     with open(table.path, "rb") as f:
         while True:
             data = f.read(SCAN)
@@ -127,11 +134,17 @@ def check_file(table: Table) -> None:
             if data:  # whole lines only: no block splits a CRLF, a blank line or a character
                 cut = block.rfind(b"\n") + 1
                 if cut == 0:
+                    if limits is not None and len(block) > limits.line_bytes + 1:
+                        raise NotColumnar("a line longer than the limit")
                     pending = block
                     continue
                 block, pending = block[:cut], block[cut:]
             elif not block:
                 return
+            if limits is not None:
+                ends += block.count(b"\n")
+                if ends > limits.rows + 2:  # the header, and a last line without its end
+                    raise NotColumnar("more lines than the limit")
             if first:
                 if not block.removeprefix(codecs.BOM_UTF8).split(b"\n", 1)[0].strip():
                     raise NotColumnar("blank lines before the header")

@@ -1,5 +1,6 @@
-"""The stage process (``python -m imports.first FILE DIR [OUTPUT]``): reads and parses a first
-register's file and sends it to the writer chunk by chunk, laid out as the staging tables.
+"""The stage process (``python -m imports.first FILE DIR [OUTPUT [wait]]``): reads and parses a
+first register's file and sends it to the writer chunk by chunk, laid out as the staging tables
+(with ``wait``, started early: it checks the file and waits for the writer's ``GO`` first).
 
 A plain UTF-8 CSV file is parsed a column at a time (``imports.first.columnar``), each chunk
 written to DIR as a small SQLite file (OUTPUT ``sqlite``, the default: the writer on SQLite
@@ -28,8 +29,18 @@ from imports.first.columnar import (
     check_file,
     open_plain,
 )
-from imports.first.staging import CHUNK, DONE, FAILED, FILE, Staged, StageFailed, send_frame
-from imports.readers import open_table
+from imports.first.staging import (
+    CHUNK,
+    DONE,
+    FAILED,
+    FILE,
+    GO,
+    Staged,
+    StageFailed,
+    send_frame,
+)
+from imports.limits import current_limits
+from imports.readers import Table, open_table
 from imports.rows import Row, RowError, RowParser, convert_sweref, duplicate
 
 CHUNK_ROWS = 20_000
@@ -166,13 +177,21 @@ class Stager:
                 "people": people, "parties": parties}
 
 
-def _stage_columnar(path: Path, directory: str, out, output: str) -> Staged:
-    """The file a column at a time (imports.first.columnar): chunks as SQLite files or Arrow
-    folders (``output``) in ``directory``, each named in a FILE frame. Raises NotColumnar
-    before the first. (The writer checked the file against the limits before it started this
-    process: ``open_plain`` reads only the header, ``check_file`` the rest once.)"""
-    table = open_plain(path)
-    check_file(table)
+def _open_columnar(path: Path) -> Table:
+    """``path`` opened for the column stage (``open_plain`` reads the header, ``check_file``
+    the rest once); NotColumnar if it is not for it. The writer checks the file against the
+    limits itself, before or while this runs (``WaitingStage``): here they only bound the
+    check's own work, a file past them is left to the row stage, which refuses it."""
+    limits = current_limits()
+    table = open_plain(path, limits.line_bytes)
+    check_file(table, limits)
+    return table
+
+
+def _stage_columnar(table: Table, directory: str, out, output: str) -> Staged:
+    """The file a column at a time (imports.first.columnar), opened by ``_open_columnar``:
+    chunks as SQLite files or Arrow folders (``output``) in ``directory``, each named in a
+    FILE frame."""
     # DISPATCH_IMPORT_BLOCK_BYTES: smaller blocks, for tests of what spans blocks.
     block = int(os.environ.get("DISPATCH_IMPORT_BLOCK_BYTES") or CHUNK_BYTES)
     stage = ColumnarStage(table, RowParser(table.header, as_text=True), Path(directory),
@@ -184,21 +203,40 @@ def _stage_columnar(path: Path, directory: str, out, output: str) -> Staged:
     return stage.result
 
 
-def stage_main(path: str, directory: str | None = None, output: str = "sqlite") -> int:
+def _ready() -> None:
+    """Import what the column stage's chunks need, while waiting for ``GO`` anyway."""
+    import adbc_driver_sqlite.dbapi  # noqa: F401
+    import polars  # noqa: F401
+
+
+def stage_main(path: str, directory: str | None = None, output: str = "sqlite",
+               wait: str | None = None) -> int:
     """The stage process: parse ``path`` and send its chunks, then the summary, to stdout.
 
     With ``directory``, a file polars reads exactly as csv does is parsed a column at a time
     and its chunks are written there as ``output`` (``staging.OUTPUTS``); any other file row
-    by row."""
+    by row. With ``wait`` (``writer.WaitingStage``), it opens and checks the file for the
+    column stage, then reads ``GO`` from stdin before it parses (and ends without a frame if
+    its stdin closes first)."""
     gc.disable()  # short-lived, and its millions of small objects make no cycles
     out = sys.stdout.buffer
     try:
-        result = None
+        result = table = failed = None
         if directory is not None and os.environ.get("DISPATCH_IMPORT_COLUMNAR", "1") != "0":
             try:
-                result = _stage_columnar(Path(path), directory, out, output)
+                table = _open_columnar(Path(path))
+                if wait:
+                    _ready()
             except NotColumnar:
                 pass
+            except Exception as exc:  # told after GO, as it would have been without waiting
+                failed = exc
+        if wait and sys.stdin.buffer.read(len(GO)) != GO:
+            return 0  # not needed: the writer took another way
+        if failed is not None:
+            raise failed
+        if table is not None:
+            result = _stage_columnar(table, directory, out, output)
         if result is None:
             table = open_table(Path(path))
             try:

@@ -99,6 +99,9 @@ class Staged:
 # fastest way across for them); the final summary and a failure are pickled.
 _FRAME = struct.Struct(">cQ")
 CHUNK, FILE, DONE, FAILED = b"c", b"s", b"d", b"f"
+# What a stage process started to wait (``writer.WaitingStage``) reads on its stdin before it
+# parses the file; its stdin closed without it, it ends.
+GO = b"g"
 
 
 def send_frame(out, kind: bytes, payload: bytes) -> None:

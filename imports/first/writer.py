@@ -28,6 +28,7 @@ from imports.first.staging import (
     DONE,
     FAILED,
     FILE,
+    GO,
     STAGING_TABLES,
     Staged,
     StageFailed,
@@ -65,31 +66,88 @@ COPY_STATEMENTS = (
 )
 
 
-def _start_stage(path: Path, directory: str, stderr, output: str) -> subprocess.Popen:
-    """``python -m imports.first FILE DIR OUTPUT`` (``imports.first.__main__``), importing this
-    copy of the package."""
+def _start_stage(path: Path, directory: str, stderr, output: str,
+                 wait: bool = False) -> subprocess.Popen:
+    """``python -m imports.first FILE DIR OUTPUT [wait]`` (``imports.first.__main__``),
+    importing this copy of the package. With ``wait`` it reads ``GO`` from its stdin before
+    it parses (``WaitingStage``)."""
     package_root = str(Path(__file__).resolve().parents[2])  # the folder that holds imports/
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     return subprocess.Popen(
-        [sys.executable, "-m", "imports.first", str(path), directory, output],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, env=env,
-        bufsize=1 << 20,
+        [sys.executable, "-m", "imports.first", str(path), directory, output,
+         *(["wait"] if wait else [])],
+        stdin=subprocess.PIPE if wait else subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=stderr, env=env, bufsize=1 << 20,
     )
 
 
+class WaitingStage:
+    """A stage process started before the writer knows it will need it: it starts Python,
+    imports polars and ADBC and makes the column stage's check of the file (bounded by the
+    limits: it stops at a line or a row count past them), then waits for ``GO`` before it
+    parses anything. The importing process starts one for a landlord with nothing in the
+    register while it checks the file itself (its SHA-256, the limits, the encoding), so
+    that the two overlap; ``run_stage`` then sends ``GO``. Unused, ``close`` ends it (it
+    sent nothing and wrote nothing but its temporary folder, which goes with it)."""
+
+    def __init__(self, path: Path, output: str = "sqlite"):
+        self.path, self.output = Path(path), output
+        self.stderr = tempfile.TemporaryFile()  # a file, not a pipe: it cannot fill up
+        self.directory = tempfile.TemporaryDirectory(prefix="dispatch-import-")
+        self.process = _start_stage(self.path, self.directory.name, self.stderr, output,
+                                    wait=True)
+        self.used = False
+
+    def fits(self, path: Path, output: str) -> bool:
+        return not self.used and self.output == output and Path(path) == self.path
+
+    def go(self) -> None:
+        self.used = True
+        try:
+            self.process.stdin.write(GO)
+            self.process.stdin.close()
+        except OSError:  # it ended already: run_stage reads why from its stderr
+            pass
+
+    def close(self) -> None:
+        """End the process if it still runs (closing its stdin without ``GO`` ends it)."""
+        self.used = True
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            try:
+                self.process.stdin.close()
+            except OSError:
+                pass
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.process.stdout.close()
+        self.stderr.close()
+        self.directory.cleanup()
+
+
 def run_stage(path: Path, output: str, load: Callable[[Path | None, dict | None], None],
-              progress: Callable[[int], None] | None = None) -> Staged:
+              progress: Callable[[int], None] | None = None,
+              started: WaitingStage | None = None) -> Staged:
     """Run the stage process on ``path`` and hand each chunk to ``load``; return its summary.
 
     ``output`` is the form of a column stage's chunks (``staging.OUTPUTS``): ``load(path,
     None)`` gets each as a file (deleted when ``load`` returns); a row stage's chunks come as
     ``load(None, rows)``, the staging rows by table. The writers on SQLite (``write_staged``)
-    and PostgreSQL (``imports.first.postgres``) both run the stage this way.
+    and PostgreSQL (``imports.first.postgres``) both run the stage this way. ``started``: a
+    stage process already started on ``path`` (``WaitingStage``), told to go on.
     """
-    stderr = tempfile.TemporaryFile()  # a file, not a pipe: it cannot fill up and block
-    directory = tempfile.TemporaryDirectory(prefix="dispatch-import-")
-    process = _start_stage(path, directory.name, stderr, output)
+    if started is not None and started.fits(path, output):
+        started.go()
+        stage = started
+    else:
+        stage = None
+        stderr = tempfile.TemporaryFile()  # a file, not a pipe: it cannot fill up and block
+        directory = tempfile.TemporaryDirectory(prefix="dispatch-import-")
+    process = (stage.process if stage is not None
+               else _start_stage(path, directory.name, stderr, output))
+    if stage is not None:
+        stderr, directory = stage.stderr, stage.directory
     try:
         while True:
             frame = receive_frame(process.stdout)
@@ -124,12 +182,15 @@ def run_stage(path: Path, output: str, load: Callable[[Path | None, dict | None]
             if progress is not None and position is not None:
                 progress(position)
     finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-        process.stdout.close()
-        stderr.close()
-        directory.cleanup()
+        if stage is not None:
+            stage.close()
+        else:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            process.stdout.close()
+            stderr.close()
+            directory.cleanup()
 
 
 def _prepare_stage(raw) -> None:
@@ -173,7 +234,8 @@ def write_staged(raw, path: Path, offsets: dict[str, object],
 
 
 def stage_into(db, path: Path, progress: Callable[[int], None] | None = None,
-               also: Callable[[Path | None, dict | None], None] | None = None) -> Staged:
+               also: Callable[[Path | None, dict | None], None] | None = None,
+               started: WaitingStage | None = None) -> Staged:
     """SQLite, without the live database: run the stage process on ``path`` and gather every
     chunk into the staging tables of ``db`` (a staging file's own connection, in a
     transaction), ids from zero. ``imports.plan`` copies them into the register at its apply
@@ -206,4 +268,6 @@ def stage_into(db, path: Path, progress: Callable[[int], None] | None = None,
         if also is not None:
             also(chunk, rows)
 
+    if started is not None:  # a stage process started early (the importing process's own)
+        return run_stage(path, "sqlite", load, progress, started=started)
     return run_stage(path, "sqlite", load, progress)
