@@ -16,7 +16,9 @@ would fail. So on SQLite ``import_register`` runs the ``Applier`` in two phases:
    first register with an engine of its own (``live``: the CLI, the admin page's process)
    has each chunk copied into the register, hidden, in short turns as the stage sends it
    (``copy_chunk``), so that the stage and the copy overlap; a refused file's rows are then
-   removed again (``remove_hidden``).
+   removed again (``remove_hidden``). That connection copies with its foreign keys off: each
+   chunk's ids and references are checked set-wise against the import's own rows before it
+   goes in (``_check_chunk``), not by a search in the parent table per row.
 2. **apply**, in the writer's turn: the file is ATTACHed, the keys the plan counted on are
    checked to be free still (``RegisterMoved`` otherwise: the import plans again), and the
    steps run in their order, inserts as ``INSERT ... SELECT`` inside SQLite.
