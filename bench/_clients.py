@@ -227,8 +227,9 @@ class ClientStalls:
     """The benchmark client's own stalls while it measures, to tell them from the servers':
     its garbage collections (``gc.callbacks``) and how late its event loop wakes a task that
     sleeps 10 ms (a loop busy with other sockets delivers an arriving event late by as much).
-    ``quiet()`` first: collect, then freeze what the connected tablets hold (thousands of
-    clients' objects) so that later collections do not walk them."""
+    ``quiet()`` first: collect, freeze what the connected tablets hold (thousands of clients'
+    objects) and switch the collector off until ``stop()`` (what the timed phase leaves is
+    small; a collection then would be a pause of the client counted as the servers')."""
 
     def __init__(self):
         self.pauses_ms: list[float] = []
@@ -242,6 +243,7 @@ class ClientStalls:
 
         gc.collect()
         gc.freeze()
+        gc.disable()
 
     def _gc(self, phase: str, _info: dict) -> None:
         import time
@@ -270,6 +272,7 @@ class ClientStalls:
 
         if self._gc in gc.callbacks:
             gc.callbacks.remove(self._gc)
+        gc.enable()
         if self._ticker is not None:
             self._ticker.cancel()
 
