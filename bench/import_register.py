@@ -396,6 +396,18 @@ def _backend_cpu(session) -> tuple[int | None, float]:
     return pid, _proc_cpu(pid)
 
 
+def _other_backends(session, backend: int | None) -> list[int]:
+    """The PostgreSQL backends of this database other than ``backend`` (the bench's database
+    is the phase's own: they are the import's other connections)."""
+    from sqlalchemy import text
+
+    if backend is None:
+        return []
+    return list(session.execute(text(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> :p "
+        "AND backend_type = 'client backend'"), {"p": backend}).scalars())
+
+
 def _proc_cpu(pid: int | None) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -428,6 +440,7 @@ def phase_import(target: str, csv_path: Path, first: bool, instance: Path) -> di
                       "session_replication_role)" if postgres.may_skip_checks(raw) else
                       "row by row by PostgreSQL (checked path: no grant)")
         backend, backend_before = _backend_cpu(db.session)
+        others_before = {pid: _proc_cpu(pid) for pid in _other_backends(db.session, backend)}
         cpu_before = _cpu_seconds()
         started = time.perf_counter()
         summary = import_register(db.session, landlord, csv_path, actor="bench")
@@ -435,6 +448,10 @@ def phase_import(target: str, csv_path: Path, first: bool, instance: Path) -> di
         seconds = time.perf_counter() - started
         cpu = [after - before for after, before in zip(_cpu_seconds(), cpu_before, strict=True)]
         cpu_backend = _proc_cpu(backend) - backend_before if backend else None
+        # The import's other connections (a first import reserves its ids on one of its own).
+        cpu_others = (sum(_proc_cpu(pid) - others_before.get(pid, 0.0)
+                          for pid in _other_backends(db.session, backend))
+                      if backend else None)
         report = summary.as_json()
         counts = {k: report[k] for k in (
             "status", "rows", "added", "changed", "unchanged", "retired", "skipped",
@@ -445,7 +462,8 @@ def phase_import(target: str, csv_path: Path, first: bool, instance: Path) -> di
         db.session.remove()
         db.engine.dispose()
     return {"seconds": seconds, "cpu_self": cpu[0], "cpu_children": cpu[1],
-            "cpu_backend": cpu_backend, "checks": checks, **counts}
+            "cpu_backend": cpu_backend, "cpu_other_backends": cpu_others, "checks": checks,
+            **counts}
 
 
 def run_phase(phase: str, target: str, csv_path: Path) -> None:
@@ -699,6 +717,8 @@ def _run(rows: int, workdir: Path, database: str | None = None) -> int:
                     f"stage process {result['cpu_children']:.1f}")
             if backend is not None:
                 line += f", PostgreSQL backend {backend:.1f}"
+            if result.get("cpu_other_backends"):  # e.g. the first import's id reservations
+                line += f" (+ its other connections' {result['cpu_other_backends']:.1f})"
             line += f", wall {result['seconds']:.1f}"
             if base_busiest:
                 line += (f"; busiest process {busiest:.1f} = {busiest / base_busiest:.2f}x "

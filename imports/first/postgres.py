@@ -13,18 +13,23 @@ each chunk the writer
   file while nobody else draws from the sequence, a run more each time someone does. Every
   id used was drawn from its sequence, so the sequences end past them by construction;
 * lays the chunk out as the register's rows with polars (ids mapped, the landlord and the
-  time added) and writes each table as CSV (polars writes a null as an empty field and an
-  empty string as ``""``, which is what COPY's CSV format reads them as);
-* sends the tables with ``COPY ... FROM STDIN (FORMAT csv)`` on the session's connection,
-  parents first, so that every foreign key holds when its statement ends.
+  time added) and encodes each table in PostgreSQL's binary COPY format (``binary_copy``:
+  pgpq, from the frames as Arrow), so that the server stores each int, date, number and
+  time as sent instead of parsing text. A table of the chunk with a value that does not
+  convert exactly (an int too large for its column, a date that is none, a number with more
+  decimals than the encoder keeps) goes as CSV instead, which the server reads, rounds or
+  refuses as it always did (polars writes a null as an empty field and an empty string as
+  ``""``, which is what COPY's CSV format reads them as);
+* sends the tables with ``COPY ... FROM STDIN (FORMAT binary)`` (or csv) on the session's
+  connection, parents first.
 
 The three run at once, a chunk apart, each on a thread of its own: the caller's thread takes
 the next chunk from the stage, a worker prepares the one before (the reservation on a second
 connection, in autocommit) and another COPYs the one before that, so that PostgreSQL starts
 on the first chunk as soon as it is prepared and then never waits for the writer. Its backend
-is the slowest of the processes (``bench/README.md``: about two thirds of its time are the
-foreign-key checks, a query per key and row run by PostgreSQL's own triggers, a quarter the
-dozen index entries of each register row); at most ``Copier.AHEAD`` chunks wait for it.
+is the slowest of the processes (``bench/README.md``: with the foreign-key triggers off, the
+five rows and dozen index entries of each register row); at most ``Copier.AHEAD`` chunks
+wait for it.
 
 The COPYs run inside the caller's SAVEPOINT, like the general path's (``imports.bulk``): a
 rejected file, a dry run or an error rolls them back. Only ids drawn from the sequences stay
@@ -59,13 +64,14 @@ OWN_ROWS = {**{name: ("id", name) for name in ID_TABLES},
             "agreement_objects": ("agreement_id", "agreements"),
             "agreement_parties": ("agreement_id", "agreements")}
 
-# Each reserved block of ids comes back as runs (first id, count): consecutive ids form a
-# run (gaps and islands: id minus its rank is constant along a run).
+# Each reserved block of ids comes back as runs (first id, count, last id): consecutive ids
+# form a run (gaps and islands: an id minus its place in the series is constant along a run,
+# as one statement's nextval draws in the series' order; grouped by a hash, not sorted, and
+# checked: a run's last id minus its first is its count less one).
 _RESERVE = (
-    "SELECT %s::int, min(v), count(*)::int FROM ("
-    "SELECT v, v - row_number() OVER (ORDER BY v) AS run FROM ("
-    "SELECT nextval(%s::oid::regclass) AS v FROM generate_series(1, %s)) AS ids"
-    ") AS numbered GROUP BY run"
+    "SELECT %s::int, min(v), count(*)::int, max(v) FROM ("
+    "SELECT nextval(%s::oid::regclass) AS v, g FROM generate_series(1, %s) AS g"
+    ") AS ids GROUP BY v - g"
 )
 
 
@@ -318,8 +324,10 @@ class Copier:
         with (self.reserving or self.raw).cursor() as cursor:
             cursor.execute(sql, [value for request in wanted for value in request])
             runs = cursor.fetchall()
+        if any(last - first + 1 != count for _i, first, count, last in runs):
+            raise StageFailed("the ids drawn from a sequence did not come in runs")
         for index, _sequence, _count in wanted:
-            self.maps[ID_TABLES[index]].add([(first, count) for i, first, count in runs
+            self.maps[ID_TABLES[index]].add([(first, count) for i, first, count, _last in runs
                                              if i == index])
 
     def _layout(self, tables: dict, made):

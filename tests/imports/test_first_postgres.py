@@ -5,6 +5,9 @@ goes on working."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import polars as pl
 import psycopg
 import pytest
 from sqlalchemy import bindparam, text
@@ -105,3 +108,25 @@ def test_a_first_import_analyzes_the_register_in_its_own_unit_of_work(
     counts = estimated()
     assert counts["objects"] >= 40 and counts["people"] >= 80
     assert counts["agreement_parties"] >= 80 and counts["entrances"] >= 40
+
+
+@pytest.mark.parametrize(("increment", "runs", "ids"), [
+    (1, [(1001, 5)], [1001, 1002, 1003, 1004, 1005]),  # drawn without a gap: one run
+    (3, [(1001, 1), (1004, 1), (1007, 1), (1010, 1), (1013, 1)],  # a gap after every id
+     [1001, 1004, 1007, 1010, 1013]),
+])
+def test_the_ids_one_statement_draws_come_back_as_their_runs(db_session, increment, runs, ids):
+    raw = db_session.connection().connection.driver_connection
+    raw.execute(f"CREATE TEMP SEQUENCE drawn START 1001 INCREMENT {increment}")
+    copier = postgres.Copier(raw, 1, datetime.now(UTC))
+    try:
+        oid = raw.execute("SELECT 'drawn'::regclass::oid").fetchone()[0]
+        copier.sequences = dict.fromkeys(postgres.ID_TABLES, oid)
+        none = pl.Series([], dtype=pl.Int64)
+        copier._reserve({**dict.fromkeys(postgres.ID_TABLES, none),
+                         "people": pl.Series(range(5), dtype=pl.Int64)})
+    finally:
+        copier.close()
+
+    assert copier.maps["people"].runs == runs
+    assert [copier.maps["people"](n) for n in range(5)] == ids
