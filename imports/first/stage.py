@@ -44,6 +44,10 @@ from imports.readers import Table, open_table
 from imports.rows import Row, RowError, RowParser, convert_sweref, duplicate
 
 CHUNK_ROWS = 20_000
+# PostgreSQL's writer (OUTPUT arrow) holds up to three chunks at once, as frames and as their
+# binary COPY data: half the block keeps it and this process within 1 GiB at 1,000,000 rows
+# (bench/README.md, "Register importer on PostgreSQL"), for the same CPU seconds.
+ARROW_CHUNK_BYTES = CHUNK_BYTES // 2
 
 
 class Stager:
@@ -193,7 +197,8 @@ def _stage_columnar(table: Table, directory: str, out, output: str) -> Staged:
     chunks as SQLite files or Arrow folders (``output``) in ``directory``, each named in a
     FILE frame."""
     # DISPATCH_IMPORT_BLOCK_BYTES: smaller blocks, for tests of what spans blocks.
-    block = int(os.environ.get("DISPATCH_IMPORT_BLOCK_BYTES") or CHUNK_BYTES)
+    block = int(os.environ.get("DISPATCH_IMPORT_BLOCK_BYTES")
+                or (ARROW_CHUNK_BYTES if output == "arrow" else CHUNK_BYTES))
     stage = ColumnarStage(table, RowParser(table.header, as_text=True), Path(directory),
                           chunk_bytes=block, output=output)
     for chunk, position in stage.chunks():
