@@ -235,41 +235,62 @@ class Plan:
         a repeated one as the chunk goes in), and every reference points at a row this import
         has copied (by the end of this chunk, parents first), as an integer. The landlord is
         the plan's own, checked to exist before the first chunk and again at the apply.
-        Raise StageFailed (nothing of this chunk is in yet) if not."""
+        One scan of each staging table, aggregates only: ``typeof(sum(x))`` is 'integer' only
+        when no value is a real, and ``max`` is an integer only when no value is a text or a
+        blob (they sort after numbers); then ``min`` and ``max`` bound them. Raise StageFailed
+        (nothing of this chunk is in yet) if not."""
         counts = self._live_counts
+        # table → (key of its own ids or None, id column, filter), [(column, key, nullable)]
+        tables = (
+            ("properties", ("p", "id", None), []),
+            ("entrances", ("e", "id", None), [("property_id", "p", True)]),
+            ("people", ("h", "id", None), []),
+            ("objects", ("o", "id", None), [("entrance_id", "e", False)]),
+            ("objects", ("a", "agreement_id", "agreement_new"), [("agreement_id", "a", True)]),
+            ("parties", None, [("agreement_id", "a", False), ("person_id", "h", False)]),
+        )
+        found = {}
+        for table in dict.fromkeys(name for name, _own, _refs in tables):
+            columns = {}
+            for name, own, refs in tables:
+                if name != table:
+                    continue
+                if own is not None:
+                    _key, column, where = own
+                    only = f" FILTER (WHERE {where})" if where else ""
+                    columns[(column, where)] = (f"count(*){only}", f"count({column}){only}",
+                                                f"min({column}){only}", f"max({column}){only}",
+                                                f"typeof(sum({column}){only})")
+                for column, _key, _nullable in refs:
+                    columns.setdefault((column, None), (
+                        "count(*)", f"count({column})", f"min({column})", f"max({column})",
+                        f"typeof(sum({column}))"))
+            row = raw.execute(f"SELECT {', '.join(e for c in columns.values() for e in c)} "  # noqa: S608 (our names)
+                              f"FROM {STAGE}.{table}").fetchone()
+            for n, key in enumerate(columns):
+                found[(table, *key)] = row[5 * n:5 * n + 5]
         after = dict(counts)
-        for key, table, column, where in (("p", "properties", "id", ""),
-                                          ("e", "entrances", "id", ""),
-                                          ("o", "objects", "id", ""),
-                                          ("a", "objects", "agreement_id", " WHERE agreement_new"),
-                                          ("h", "people", "id", "")):
-            count, low, high, odd = raw.execute(
-                f"SELECT count(*), min({column}), max({column}), "  # noqa: S608 (our names)
-                f"count(*) - count(CASE WHEN typeof({column}) = 'integer' THEN 1 END) "
-                f"FROM {STAGE}.{table}{where}").fetchone()
-            if count and (odd or low != counts[key] or high != counts[key] + count - 1):
+        for table, own, _refs in tables:
+            if own is None:
+                continue
+            key, column, where = own
+            rows, values, low, high, kind = found[(table, column, where)]
+            if rows and (values != rows or not _integers(kind, low, high) or low != counts[key]
+                         or high != counts[key] + rows - 1):
                 raise StageFailed(f"the stage's new {table} ids are not "
-                                  f"{counts[key]}..{counts[key] + count - 1}: {low}..{high}")
-            after[key] += count
-
-        def outside(column: str, key: str, nullable: bool = False) -> str:
-            inside = (f"(typeof({column}) = 'integer' AND {column} >= 0 "
-                      f"AND {column} < {after[key]})")
-            if nullable:
-                return f"sum({column} IS NOT NULL AND NOT {inside})"
-            return f"sum({column} IS NULL OR NOT {inside})"
-
-        for table, checks in (
-                ("entrances", (("property_id", "p", True),)),
-                ("objects", (("entrance_id", "e", False), ("agreement_id", "a", True))),
-                ("parties", (("agreement_id", "a", False), ("person_id", "h", False)))):
-            broken = raw.execute(
-                f"SELECT {', '.join(outside(*check) for check in checks)} "  # noqa: S608
-                f"FROM {STAGE}.{table}").fetchone()
-            for (column, _key, _nullable), number in zip(checks, broken, strict=True):
-                if number:
-                    raise StageFailed(f"{number} {table} rows of the stage point at no row "
-                                      f"of this import ({column})")
+                                  f"{counts[key]}..{counts[key] + rows - 1}: {low}..{high}")
+            after[key] += rows
+        for table, _own, refs in tables:
+            for column, key, nullable in refs:
+                rows, values, low, high, kind = found[(table, column, None)]
+                if not values:
+                    broken = 0 if nullable else rows
+                else:
+                    broken = ((values != rows and not nullable)
+                              or not _integers(kind, low, high) or low < 0 or high >= after[key])
+                if broken:
+                    raise StageFailed(f"{table} rows of the stage point at no row of this "
+                                      f"import ({column})")
         self._live_counts = after
 
     def _end_live(self) -> None:
@@ -383,6 +404,12 @@ class Plan:
                     raw.execute(statement, {**offsets, "lo": lo, "hi": lo + turn_rows - 1})
                 if self.after_turn is not None:
                     self.after_turn()
+
+
+def _integers(kind: str, low, high) -> bool:
+    """Whether a column whose ``typeof(sum())``, ``min()`` and ``max()`` these are holds
+    integers only (``Plan._check_chunk``)."""
+    return kind == "integer" and type(low) is int and type(high) is int
 
 
 def _attach(raw, path: Path) -> str:

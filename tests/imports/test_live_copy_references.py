@@ -33,6 +33,11 @@ BROKEN = {
         3, "UPDATE import_stage.parties SET person_id = CAST(person_id AS TEXT)"),
     "an entrance's property that is not there": (
         2, "UPDATE import_stage.entrances SET property_id = 99999 WHERE rowid = 1"),
+    "one object's entrance as a real number": (
+        2, "UPDATE import_stage.objects SET entrance_id = entrance_id + 0.5 WHERE rowid = 2"),
+    "one object's entrance as text among integers": (
+        2, "UPDATE import_stage.objects SET entrance_id = CAST(entrance_id AS TEXT) "
+           "WHERE rowid = 3"),
     "new objects that skip an id": (
         2, "UPDATE import_stage.objects SET id = id + 1"),
     "new agreements that repeat the last chunk's ids": (
