@@ -189,6 +189,7 @@ def test_a_reload_with_no_network_still_shows_the_job_the_draft_and_what_waits(t
     expect(card.locator(".calls li")).to_have_count(1)
     expect(card.locator(".calls li")).to_contain_text("Answered")
     expect(card.locator("[name=tenant_contacted][value=yes]")).to_be_checked()
+    expect(page.locator("#queue")).to_be_hidden()  # the call attempt has gone: none waits
 
     context.set_offline(True)
     expect(page.locator("#net")).to_have_text("Offline")
