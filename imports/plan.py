@@ -59,6 +59,44 @@ LIVE_TURN_ROWS = 25_000
 # ``retired_at`` of the objects a first register copies in turns until its apply shows them.
 HIDDEN = "0001-01-01 00:00:00.000000"
 
+
+
+def _own(column: str, key: str, what: str) -> str:
+    """``column`` + its offset if it is one of this chunk's new ids, else ``import_broken``."""
+    return (f"CASE WHEN {column} BETWEEN :{key}_lo AND :{key}_hi THEN {column} + :{key} "
+            f"ELSE import_broken('{what}') END")
+
+
+def _reference(column: str, key: str, what: str, nullable: bool = False) -> str:
+    """``column`` + its offset if it names a row of this import, else ``import_broken``."""
+    inside = f"typeof({column}) = 'integer' AND {column} BETWEEN 0 AND :{key}_max"
+    if nullable:
+        inside = f"{column} IS NULL OR ({inside})"
+    return f"CASE WHEN {inside} THEN {column} + :{key} ELSE import_broken('{what}') END"
+
+
+# The live copy's statements (``Plan.copy_chunk``, foreign keys off) check what the foreign
+# keys would: each ``COPY_STATEMENTS`` expression on the left becomes the one on the right.
+CHECKED = {
+    "SELECT id + :p, :l, designation":
+        f"SELECT {_own('id', 'p', 'properties.id')}, :l, designation",
+    "SELECT id + :e, :l, property_id + :p,":
+        f"SELECT {_own('id', 'e', 'entrances.id')}, :l, "
+        f"{_reference('property_id', 'p', 'entrances.property_id', nullable=True)},",
+    "SELECT id + :o, :l, entrance_id + :e,":
+        f"SELECT {_own('id', 'o', 'objects.id')}, :l, "
+        f"{_reference('entrance_id', 'e', 'objects.entrance_id')},",
+    "SELECT agreement_id + :a, :l, avtalsnummer":
+        f"SELECT {_own('agreement_id', 'a', 'agreements.id')}, :l, avtalsnummer",
+    "SELECT id + :h, :l, name": f"SELECT {_own('id', 'h', 'people.id')}, :l, name",
+    "SELECT agreement_id + :a, id + :o, NULL":
+        f"SELECT {_reference('agreement_id', 'a', 'agreement_objects.agreement_id')}, "
+        f"id + :o, NULL",
+    "SELECT agreement_id + :a, person_id + :h, position":
+        f"SELECT {_reference('agreement_id', 'a', 'agreement_parties.agreement_id')}, "
+        f"{_reference('person_id', 'h', 'agreement_parties.person_id')}, position",
+}
+
 _memory_lock = threading.Lock()  # imports into an in-memory database (tests): one at a time
 
 
@@ -224,74 +262,47 @@ class Plan:
                     marks = ", ".join("?" * len(columns.split(",")))
                     raw.executemany(f"INSERT INTO {STAGE}.{name} VALUES ({marks})",  # noqa: S608
                                     rows[name])
-        self._check_chunk(raw)
+        bounds = self._check_chunk(raw)
         self.copied = True  # from here on, hidden rows may be in the register
-        self._copy_turns(connection, raw, STAGE, {**offsets, "r": HIDDEN},
-                         min(LIVE_TURN_ROWS, TURN_ROWS))
+        broken: list[str] = []
 
-    def _check_chunk(self, raw) -> None:
-        """What the foreign keys would check, for the chunk in ``STAGE``, set-wise: each
-        table's new ids continue this import's ids without a gap (the primary key refuses
-        a repeated one as the chunk goes in), and every reference points at a row this import
-        has copied (by the end of this chunk, parents first), as an integer. The landlord is
-        the plan's own, checked to exist before the first chunk and again at the apply.
-        One scan of each staging table, aggregates only: ``typeof(sum(x))`` is 'integer' only
-        when no value is a real, and ``max`` is an integer only when no value is a text or a
-        blob (they sort after numbers); then ``min`` and ``max`` bound them. Raise StageFailed
-        (nothing of this chunk is in yet) if not."""
+        def import_broken(what: str) -> None:
+            broken.append(what)
+            raise ValueError(what)
+
+        raw.create_function("import_broken", 1, import_broken)
+        try:
+            self._copy_turns(connection, raw, STAGE, {**offsets, "r": HIDDEN, **bounds},
+                             min(LIVE_TURN_ROWS, TURN_ROWS), checked=True)
+        except sqlite3.OperationalError as exc:
+            if broken:
+                raise StageFailed(f"a chunk of the stage points at no row of this import: "
+                                  f"{broken[0]}") from exc
+            raise
+
+    def _check_chunk(self, raw) -> dict:
+        """What the foreign keys would check, for the chunk in ``STAGE``, set-wise, inside
+        the copy's own statements (``CHECKED``: no scan of its own): each table's new ids are
+        this import's next ones, ``lo`` to ``hi`` (the primary key refuses a repeated one, so
+        they are exactly those), and every reference is an integer that points at a row this
+        import has copied by the end of this chunk (parents first). A row that breaks that
+        calls ``import_broken``, which stops the turn (rolled back; the turns before are
+        removed with the rest of the import). Here: the bounds (how many rows of each table
+        the chunk has: b-tree counts, and one scan for the agreements it makes). The landlord
+        is the plan's own, checked to exist before the first chunk and again at the apply."""
         counts = self._live_counts
-        # table → (key of its own ids or None, id column, filter), [(column, key, nullable)]
-        tables = (
-            ("properties", ("p", "id", None), []),
-            ("entrances", ("e", "id", None), [("property_id", "p", True)]),
-            ("people", ("h", "id", None), []),
-            ("objects", ("o", "id", None), [("entrance_id", "e", False)]),
-            ("objects", ("a", "agreement_id", "agreement_new"), [("agreement_id", "a", True)]),
-            ("parties", None, [("agreement_id", "a", False), ("person_id", "h", False)]),
-        )
-        found = {}
-        for table in dict.fromkeys(name for name, _own, _refs in tables):
-            columns = {}
-            for name, own, refs in tables:
-                if name != table:
-                    continue
-                if own is not None:
-                    _key, column, where = own
-                    only = f" FILTER (WHERE {where})" if where else ""
-                    columns[(column, where)] = (f"count(*){only}", f"count({column}){only}",
-                                                f"min({column}){only}", f"max({column}){only}",
-                                                f"typeof(sum({column}){only})")
-                for column, _key, _nullable in refs:
-                    columns.setdefault((column, None), (
-                        "count(*)", f"count({column})", f"min({column})", f"max({column})",
-                        f"typeof(sum({column}))"))
-            row = raw.execute(f"SELECT {', '.join(e for c in columns.values() for e in c)} "  # noqa: S608 (our names)
-                              f"FROM {STAGE}.{table}").fetchone()
-            for n, key in enumerate(columns):
-                found[(table, *key)] = row[5 * n:5 * n + 5]
-        after = dict(counts)
-        for table, own, _refs in tables:
-            if own is None:
-                continue
-            key, column, where = own
-            rows, values, low, high, kind = found[(table, column, where)]
-            if rows and (values != rows or not _integers(kind, low, high) or low != counts[key]
-                         or high != counts[key] + rows - 1):
-                raise StageFailed(f"the stage's new {table} ids are not "
-                                  f"{counts[key]}..{counts[key] + rows - 1}: {low}..{high}")
-            after[key] += rows
-        for table, _own, refs in tables:
-            for column, key, nullable in refs:
-                rows, values, low, high, kind = found[(table, column, None)]
-                if not values:
-                    broken = 0 if nullable else rows
-                else:
-                    broken = ((values != rows and not nullable)
-                              or not _integers(kind, low, high) or low < 0 or high >= after[key])
-                if broken:
-                    raise StageFailed(f"{table} rows of the stage point at no row of this "
-                                      f"import ({column})")
+        sizes = {key: raw.execute(f"SELECT count(*) FROM {STAGE}.{table}").fetchone()[0]  # noqa: S608 (our names)
+                 for key, table in (("p", "properties"), ("e", "entrances"), ("o", "objects"),
+                                    ("h", "people"))}
+        sizes["a"] = raw.execute(
+            f"SELECT count(*) FROM {STAGE}.objects WHERE agreement_new").fetchone()[0]  # noqa: S608
+        after = {key: counts[key] + sizes[key] for key in counts}
+        bounds = {}
+        for key in counts:
+            bounds[f"{key}_lo"], bounds[f"{key}_hi"] = counts[key], after[key] - 1
+            bounds[f"{key}_max"] = after[key] - 1  # the largest id a reference may name
         self._live_counts = after
+        return bounds
 
     def _end_live(self) -> None:
         if self._live_connection is not None:
@@ -386,11 +397,16 @@ class Plan:
         self.copied = True
 
     def _copy_turns(self, connection, raw, schema: str, offsets: dict,
-                    turn_rows: int | None = None) -> None:
+                    turn_rows: int | None = None, checked: bool = False) -> None:
         """The staging tables in ``schema`` into the register, objects hidden (``offsets``'
-        ``r``), parents first, at most ``turn_rows`` rows of one table per write turn."""
+        ``r``), parents first, at most ``turn_rows`` rows of one table per write turn;
+        ``checked``: with the references checked in the statements (``CHECKED``, the bounds
+        in ``offsets``)."""
         turn_rows = turn_rows or TURN_ROWS
         for statement in COPY_STATEMENTS:
+            if checked:
+                for plain, guarded in CHECKED.items():
+                    statement = statement.replace(plain, guarded)
             statement = statement.replace(f"{STAGE}.", f"{schema}.")
             if "row_hash, NULL, :t, :t" in statement:
                 statement = statement.replace("row_hash, NULL, :t, :t", "row_hash, :r, :t, :t")
@@ -404,12 +420,6 @@ class Plan:
                     raw.execute(statement, {**offsets, "lo": lo, "hi": lo + turn_rows - 1})
                 if self.after_turn is not None:
                     self.after_turn()
-
-
-def _integers(kind: str, low, high) -> bool:
-    """Whether a column whose ``typeof(sum())``, ``min()`` and ``max()`` these are holds
-    integers only (``Plan._check_chunk``)."""
-    return kind == "integer" and type(low) is int and type(high) is int
 
 
 def _attach(raw, path: Path) -> str:
