@@ -27,8 +27,14 @@ def enqueue(session: Session, *, patrol_id: int, job: Job, event: str, payload: 
                         created_at=utcnow())
     session.add(delivery)
     session.flush()
-    publish(session, event, message(delivery), namespace="/field", to=f"patrol:{patrol_id}")
+    announce(session, delivery)
     return delivery
+
+
+def announce(session: Session, delivery: Delivery) -> None:
+    """Send a written message to its patrol's tablet after commit."""
+    publish(session, delivery.event, message(delivery), namespace="/field",
+            to=f"patrol:{delivery.patrol_id}")
 
 
 def message(delivery: Delivery) -> dict:

@@ -340,8 +340,7 @@ def assign(session: Session, job: Job, patrol: Patrol, *, user_id: int | None,
     session.flush()
     delivery.enqueue(session, patrol_id=patrol.id, job=job, event="job.assigned",
                      payload=job_for_tablet(job))
-    publish(session, "job.updated", console_job(job), namespace="/console")
-    publish(session, "patrol.updated", patrol_json(patrol), namespace="/console")
+    _tell_consoles(session, job, patrol)
     if previous is not None:
         # The car that lost the job is not handed it back from the queue at once.
         release_patrol(session, previous, skip=job.id)
@@ -411,11 +410,15 @@ def _assign_at_once(session: Session, job: Job, patrol: Patrol, *, user_id: int 
     outbox = _as_loaded(session, Delivery(
         id=delivery_id, patrol_id=patrol.id, job_id=job.id, event="job.assigned",
         payload=payload, created_at=now, sent_count=0, last_sent_at=None, acked_at=None))
-    publish(session, "job.assigned", delivery.message(outbox), namespace="/field",
-            to=f"patrol:{patrol.id}")
+    delivery.announce(session, outbox)
+    _tell_consoles(session, job, patrol)
+    return job
+
+
+def _tell_consoles(session: Session, job: Job, patrol: Patrol) -> None:
+    """After an assignment: the job and the car as every console shows them."""
     publish(session, "job.updated", console_job(job), namespace="/console")
     publish(session, "patrol.updated", patrol_json(patrol), namespace="/console")
-    return job
 
 
 def _revoke(session: Session, job: Job, patrol_id: int, reason: str = "moved") -> None:
