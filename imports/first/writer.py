@@ -89,15 +89,16 @@ class WaitingStage:
     parses anything. The importing process starts one for a landlord with nothing in the
     register while it checks the file itself (its SHA-256, the limits, the encoding), so
     that the two overlap; ``run_stage`` then sends ``GO``. Unused, ``close`` ends it (it
-    sent nothing and wrote nothing but its temporary folder, which goes with it)."""
+    sent nothing and wrote nothing but its temporary folder, which goes with it). With
+    ``wait=False`` it parses at once: ``run_stage``'s own, when none was started early."""
 
-    def __init__(self, path: Path, output: str = "sqlite"):
+    def __init__(self, path: Path, output: str = "sqlite", *, wait: bool = True):
         self.path, self.output = Path(path), output
         self.stderr = tempfile.TemporaryFile()  # a file, not a pipe: it cannot fill up
         self.directory = tempfile.TemporaryDirectory(prefix="dispatch-import-")
         self.process = _start_stage(self.path, self.directory.name, self.stderr, output,
-                                    wait=True)
-        self.used = False
+                                    wait=wait)
+        self.used = not wait  # one not told to wait is running already
 
     def fits(self, path: Path, output: str) -> bool:
         return not self.used and self.output == output and Path(path) == self.path
@@ -141,13 +142,8 @@ def run_stage(path: Path, output: str, load: Callable[[Path | None, dict | None]
         started.go()
         stage = started
     else:
-        stage = None
-        stderr = tempfile.TemporaryFile()  # a file, not a pipe: it cannot fill up and block
-        directory = tempfile.TemporaryDirectory(prefix="dispatch-import-")
-    process = (stage.process if stage is not None
-               else _start_stage(path, directory.name, stderr, output))
-    if stage is not None:
-        stderr, directory = stage.stderr, stage.directory
+        stage = WaitingStage(path, output, wait=False)
+    process, stderr = stage.process, stage.stderr
     try:
         while True:
             frame = receive_frame(process.stdout)
@@ -182,15 +178,7 @@ def run_stage(path: Path, output: str, load: Callable[[Path | None, dict | None]
             if progress is not None and position is not None:
                 progress(position)
     finally:
-        if stage is not None:
-            stage.close()
-        else:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-            process.stdout.close()
-            stderr.close()
-            directory.cleanup()
+        stage.close()
 
 
 def _prepare_stage(raw) -> None:
