@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import sqlalchemy as sa
 from sqlalchemy import select
 
 from dispatch.auth.service import create_token, revoke_token, user_for_token
@@ -203,3 +204,25 @@ def test_bearer_token_writes_need_no_csrf_and_bad_input_gets_json_error(client, 
         client.post("/api/v1/me/locale", json={"locale": "en"}, headers=headers).status_code == 200
     )
     assert user.locale == "en"
+
+
+def test_a_bearer_token_and_its_user_are_read_in_one_statement(db_session, create_user):
+    user = create_user()
+    token = create_token(db_session, user)
+    db_session.flush()
+    user_id = user.id
+    db_session.expunge_all()  # nothing in the session's identity map: a cold request
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    engine = db_session.get_bind()
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        found = user_for_token(db_session, token)
+        assert found.id == user_id and found.active  # the user's columns, already loaded
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) == 1, reads
