@@ -117,6 +117,9 @@ class Applier:
         # snapshot, and every write goes into the plan, to be applied later in one short
         # transaction; without one, writes go to the session's transaction as they come.
         self.plan = plan
+        # PostgreSQL: a stage process started before the file was checked (``WaitingStage``),
+        # for a first register's COPY; the SQLite path's is the plan's (``Plan.stage``).
+        self.early_stage = None
 
     # -- writing ------------------------------------------------------------------------
     def _insert(self, table: str, columns, rows) -> int:
@@ -325,7 +328,7 @@ class Applier:
             # Ids drawn from the sequences as the chunks come (imports.first.postgres).
             staged, ids = postgres.copy_staged(
                 self.bulk.raw, table.path, self.landlord.id, self.now, report,
-                engine=self.session.connection().engine)
+                engine=self.session.connection().engine, started=self.early_stage)
             entrance_id, person_id = ids["entrances"], ids["people"]
         out = self.outcome
         out.rows = staged.rows_total

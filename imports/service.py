@@ -50,23 +50,25 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _early_stage(session: Session, landlord: Landlord, path: Path) -> WaitingStage | None:
+def _early_stage(session: Session, landlord: Landlord, path: Path,
+                 output: str) -> WaitingStage | None:
     """A stage process started to wait (``WaitingStage``) if ``landlord`` has nothing in the
     register (the file is likely its first register: ``Applier._first_register`` decides),
-    read on a connection of its own; None on a session bound to a connection (the tests')."""
+    read on a connection of its own; None on a session bound to a connection (the tests').
+    ``output``: the form of its chunks, ``"sqlite"`` or (PostgreSQL's COPY) ``"arrow"``."""
     engine = session.get_bind()
     if not isinstance(engine, Engine):
         return None
     identity = inspect(landlord).identity
     if identity is not None:
         with intent("read"), engine.connect() as connection:
-            if connection.exec_driver_sql(
-                    " UNION ALL ".join(f"SELECT 1 FROM {table} WHERE landlord_id = ?"  # noqa: S608
-                                       for table in EMPTY_BEFORE_A_FIRST_REGISTER) + " LIMIT 1",
-                    (identity[0],) * len(EMPTY_BEFORE_A_FIRST_REGISTER)).first():
+            if connection.execute(text(
+                    " UNION ALL ".join(f"SELECT 1 FROM {table} WHERE landlord_id = :landlord"  # noqa: S608
+                                       for table in EMPTY_BEFORE_A_FIRST_REGISTER) + " LIMIT 1"),
+                    {"landlord": identity[0]}).first():
                 return None
     try:
-        return WaitingStage(path)
+        return WaitingStage(path, output)
     except OSError:
         return None
 
@@ -100,7 +102,7 @@ def import_register(
     sqlite = session.get_bind().dialect.name == "sqlite"
     # A first register's stage process starts while this one checks the file (its digest,
     # the limits, the encoding): its start-up and check overlap them.
-    early = _early_stage(session, landlord, path) if sqlite else None
+    early = _early_stage(session, landlord, path, "sqlite" if sqlite else "arrow")
     try:
         sha = file_sha256(path)
         summary = Summary(landlord=landlord.code, file=filename, sha256=sha, dry_run=dry_run,
@@ -109,12 +111,13 @@ def import_register(
             summary = _import_planned(session, landlord, path, summary, force=force,
                                       dry_run=dry_run, geocoder=geocoder, progress=progress,
                                       early=early)
+        else:
+            _import_in_transaction(session, landlord, path, summary, force=force,
+                                   dry_run=dry_run, geocoder=geocoder, progress=progress,
+                                   early=early)
     finally:
         if early is not None:
             early.close()  # unused (not a first register, refused, unchanged) or done
-    if not sqlite:
-        _import_in_transaction(session, landlord, path, summary, force=force, dry_run=dry_run,
-                               geocoder=geocoder, progress=progress)
     summary.seconds = round(time.monotonic() - started, 3)
     row = RegisterImport(
         landlord_id=landlord.id, user_id=user_id, actor=actor, filename=filename[:255],
@@ -155,9 +158,10 @@ def _run_file(applier: Applier, path: Path, outcome: Summary, *, force: bool,
 
 def _import_in_transaction(session: Session, landlord: Landlord, path: Path, summary: Summary,
                            *, force: bool, dry_run: bool, geocoder: Geocoder | None,
-                           progress: Progress | None) -> None:
+                           progress: Progress | None, early: WaitingStage | None = None) -> None:
     """PostgreSQL: read and apply in the caller's transaction, in a SAVEPOINT (readers keep
-    their snapshot, and other writers do not wait for the import but for its rows)."""
+    their snapshot, and other writers do not wait for the import but for its rows).
+    ``early``: a stage process started for a first register (``_early_stage``)."""
     last = _last_accepted(session, landlord)
     if last is not None and last.sha256 == summary.sha256 and not force:
         summary.status = "unchanged"
@@ -167,6 +171,7 @@ def _import_in_transaction(session: Session, landlord: Landlord, path: Path, sum
         # The applier counts into the summary. On a rejection the counts say what the file
         # would have done: that is the help.
         applier = Applier(session, landlord, geocoder=geocoder, outcome=summary)
+        applier.early_stage = early
         try:
             accepted = _run_file(applier, path, summary, force=force, progress=progress)
         except BaseException:

@@ -528,13 +528,15 @@ def check_references(raw, landlord_id: int, maps: dict[str, IdMap], copied: dict
 
 def copy_staged(raw, path: Path, landlord_id: int, now: datetime,
                 progress: Callable[[int], None] | None = None, *, engine=None,
-                fast: bool | None = None) -> tuple[Staged, dict[str, IdMap]]:
+                fast: bool | None = None,
+                started: writer.WaitingStage | None = None) -> tuple[Staged, dict[str, IdMap]]:
     """Run the stage process on ``path`` and COPY every chunk into the register.
 
     ``raw`` is the session's psycopg connection, inside the caller's transaction (its
     SAVEPOINT); ids are reserved on a connection of its own from ``engine`` (SQLAlchemy) when
     given. Returns the stage's summary and, per table, the map from the stage's numbers to
-    the ids used. A reference that does not hold raises ``BrokenReference``.
+    the ids used. A reference that does not hold raises ``BrokenReference``. ``started``: a
+    stage process started on ``path`` before the file was checked (``writer.WaitingStage``).
 
     The fast path (``fast``; by default whenever ``may_skip_checks``): the COPYs run with
     ``session_replication_role = replica`` (PostgreSQL's foreign-key triggers, a query and a
@@ -555,7 +557,7 @@ def copy_staged(raw, path: Path, landlord_id: int, now: datetime,
         stack.callback(copier.close)
         role = _replication_role(raw, "replica") if fast else None
         try:
-            staged = writer.run_stage(path, "arrow", copier.load, progress)
+            staged = writer.run_stage(path, "arrow", copier.load, progress, started=started)
             copier.finish()
         except ForeignKeyViolation as exc:  # the checked path: PostgreSQL's own check
             named = {name: (table, column, parent) for name, table, column, parent, _c in keys}

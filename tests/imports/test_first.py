@@ -439,8 +439,8 @@ def test_a_stage_that_fails_after_chunks_were_copied_leaves_no_register(
         f.write("1234-99-0001;Storgatan 1;118 46;" + "x" * 200_000 + "\r\n")
     loaded = []
     real = writer.run_stage
-    monkeypatch.setattr(writer, "run_stage", lambda path, output, load, progress=None: real(
-        path, output, lambda *chunk: loaded.append(1) or load(*chunk), progress))
+    monkeypatch.setattr(writer, "run_stage", lambda path, output, load, progress=None, **kw: real(
+        path, output, lambda *chunk: loaded.append(1) or load(*chunk), progress, **kw))
 
     with pytest.raises(csv.Error):
         run_import(db_session, landlord, path)
