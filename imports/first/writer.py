@@ -256,6 +256,4 @@ def stage_into(db, path: Path, progress: Callable[[int], None] | None = None,
         if also is not None:
             also(chunk, rows)
 
-    if started is not None:  # a stage process started early (the importing process's own)
-        return run_stage(path, "sqlite", load, progress, started=started)
-    return run_stage(path, "sqlite", load, progress)
+    return run_stage(path, "sqlite", load, progress, started=started)
