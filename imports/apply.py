@@ -101,6 +101,7 @@ class Applier:
         staged: bool = True,
         outcome: Summary | None = None,
         plan: Plan | None = None,
+        early_stage: writer.WaitingStage | None = None,
     ):
         self.session = session
         self.landlord = landlord
@@ -119,7 +120,7 @@ class Applier:
         self.plan = plan
         # PostgreSQL: a stage process started before the file was checked (``WaitingStage``),
         # for a first register's COPY; the SQLite path's is the plan's (``Plan.stage``).
-        self.early_stage = None
+        self.early_stage = early_stage
 
     # -- writing ------------------------------------------------------------------------
     def _insert(self, table: str, columns, rows) -> int:

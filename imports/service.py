@@ -170,8 +170,8 @@ def _import_in_transaction(session: Session, landlord: Landlord, path: Path, sum
         savepoint = session.begin_nested()
         # The applier counts into the summary. On a rejection the counts say what the file
         # would have done: that is the help.
-        applier = Applier(session, landlord, geocoder=geocoder, outcome=summary)
-        applier.early_stage = early
+        applier = Applier(session, landlord, geocoder=geocoder, outcome=summary,
+                          early_stage=early)
         try:
             accepted = _run_file(applier, path, summary, force=force, progress=progress)
         except BaseException:
