@@ -6,6 +6,7 @@ committed when it ends, rolled back when it fails); they never print personal da
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
 import secrets
@@ -14,6 +15,7 @@ import sys
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from flask_babel import force_locale, gettext, ngettext
 from sqlalchemy import select
 
 from dispatch.admin.areas import patrol_area_command
@@ -35,8 +37,18 @@ from imports.cli import import_register_command
 
 
 def _fail(message: str, code: int = 1):
-    click.echo(f"error: {message}", err=True)
+    click.echo(gettext("error: %(message)s", message=message), err=True)
     sys.exit(code)
+
+
+def _in_default_locale(command):
+    """Run a command's body in the app's language (``BABEL_DEFAULT_LOCALE``): there is no
+    request to choose one from. Below ``with_appcontext``, which gives it the app."""
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "sv")):
+            return command(*args, **kwargs)
+    return run
 
 
 @click.command("run")
@@ -48,7 +60,9 @@ def run_command(host: str, port: int) -> None:
     from dispatch.register.index_files import start_warming
 
     start_warming(current_app._get_current_object())  # the address search's, in the background
-    click.echo(f"Störningsjour listening on http://{host}:{port}/")
+    with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "sv")):  # not the server
+        click.echo(gettext("Störningsjour listening on http://%(host)s:%(port)s/",
+                           host=host, port=port))
     start_upkeep(current_app._get_current_object())  # the acknowledgement timer, ...
     # Flask refuses app.run() under its CLI unless told this is meant: it is, this command
     # *is* the server (socketio.run calls app.run in threading mode).
@@ -69,6 +83,7 @@ def run_command(host: str, port: int) -> None:
 @click.option("--oncall-number", "oncall_numbers", multiple=True, help="On-call number (repeat).")
 @click.option("--contact", "contacts", multiple=True, help="Contact person's e-mail (repeat).")
 @with_appcontext
+@_in_default_locale
 @transactional
 def create_landlord_command(code, name, oncall_numbers, contacts) -> None:
     """Add a landlord, or update it: the same code again changes it."""
@@ -79,10 +94,9 @@ def create_landlord_command(code, name, oncall_numbers, contacts) -> None:
         )
     except LandlordError as exc:
         _fail(str(exc), 2)
-    click.echo(
-        f"landlord {landlord.code}: {landlord.name}, "
-        f"{len(landlord.oncall_numbers)} on-call number(s)"
-    )
+    click.echo(ngettext("landlord %(code)s: %(name)s, %(num)d on-call number",
+                        "landlord %(code)s: %(name)s, %(num)d on-call numbers",
+                        len(landlord.oncall_numbers), code=landlord.code, name=landlord.name))
 
 
 @click.command("create-user")
@@ -99,6 +113,7 @@ def create_landlord_command(code, name, oncall_numbers, contacts) -> None:
     help="Password (or DISPATCH_PASSWORD); asked for on a terminal, generated otherwise.",
 )
 @with_appcontext
+@_in_default_locale
 @transactional
 def create_user_command(role, email, landlord_code, name, password) -> None:
     """Add a user with a role (or change an existing one's role and password)."""
@@ -107,7 +122,7 @@ def create_user_command(role, email, landlord_code, name, password) -> None:
     if landlord_code:
         landlord = get_landlord(db.session, landlord_code)
         if landlord is None:
-            _fail(f"no landlord with code {landlord_code!r}", 2)
+            _fail(gettext("no landlord with code %(code)s", code=repr(landlord_code)), 2)
     generated = False
     if password is None:
         if sys.stdin.isatty():
@@ -115,16 +130,16 @@ def create_user_command(role, email, landlord_code, name, password) -> None:
         else:
             password, generated = secrets.token_urlsafe(12), True
     if len(password) < 10:
-        _fail("password must be at least 10 characters", 2)
+        _fail(gettext("password must be at least 10 characters"), 2)
     try:
         user = upsert_user(
             db.session, email=email, role=role, landlord=landlord, name=name, password=password
         )
     except AuthError as exc:
         _fail(str(exc), 2)
-    click.echo(f"user {user.email} ({user.role})")
+    click.echo(gettext("user %(email)s (%(role)s)", email=user.email, role=user.role))
     if generated:
-        click.echo(f"password: {password}")
+        click.echo(gettext("password: %(password)s", password=password))
 
 
 @click.command("create-token")
@@ -137,6 +152,7 @@ def create_user_command(role, email, landlord_code, name, password) -> None:
 @click.option("--call-sign", default=None,
               help="For role patrol: the one car the token may be on the /field socket.")
 @with_appcontext
+@_in_default_locale
 @transactional
 def create_token_command(role, email, landlord_code, label, call_sign) -> None:
     """Print a bearer token for the HTTP API and the websocket. A patrol token opens the
@@ -145,12 +161,13 @@ def create_token_command(role, email, landlord_code, label, call_sign) -> None:
     patrol = None
     if call_sign is not None:
         if role != "patrol":
-            _fail("--call-sign is for --role patrol only", 2)
+            _fail(gettext("--call-sign is for --role patrol only"), 2)
         if label:
-            _fail("a car's token is labelled by its call sign: leave out --label", 2)
+            _fail(gettext("a car's token is labelled by its call sign: leave out --label"), 2)
         patrol = db.session.scalar(select(Patrol).where(Patrol.call_sign == call_sign.strip()))
         if patrol is None:
-            _fail(f"no patrol car with call sign {call_sign.strip()!r}", 2)
+            _fail(gettext("no patrol car with call sign %(call_sign)s",
+                          call_sign=repr(call_sign.strip())), 2)
 
     email = (email or f"{role}-integration@tokens.invalid").strip().lower()
     user = db.session.scalar(select(User).where(User.email == email))
@@ -158,10 +175,11 @@ def create_token_command(role, email, landlord_code, label, call_sign) -> None:
         if user is None:
             landlord = get_landlord(db.session, landlord_code) if landlord_code else None
             if landlord_code and landlord is None:
-                _fail(f"no landlord with code {landlord_code!r}", 2)
+                _fail(gettext("no landlord with code %(code)s", code=repr(landlord_code)), 2)
             user = upsert_user(db.session, email=email, role=role, landlord=landlord)
         elif user.role != role:
-            _fail(f"{email} is a {user.role} user, not {role}", 2)
+            _fail(gettext("%(email)s is a %(role)s user, not %(wanted)s",
+                          email=email, role=user.role, wanted=role), 2)
     except AuthError as exc:
         _fail(str(exc), 2)
     if patrol is not None:  # bound to one car (see dispatch/auth/sockets.py)
@@ -175,15 +193,17 @@ def create_token_command(role, email, landlord_code, label, call_sign) -> None:
 @click.option("--call-sign", required=True, help="The car's call sign, e.g. 'Jour 11'.")
 @click.option("--name", default=None, help="A longer name (default: the call sign).")
 @with_appcontext
+@_in_default_locale
 @transactional
 def create_patrol_command(call_sign, name) -> None:
     """Add a patrol car (or rename it: the same call sign again changes it)."""
 
     call_sign = call_sign.strip()
     if not call_sign:
-        _fail("the call sign must not be empty", 2)
+        _fail(gettext("the call sign must not be empty"), 2)
     patrol = upsert_patrol(db.session, call_sign=call_sign, name=(name or call_sign).strip())
-    click.echo(f"patrol {patrol.id}: {patrol.call_sign} ({patrol.name})")
+    click.echo(gettext("patrol %(id)s: %(call_sign)s (%(name)s)", id=patrol.id,
+                       call_sign=patrol.call_sign, name=patrol.name))
 
 
 @click.command("tenant-account-policy")
@@ -192,6 +212,7 @@ def create_patrol_command(call_sign, name) -> None:
               help="Whether a signed agreement may register for My pages before it starts "
                    "(log-in opens on the start day either way).")
 @with_appcontext
+@_in_default_locale
 @transactional
 def tenant_account_policy_command(landlord_code, from_signing) -> None:
     """Set a landlord's rule for tenants' accounts (issue 15)."""
@@ -199,10 +220,11 @@ def tenant_account_policy_command(landlord_code, from_signing) -> None:
 
     landlord = get_landlord(db.session, landlord_code)
     if landlord is None:
-        _fail(f"no landlord with code {landlord_code!r}", 2)
+        _fail(gettext("no landlord with code %(code)s", code=repr(landlord_code)), 2)
     set_register_from_signing(db.session, landlord.id, from_signing)
-    click.echo(f"{landlord.code}: registration from "
-               f"{'signing' if from_signing else 'the start of the agreement'}")
+    click.echo(gettext("%(code)s: registration from signing", code=landlord.code) if from_signing
+               else gettext("%(code)s: registration from the start of the agreement",
+                            code=landlord.code))
 
 
 def init_app(app: Flask) -> None:
