@@ -33,9 +33,10 @@ def test_create_token_with_a_call_sign_binds_the_token_to_that_car(runner, db_se
 
 def test_create_token_refuses_a_call_sign_it_cannot_bind(runner, db_session):
     upsert_patrol(db_session, call_sign="Jour 12", name="Jour 12")
-    for args, says in ((["--role", "patrol", "--call-sign", "Jour 99"], "no patrol car"),
-                       (["--role", "operator", "--call-sign", "Jour 12"], "--role patrol only"),
+    # The app's language is Swedish (tests/admin/test_cli_language.py).
+    for args, says in ((["--role", "patrol", "--call-sign", "Jour 99"], "ingen patrullbil"),
+                       (["--role", "operator", "--call-sign", "Jour 12"], "bara --role patrol"),
                        (["--role", "patrol", "--call-sign", "Jour 12", "--label", "x"],
-                        "leave out --label")):
+                        "utelämna --label")):
         result = runner.invoke(args=["create-token", *args])
         assert result.exit_code == 2 and says in result.output, (args, result.output)

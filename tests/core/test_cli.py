@@ -106,7 +106,7 @@ def test_create_user_generates_and_prints_a_password_when_none_given(runner, aut
         ]
     )
     assert result.exit_code == 0, result.output
-    password = re.search(r"password: (\S+)", result.output).group(1)
+    password = re.search(r"lösenord: (\S+)", result.output).group(1)
     assert auth.login("kontakt@acme.se", password=password).status_code == 302
 
 
@@ -118,14 +118,14 @@ def test_create_user_landlord_role_needs_an_existing_landlord(runner):
     missing = runner.invoke(
         args=["create-user", "--role", "landlord", "--email", "a@b.se", "--landlord", "NOPE"]
     )
-    assert missing.exit_code == 2 and "no landlord" in missing.output
+    assert missing.exit_code == 2 and "ingen hyresvärd" in missing.output
 
 
 def test_create_user_refuses_a_short_password(runner):
     result = runner.invoke(
         args=["create-user", "--role", "operator", "--email", "a@b.se", "--password", "short"]
     )
-    assert result.exit_code == 2 and "at least 10" in result.output
+    assert result.exit_code == 2 and "minst 10 tecken" in result.output
 
 
 def test_create_token_prints_a_token_that_opens_the_api(runner, client):
@@ -139,4 +139,4 @@ def test_create_token_prints_a_token_that_opens_the_api(runner, client):
 def test_create_token_refuses_a_role_the_user_does_not_have(runner, create_user):
     create_user(role="patrol", email="car@x.se")
     result = runner.invoke(args=["create-token", "--role", "admin", "--email", "car@x.se"])
-    assert result.exit_code == 2 and "is a patrol user" in result.output
+    assert result.exit_code == 2 and "rollen patrol, inte admin" in result.output
