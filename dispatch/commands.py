@@ -6,7 +6,6 @@ committed when it ends, rolled back when it fails); they never print personal da
 
 from __future__ import annotations
 
-import functools
 import getpass
 import os
 import secrets
@@ -23,6 +22,7 @@ from dispatch.auth.identity.bankid_testserver import bankid_test_server_command
 from dispatch.auth.service import AuthError, create_token, upsert_user
 from dispatch.core.database import transactional
 from dispatch.core.extensions import db, socketio
+from dispatch.core.i18n import in_default_locale
 from dispatch.core.realtime import start_upkeep
 from dispatch.demo import demo_command
 from dispatch.jobs.patrols import upsert_patrol
@@ -39,16 +39,6 @@ from imports.cli import import_register_command
 def _fail(message: str, code: int = 1):
     click.echo(gettext("error: %(message)s", message=message), err=True)
     sys.exit(code)
-
-
-def _in_default_locale(command):
-    """Run a command's body in the app's language (``BABEL_DEFAULT_LOCALE``): there is no
-    request to choose one from. Below ``with_appcontext``, which gives it the app."""
-    @functools.wraps(command)
-    def run(*args, **kwargs):
-        with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "sv")):
-            return command(*args, **kwargs)
-    return run
 
 
 @click.command("run")
@@ -83,7 +73,7 @@ def run_command(host: str, port: int) -> None:
 @click.option("--oncall-number", "oncall_numbers", multiple=True, help="On-call number (repeat).")
 @click.option("--contact", "contacts", multiple=True, help="Contact person's e-mail (repeat).")
 @with_appcontext
-@_in_default_locale
+@in_default_locale
 @transactional
 def create_landlord_command(code, name, oncall_numbers, contacts) -> None:
     """Add a landlord, or update it: the same code again changes it."""
@@ -113,7 +103,7 @@ def create_landlord_command(code, name, oncall_numbers, contacts) -> None:
     help="Password (or DISPATCH_PASSWORD); asked for on a terminal, generated otherwise.",
 )
 @with_appcontext
-@_in_default_locale
+@in_default_locale
 @transactional
 def create_user_command(role, email, landlord_code, name, password) -> None:
     """Add a user with a role (or change an existing one's role and password)."""
@@ -152,7 +142,7 @@ def create_user_command(role, email, landlord_code, name, password) -> None:
 @click.option("--call-sign", default=None,
               help="For role patrol: the one car the token may be on the /field socket.")
 @with_appcontext
-@_in_default_locale
+@in_default_locale
 @transactional
 def create_token_command(role, email, landlord_code, label, call_sign) -> None:
     """Print a bearer token for the HTTP API and the websocket. A patrol token opens the
@@ -193,7 +183,7 @@ def create_token_command(role, email, landlord_code, label, call_sign) -> None:
 @click.option("--call-sign", required=True, help="The car's call sign, e.g. 'Jour 11'.")
 @click.option("--name", default=None, help="A longer name (default: the call sign).")
 @with_appcontext
-@_in_default_locale
+@in_default_locale
 @transactional
 def create_patrol_command(call_sign, name) -> None:
     """Add a patrol car (or rename it: the same call sign again changes it)."""
@@ -212,7 +202,7 @@ def create_patrol_command(call_sign, name) -> None:
               help="Whether a signed agreement may register for My pages before it starts "
                    "(log-in opens on the start day either way).")
 @with_appcontext
-@_in_default_locale
+@in_default_locale
 @transactional
 def tenant_account_policy_command(landlord_code, from_signing) -> None:
     """Set a landlord's rule for tenants' accounts (issue 15)."""

@@ -12,6 +12,7 @@ fire time, and APScheduler's misfire grace and coalescing run it once.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -23,9 +24,11 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from flask_babel import format_date, format_decimal, gettext, ngettext
 
 from dispatch.core.database import unit_of_work
 from dispatch.core.extensions import db
+from dispatch.core.i18n import in_default_locale
 from dispatch.core.mail import purge_outbox
 from dispatch.reports.morning import MorningError, retry_failed
 from dispatch.reports.morning import send_morning_reports as run
@@ -182,12 +185,66 @@ def scheduler_command() -> None:
         log.info("scheduler stopped")
 
 
+def purge_summary(counts: dict, days: int) -> str:
+    """What ``purge-reports`` deleted, as a sentence in the current language."""
+    parts = [
+        ngettext("%(n)s report", "%(n)s reports", counts["reports"],
+                 n=format_decimal(counts["reports"])),
+        ngettext("%(n)s report revision", "%(n)s report revisions", counts["revisions"],
+                 n=format_decimal(counts["revisions"])),
+        ngettext("%(n)s report delivery", "%(n)s report deliveries", counts["deliveries"],
+                 n=format_decimal(counts["deliveries"])),
+        ngettext("%(n)s job event", "%(n)s job events", counts["job_events"],
+                 n=format_decimal(counts["job_events"])),
+        ngettext("%(n)s job", "%(n)s jobs", counts["jobs"],
+                 n=format_decimal(counts["jobs"])),
+        ngettext("%(n)s complaint", "%(n)s complaints", counts["complaints"],
+                 n=format_decimal(counts["complaints"])),
+        ngettext("%(n)s call", "%(n)s calls", counts["calls"],
+                 n=format_decimal(counts["calls"])),
+        ngettext("%(n)s car position", "%(n)s car positions", counts["positions"],
+                 n=format_decimal(counts["positions"])),
+        ngettext("%(n)s morning mail", "%(n)s morning mails", counts["mails"],
+                 n=format_decimal(counts["mails"])),
+        ngettext("%(n)s log-in code", "%(n)s log-in codes", counts["login_codes"],
+                 n=format_decimal(counts["login_codes"])),
+        ngettext("%(n)s outbox file", "%(n)s outbox files", counts["outbox_files"],
+                 n=format_decimal(counts["outbox_files"])),
+    ]
+    return ngettext("Deleted, older than %(num)d day: %(what)s.",
+                    "Deleted, older than %(num)d days: %(what)s.", days, what=", ".join(parts))
+
+
+def morning_summary(outcome: dict) -> str:
+    """What ``send-morning-reports`` did, as a sentence in the current language."""
+    parts = [
+        ngettext("%(n)s mail planned", "%(n)s mails planned", outcome["planned"],
+                 n=format_decimal(outcome["planned"])),
+        ngettext("%(n)s sent", "%(n)s sent", outcome["sent"],
+                 n=format_decimal(outcome["sent"])),
+        ngettext("%(n)s failed", "%(n)s failed", outcome["failed"],
+                 n=format_decimal(outcome["failed"])),
+        ngettext("%(n)s waiting", "%(n)s waiting", outcome["waiting"],
+                 n=format_decimal(outcome["waiting"])),
+    ]
+    return gettext("Morning mail of %(date)s: %(what)s.",
+                   date=format_date(date.fromisoformat(outcome["morning"]), "long"),
+                   what=", ".join(parts))
+
+
+JSON_HELP = "Print the counts as JSON (for scripts) instead of a sentence."
+
+
 @click.command("purge-reports")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @with_appcontext
-def purge_reports_command() -> None:
+@in_default_locale
+def purge_reports_command(as_json: bool) -> None:
     """Delete what is past retention (REPORT_RETENTION_DAYS, default 90), as nightly."""
-    counts = purge_reports(current_app._get_current_object())
-    click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
+    app = current_app._get_current_object()
+    counts = purge_reports(app)
+    click.echo(json.dumps(counts) if as_json
+               else purge_summary(counts, app.config["REPORT_RETENTION_DAYS"]))
 
 
 @click.command("send-morning-reports")
@@ -196,13 +253,15 @@ def purge_reports_command() -> None:
 @click.option("--now", "coming", is_flag=True,
               help="To try the mail: send the coming morning's mail now, before its 06:00, "
                    "with the reports released so far (it is then not sent again at 06:00).")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @with_appcontext
-def send_morning_reports_command(morning, coming: bool) -> None:
+@in_default_locale
+def send_morning_reports_command(morning, coming: bool, as_json: bool) -> None:
     """Send the morning mail now, as the scheduler does at 06:00 (never a mail twice)."""
 
     app = current_app._get_current_object()
     if morning and coming:
-        raise click.UsageError("--date and --now: give one")
+        raise click.UsageError(gettext("--date and --now: give one of them"))
     now = None
     if coming:
         # The mail is sent as at the coming 06:00 (the mail's records carry that time).
@@ -212,9 +271,9 @@ def send_morning_reports_command(morning, coming: bool) -> None:
     try:
         outcome = send_morning_reports(app, morning.date() if morning else None, now)
     except MorningError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(gettext("error: %(message)s", message=str(exc)), err=True)
         raise SystemExit(2) from None
-    click.echo(" ".join(f"{k}={v}" for k, v in outcome.items()))
+    click.echo(json.dumps(outcome) if as_json else morning_summary(outcome))
     if outcome["failed"]:
         raise SystemExit(1)
 

@@ -11,6 +11,7 @@ import sys
 import click
 from flask import abort, flash, redirect, render_template, url_for
 from flask.cli import with_appcontext
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -26,6 +27,7 @@ from dispatch.auth.routes import client_ip
 from dispatch.core.audit import record
 from dispatch.core.database import transactional
 from dispatch.core.extensions import db
+from dispatch.core.i18n import in_default_locale
 from dispatch.jobs.areas import MAX_TEXT_BYTES, AreaError, area_km2, parse_area, set_area
 from dispatch.jobs.patrols import list_patrols
 from dispatch.models import Patrol
@@ -125,30 +127,33 @@ def remove_area(patrol_id: int):
 @click.argument("file", type=click.File("r", encoding="utf-8-sig"), required=False)
 @click.option("--remove", is_flag=True, help="Take the car's area away (no FILE).")
 @with_appcontext
+@in_default_locale
 @transactional
 def patrol_area_command(call_sign: str, file, remove: bool) -> None:
     """Give the car CALL_SIGN the area in FILE (GeoJSON: a Feature, a FeatureCollection or a
     Polygon/MultiPolygon in WGS 84; '-' reads standard input), or take it away (--remove)."""
+
+    def fail(message: str, code: int):
+        click.echo(_("error: %(message)s", message=message), err=True)
+        sys.exit(code)
+
     patrol = db.session.scalar(select(Patrol).where(Patrol.call_sign == call_sign.strip()))
     if patrol is None:
-        click.echo(f"error: no patrol with call sign {call_sign!r}", err=True)
-        sys.exit(2)
+        fail(_("no patrol with call sign %(call_sign)s", call_sign=repr(call_sign)), 2)
     if remove == (file is not None):
-        click.echo("error: give FILE or --remove (one of them)", err=True)
-        sys.exit(2)
+        fail(_("give FILE or --remove (one of them)"), 2)
     try:
         text = None if remove else file.read(MAX_TEXT_BYTES + 1)
     except UnicodeDecodeError:
-        click.echo("error: the file is not UTF-8 text", err=True)
-        sys.exit(1)
+        fail(area_error_text(AreaError("not_utf8", "the file is not UTF-8 text")), 1)
     try:
         set_area(db.session, patrol, text)
     except AreaError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(1)
+        fail(area_error_text(exc), 1)
     record(db.session, "patrol.area_removed" if remove else "patrol.area_set",
            subject=patrol.call_sign)
     if remove:
-        click.echo(f"{patrol.call_sign}: no area")
+        click.echo(_("%(call_sign)s: no area", call_sign=patrol.call_sign))
     else:
-        click.echo(f"{patrol.call_sign}: area of {area_km2(parse_area(text)):.2f} km²")
+        click.echo(_("%(call_sign)s: area of %(km2)s km²", call_sign=patrol.call_sign,
+                     km2=format_decimal(area_km2(parse_area(text)), "0.00")))

@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
@@ -24,7 +25,8 @@ TOKEN_PREFIX = "dsp_"  # noqa: S105 (a prefix, not a secret)
 
 
 class AuthError(ValueError):
-    """A request the auth layer refuses, with a message fit to show to an administrator."""
+    """A request the auth layer refuses, with a message fit to show to an administrator
+    (translated when shown)."""
 
 
 def normalise_email(email: str) -> str:
@@ -43,14 +45,15 @@ def upsert_user(
 ) -> User:
     """Create the user, or update role, landlord, name and password of the existing one."""
     if role not in ROLES:
-        raise AuthError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+        raise AuthError(_l("unknown role %(role)s; choose one of %(roles)s",
+                             role=repr(role), roles=", ".join(ROLES)))
     if role == "landlord" and landlord is None:
-        raise AuthError("a landlord user needs --landlord CODE")
+        raise AuthError(_l("a landlord user needs --landlord CODE"))
     if role != "landlord" and landlord is not None:
-        raise AuthError("only landlord users belong to a landlord")
+        raise AuthError(_l("only landlord users belong to a landlord"))
     email = normalise_email(email)
     if "@" not in email or email.startswith("@") or email.endswith("@"):
-        raise AuthError(f"not an e-mail address: {email!r}")
+        raise AuthError(_l("not an e-mail address: %(email)s", email=repr(email)))
     user = session.scalar(select(User).where(User.email == email))
     if user is None:
         user = User(email=email, role=role, name=name or "")

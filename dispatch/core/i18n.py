@@ -7,9 +7,11 @@ first, and a call-centre PC set up in English must still show the Swedish consol
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from flask import Flask, current_app, request, session
+from flask_babel import force_locale
 from flask_login import current_user
 
 from dispatch.core.extensions import babel
@@ -35,6 +37,16 @@ def select_locale() -> str:
 def as_strings(mapping: dict) -> dict:
     """Translated words (lazy strings) as plain text, to hand a page's script as JSON."""
     return {str(key): str(value) for key, value in mapping.items()}
+
+
+def in_default_locale(command):
+    """Run a command's body in the app's language (``BABEL_DEFAULT_LOCALE``): a command has no
+    request to choose one from. Goes below ``with_appcontext``, which gives it the app."""
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "sv")):
+            return command(*args, **kwargs)
+    return run
 
 
 def init_app(app: Flask) -> None:

@@ -20,12 +20,14 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from flask_babel import format_decimal, gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dispatch.auth.service import upsert_user
 from dispatch.core.database import unit_of_work
 from dispatch.core.extensions import db
+from dispatch.core.i18n import in_default_locale
 from dispatch.demo.data import (
     FIRST_NAMES,
     LAST_NAMES,
@@ -219,6 +221,7 @@ def stamp_demo_cars(session: Session, *, now=None) -> int:
                    f"every {KEEP_PRESENT_EVERY_S} s until stopped, as tablets would, and "
                    "accept the jobs sent to them, as their crews would.")
 @with_appcontext
+@in_default_locale
 def demo_command(keep_cars_present: bool = False) -> None:
     """Fill an empty database with a realistic demo and print the log-ins once."""
     if keep_cars_present:
@@ -229,17 +232,16 @@ def demo_command(keep_cars_present: bool = False) -> None:
             time.sleep(KEEP_PRESENT_EVERY_S)
     if db.session.scalar(select(func.count(Landlord.id))):
         raise click.ClickException(
-            "the database already has landlords; demo fills only an empty one"
-        )
+            gettext("the database already has landlords; demo fills only an empty one"))
     with unit_of_work():
         logins = build_demo(db.session, Path(current_app.instance_path) / "demo")
     objects = db.session.scalar(select(func.count(RentalObject.id)))
-    click.echo(
-        f"demo: {len(LANDLORDS)} landlords, {objects} objects, {len(PATROL_POSITIONS)} patrols"
-    )
+    click.echo(gettext("demo: %(landlords)s landlords, %(objects)s objects, %(patrols)s patrols",
+                       landlords=len(LANDLORDS), objects=format_decimal(objects),
+                       patrols=len(PATROL_POSITIONS)))
     path = Path(current_app.instance_path) / "demo-logins.json"
     path.write_text(json.dumps(logins, indent=1, ensure_ascii=False))
     path.chmod(0o600)
-    click.echo("Demo log-ins (e-mail, role, password):")
+    click.echo(gettext("Demo log-ins (e-mail, role, password):"))
     for email, (role, password) in logins.items():
         click.echo(f"  {email:40} {role:9} {password}")

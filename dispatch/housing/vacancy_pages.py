@@ -8,12 +8,13 @@ from pathlib import Path
 
 import click
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale, ngettext
+from flask_babel import gettext, ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
 from dispatch.core.database import transactional
 from dispatch.core.extensions import db
+from dispatch.core.i18n import in_default_locale
 from dispatch.housing import service, vacancies
 from dispatch.housing.blueprint import bp
 from dispatch.housing.mails import send_subscriptions_many
@@ -71,6 +72,7 @@ def vacancy_upload():
 @click.option("--landlord", "code", default=None,
               help="the landlord's code (default: HOUSING_LANDLORD, or the only landlord)")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@in_default_locale
 def import_vacancies_command(code: str | None, path: Path) -> None:
     """Publish the vacant objects of a CSV or XLSX vacancy file: all of them or none."""
 
@@ -83,7 +85,7 @@ def import_vacancies_command(code: str | None, path: Path) -> None:
             found = list(db.session.scalars(select(Landlord).limit(2)))
             landlord = found[0] if len(found) == 1 else None
         if landlord is None:
-            raise click.ClickException("no such landlord: give --landlord CODE")
+            raise click.ClickException(gettext("no such landlord: give --landlord CODE"))
         listings = vacancies.import_vacancies(
             db.session, landlord.id, path.read_bytes(), now=utcnow(),
             default_days=service.setting(current_app.config, "HOUSING_PUBLISH_DAYS"),
@@ -97,10 +99,15 @@ def import_vacancies_command(code: str | None, path: Path) -> None:
         ids = run()
     except vacancies.FileRefused as refused:
         # Worded in the configured language (no request here), as the register import does.
-        with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "sv")):
-            for error in refused.errors:
-                where = f"line {error.line}, {error.column}: " if error.line else ""
-                click.echo(f"{where}{vacancies.error_text(error)}", err=True)
-        raise click.ClickException(
-            f"{len(refused.errors)} errors: nothing was published") from None
-    click.echo(f"{len(ids)} published: listings {', '.join(map(str, ids))}")
+        for error in refused.errors:
+            text = vacancies.error_text(error)
+            click.echo(gettext("line %(line)d, %(column)s: %(message)s", line=error.line,
+                               column=error.column, message=text) if error.line else text,
+                       err=True)
+        num = len(refused.errors)
+        raise click.ClickException(ngettext("%(num)d error: nothing was published",
+                                            "%(num)d errors: nothing was published", num)
+                                   ) from None
+    click.echo(ngettext("%(num)d listing published: %(ids)s",
+                        "%(num)d listings published: %(ids)s", len(ids),
+                        ids=", ".join(map(str, ids)) or "-"))

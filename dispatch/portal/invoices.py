@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask_babel import format_date, format_decimal
+from flask_babel import format_date, format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from fpdf import FPDF
@@ -28,6 +28,7 @@ from dispatch.auth.passwords import hash_pin
 from dispatch.core.audit import record
 from dispatch.core.database import outside_transaction, transactional
 from dispatch.core.extensions import db
+from dispatch.core.i18n import in_default_locale
 from dispatch.models import Agreement, AgreementParty, Landlord, Person, utcnow
 from dispatch.models.portal import Invoice, Payment
 from dispatch.portal.blueprint import bp
@@ -400,6 +401,7 @@ def invoice_pdf(invoice: Invoice, agreement: Agreement, landlord: Landlord,
 @bp.cli.command("import-invoices")
 @click.option("--landlord", "code", required=True, help="the landlord's code")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@in_default_locale
 def import_invoices_command(code: str, path: Path) -> None:
     """Import an invoice or payment file (CSV, docs/invoice-format.md): all of it or nothing."""
 
@@ -407,18 +409,24 @@ def import_invoices_command(code: str, path: Path) -> None:
     def run() -> ImportResult:
         landlord = db.session.scalar(select(Landlord).where(Landlord.code == code))
         if landlord is None:
-            raise click.ClickException(f"no landlord with code {code}")
+            raise click.ClickException(_("no landlord with code %(code)s", code=code))
         return import_file(db.session, landlord, path.read_bytes(), actor="cli",
                            max_rows=current_app.config.get("IMPORT_MAX_ROWS", 2_000_000))
 
     result = run()
     if result.errors:
         for line, column, value, code in result.errors:
-            reason = REASONS[code]._args[0]  # the English text (no request, no language)
-            click.echo(f"line {line}, column {column or '-'}: {reason} [{value}]", err=True)
-        raise click.ClickException(f"{len(result.errors)} errors: nothing was imported")
-    click.echo(f"{result.kind}: {result.added} added, {result.updated} updated, "
-               f"{result.unchanged} unchanged")
+            click.echo(_("line %(line)d, column %(column)s: %(message)s [%(value)s]", line=line,
+                         column=column or "-", message=str(REASONS[code]), value=value),
+                       err=True)
+        num = len(result.errors)
+        raise click.ClickException(ngettext("%(num)d error: nothing was imported",
+                                            "%(num)d errors: nothing was imported", num))
+    kind = _("invoices") if result.kind == "invoices" else _("payments")
+    click.echo(_("%(kind)s: %(added)s added, %(updated)s updated, %(unchanged)s unchanged",
+                 kind=kind, added=format_decimal(result.added),
+                 updated=format_decimal(result.updated),
+                 unchanged=format_decimal(result.unchanged)))
     if result.pins or result.pins_void:
-        click.echo(f"PIN codes: {result.pins} set, {result.pins_void} not kept (the person "
-                   "has registered with a password)")
+        click.echo(_("PIN codes: %(set)s set, %(void)s not kept (the person has registered "
+                     "with a password)", set=result.pins, void=result.pins_void))

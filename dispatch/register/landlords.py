@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -13,7 +14,8 @@ from dispatch.models import Landlord, OncallNumber, User
 
 
 class LandlordError(ValueError):
-    """Input that cannot make a landlord; the message says which value and why."""
+    """Input that cannot make a landlord; the message (translated when shown) says which value
+    and why."""
 
 
 def get_landlord(session: Session, code: str) -> Landlord | None:
@@ -33,17 +35,19 @@ def upsert_landlord(
     and contacts."""
     code = code.strip().upper()
     if not code or not code.replace("-", "").replace("_", "").isalnum() or len(code) > 40:
-        raise LandlordError(f"landlord code must be letters, digits, - or _: {code!r}")
+        raise LandlordError(_l("the landlord's code must be letters, digits, - or _: "
+                                "%(code)s", code=repr(code)))
     if not name.strip():
-        raise LandlordError("landlord name must not be empty")
+        raise LandlordError(_l("the landlord's name must not be empty"))
     numbers = []
     for raw in oncall_numbers:
         number = normalise_phone(raw)
         if number is None:
-            raise LandlordError(f"not a phone number: {raw!r}")
+            raise LandlordError(_l("not a phone number: %(value)s", value=repr(raw)))
         owner = session.scalar(select(OncallNumber).where(OncallNumber.number == number))
         if owner is not None and owner.landlord.code != code:
-            raise LandlordError(f"{raw} is already the on-call number of {owner.landlord.code}")
+            raise LandlordError(_l("%(number)s is already the on-call number of %(code)s",
+                                     number=raw, code=owner.landlord.code))
         numbers.append(number)
     landlord = get_landlord(session, code)
     if landlord is None:
@@ -60,10 +64,11 @@ def upsert_landlord(
         try:
             existing = session.scalar(select(User).where(User.email == email.strip().lower()))
             if existing is not None and existing.role != "landlord":
-                raise LandlordError(f"{email} is already a {existing.role} user")
+                raise LandlordError(_l("%(email)s is already a user with the role %(role)s",
+                                     email=email, role=existing.role))
             upsert_user(session, email=email, role="landlord", landlord=landlord)
         except AuthError as exc:
-            raise LandlordError(str(exc)) from exc
+            raise LandlordError(*exc.args) from exc
     return landlord
 
 

@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 from flask_babel import force_locale, format_date
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -344,7 +345,8 @@ def send_morning_reports(app: Flask, session: Session, *, morning: date | None =
     latest = latest_morning(now, tz)
     morning = morning or latest
     if morning > latest:
-        raise MorningError(f"the morning of {morning.isoformat()} has not come yet (06:00)")
+        raise MorningError(_l("the morning of %(date)s has not come yet (06:00)",
+                                date=morning.isoformat()))
     rows = plan(session, morning, tz=tz, retention_days=retention_setting(app.config), now=now)
     session.commit()  # reads and writes in separate transactions (see add_planned)
     planned = add_planned(session, rows)

@@ -194,7 +194,7 @@ def test_the_command_gives_a_car_the_area_in_a_file(runner, db_session, car, tmp
                                 "features": [feature(polygon())]}), encoding="utf-8")
     result = runner.invoke(args=["patrol-area", "Jour 11", str(path)])
     assert result.exit_code == 0, result.output
-    assert "Jour 11: area of 1.27 km²" in result.output
+    assert "Jour 11: område på 1,27 km²" in result.output  # the app's language
     assert stored(db_session, car)["type"] == "Polygon"
 
 
@@ -205,7 +205,7 @@ def test_the_command_refuses_a_bad_area_and_keeps_the_old_one(runner, db_session
     assert runner.invoke(args=["patrol-area", "Jour 11", str(good)]).exit_code == 0
     result = runner.invoke(args=["patrol-area", "Jour 11", str(bad)])
     assert result.exit_code == 1
-    assert "not a valid polygon: Self-intersection" in result.output
+    assert "Polygonen är inte giltig (Self-intersection" in result.output
     assert stored(db_session, car)["coordinates"][0][0] == SODER[0]
 
 
@@ -213,7 +213,7 @@ def test_the_command_names_an_unknown_call_sign(runner, tmp_path):
     path = tmp_path / "area.geojson"
     path.write_text(json.dumps(polygon()), encoding="utf-8")
     result = runner.invoke(args=["patrol-area", "Jour 99", str(path)])
-    assert result.exit_code == 2 and "no patrol with call sign 'Jour 99'" in result.output
+    assert result.exit_code == 2 and "ingen patrull med anropssignalen 'Jour 99'" in result.output
 
 
 def test_the_command_removes_an_area(runner, db_session, car, tmp_path):
@@ -221,5 +221,5 @@ def test_the_command_removes_an_area(runner, db_session, car, tmp_path):
     path.write_text(json.dumps(polygon()), encoding="utf-8")
     runner.invoke(args=["patrol-area", "Jour 11", str(path)])
     result = runner.invoke(args=["patrol-area", "Jour 11", "--remove"])
-    assert result.exit_code == 0 and "Jour 11: no area" in result.output
+    assert result.exit_code == 0 and "Jour 11: inget område" in result.output
     assert stored(db_session, car) is None

@@ -50,7 +50,7 @@ def world(live_server, tmp_path_factory):
     area.write_text(json.dumps({"type": "Feature", "properties": {},
                                 "geometry": {"type": "Polygon", "coordinates": [AREA]}}),
                     encoding="utf-8")
-    assert f"{CAR}: area of" in live_server.cli("patrol-area", CAR, str(area))
+    assert f"{CAR}: område på" in live_server.cli("patrol-area", CAR, str(area))
     token = live_server.cli("create-token", "--role", "operator").strip()
     engine = sa.create_engine(live_server.env["DATABASE_URL"])
     with engine.connect() as conn:

@@ -5,6 +5,7 @@ Against the Procfile's web process and a real SMTP server."""
 from __future__ import annotations
 
 import csv
+import json
 import re
 from datetime import timedelta
 
@@ -80,7 +81,7 @@ def reports_server(tmp_path_factory, smtp_server):
 def test_contact_opens_the_mailed_link_logs_in_with_a_code_and_downloads_the_pdf(
         reports_server, smtp, browser):
     server, report_id = reports_server
-    assert "sent=1" in server.cli("send-morning-reports")
+    assert json.loads(server.cli("send-morning-reports", "--json"))["sent"] == 1
     [mail] = smtp.to("kontakt@acme.se")
     link = LINK.search(text_of(mail)).group(0)
 

@@ -82,14 +82,14 @@ def test_an_oncall_number_belongs_to_one_landlord_only(runner, create_landlord):
         args=["create-landlord", "--code", "B", "--name", "B", "--oncall-number", "08-12345678"]
     )
     assert result.exit_code == 2
-    assert "already the on-call number of A" in result.output
+    assert "är redan journummer för A" in result.output
 
 
 def test_create_landlord_rejects_a_number_that_is_not_one(runner):
     result = runner.invoke(
         args=["create-landlord", "--code", "B", "--name", "B", "--oncall-number", "abc"]
     )
-    assert result.exit_code == 2 and "not a phone number" in result.output
+    assert result.exit_code == 2 and "inte ett telefonnummer" in result.output
 
 
 def test_create_user_generates_and_prints_a_password_when_none_given(runner, auth, create_landlord):

@@ -1,6 +1,7 @@
 """``dispatch demo``: realistic, privacy-safe demo data, a night's work on every page, demo
 cars kept present without tablets, and the morning mail tried before 06:00 (``--now``)."""
 
+import json
 import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -73,7 +74,7 @@ def test_demo_addresses_lie_in_the_stockholm_area_with_lagenhetsnummer(runner, d
 def test_demo_refuses_a_database_that_has_data(runner, create_landlord):
     create_landlord()
     result = runner.invoke(args=["demo"])
-    assert result.exit_code == 1 and "already has landlords" in result.output
+    assert result.exit_code == 1 and "har redan hyresvärdar" in result.output
 
 
 # -- a night's work, so that every page has content (issue 13) --------------------------------
@@ -202,12 +203,12 @@ def test_send_morning_reports_now_sends_the_coming_mornings_mail_before_its_0600
     tz = ZoneInfo(app.config["DISPATCH_TZ"])
     coming = morning_of(utcnow(), tz)
     refused = runner.invoke(args=["send-morning-reports", "--date", coming.isoformat()])
-    assert refused.exit_code == 2 and "has not come yet" in refused.output
+    assert refused.exit_code == 2 and "har inte kommit än" in refused.output
 
-    result = runner.invoke(args=["send-morning-reports", "--now"])
+    result = runner.invoke(args=["send-morning-reports", "--now", "--json"])
 
     assert result.exit_code == 0, result.output
-    assert f"morning={coming.isoformat()}" in result.output
+    assert json.loads(result.output)["morning"] == coming.isoformat()
     start, end = morning_window(coming, tz)
     landlords_with_news = set(db_session.scalars(
         select(IncidentReport.landlord_id).where(IncidentReport.status == "released",
@@ -220,4 +221,4 @@ def test_send_morning_reports_now_sends_the_coming_mornings_mail_before_its_0600
 
 def test_send_morning_reports_takes_either_a_date_or_now(runner):
     result = runner.invoke(args=["send-morning-reports", "--now", "--date", "2026-11-26"])
-    assert result.exit_code == 2 and "--date and --now" in result.output
+    assert result.exit_code == 2 and "--date och --now" in result.output

@@ -169,7 +169,7 @@ def test_the_command_publishes_a_file_and_mails_the_subscribers(runner, db_sessi
     result = runner.invoke(args=["housing", "import-vacancies", "--landlord", "HAMB",
                                  str(good)])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("2 published")
+    assert result.output.startswith("2 annonser publicerade: ")  # the app's language
     db_session.expire_all()
     ids = sorted(db_session.scalars(select(HousingListing.id)))
     assert len(ids) == 2
@@ -184,5 +184,5 @@ def test_the_command_says_which_rows_are_wrong_and_publishes_nothing(runner, db_
                    encoding="utf-8")
     result = runner.invoke(args=["housing", "import-vacancies", "--landlord", "HAMB", str(bad)])
     assert result.exit_code != 0
-    assert "line 3, ledig_fran: inte ett datum (ÅÅÅÅ-MM-DD): i morgon" in result.output
-    assert "1 errors: nothing was published" in result.output
+    assert "rad 3, ledig_fran: inte ett datum (ÅÅÅÅ-MM-DD): i morgon" in result.output
+    assert "1 fel: ingenting publicerades" in result.output

@@ -143,10 +143,10 @@ def test_the_command_imports_or_lists_errors_and_exits_1(runner, home, tmp_path)
     path.write_bytes(invoice_file("1;A-999;1230;1;2026-01-01;2026-01-31;"))
     result = runner.invoke(args=["portal", "import-invoices", "--landlord", "SHEM", str(path)])
     assert result.exit_code == 1
-    assert "line 2, column avtalsnummer" in result.output
+    assert "rad 2, kolumn avtalsnummer: Inget avtal med det numret" in result.output
     path.write_bytes(GOOD)
     result = runner.invoke(args=["portal", "import-invoices", "--landlord", "SHEM", str(path)])
     assert result.exit_code == 0, result.output
-    assert "invoices: 3 added" in result.output
+    assert "avier: 3 tillagda" in result.output
     assert db.session.scalar(select(func.count()).select_from(Invoice)) == 3
     assert date(2026, 10, 31) in set(db.session.scalars(select(Invoice.due_on)))

@@ -144,7 +144,7 @@ def test_staff_import_page_and_command_say_how_many_pins_were_set(
     path.write_bytes(invoices(line("2026120001", pin="2580")))
     result = runner.invoke(args=["portal", "import-invoices", "--landlord", "HEMMA", str(path)])
     assert result.exit_code == 0, result.output
-    assert "PIN codes: 1 set" in result.output and "2580" not in result.output
+    assert "PIN-koder: 1 satta" in result.output and "2580" not in result.output
 
 
 def _identity(number):

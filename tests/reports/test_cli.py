@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import subprocess
 
 import sqlalchemy as sa
@@ -21,17 +22,19 @@ pytest_plugins = ["tests.support.reports"]
 def test_send_morning_reports_sends_and_prints_the_counts(
         app, runner, db_session, smtp, acme, make_report):
     make_report(acme, at=local(2026, 1, 14, 23, 0), released=local(2026, 1, 15, 1, 0))
-    first = runner.invoke(args=["send-morning-reports", "--date", "2026-01-15"])
+    first = runner.invoke(args=["send-morning-reports", "--date", "2026-01-15", "--json"])
     assert first.exit_code == 0, first.output
-    assert "morning=2026-01-15 planned=1 sent=1 failed=0 waiting=0" in first.output
+    assert json.loads(first.output) == {"morning": "2026-01-15", "planned": 1, "sent": 1,
+                                        "failed": 0, "waiting": 0}
     again = runner.invoke(args=["send-morning-reports", "--date", "2026-01-15"])
-    assert "planned=0 sent=0" in again.output
+    assert again.output.strip() == ("Morgonposten 15 januari 2026: 0 mejl planerade, "
+                                    "0 skickade, 0 misslyckades, 0 väntar.")
     assert smtp.recipients() == ["kontakt@acme.se"]
 
 
 def test_send_morning_reports_refuses_a_morning_that_has_not_come(runner):
     result = runner.invoke(args=["send-morning-reports", "--date", "2999-01-01"])
-    assert result.exit_code == 2 and "has not come yet" in result.output
+    assert result.exit_code == 2 and "har inte kommit än" in result.output
 
 
 def test_without_smtp_the_mails_are_written_to_the_outbox_folder(
@@ -68,15 +71,15 @@ def test_two_schedulers_at_once_send_each_mail_exactly_once(tmp_path_factory, sm
                 landlord.quiet_night_mail = True
             session.commit()
         engine.dispose()
-        runs = [subprocess.Popen([str(BIN / "dispatch"), "send-morning-reports"],
+        runs = [subprocess.Popen([str(BIN / "dispatch"), "send-morning-reports", "--json"],
                                  env=server.env, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True) for _ in range(2)]
         outputs = [run.communicate(timeout=120) for run in runs]
         assert all(run.returncode == 0 for run in runs), outputs
-        sent = [int(out.split("sent=")[1].split()[0]) for out, _ in outputs]
+        sent = [json.loads(out)["sent"] for out, _ in outputs]
         assert sum(sent) == 120
         assert smtp.recipients() == sorted(expected)
-        third = server.cli("send-morning-reports")
-        assert "sent=0" in third and len(smtp.messages) == 120
+        third = server.cli("send-morning-reports", "--json")
+        assert json.loads(third)["sent"] == 0 and len(smtp.messages) == 120
     finally:
         drop()

@@ -2,6 +2,7 @@
 complaints, jobs and their history, outbox rows, calls, positions, mail links), with an audit
 line; a link to a deleted report says so; contacts are told seven days before."""
 
+import json
 import re
 from datetime import timedelta
 
@@ -86,11 +87,11 @@ def test_purge_reports_command_uses_the_configured_retention(
     before = app.config["REPORT_RETENTION_DAYS"]
     app.config["REPORT_RETENTION_DAYS"] = 30
     try:
-        result = runner.invoke(args=["purge-reports"])
+        result = runner.invoke(args=["purge-reports", "--json"])
     finally:
         app.config["REPORT_RETENTION_DAYS"] = before  # what it was, not a literal
     assert result.exit_code == 0, result.output
-    assert "reports=1" in result.output
+    assert json.loads(result.output)["reports"] == 1
     assert _count(db_session, models.IncidentReport) == 0
 
 
