@@ -26,6 +26,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from flask_babel import format_date, format_decimal, gettext, ngettext
 
+from dispatch.core.cli import CommandRefused
 from dispatch.core.database import unit_of_work
 from dispatch.core.extensions import db
 from dispatch.core.i18n import in_default_locale
@@ -261,7 +262,7 @@ def send_morning_reports_command(morning, coming: bool, as_json: bool) -> None:
 
     app = current_app._get_current_object()
     if morning and coming:
-        raise click.UsageError(gettext("--date and --now: give one of them"))
+        raise CommandRefused(gettext("--date and --now: give one of them"), exit_code=2)
     now = None
     if coming:
         # The mail is sent as at the coming 06:00 (the mail's records carry that time).

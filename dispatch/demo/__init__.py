@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dispatch.auth.service import upsert_user
+from dispatch.core.cli import CommandRefused
 from dispatch.core.database import unit_of_work
 from dispatch.core.extensions import db
 from dispatch.core.i18n import in_default_locale
@@ -231,7 +232,7 @@ def demo_command(keep_cars_present: bool = False) -> None:
             db.session.remove()
             time.sleep(KEEP_PRESENT_EVERY_S)
     if db.session.scalar(select(func.count(Landlord.id))):
-        raise click.ClickException(
+        raise CommandRefused(
             gettext("the database already has landlords; demo fills only an empty one"))
     with unit_of_work():
         logins = build_demo(db.session, Path(current_app.instance_path) / "demo")

@@ -12,6 +12,7 @@ from flask_babel import gettext, ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
+from dispatch.core.cli import CommandRefused
 from dispatch.core.database import transactional
 from dispatch.core.extensions import db
 from dispatch.core.i18n import in_default_locale
@@ -85,7 +86,7 @@ def import_vacancies_command(code: str | None, path: Path) -> None:
             found = list(db.session.scalars(select(Landlord).limit(2)))
             landlord = found[0] if len(found) == 1 else None
         if landlord is None:
-            raise click.ClickException(gettext("no such landlord: give --landlord CODE"))
+            raise CommandRefused(gettext("no such landlord: give --landlord CODE"))
         listings = vacancies.import_vacancies(
             db.session, landlord.id, path.read_bytes(), now=utcnow(),
             default_days=service.setting(current_app.config, "HOUSING_PUBLISH_DAYS"),
@@ -105,9 +106,8 @@ def import_vacancies_command(code: str | None, path: Path) -> None:
                                column=error.column, message=text) if error.line else text,
                        err=True)
         num = len(refused.errors)
-        raise click.ClickException(ngettext("%(num)d error: nothing was published",
-                                            "%(num)d errors: nothing was published", num)
-                                   ) from None
+        raise CommandRefused(ngettext("%(num)d error: nothing was published",
+                                      "%(num)d errors: nothing was published", num)) from None
     click.echo(ngettext("%(num)d listing published: %(ids)s",
                         "%(num)d listings published: %(ids)s", len(ids),
                         ids=", ".join(map(str, ids)) or "-"))

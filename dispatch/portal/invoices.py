@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from dispatch.auth import tenants
 from dispatch.auth.passwords import hash_pin
 from dispatch.core.audit import record
+from dispatch.core.cli import CommandRefused
 from dispatch.core.database import outside_transaction, transactional
 from dispatch.core.extensions import db
 from dispatch.core.i18n import in_default_locale
@@ -409,7 +410,7 @@ def import_invoices_command(code: str, path: Path) -> None:
     def run() -> ImportResult:
         landlord = db.session.scalar(select(Landlord).where(Landlord.code == code))
         if landlord is None:
-            raise click.ClickException(_("no landlord with code %(code)s", code=code))
+            raise CommandRefused(_("no landlord with code %(code)s", code=code))
         return import_file(db.session, landlord, path.read_bytes(), actor="cli",
                            max_rows=current_app.config.get("IMPORT_MAX_ROWS", 2_000_000))
 
@@ -420,8 +421,8 @@ def import_invoices_command(code: str, path: Path) -> None:
                          column=column or "-", message=str(REASONS[code]), value=value),
                        err=True)
         num = len(result.errors)
-        raise click.ClickException(ngettext("%(num)d error: nothing was imported",
-                                            "%(num)d errors: nothing was imported", num))
+        raise CommandRefused(ngettext("%(num)d error: nothing was imported",
+                                      "%(num)d errors: nothing was imported", num))
     kind = _("invoices") if result.kind == "invoices" else _("payments")
     click.echo(_("%(kind)s: %(added)s added, %(updated)s updated, %(unchanged)s unchanged",
                  kind=kind, added=format_decimal(result.added),
