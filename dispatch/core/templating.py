@@ -77,12 +77,13 @@ def localtime_iso(value: str | None) -> str:
     return localtime(datetime.fromisoformat(value)) if value else ""
 
 
-def decimal(value, digits: int = 1) -> str:
+def decimal(value, digits: int = 1, fixed: bool = False) -> str:
     """A number in the current language's way: 12,5 in Swedish and Finnish, 12.5 in English;
-    at most ``digits`` decimals."""
+    at most ``digits`` decimals, or always that many (``fixed``: a column of figures)."""
     if value is None:
         return ""
-    return format_decimal(value, format="#,##0." + "#" * digits if digits else "#,##0")
+    return format_decimal(value, format="#,##0." + ("0" if fixed else "#") * digits
+                          if digits else "#,##0")
 
 
 def percent(value, digits: int = 1) -> str:

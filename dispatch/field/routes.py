@@ -74,8 +74,10 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 ASSETS = ("field/app.js", "field/app.css", "vendor/socket.io.min.js", "field/icon.svg",
           "common/dom.js")
 
-# The status buttons, named as the console names the job's statuses.
+# The status buttons, named as the console names the job's statuses once pressed; before,
+# a button says what pressing it does ("Accept", not "Accepted", which reads as done).
 STEP_NAMES = {step: JOB_STATUS_NAMES[step] for step in PATROL_STATUS_STEPS}
+STEP_ACTIONS = {**STEP_NAMES, "accepted": _l("Accept")}
 
 # The socket's and this API's stable error codes, said in the patrol's language.
 ERROR_MESSAGES = {
@@ -108,6 +110,7 @@ TEXTS = {
     "sending": _l("Sending…"),
     "no_jobs": _l("No jobs right now."),
     "new_job": _l("New job: %(category)s, %(address)s"),
+    "show_new_job": _l("New job: %(category)s, %(address)s. Show it"),
     "job": _l("Job %(id)s"),
     "urgent": _l("Urgent"),
     "flat": _l("Flat %(n)s"),
@@ -235,6 +238,7 @@ def shell():
             **as_strings(TEXTS),
             "categories": as_strings(CATEGORY_NAMES),
             "steps": as_strings(STEP_NAMES),
+            "step_actions": as_strings(STEP_ACTIONS),
             "outcomes": as_strings(OUTCOME_NAMES),
             "roles": as_strings(HISTORY_ROLE_NAMES),
             "errors": as_strings(ERROR_MESSAGES),

@@ -118,7 +118,7 @@ def test_a_job_nobody_accepts_goes_to_the_next_car_with_no_console_open_then_is_
         wait_until(alarm_standing, timeout=15)
         # ... and sends the job on to the next nearest car, whose tablet shows it.
         expect(second.locator(f"#job-{job_id}")).to_be_visible(timeout=20_000)
-        second.locator(f"#job-{job_id}").get_by_role("button", name="Accepted").click()
+        second.locator(f"#job-{job_id}").get_by_role("button", name="Accept").click()
         # The first tablet is told the job was moved.
         expect(card.locator(".revoked")).to_have_text("The job has been moved to another car.")
 

@@ -63,7 +63,7 @@ def test_on_site_the_tablet_asks_a_tap_checks_in_and_silence_alarms_the_console_
     api(server, "POST", f"/jobs/{job_id}/dispatch", json={"patrol_id": patrol_id})
     card = tablet.locator(f"#job-{job_id}")
     expect(card).to_be_visible()
-    for step in ("Accepted", "En route", "On site"):
+    for step in ("Accept", "En route", "On site"):
         card.get_by_role("button", name=step).click()
         expect(card.get_by_role("button", name=step)).to_be_disabled()
 

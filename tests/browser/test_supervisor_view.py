@@ -55,7 +55,7 @@ def test_a_job_not_accepted_stands_above_everything_until_an_operator_handles_it
     expect(tablet.locator(f"#job-{job_id}")).to_be_visible()  # and nobody accepts it
 
     banner = console.locator("#patrol-alarms")
-    expect(banner).to_contain_text(f"INTE MOTTAGET: uppdrag {job_id} (Jour 51)", timeout=15_000)
+    expect(banner).to_contain_text(f"INTE ACCEPTERAT: uppdrag {job_id} (Jour 51)", timeout=15_000)
     expect(banner).to_contain_text("Tillsynsgatan 3")
     console.screenshot(path=str(server.log.parent / "supervisor-standing.png"))
     banner.get_by_role("button", name="Öppna uppdraget").focus()
@@ -69,7 +69,7 @@ def test_a_job_not_accepted_stands_above_everything_until_an_operator_handles_it
     handled.locator("summary").click()
     line = handled.locator(".handled-alarm")
     expect(line).to_have_count(1)
-    expect(line).to_contain_text(f"INTE MOTTAGET: uppdrag {job_id} (Jour 51)")
+    expect(line).to_contain_text(f"INTE ACCEPTERAT: uppdrag {job_id} (Jour 51)")
     expect(line).to_contain_text("tillbaka i kön av operator@supv.example.se")
     console.screenshot(path=str(server.log.parent / "supervisor-handled.png"))
 

@@ -37,7 +37,7 @@ def world(live_server, tmp_path_factory):
         "070-174 06 07\n", encoding="utf-8")
     live_server.cli("create-landlord", "--code", "NATT", "--name", "Natt Fastigheter")
     live_server.cli("import-register", "--landlord", "NATT", str(register))
-    for call_sign in ("Jour 11", "Jour 17", "Jour 19"):
+    for call_sign in ("Jour 11", "Jour 17", "Jour 19", "Jour 21"):
         live_server.cli("create-patrol", "--call-sign", call_sign)
     token = live_server.cli("create-token", "--role", "operator").strip()
     return {"url": live_server.url, "headers": {"Authorization": f"Bearer {token}"}}
@@ -129,7 +129,7 @@ def test_offline_statuses_and_report_are_sent_in_order_when_the_network_is_back(
     context.set_offline(True)
     expect(page.locator("#net")).to_have_text("Offline")
     expect(page.locator("#queue")).to_contain_text("No network.")
-    for step in ("Accepted", "En route", "On site"):
+    for step in ("Accept", "En route", "On site"):
         card.get_by_role("button", name=step).click()
         expect(card.get_by_role("button", name=step)).to_be_disabled()
     waiting = page.locator("#waiting li")
@@ -193,7 +193,7 @@ def test_a_reload_with_no_network_still_shows_the_job_the_draft_and_what_waits(t
 
     context.set_offline(True)
     expect(page.locator("#net")).to_have_text("Offline")
-    card.get_by_role("button", name="Accepted").click()
+    card.get_by_role("button", name="Accept", exact=True).click()
     card.locator("[name=observations]").fill("Musik och röster från lgh 1103.")
     expect(card.locator(".report-state")).to_contain_text("Draft saved on the tablet")
 
@@ -243,3 +243,45 @@ def test_going_off_duty_is_asked_first_and_a_no_keeps_the_car_on_duty(tablet, wo
     expect(duty).to_have_attribute("aria-pressed", "false")
     wait_until(lambda: car(world, "Jour 19")["status"] == "off_duty")
     assert len(asked) == 2
+
+
+def test_a_new_job_out_of_sight_is_called_out_in_the_bar_and_the_card_read_stays_put(
+        browser, world):
+    """On a phone the crew reads the foot of a job the operator has just cancelled; a new job
+    goes above it. The card in hand does not move on the screen, the bar that stays on top
+    calls the new job out, and a tap there shows it."""
+    context = browser.new_context(locale="sv-SE", timezone_id="Europe/Stockholm",
+                                  geolocation=POSITION, permissions=["geolocation"],
+                                  viewport={"width": 390, "height": 844}, has_touch=True,
+                                  is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        start_shift(page, world, "Jour 21")
+        first = dispatch_job(world, "Jour 21", "Nattgatan 3A lgh 1202", "Borrande")
+        read = page.locator(f"#job-{first}")
+        expect(read.get_by_role("heading", name="Nattgatan 3A, 118 46 Stockholm")).to_be_visible()
+        api(world, "POST", f"/jobs/{first}/cancel", json={"reason": "Ringde tillbaka"})
+        expect(read).to_contain_text("The operator has cancelled the job.")
+        read.get_by_role("button", name="Remove from the tablet").scroll_into_view_if_needed()
+        page.wait_for_function("window.scrollY > 0")
+        before = read.bounding_box()["y"]
+        assert page.locator("#newjob").is_hidden()
+
+        second = dispatch_job(world, "Jour 21", "Nattgatan 5 lgh 1103", "Hög musik")
+        call_out = page.locator("#newjob")
+        expect(call_out).to_have_text("New job: Music, Nattgatan 5, 118 46 Stockholm. Show it")
+        new = page.locator(f"#job-{second}")
+        assert new.bounding_box()["y"] < before  # put above the cancelled one …
+        assert abs(read.bounding_box()["y"] - before) <= 2  # … which stays where it was read
+
+        call_out.tap()
+        expect(call_out).to_be_hidden()
+        bar = page.locator(".bar").bounding_box()
+        top = new.get_by_role("heading", name="Nattgatan 5, 118 46 Stockholm").bounding_box()["y"]
+        assert bar["y"] + bar["height"] <= top < 844 / 2  # in sight, under the bar
+        new.get_by_role("button", name="Accept", exact=True).tap()
+        expect(new.get_by_role("button", name="Accepted")).to_contain_text("✓")
+        assert call_out.is_hidden()
+    finally:
+        context.close()

@@ -194,7 +194,7 @@ def test_a_call_attempt_logged_on_the_tablet_reaches_the_report(tablet, world):
         {"number": "+46701740605", "answered": True}]
 
     # The report: an error stands next to its field, in the label's word.
-    for step in ("Accepted", "En route", "On site"):
+    for step in ("Accept", "En route", "On site"):
         card.get_by_role("button", name=step).click()
     form = card.locator("form.report")
     form.get_by_role("button", name="Send the report and close the job").click()

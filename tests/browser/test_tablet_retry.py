@@ -105,7 +105,7 @@ def test_a_status_the_server_could_not_record_goes_again_with_back_off_in_order(
         api(world, "POST", f"/jobs/{job_id}/dispatch", json={"patrol_id": patrol["patrol_id"]})
         card = page.locator(f"#job-{job_id}")
 
-        card.get_by_role("button", name="Accepted").click()
+        card.get_by_role("button", name="Accept").click()
         expect(page.locator("#waiting li")).to_contain_text(["Status Accepted waiting to be sent"])
         expect(page.locator("#queue")).to_be_hidden()  # sent at the third attempt
         assert between.statuses() == ["accepted"] * 3

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 from babel import support
 from babel.messages.pofile import read_po
+from flask_babel import force_locale
 from sqlalchemy import select
 
 import dispatch
+from dispatch.core.templating import decimal
 from dispatch.models import MorningMail
 from dispatch.reports.morning import send_morning_reports
 from dispatch.reports.service import correct_report
@@ -180,3 +182,10 @@ def test_the_figures_page_writes_numbers_with_a_decimal_comma(
     auth.login("op@jour.se")
     page = client.get("/console/figures?night=2026-11-25").get_data(as_text=True)
     assert re.search(r"\(\d+,\d %\)", page), page
+
+
+def test_a_column_of_figures_has_as_many_decimals_in_every_row(app):
+    with app.app_context(), force_locale("sv"):
+        assert [decimal(v, 1, fixed=True) for v in (103, 398.14, 9.7, 1234.5)] == [
+            "103,0", "398,1", "9,7", "1\xa0234,5"]
+        assert decimal(103.0) == "103"  # elsewhere: at most one decimal

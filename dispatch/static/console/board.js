@@ -145,7 +145,7 @@ function renderPatrols() {
   patrols.forEach(function (p) {
     body.appendChild(el("tr", {class: "patrol-" + p.status, dataset: {patrolId: p.patrol_id}}, [
       el("td", {}, [el("strong", {text: p.name}),
-                    p.call_sign && p.call_sign !== p.name
+                    p.call_sign && (p.name || "").indexOf(p.call_sign) < 0  // not "Jour 11 (Söder) Jour 11"
                       ? el("span", {class: "muted small", text: " " + p.call_sign}) : null]),
       el("td", {}, [el("span", {class: "dot"}),
                     T.patrol_status[p.status] || p.status]),

@@ -324,7 +324,7 @@ function acknowledge(payload, ack) {
 }
 
 function onAssigned(payload, ack) {
-  var j = find(payload.job_id);
+  var j = find(payload.job_id), fresh = false;
   if (j) {
     j.job = payload;
     j.revoked = false;
@@ -336,10 +336,41 @@ function onAssigned(payload, ack) {
     announce(t("new_job", { category: T.categories[payload.category] || payload.category || "",
                             address: payload.address || "" }));
     setDuty("busy");
+    fresh = true;
   }
   saveJobs();  // kept before acknowledging: an acknowledged job is never lost
   acknowledge(payload, ack);
   renderAll();
+  if (fresh) callOut(j);
+}
+
+// A new job whose card is out of sight (the crew is reading another one further down) is
+// called out in the bar that stays on screen; a tap there shows it. Gone once it is accepted.
+var calledOut = null;
+function callOut(j) {
+  var card = cardOf(j);
+  if (!card) return;
+  var top = card.getBoundingClientRect().top, bar = document.querySelector(".bar").offsetHeight;
+  if (top >= bar && top < window.innerHeight - 80) return;  // in sight already
+  calledOut = j.job.job_id;
+  renderCallOut();
+}
+function renderCallOut() {
+  var button = $("newjob"), j = calledOut == null ? null : find(calledOut);
+  if (!j || j.revoked || j.steps.accepted) { calledOut = null; button.hidden = true; return; }
+  button.textContent = t("show_new_job", { category: T.categories[j.job.category] || j.job.category || "",
+                                           address: j.job.address || "" });
+  button.hidden = false;
+}
+function showCalledOut() {
+  var j = calledOut == null ? null : find(calledOut), card = j && cardOf(j);
+  calledOut = null;
+  $("newjob").hidden = true;
+  if (!card) return;
+  var bar = document.querySelector(".bar").offsetHeight;
+  window.scrollTo({ top: card.getBoundingClientRect().top + window.scrollY - bar - 8 });
+  var heading = card.querySelector("h2");
+  if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus({ preventScroll: true }); }
 }
 
 function onRevoked(payload, ack) {
@@ -496,7 +527,7 @@ function renderSteps(card, j) {
     var b = el("button", { type: "button", class: "step" + (stamp ? " step-done" : "") + (stamp && pending[s] ? " step-pending" : "") +
       (i === reached + 1 ? " step-next" : ""),
       disabled: i <= reached || j.revoked }, [
-      el("span", { text: T.steps[s] }),
+      el("span", { text: stamp ? T.steps[s] : T.step_actions[s] }),
       stamp ? el("small", { text: hhmm(stamp) + (pending[s] ? " · " + T.not_sent : " ✓") }) : null
     ]);
     b.addEventListener("click", function () { pressStep(j, s); });
@@ -670,9 +701,20 @@ function removeJob(j) {
   renderAll();
 }
 
+// The card the crew is reading stays where it is on the screen when the cards are put in order
+// again (a new job goes above a finished one): the page scrolls by as much as the card moved.
+function cardInSight(main) {
+  if (window.scrollY <= 0) return null;  // at the top a new job shows itself
+  var bar = document.querySelector(".bar").offsetHeight;
+  var cards = main.querySelectorAll("article.job");
+  for (var i = 0; i < cards.length; i++) if (cards[i].getBoundingClientRect().bottom > bar) return cards[i];
+  return null;
+}
+
 function renderJobs() {
   var main = $("jobs");
   var seen = {};
+  var anchor = cardInSight(main), before = anchor && anchor.getBoundingClientRect().top;
   var ordered = jobs.slice().sort(function (a, b) {
     var fa = a.revoked || (a.report && a.report.state === "sent") ? 1 : 0;
     var fb = b.revoked || (b.report && b.report.state === "sent") ? 1 : 0;
@@ -690,6 +732,11 @@ function renderJobs() {
   var empty = main.querySelector(".empty");
   if (!jobs.length && !empty) main.appendChild(el("p", { class: "empty", text: T.no_jobs }));
   if (jobs.length && empty) empty.remove();
+  if (anchor && anchor.isConnected) {
+    var moved = anchor.getBoundingClientRect().top - before;
+    if (moved) window.scrollBy(0, moved);
+  }
+  renderCallOut();
 }
 
 function renderAll() {
@@ -851,6 +898,7 @@ function showHistory(card, j) {
 }
 
 $("search-open").addEventListener("click", function () { openRegister(null); });
+$("newjob").addEventListener("click", showCalledOut);
 $("register-back").addEventListener("click", closeRegister);
 $("register-form").addEventListener("submit", function (e) {
   e.preventDefault();
