@@ -3,6 +3,8 @@ language)."""
 
 from __future__ import annotations
 
+from flask_babel import format_number
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 INCOME_KIND_NAMES = {
@@ -12,7 +14,9 @@ INCOME_KIND_NAMES = {
     "unemployment": _l("Unemployment benefit"),
     "student_loan": _l("Student loan"),
     "student_grant": _l("Student grant"),
-    "social_assistance": _l("Income support confirmed by Hammarö municipality"),
+    # The seed's landlord writes "av Hammarö kommun styrkt försörjningsstöd": its own
+    # municipality. The queue serves landlords anywhere, so it names none.
+    "social_assistance": _l("Income support confirmed by the municipality"),
     "housing_allowance": _l("Housing allowance"),
     "child_allowance": _l("Child allowance"),
     "maintenance": _l("Maintenance support"),
@@ -62,8 +66,9 @@ ERRORS = {
     "too_long": _l("This is too long."),
     "not_a_number": _l("Give a whole number."),
     "out_of_range": _l("The number is out of range."),
+    "floors_reversed": _l("The highest floor cannot be below the lowest floor."),
     "bad_date": _l("Give a date as YYYY-MM-DD."),
-    "bad_email": _l("Not an e-mail address."),
+    "bad_email": _l("Not a valid e-mail address."),  # the portal's words
     "bad_phone": _l("Not a phone number."),
     "bad_personnummer": _l("Not a valid personal identity number."),
     "invalid_choice": _l("Choose one of the options."),
@@ -126,3 +131,9 @@ PRIORITY_GROUP_NAMES = {
 
 def error(code: str) -> str:
     return str(ERRORS.get(code, code))
+
+
+def out_of_range(low: int, high: int) -> str:
+    """The range error that says the range (forms show an error that is not a code as it is)."""
+    return _("Give a number between %(low)s and %(high)s.", low=format_number(low),
+             high=format_number(high))

@@ -23,7 +23,7 @@ from dispatch.core.phones import normalise_phone
 from dispatch.housing import cases, credit, labels, service
 from dispatch.housing import points as rules
 from dispatch.housing.blueprint import bp
-from dispatch.housing.views import today, tz
+from dispatch.housing.views import is_email, today, tz
 from dispatch.models import (
     Agreement,
     AgreementObject,
@@ -297,7 +297,7 @@ def register_by_phone():
     except InvalidNumber:
         errors["personnummer"] = "bad_personnummer"
     email = (form.get("email") or "").strip()
-    if email and ("@" not in email or " " in email or len(email) > 254):
+    if email and not is_email(email):
         errors["email"] = "bad_email"
     phone_raw = (form.get("phone") or "").strip()
     phone = normalise_phone(phone_raw, "SE") if phone_raw else None

@@ -32,12 +32,21 @@ from dispatch.models.housing import SUBLET_REASONS, HousingTenancyApplication
 
 
 class TenancyError(ValueError):
-    """A rule said no; ``code`` names it (``labels.ERRORS``), ``field`` the form field."""
+    """A rule said no; ``code`` names it (``labels.ERRORS``), ``field`` the form field.
+    ``errors`` holds every rule an application broke, field → code (the first is ``code``),
+    so that a form shows them all at once."""
 
-    def __init__(self, code: str, field: str | None = None):
+    def __init__(self, code: str, field: str | None = None,
+                 errors: dict[str, str] | None = None):
         super().__init__(code)
         self.code = code
         self.field = field
+        self.errors = errors if errors is not None else ({field: code} if field else {})
+
+    @classmethod
+    def of(cls, errors: dict[str, str]) -> TenancyError:
+        field, code = next(iter(errors.items()))
+        return cls(code, field, dict(errors))
 
 
 def agreements_of(session: Session, person_id: int, landlord_id: int, today: date) \
@@ -69,36 +78,60 @@ def _pending(session: Session, agreement_id: int, kind: str) -> bool:
 
 
 def _agreement(session: Session, person_id: int, landlord_id: int, agreement_id: int,
-               today: date) -> Agreement:
+               today: date) -> Agreement | None:
     for agreement in agreements_of(session, person_id, landlord_id, today):
         if agreement.id == agreement_id:
             return agreement
-    raise TenancyError("not_your_agreement", "agreement_id")
+    return None
+
+
+def exchange_problems(session: Session, person: Person, landlord_id: int, *,
+                      agreement_id: int | None, counterpart_personnummer: str,
+                      exchange_on: date | None, consent: bool, today: date) -> dict[str, str]:
+    """Every rule an exchange application breaks, field → code (empty: none). A value the
+    form could not read is ``None`` and its rules are left to the form's own error."""
+    problems: dict[str, str] = {}
+    if agreement_id is not None:
+        agreement = _agreement(session, person.id, landlord_id, agreement_id, today)
+        if agreement is None:
+            problems["agreement_id"] = "not_your_agreement"
+        elif agreement.starts_on is not None \
+                and not rules.may_move_internally(agreement.starts_on, today):
+            problems["agreement_id"] = "tenancy_too_short"
+        elif _pending(session, agreement.id, "exchange"):
+            problems["agreement_id"] = "already_pending"
+    if not counterpart_personnummer.strip():
+        problems["counterpart_personnummer"] = "required"
+    else:
+        try:
+            number = swedish(counterpart_personnummer)
+        except InvalidNumber:
+            problems["counterpart_personnummer"] = "bad_personnummer"
+        else:
+            if number == person.personnummer:
+                problems["counterpart_personnummer"] = "counterpart_is_you"
+            elif not rules.may_rent(number, today):
+                problems["counterpart_personnummer"] = "counterpart_under_18"
+    if exchange_on is not None and exchange_on < today:
+        problems["starts_on"] = "date_in_past"
+    if not consent:
+        problems["consent"] = "exchange_consent_required"
+    return problems
 
 
 def apply_exchange(session: Session, person: Person, landlord_id: int, *, agreement_id: int,
                    counterpart_name: str, counterpart_personnummer: str,
                    counterpart_address: str, exchange_on: date, consent: bool, note: str | None,
                    today: date) -> HousingTenancyApplication:
-    """A tenant applies to exchange flats with another tenant (``counterpart``)."""
-    agreement = _agreement(session, person.id, landlord_id, agreement_id, today)
-    if agreement.starts_on is not None and not rules.may_move_internally(agreement.starts_on,
-                                                                         today):
-        raise TenancyError("tenancy_too_short", "agreement_id")
-    try:
-        number = swedish(counterpart_personnummer)
-    except InvalidNumber:
-        raise TenancyError("bad_personnummer", "counterpart_personnummer") from None
-    if number == person.personnummer:
-        raise TenancyError("counterpart_is_you", "counterpart_personnummer")
-    if not rules.may_rent(number, today):
-        raise TenancyError("counterpart_under_18", "counterpart_personnummer")
-    if exchange_on < today:
-        raise TenancyError("date_in_past", "starts_on")
-    if not consent:
-        raise TenancyError("exchange_consent_required", "consent")
-    if _pending(session, agreement.id, "exchange"):
-        raise TenancyError("already_pending", "agreement_id")
+    """A tenant applies to exchange flats with another tenant (``counterpart``); any rule
+    broken → ``TenancyError`` with all of them."""
+    problems = exchange_problems(
+        session, person, landlord_id, agreement_id=agreement_id,
+        counterpart_personnummer=counterpart_personnummer, exchange_on=exchange_on,
+        consent=consent, today=today)
+    if problems:
+        raise TenancyError.of(problems)
+    number = swedish(counterpart_personnummer)
     counterpart = session.scalar(select(Person).where(
         Person.personnummer == number,
         or_(Person.landlord_id.is_(None), Person.landlord_id == landlord_id))
@@ -109,42 +142,59 @@ def apply_exchange(session: Session, person: Person, landlord_id: int, *, agreem
         session.flush()
     row = HousingTenancyApplication(
         landlord_id=landlord_id, kind="exchange", person_id=person.id,
-        agreement_id=agreement.id, counterpart_person_id=counterpart.id,
+        agreement_id=agreement_id, counterpart_person_id=counterpart.id,
         counterpart_address=counterpart_address, starts_on=exchange_on, note=note or None,
         status="pending")
     session.add(row)
     session.flush()
     audit.record(session, "housing.tenancy.applied", subject=f"tenancy:{row.id}",
-                 details={"kind": "exchange", "agreement_id": agreement.id,
+                 details={"kind": "exchange", "agreement_id": agreement_id,
                           "credit_check_consent": True})
     return row
+
+
+def sublet_problems(session: Session, person: Person, landlord_id: int, *,
+                    agreement_id: int | None, starts_on: date | None, ends_on: date | None,
+                    reason: str, today: date) -> dict[str, str]:
+    """Every rule a second-hand letting application breaks, field → code (empty: none);
+    ``None`` for a value the form could not read, as in ``exchange_problems``."""
+    problems: dict[str, str] = {}
+    if agreement_id is not None:
+        agreement = _agreement(session, person.id, landlord_id, agreement_id, today)
+        if agreement is None:
+            problems["agreement_id"] = "not_your_agreement"
+        elif _pending(session, agreement.id, "sublet"):
+            problems["agreement_id"] = "already_pending"
+    if reason not in SUBLET_REASONS:
+        problems["reason"] = "invalid_choice"
+    if starts_on is not None and starts_on < today:
+        problems["starts_on"] = "date_in_past"
+    if starts_on is not None and ends_on is not None and ends_on <= starts_on:
+        problems["ends_on"] = "end_before_start"
+    return problems
 
 
 def apply_sublet(session: Session, person: Person, landlord_id: int, *, agreement_id: int,
                  subtenant_name: str, starts_on: date, ends_on: date, reason: str,
                  note: str | None, today: date) -> HousingTenancyApplication:
     """A tenant applies to let their flat second-hand for a period, for one of the seed's
-    reasons."""
-    agreement = _agreement(session, person.id, landlord_id, agreement_id, today)
-    if reason not in SUBLET_REASONS:
-        raise TenancyError("invalid_choice", "reason")
-    if starts_on < today:
-        raise TenancyError("date_in_past", "starts_on")
-    if ends_on <= starts_on:
-        raise TenancyError("end_before_start", "ends_on")
-    if _pending(session, agreement.id, "sublet"):
-        raise TenancyError("already_pending", "agreement_id")
+    reasons; any rule broken → ``TenancyError`` with all of them."""
+    problems = sublet_problems(session, person, landlord_id, agreement_id=agreement_id,
+                               starts_on=starts_on, ends_on=ends_on, reason=reason,
+                               today=today)
+    if problems:
+        raise TenancyError.of(problems)
     subtenant = Person(name=subtenant_name)
     session.add(subtenant)
     session.flush()
     row = HousingTenancyApplication(
-        landlord_id=landlord_id, kind="sublet", person_id=person.id, agreement_id=agreement.id,
+        landlord_id=landlord_id, kind="sublet", person_id=person.id, agreement_id=agreement_id,
         counterpart_person_id=subtenant.id, starts_on=starts_on, ends_on=ends_on,
         reason=reason, note=note or None, status="pending")
     session.add(row)
     session.flush()
     audit.record(session, "housing.tenancy.applied", subject=f"tenancy:{row.id}",
-                 details={"kind": "sublet", "agreement_id": agreement.id, "reason": reason})
+                 details={"kind": "sublet", "agreement_id": agreement_id, "reason": reason})
     return row
 
 

@@ -62,6 +62,12 @@ def agreement_label(agreement: Agreement) -> str:
 
 # -- the tenant's page ------------------------------------------------------------------------
 
+# A refused form comes back with what was typed, the other party's personnummer too, to be
+# corrected: the page is never cached. (The number goes only in the POST's body and this page,
+# never in a URL nor a log.)
+NO_STORE = {"Cache-Control": "private, no-store"}
+
+
 @bp.get("/tenancy")
 @tenant_required
 def tenancy_page(form: dict | None = None, errors: dict | None = None, which: str = "",
@@ -79,65 +85,83 @@ def tenancy_page(form: dict | None = None, errors: dict | None = None, which: st
         agreement_options=[(a.id, agreement_label(a)) for a in agreements],
         applications=tenancy.applications_of(db.session, person.id, landlord.id),
         form={**defaults, **(form or {})}, errors=errors or {}, which=which,
-        reasons=[(r, SUBLET_REASON_NAMES[r]) for r in SUBLET_REASONS]), status
+        reasons=[(r, SUBLET_REASON_NAMES[r]) for r in SUBLET_REASONS]), status, NO_STORE
 
 
 def _common(form: dict, errors: dict, prefix: str = "") -> tuple[int | None, date | None, str]:
-    """The fields both forms have (the second-hand form's named with ``sublet_``: one page)."""
+    """The fields both forms have (the second-hand form's named with ``sublet_``: one page).
+    A field the form could not read comes back ``None``, its error in ``errors``."""
     agreement_id = parse_int(form, errors, f"{prefix}agreement_id", 1, 2**62, 0)
     starts_on = parse_day(form, errors, f"{prefix}starts_on")
     note = _text(form, errors, f"{prefix}note", 2000, required=False)
+    if f"{prefix}agreement_id" in errors:
+        agreement_id = None
     return agreement_id, starts_on, note
+
+
+def _add(errors: dict, problems: dict, rename: dict | None = None) -> None:
+    """The rules' problems beside the form's own errors (a field keeps its first error)."""
+    for field, code in problems.items():
+        errors.setdefault((rename or {}).get(field, field), code)
 
 
 @bp.post("/tenancy/exchange")
 @tenant_required
 def apply_exchange():
+    """Every error at once, each on its field: the form's own (required, dates) and the
+    rules' (the agreement, the personnummer's check digit and age, consent)."""
     form = request.form.to_dict()
     errors: dict = {}
     agreement_id, starts_on, note = _common(form, errors)
     name = _text(form, errors, "counterpart_name", 200)
     address = _text(form, errors, "counterpart_address", 300)
-    if not (form.get("counterpart_personnummer") or "").strip():
-        errors["counterpart_personnummer"] = "required"
+    number = (form.get("counterpart_personnummer") or "").strip()
+    consent = form.get("consent") == "on"
+    person, landlord_id, day = me(), queue_landlord().id, today()
+    _add(errors, tenancy.exchange_problems(
+        db.session, person, landlord_id, agreement_id=agreement_id,
+        counterpart_personnummer=number, exchange_on=starts_on, consent=consent, today=day))
     if not errors:
         try:
             tenancy.apply_exchange(
-                db.session, me(), queue_landlord().id, agreement_id=agreement_id,
-                counterpart_name=name,
-                counterpart_personnummer=form.get("counterpart_personnummer") or "",
-                counterpart_address=address, exchange_on=starts_on,
-                consent=form.get("consent") == "on", note=note, today=today())
+                db.session, person, landlord_id, agreement_id=agreement_id,
+                counterpart_name=name, counterpart_personnummer=number,
+                counterpart_address=address, exchange_on=starts_on, consent=consent,
+                note=note, today=day)
         except tenancy.TenancyError as exc:
-            errors[exc.field or "agreement_id"] = exc.code
+            _add(errors, exc.errors)
     if errors:
-        form.pop("counterpart_personnummer", None)  # never sent back in clear
         return tenancy_page(form, errors, "exchange", 400)
     flash(_("Your exchange application is sent. We answer by e-mail."), "info")
     return redirect(url_for("housing.tenancy_page"), 303)
 
 
+SUBLET_FIELDS = {"agreement_id": "sublet_agreement_id", "starts_on": "sublet_starts_on"}
+
+
 @bp.post("/tenancy/sublet")
 @tenant_required
 def apply_sublet():
+    """Every error at once, each on its field, as for an exchange: an end before the start
+    shows beside a missing name."""
     form = request.form.to_dict()
     errors: dict = {}
     agreement_id, starts_on, note = _common(form, errors, "sublet_")
     ends_on = parse_day(form, errors, "ends_on")
     name = _text(form, errors, "subtenant_name", 200)
     reason = form.get("reason") or ""
-    if reason not in SUBLET_REASONS:
-        errors["reason"] = "invalid_choice"
+    person, landlord_id, day = me(), queue_landlord().id, today()
+    _add(errors, tenancy.sublet_problems(
+        db.session, person, landlord_id, agreement_id=agreement_id, starts_on=starts_on,
+        ends_on=ends_on, reason=reason, today=day), SUBLET_FIELDS)
     if not errors:
         try:
-            tenancy.apply_sublet(db.session, me(), queue_landlord().id,
+            tenancy.apply_sublet(db.session, person, landlord_id,
                                  agreement_id=agreement_id, subtenant_name=name,
                                  starts_on=starts_on, ends_on=ends_on, reason=reason, note=note,
-                                 today=today())
+                                 today=day)
         except tenancy.TenancyError as exc:
-            field = exc.field or "agreement_id"
-            errors[f"sublet_{field}" if field in ("agreement_id", "starts_on") else field] = \
-                exc.code
+            _add(errors, exc.errors, SUBLET_FIELDS)
     if errors:
         return tenancy_page(form, errors, "sublet", 400)
     flash(_("Your application to let second-hand is sent. We answer by e-mail."), "info")

@@ -7,6 +7,7 @@ every application. Joining online (non-tenants too) is ``housing.join``."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from dispatch.auth import tenants
 from dispatch.core.extensions import db
 from dispatch.core.phones import normalise_phone
 from dispatch.housing import labels, service
@@ -150,6 +152,10 @@ WISH_NUMBERS = {"rooms_min": (1, 10), "max_rent": (0, 100_000), "lowest_floor": 
                 "highest_floor": (-5, 50), "adults": (1, 10), "children": (0, 20),
                 "yearly_income": (0, 100_000_000)}
 
+# Spaces between digits group them ("300 000", also with a no-break or thin space as phones
+# and copied figures have): they are dropped, anything else must be a whole number.
+DIGIT_GROUPS = re.compile(r"(?<=\d)\s+(?=\d)")
+
 
 def wishes_form(applicant: HousingApplicant, person: Person) -> dict:
     form = {name: "" if getattr(applicant, name) is None else str(getattr(applicant, name))
@@ -162,9 +168,11 @@ def wishes_form(applicant: HousingApplicant, person: Person) -> dict:
 
 
 def read_wishes(form: dict, errors: dict, *, kinds: list[str]) -> dict:
+    """The wishes' values from the form; what is wrong goes into ``errors`` by field (a code,
+    or the range error's own words)."""
     values: dict = {}
     for name, (low, high) in WISH_NUMBERS.items():
-        raw = (form.get(name) or "").strip().replace(" ", "")
+        raw = DIGIT_GROUPS.sub("", (form.get(name) or "").strip())
         if not raw:
             values[name] = None if name not in ("adults", "children") else (
                 1 if name == "adults" else 0)
@@ -175,8 +183,12 @@ def read_wishes(form: dict, errors: dict, *, kinds: list[str]) -> dict:
             errors[name] = "not_a_number"
             continue
         if not low <= number <= high:
-            errors[name] = "out_of_range"
+            errors[name] = labels.out_of_range(low, high)
         values[name] = number
+    lowest, highest = values.get("lowest_floor"), values.get("highest_floor")
+    if lowest is not None and highest is not None and highest < lowest \
+            and "lowest_floor" not in errors:
+        errors.setdefault("highest_floor", "floors_reversed")
     areas = [a.strip() for a in (form.get("areas") or "").split(",") if a.strip()]
     if len(", ".join(areas)) > 500:
         errors["areas"] = "too_long"
@@ -187,6 +199,11 @@ def read_wishes(form: dict, errors: dict, *, kinds: list[str]) -> dict:
     values["needs_lift"] = form.get("needs_lift") == "on"
     values["subscribes"] = form.get("subscribes") == "on"
     return values
+
+
+def is_email(value: str) -> bool:
+    """The portal's rule for an e-mail address (``tenants.EMAIL_RE``): ``per@`` is not one."""
+    return bool(tenants.EMAIL_RE.match(value)) and len(value) <= 254
 
 
 @bp.route("/wishes", methods=["GET", "POST"])
@@ -207,7 +224,7 @@ def wishes():
     elif len(name) > 200:
         errors["name"] = "too_long"
     email = (form.get("email") or "").strip()
-    if email and ("@" not in email or " " in email or len(email) > 254):
+    if email and not is_email(email):
         errors["email"] = "bad_email"
     phone_raw = (form.get("phone") or "").strip()
     phone = normalise_phone(phone_raw, "SE") if phone_raw else None

@@ -40,7 +40,7 @@ INCOME_KINDS = (
     "unemployment",  # a-kassa
     "student_loan",  # studielån
     "student_grant",  # studiebidrag
-    "social_assistance",  # försörjningsstöd styrkt av Hammarö kommun
+    "social_assistance",  # försörjningsstöd styrkt av kommunen (seed 004 names Hammarö, its own)
     "housing_allowance",  # bostadsbidrag
     "child_allowance",  # barnbidrag
     "maintenance",  # underhållsbidrag

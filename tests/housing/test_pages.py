@@ -86,6 +86,122 @@ def test_wishes_with_a_bad_number_keep_what_was_typed_and_say_what_is_wrong(
         == (["Skoghall", "Hammarö"], 3, 9000, ["employment", "child_allowance"])
 
 
+def _wishes(client, **changes):
+    """A wishes form as typed, everything valid unless changed."""
+    token = csrf_of(client, "/bostad/wishes")
+    return {"csrf_token": token, "name": "Olle Older", "email": "olle@example.se",
+            "phone": "070-123 45 67", "areas": "Skoghall", "rooms_min": "2", "max_rent": "9000",
+            "lowest_floor": "1", "highest_floor": "4", "adults": "1", "children": "0",
+            "yearly_income": "300000", "income_kinds": ["employment"], **changes}
+
+
+def test_wishes_refuse_an_email_address_without_a_domain_and_keep_what_was_typed(
+        client, db_session, queue):
+    applicant = _applicant(db_session, queue, queue.older)
+    log_in(client, queue.older)
+    response = client.post("/bostad/wishes", data=_wishes(client, email="per@",
+                                                          areas="Skoghall, Hammarö"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'id="email-error"' in page and "Det är inte en giltig e-postadress." in page
+    assert 'value="per@"' in page and 'value="Skoghall, Hammarö"' in page
+    db_session.expire_all()
+    assert (queue.older.email, applicant.areas) == ("olle@example.se", [])
+
+
+def test_an_officer_cannot_register_a_caller_with_an_email_address_without_a_domain(
+        client, db_session, queue, officer):
+    token = csrf_of(client, "/bostad/staff/applicants/new")
+    bad = client.post("/bostad/staff/applicants/new", data={
+        "csrf_token": token, "landlord_id": str(queue.landlord.id), "name": "Nils Ny",
+        "personnummer": "900101-2385", "email": "nils@", "phone": ""})
+    page = bad.get_data(as_text=True)
+    assert bad.status_code == 400 and 'id="email-error"' in page
+    assert "Det är inte en giltig e-postadress." in page
+    assert db_session.scalar(select(HousingApplicant)) is None
+
+
+def test_wishes_refuse_a_highest_floor_below_the_lowest_on_the_highest_floor_field(
+        client, db_session, queue):
+    applicant = _applicant(db_session, queue, queue.older)
+    log_in(client, queue.older)
+    client.get("/bostad/?lang=en")
+    response = client.post("/bostad/wishes", data=_wishes(client, lowest_floor="5",
+                                                          highest_floor="2"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert '<p class="field-error" id="highest_floor-error" role="alert">The highest floor ' \
+        'cannot be below the lowest floor.</p>' in page
+    assert 'value="5"' in page and 'value="2"' in page
+    db_session.expire_all()
+    assert (applicant.lowest_floor, applicant.highest_floor) == (None, None)
+    ok = client.post("/bostad/wishes", data=_wishes(client, lowest_floor="2",
+                                                    highest_floor="2"))
+    assert ok.status_code == 303
+
+
+@pytest.mark.parametrize(("field", "typed", "words"), [
+    ("rooms_min", "11", "Give a number between 1 and 10."),
+    ("lowest_floor", "60", "Give a number between -5 and 50."),
+    ("yearly_income", "200 000 000", "Give a number between 0 and 100,000,000."),
+])
+def test_a_number_out_of_range_says_the_allowed_range(client, db_session, queue, field, typed,
+                                                      words):
+    _applicant(db_session, queue, queue.older)
+    log_in(client, queue.older)
+    client.get("/bostad/?lang=en")
+    response = client.post("/bostad/wishes", data=_wishes(client, **{field: typed}))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert f'<p class="field-error" id="{field}-error" role="alert">{words}</p>' in page
+    assert f'value="{typed}"' in page
+
+
+@pytest.mark.parametrize("space", [" ", "\u00a0", "\u202f"])
+def test_amounts_typed_in_groups_of_digits_with_spaces_are_saved_as_numbers(
+        client, db_session, queue, space):
+    applicant = _applicant(db_session, queue, queue.older)
+    log_in(client, queue.older)
+    response = client.post("/bostad/wishes", data=_wishes(
+        client, yearly_income=f"300{space}000", max_rent=f"9{space}500"))
+    assert response.status_code == 303
+    db_session.expire_all()
+    assert (applicant.yearly_income, applicant.max_rent) == (300_000, 9_500)
+
+
+def test_an_amount_that_is_not_a_number_is_refused_not_emptied(client, db_session, queue):
+    applicant = _applicant(db_session, queue, queue.older, yearly_income=250_000)
+    log_in(client, queue.older)
+    page = client.get("/bostad/wishes").get_data(as_text=True)
+    # A text field: a browser's number field would send "300 000" as an empty value.
+    assert 'name="yearly_income" type="text" inputmode="numeric" value="250000"' in page
+    response = client.post("/bostad/wishes", data=_wishes(client, yearly_income="300 000 kr"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'id="yearly_income-error"' in page and "Ange ett heltal." in page
+    assert 'value="300 000 kr"' in page
+    db_session.expire_all()
+    assert applicant.yearly_income == 250_000
+
+
+@pytest.mark.parametrize("lang", ["sv", "fi", "en"])
+def test_the_income_support_choice_names_no_municipality(client, db_session, queue, lang):
+    _applicant(db_session, queue, queue.older)
+    log_in(client, queue.older)
+    page = client.get(f"/bostad/wishes?lang={lang}").get_data(as_text=True)
+    assert 'id="income-social_assistance"' in page
+    assert "Hammarö" not in page and "Hammarön" not in page
+
+
+def test_the_income_support_choice_says_confirmed_by_the_municipality(client, db_session,
+                                                                      queue):
+    _applicant(db_session, queue, queue.older)
+    log_in(client, queue.older)
+    page = client.get("/bostad/wishes?lang=en").get_data(as_text=True)
+    assert '<label for="income-social_assistance">Income support confirmed by the ' \
+        'municipality</label>' in page
+
+
 def test_interest_offer_and_acceptance_through_the_pages(client, db_session, queue):
     applicant = _applicant(db_session, queue, queue.older)
     listing = _listing(db_session, queue)

@@ -158,17 +158,80 @@ def test_a_tenant_applies_to_let_second_hand_and_a_refused_form_keeps_what_was_t
     assert "Andrahandsuthyrning" in page and "Väntar på beslut" in page
 
 
-def test_an_exchange_form_never_sends_the_other_partys_number_back(client, db_session, queue,
-                                                                   hamb):
+def test_an_exchange_form_keeps_the_other_partys_number_as_typed_uncached(client, db_session,
+                                                                         queue, hamb):
     log_in(client, queue.tenant)
     token = csrf_of(client, "/bostad/tenancy")
     bad = client.post("/bostad/tenancy/exchange", data={
         "csrf_token": token, "agreement_id": str(queue.agreement.id),
-        "counterpart_name": "Olle Older", "counterpart_personnummer": OLLE,
+        "counterpart_name": "Olle Older", "counterpart_personnummer": "900101-2385",
         "counterpart_address": "Storgatan 1", "starts_on": "2030-01-01"})
     text = bad.get_data(as_text=True)
     assert bad.status_code == 400 and 'id="consent-error"' in text
-    assert 'value="Olle Older"' in text and OLLE not in text
+    assert 'value="Olle Older"' in text and 'value="900101-2385"' in text  # to be corrected
+    assert bad.headers["Cache-Control"] == "private, no-store"
+
+
+def test_an_exchange_form_shows_every_error_at_once_and_keeps_everything_typed(
+        client, db_session, queue, hamb, caplog):
+    log_in(client, queue.tenant)
+    token = csrf_of(client, "/bostad/tenancy")
+    typed = {"csrf_token": token, "agreement_id": str(queue.agreement.id),
+             "counterpart_name": "Olle Older", "counterpart_personnummer": "900101-2384",
+             "counterpart_address": "", "starts_on": "2030-01-01", "note": "Vi vill byta",
+             "consent": "on"}
+    caplog.set_level("DEBUG")
+    bad = client.post("/bostad/tenancy/exchange", data=typed)
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 400
+    assert 'id="counterpart_address-error"' in text and 'id="counterpart_personnummer-error"' \
+        in text
+    assert "Inte ett giltigt personnummer." in text
+    assert 'value="900101-2384"' in text and 'value="Olle Older"' in text
+    assert 'value="2030-01-01"' in text and ">Vi vill byta</textarea>" in text
+    assert 'id="consent" name="consent" type="checkbox" checked' in text
+    assert db_session.scalar(select(HousingTenancyApplication)) is None
+    assert "900101" not in caplog.text and "199001012384" not in caplog.text
+    events = list(db_session.scalars(select(AuditEvent)))
+    assert not any("900101" in str(e.details) or "900101" in (e.subject or "") for e in events)
+    typed.update(counterpart_personnummer="900101-2385", counterpart_address="Storgatan 1")
+    assert client.post("/bostad/tenancy/exchange", data=typed).status_code == 303
+    row = db_session.scalar(select(HousingTenancyApplication))
+    assert (row.kind, row.counterpart_address) == ("exchange", "Storgatan 1")
+
+
+def test_a_sublet_form_shows_end_before_start_with_the_missing_fields(client, db_session, queue,
+                                                                      hamb):
+    log_in(client, queue.tenant)
+    token = csrf_of(client, "/bostad/tenancy")
+    today = service.local_today(TZ)
+    start, end = (today + timedelta(days=10)).isoformat(), (today + timedelta(days=5)).isoformat()
+    bad = client.post("/bostad/tenancy/sublet", data={
+        "csrf_token": token, "sublet_agreement_id": str(queue.agreement.id), "reason": "",
+        "sublet_starts_on": start, "ends_on": end, "subtenant_name": "",
+        "sublet_note": "Ett halvår"})
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 400
+    for field in ("ends_on", "subtenant_name", "reason"):
+        assert f'id="{field}-error"' in text
+    assert "Slutdatumet måste vara efter startdatumet." in text
+    assert f'value="{start}"' in text and f'value="{end}"' in text
+    assert ">Ett halvår</textarea>" in text
+    assert db_session.scalar(select(HousingTenancyApplication)) is None
+
+
+def test_the_rules_report_every_problem_of_an_application_at_once(db_session, queue):
+    with pytest.raises(tenancy.TenancyError) as refused:
+        _exchange(db_session, queue, counterpart_personnummer="900101-2384", consent=False,
+                  exchange_on=TODAY - timedelta(days=1))
+    assert refused.value.errors == {"counterpart_personnummer": "bad_personnummer",
+                                    "starts_on": "date_in_past",
+                                    "consent": "exchange_consent_required"}
+    with pytest.raises(tenancy.TenancyError) as refused:
+        _sublet(db_session, queue, reason="holiday", starts_on=TODAY - timedelta(days=1),
+                ends_on=TODAY - timedelta(days=2))
+    assert refused.value.errors == {"reason": "invalid_choice", "starts_on": "date_in_past",
+                                    "ends_on": "end_before_start"}
 
 
 def test_a_person_without_an_agreement_is_told_the_pages_are_for_tenants(client, db_session,
