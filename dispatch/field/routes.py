@@ -138,6 +138,7 @@ TEXTS = {
     "report_draft_saved": _l("Draft saved on the tablet %(time)s"),
     "report_queued": _l("The report is waiting to be sent."),
     "report_sent": _l("The report is sent (%(time)s)."),
+    "send_changes": _l("Send the changes to the report"),
     "report_failed": _l("The report was not accepted: %(message)s"),
     "report_missing": _l("Write the report: the job is done but has no report yet."),
     "outcome_required": _l("Choose the outcome."),

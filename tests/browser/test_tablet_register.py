@@ -205,6 +205,8 @@ def test_a_call_attempt_logged_on_the_tablet_reaches_the_report(tablet, world):
     expect(outcomes.locator(".field-error")).to_be_hidden()
     form.get_by_role("button", name="Send the report and close the job").click()
     expect(card.locator(".report-state")).to_contain_text("The report is sent")
+    # It may still be corrected: the button says so.
+    expect(form.locator("button[type=submit]")).to_have_text("Send the changes to the report")
     # The job is done: its door code is off the screen and out of storage.
     expect(card.locator(".door")).to_have_count(0)
     assert "3690" not in page.evaluate(STORED)

@@ -424,7 +424,9 @@ function buildInfo(j) {
   if (job.floor !== null && job.floor !== undefined) where.push(t("floor", { n: job.floor }));
   var caller = job.caller || {};
   var suspected = job.suspected_source || "";
-  if (job.suspected && job.suspected.lagenhetsnummer) {
+  // The operator's words often name the flat already ("Ovanför: lgh 1202 (…)"): not twice.
+  if (job.suspected && job.suspected.lagenhetsnummer &&
+      suspected.indexOf(job.suspected.lagenhetsnummer) < 0) {
     suspected = (suspected ? suspected + " – " : "") + t("flat", { n: job.suspected.lagenhetsnummer }) +
       (job.suspected.floor !== null && job.suspected.floor !== undefined ? ", " + t("floor", { n: job.suspected.floor }) : "");
   }
@@ -629,6 +631,13 @@ function renderReportState(card, j) {
   else if (drafts[j.job.job_id]) { text = t("report_draft_saved", { time: hhmm(drafts[j.job.job_id].saved_at) }); }
   state.textContent = text;
   state.className = cls;
+  // A sent report may still be corrected (until the landlord's reports are released): the
+  // button then says that it sends the changes, not the report anew.
+  var submit = card.querySelector("form.report button[type=submit]");
+  if (submit) {
+    if (!submit.dataset.first) submit.dataset.first = submit.textContent;
+    submit.textContent = r && r.state === "sent" ? T.send_changes : submit.dataset.first;
+  }
 }
 
 function cardOf(j) { return document.getElementById("job-" + j.job.job_id); }
