@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from urllib.parse import urlencode
 
 from flask import Flask, current_app, request, session
 from flask_babel import force_locale
@@ -34,6 +35,13 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def with_language(code: str) -> str:
+    """The link that shows this page in another language: the same query (a log-in page's
+    ``next`` and ``hint``, a list's filters) with ``lang`` set."""
+    args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
+    return "?" + urlencode([*args, ("lang", code)])
+
+
 def as_strings(mapping: dict) -> dict:
     """Translated words (lazy strings) as plain text, to hand a page's script as JSON."""
     return {str(key): str(value) for key, value in mapping.items()}
@@ -56,4 +64,5 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _languages() -> dict:
-        return {"language_names": LANGUAGE_NAMES, "current_locale": select_locale()}
+        return {"language_names": LANGUAGE_NAMES, "current_locale": select_locale(),
+                "with_language": with_language}

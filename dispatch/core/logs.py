@@ -56,6 +56,8 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     root.setLevel(level)
     # Alembic announces its plugins at INFO on every start; that is noise, not news.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # fpdf's font subsetting (fontTools) lists glyphs at INFO for every PDF: hundreds of lines.
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 
 def init_app(app: Flask) -> None:

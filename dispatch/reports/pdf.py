@@ -119,17 +119,27 @@ def render(doc: dict, tz: ZoneInfo, *, printed_at: str, daytime_contact: str = "
         pdf.set_font(pdf.body_family, "", 10)
         lines = pdf.multi_cell(width - 55, 6, pdf.text_of(value), dry_run=True,
                                output=MethodReturnValue.LINES)
+        # A label longer than its column (Finnish ones are) wraps within it, beside the value.
+        pdf.set_font(pdf.body_family, "B", 10)
+        label_lines = pdf.multi_cell(53, 6, pdf.text_of(label), dry_run=True,
+                                     output=MethodReturnValue.LINES)
         first = True
         while lines:
-            pdf.keep(min(len(lines), 3) * 6)
+            pdf.keep(max(min(len(lines), 3), len(label_lines) if first else 1) * 6)
             fit = max(1, min(len(lines), int(pdf.room() // 6)))
             part, lines = lines[:fit], lines[fit:]
             with pdf.tagged("P"):
-                pdf.set_font(pdf.body_family, "B", 10)
-                pdf.cell(55, 6, pdf.text_of(label if first else ""))
+                top = pdf.get_y()
+                below_label = top
+                if first:
+                    pdf.set_font(pdf.body_family, "B", 10)
+                    pdf.multi_cell(53, 6, "\n".join(label_lines), new_x="LMARGIN", new_y="NEXT")
+                    below_label = pdf.get_y()
+                pdf.set_xy(pdf.l_margin + 55, top)
                 pdf.set_font(pdf.body_family, "", 10)
                 pdf.multi_cell(width - 55, 6, pdf.text_of("\n".join(part)),
                                new_x="LMARGIN", new_y="NEXT")
+                pdf.set_y(max(pdf.get_y(), below_label))
             first = False
 
     def heading(text) -> None:

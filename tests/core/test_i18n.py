@@ -72,3 +72,9 @@ def test_choosing_a_language_sticks_for_the_session(client, lang, words):
     assert f'<html lang="{lang}">' in page
     for word in words:
         assert word in page
+
+
+def test_the_language_links_keep_the_pages_query(client):
+    page = client.get("/login?next=/console/&lang=sv").get_data(as_text=True)
+    assert 'href="?next=%2Fconsole%2F&amp;lang=en"' in page
+    assert 'href="?next=%2Fconsole%2F&amp;lang=fi"' in page

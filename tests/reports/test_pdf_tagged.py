@@ -6,6 +6,7 @@ and the footer marked as an artifact. Read back with pypdf."""
 from __future__ import annotations
 
 import io
+import logging
 import re
 
 import pytest
@@ -102,3 +103,22 @@ def test_a_text_longer_than_a_page_goes_on_as_marked_paragraphs_on_the_next_page
         assert b"/Artifact BMC" in data  # the footer
     everything = "\n".join(page.extract_text() for page in reader.pages)
     assert "Rad 1:" in everything and "Rad 120:" in everything
+
+
+def test_a_label_longer_than_its_column_wraps_beside_its_value_and_logs_no_font_lines(
+        client, auth, released, caplog):
+    caplog.set_level(logging.INFO)
+    reader = _pdf(client, auth, released.id, "fi")
+    # "Häiriintyneeseen asukkaaseen otettu yhteyttä" is wider than the label's 55 mm: drawn
+    # as one line it ran over its value ("Kyllä"). Each piece of it now starts at the left
+    # margin and ends before the value's column, and the value starts in its column.
+    pieces = []
+    reader.pages[0].extract_text(visitor_text=lambda text, cm, tm, font, size: pieces.append(
+        (text.strip(), tm[4] * cm[0] + cm[4])))
+    left = min(x for t, x in pieces if t)  # the left margin, in points
+    label = [(t, x) for t, x in pieces if t and t in "Häiriintyneeseen asukkaaseen otettu yhteyttä"]
+    assert " ".join(t for t, _ in label) == "Häiriintyneeseen asukkaaseen otettu yhteyttä", pieces
+    assert len(label) > 1 and all(abs(x - left) < 1 for _, x in label)  # wrapped in its column
+    values = [x for t, x in pieces if t == "Kyllä"]
+    assert values and all(x >= left + 55 * 72 / 25.4 - 1 for x in values)  # in the value's
+    assert not [r for r in caplog.records if r.name.startswith("fontTools")]
