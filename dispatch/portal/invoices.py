@@ -30,10 +30,11 @@ from dispatch.core.cli import CommandRefused
 from dispatch.core.database import outside_transaction, transactional
 from dispatch.core.extensions import db
 from dispatch.core.i18n import in_default_locale
-from dispatch.models import Agreement, AgreementParty, Landlord, Person, utcnow
+from dispatch.models import Agreement, AgreementParty, Entrance, Landlord, Person, utcnow
 from dispatch.models.portal import Invoice, Payment
 from dispatch.portal.blueprint import bp
 from dispatch.portal.rules import valid_ocr
+from dispatch.register.addresses import format_postnummer
 
 INVOICE_COLUMNS = ["fakturanummer", "avtalsnummer", "ocr", "belopp", "fakturadatum",
                    "forfallodatum", "period", "kundnummer", "pin"]
@@ -352,8 +353,21 @@ FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 
 
 def money(ore: int) -> str:
-    """An amount in the current language: ``8 450,00 kr``."""
-    return _("%(amount)s kr", amount=format_decimal(ore / 100, format="#,##0.00"))
+    """An amount in the current language: ``8 450,00 kr``, its spaces no-break ones (the
+    amount and its currency stay on one line, on the pages as in the PDF)."""
+    return _("%(amount)s kr", amount=format_decimal(ore / 100, format="#,##0.00")).replace(
+        " ", "\u00a0")
+
+
+def postcode(postnummer: str, country: str | None) -> str:
+    """A postcode as the country prints it: Swedish ``116 46`` (format_postnummer), Finnish
+    and any other as registered (``00100``)."""
+    return format_postnummer(postnummer) if (country or "SE") == "SE" else postnummer
+
+
+def postal_address(entrance: Entrance, country: str | None) -> str:
+    """``Götgatan 12B, 116 46 Stockholm``: the address on the invoice PDF and the pages."""
+    return f"{entrance.street_address}, {postcode(entrance.postnummer, country)} {entrance.ort}"
 
 
 def invoice_pdf(invoice: Invoice, agreement: Agreement, landlord: Landlord,

@@ -42,7 +42,7 @@ from dispatch.models.portal import (
 )
 from dispatch.portal import labels, service
 from dispatch.portal.blueprint import bp
-from dispatch.portal.invoices import invoice_pdf, money
+from dispatch.portal.invoices import invoice_pdf, money, postal_address, postcode
 from dispatch.portal.rules import notice_end_date
 from dispatch.portal.service import PortalError, local_today
 from dispatch.portal.session import (
@@ -52,7 +52,6 @@ from dispatch.portal.session import (
     queue_only,
     tenant_required,
 )
-from dispatch.register.queries import full_address
 
 MAX_PHOTOS = 3
 TENANT_MESSAGE_KINDS = ("message", "service_request", "rent")  # what a tenant may write
@@ -124,6 +123,11 @@ def _queue_only_page():
 @bp.app_template_global()
 def portal_money(ore: int) -> str:
     return money(ore)
+
+
+@bp.app_template_global()
+def portal_postcode(postnummer: str, country: str | None) -> str:
+    return postcode(postnummer, country)
 
 
 @bp.context_processor
@@ -235,8 +239,8 @@ def invoice_as_pdf(invoice_id: int):
     objects = [link.rental_object for link in agreement.objects]
     flat = next((o for o in objects if o.object_type == "lägenhet"),
                 objects[0] if objects else None)
-    address = full_address(flat.entrance) if flat else ""
     landlord = db.session.get(Landlord, invoice.landlord_id)
+    address = postal_address(flat.entrance, landlord.country) if flat else ""
     body = invoice_pdf(invoice, agreement, landlord, first, address)
     return Response(body, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="avi-{invoice.invoice_number}.pdf"',

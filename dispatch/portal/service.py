@@ -106,6 +106,7 @@ class HomeObject:
     rooms: object
     area_m2: object
     designation: str | None
+    country: str = "SE"  # the landlord's: how the postcode is printed
 
 
 @dataclass
@@ -139,9 +140,10 @@ _HOME_OBJECTS = (
     select(AgreementObject.agreement_id, RentalObject.objektsnummer, RentalObject.object_type,
            Entrance.street, Entrance.street_number, Entrance.street_letter,
            Entrance.postnummer, Entrance.ort, RentalObject.lagenhetsnummer, RentalObject.rooms,
-           RentalObject.area_m2, Property.designation)
+           RentalObject.area_m2, Property.designation, Landlord.country)
     .join(RentalObject, RentalObject.id == AgreementObject.object_id)
     .join(Entrance, Entrance.id == RentalObject.entrance_id)
+    .join(Landlord, Landlord.id == Entrance.landlord_id)
     .outerjoin(Property, Property.id == Entrance.property_id)
     .where(AgreementObject.agreement_id.in_(_IDS))
     .where((AgreementObject.ends_on.is_(None)) | (AgreementObject.ends_on >= _ON))
@@ -174,7 +176,8 @@ def first_page(session: Session, person_id: int, *, on: date) -> list[HomeCard]:
         number = "" if r.street_number is None else f" {r.street_number}"
         cards[r.agreement_id].objects.append(HomeObject(
             r.objektsnummer, r.object_type, f"{r.street}{number}{r.street_letter}",
-            r.postnummer, r.ort, r.lagenhetsnummer, r.rooms, r.area_m2, r.designation))
+            r.postnummer, r.ort, r.lagenhetsnummer, r.rooms, r.area_m2, r.designation,
+            r.country))
     for r in run(_HOME_TENANTS, {"ids": ids}):
         cards[r.agreement_id].tenants.append(r.name)
         if r.position == 1:
@@ -247,6 +250,15 @@ class InvoiceLine:
     @property
     def settled(self) -> bool:
         return self.paid_ore >= self.invoice.amount_ore
+
+    @property
+    def left_ore(self) -> int:
+        """What is left to pay on the invoice (0 when settled)."""
+        return max(0, self.invoice.amount_ore - self.paid_ore)
+
+    @property
+    def partly_paid(self) -> bool:
+        return 0 < self.paid_ore < self.invoice.amount_ore
 
 
 def invoices_of(session: Session, agreement: Agreement, *, limit: int = 24) -> list[InvoiceLine]:

@@ -1,12 +1,16 @@
 """In Chromium against the Procfile's web process: a tenant sees invoices with a valid OCR,
 files a fault report with a photo, books a laundry pass; a Finnish landlord's tenant gets the
-Finnish UI. The tenant's session cookie is signed with the server's secret (Flask's own
-session serializer), as the log-in would set it; no test-only route exists."""
+Finnish UI. On a phone (390 px), in Swedish and Finnish, no page is wider than the screen,
+amounts, dates and postcodes stay whole on one line, a partly paid invoice says what is left
+to pay and a message keeps its line breaks. The tenant's session cookie is signed with the
+server's secret (Flask's own session serializer), as the log-in would set it; no test-only
+route exists."""
 
 from __future__ import annotations
 
 import io
-from datetime import date, time
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -27,7 +31,15 @@ from dispatch.models import (
     Property,
     RentalObject,
 )
-from dispatch.models.portal import FaultEvent, FaultReport, LaundryPass, LaundryRoom
+from dispatch.models.portal import (
+    FaultEvent,
+    FaultReport,
+    Invoice,
+    LaundryPass,
+    LaundryRoom,
+    Payment,
+    PortalMessage,
+)
 from dispatch.portal.invoices import import_file
 from dispatch.portal.rules import ocr_number, valid_ocr
 from dispatch.portal.session import ACCOUNT_KEY, PERSON_KEY
@@ -63,6 +75,42 @@ def _tenant(session, landlord, *, name, number, lgh) -> Person:
     return person
 
 
+def _phone_tenant(session, landlord) -> tuple[Person, FaultReport]:
+    """A tenant whose pages are the widest a phone sees: a flat with rooms, area and a long
+    property designation, a partly paid overdue invoice, a fault report and a two-line
+    message from the landlord."""
+    person = _tenant(session, landlord, name="Sara Svensson", number=16, lgh="1203")
+    flat = session.scalars(sa.select(RentalObject).where(
+        RentalObject.objektsnummer == "16-1203")).one()
+    flat.rooms, flat.area_m2 = Decimal("3"), Decimal("74.5")
+    flat.entrance.real_property.designation = "Kvarteret Hornsbergsstrand 16"
+    flat.entrance.postnummer = "11646"
+    agreement = session.scalars(sa.select(Agreement).where(
+        Agreement.avtalsnummer == "A-16")).one()
+    invoice = Invoice(landlord_id=landlord.id, agreement_id=agreement.id,
+                      invoice_number="2026110016", ocr=ocr_number("2026110016",
+                                                                  length_digit=True),
+                      amount_ore=1_234_550, issued_on=date(2026, 10, 15),
+                      due_on=date(2026, 10, 31), period="2026-11")
+    session.add(invoice)
+    session.flush()
+    session.add(Payment(landlord_id=landlord.id, agreement_id=agreement.id,
+                        invoice_id=invoice.id, reference="BG-16-1", ocr=invoice.ocr,
+                        amount_ore=1_000_000, paid_on=date(2026, 10, 30)))
+    fault = FaultReport(landlord_id=landlord.id, person_id=person.id, object_id=flat.id,
+                        category="ventilation", room="living_room",
+                        description="Fläkten låter.",
+                        created_at=datetime(2026, 11, 26, 21, 49, tzinfo=UTC))
+    fault.events = [FaultEvent(status="received")]
+    session.add(fault)
+    session.flush()
+    session.add(PortalMessage(landlord_id=landlord.id, person_id=person.id, from_staff=True,
+                              kind="message", subject="Fläkten",
+                              body="Vi kommer och tittar på fläkten nästa vecka.\nMvh Emil"))
+    session.flush()
+    return person, fault
+
+
 @pytest.fixture(scope="module")
 def portal_server(tmp_path_factory):
     url, drop = _fresh_database_url(tmp_path_factory, "portal")
@@ -89,8 +137,10 @@ def portal_server(tmp_path_factory):
                             category="heating", room="bedroom", description="Elementet är kallt.")
         fault.events = [FaultEvent(status="received")]
         session.add(fault)
+        sara, sara_fault = _phone_tenant(session, shem)
         session.commit()
-        people = {"anna": anna.id, "matti": matti.id, "fault": fault.id}
+        people = {"anna": anna.id, "matti": matti.id, "fault": fault.id, "sara": sara.id,
+                  "sara_fault": sara_fault.id}
     engine.dispose()
     yield server, people
     server.stop()
@@ -233,4 +283,87 @@ def test_staff_let_their_tenants_register_from_signing_on_the_account_policy_pag
         "undertecknat.")
     expect(box).to_be_checked()
     page.screenshot(path=str(tmp_path / "account-policy.png"), full_page=True)
+    context.close()
+
+
+PHONE = {"width": 390, "height": 844}
+PHONE_PAGES = ["/portal/", "/portal/invoices", "/portal/faults", "/portal/faults/{sara_fault}",
+               "/portal/faults/new", "/portal/messages", "/portal/laundry", "/portal/contact",
+               "/portal/complaint"]
+# Each of the page's amounts, dates, times and postcodes as laid out: its text, the lines it
+# takes and whether it runs out of the content of its box (the table row, else the card, else
+# the page) into the box's padding or beyond.
+LAID_OUT_UNBROKEN = """() => [...document.querySelectorAll('.money, .nobr')].map(el => {
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    const rects = [...range.getClientRects()].filter(r => r.width > 0);
+    const box = el.closest('tr, .card, main');
+    const style = getComputedStyle(box);
+    const right = box.getBoundingClientRect().right - parseFloat(style.borderRightWidth)
+        - parseFloat(style.paddingRight);
+    return [el.textContent.trim(), new Set(rects.map(r => Math.round(r.top))).size,
+            rects.some(r => r.right > right + 0.5)];
+})"""
+
+
+def _on_a_phone(browser, server, person_id, lang):
+    context, page = _logged_in(browser, server, person_id, viewport=PHONE, has_touch=True,
+                               is_mobile=True)
+    page.goto(f"{server.url}/portal/?lang={lang}")  # the language stays with the session
+    return context, page
+
+
+@pytest.mark.parametrize("lang", ["sv", "fi"])
+def test_no_portal_page_is_wider_than_a_phone(portal_server, browser, lang):
+    server, people = portal_server
+    context, page = _on_a_phone(browser, server, people["sara"], lang)
+    wide = {}
+    for path in PHONE_PAGES:
+        page.goto(server.url + path.format(**people))
+        assert "/login" not in page.url
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > PHONE["width"]:
+            wide[path] = width
+    context.close()
+    assert wide == {}
+
+
+@pytest.mark.parametrize("lang", ["sv", "fi"])
+def test_amounts_dates_and_postcodes_stay_whole_on_one_line_on_a_phone(portal_server, browser,
+                                                                     lang):
+    server, people = portal_server
+    context, page = _on_a_phone(browser, server, people["sara"], lang)
+    broken, seen = [], []
+    for path in ("/portal/", "/portal/invoices", "/portal/faults", "/portal/messages"):
+        page.goto(server.url + path)
+        for text, lines, overflows in page.evaluate(LAID_OUT_UNBROKEN):
+            seen.append(text)
+            if lines != 1 or overflows:
+                broken.append((path, text, lines, overflows))
+    context.close()
+    assert broken == []
+    assert "2\u00a0345,50\u00a0kr" in " ".join(seen)  # the debt: 12 345,50 less 10 000 paid
+    assert "116 46" in seen  # the postcode, printed as on the invoice PDF
+
+
+def test_a_partly_paid_invoice_says_what_is_left_to_pay(portal_server, browser):
+    server, people = portal_server
+    context, page = _on_a_phone(browser, server, people["sara"], "en")
+    page.goto(f"{server.url}/portal/invoices")
+    status = page.locator("table.invoices td.status")
+    expect(status).to_have_count(1)
+    expect(status).to_contain_text("Overdue")
+    expect(status.locator(".left-to-pay")).to_have_text("2,345.50\u00a0kr left to pay")
+    context.close()
+
+
+def test_a_message_shows_its_line_breaks_below_its_subject(portal_server, browser):
+    server, people = portal_server
+    context, page = _on_a_phone(browser, server, people["sara"], "sv")
+    page.goto(f"{server.url}/portal/messages")
+    message = page.locator(".thread li").filter(has_text="Fläkten")
+    body = message.locator(".body")
+    assert body.inner_text() == "Vi kommer och tittar på fläkten nästa vecka.\nMvh Emil"
+    subject = message.locator(".subject").bounding_box()
+    assert body.bounding_box()["y"] >= subject["y"] + subject["height"]
     context.close()

@@ -9,12 +9,13 @@ from datetime import date
 
 import pytest
 import time_machine
+from flask_babel import force_locale
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from dispatch.core.extensions import db
 from dispatch.models.portal import Invoice, Payment
-from dispatch.portal.invoices import import_file
+from dispatch.portal.invoices import import_file, money, postcode
 from dispatch.portal.rules import ocr_number, valid_ocr
 from tests.portal.conftest import csrf_of, log_in
 
@@ -87,9 +88,10 @@ def test_tenant_1_sees_invoices_with_a_valid_ocr_payments_and_rent_debt(client, 
         page = client.get("/portal/invoices").get_data(as_text=True)
     assert OCR_NOV in page and OCR_DEC in page
     assert valid_ocr(OCR_DEC, length_digit=True)
-    assert "8\u00a0450,00 kr" in page
+    assert "8\u00a0450,00\u00a0kr" in page
     assert "Betald" in page and "Att betala" in page
-    assert "Hyresskuld: <strong>0,00 kr</strong>" in page  # December's is not due yet
+    # December's is not due yet
+    assert 'Hyresskuld: <strong class="money">0,00\u00a0kr</strong>' in page
     assert ocr_number("2026120002") not in page  # the neighbour's invoice
 
 
@@ -97,8 +99,33 @@ def test_rent_debt_is_what_fell_due_less_what_was_paid(client, billed):
     with time_machine.travel("2026-12-02 12:00:00+01:00", tick=False):
         log_in(client, billed.first)
         page = client.get("/portal/invoices").get_data(as_text=True)
-    assert "Hyresskuld: <strong>8\u00a0450,00 kr</strong>" in page
+    assert 'Hyresskuld: <strong class="money">8\u00a0450,00\u00a0kr</strong>' in page
     assert "Förfallen" in page
+
+
+@pytest.mark.parametrize("lang", ["sv", "fi", "en"])
+def test_an_amount_and_its_currency_never_part(app, lang):
+    with app.test_request_context(f"/?lang={lang}"), force_locale(lang):
+        shown = money(222_550)
+    assert " " not in shown and shown.endswith("\u00a0kr")
+
+
+def test_a_partly_paid_invoice_shows_what_is_left_to_pay(client, billed, db_session):
+    result = import_file(db_session, billed.landlord, invoice_file(
+        f"2026100001;A-500;{ocr_number('2026100001')};12345,50;2026-09-15;2026-09-30;2026-10"),
+        actor="test")
+    assert result.accepted, result.errors
+    pay = ("betalningsreferens;ocr;belopp;betaldatum\n"
+           f"BG-9;{ocr_number('2026100001')};10000,00;2026-09-29\n").encode()
+    assert import_file(db_session, billed.landlord, pay, actor="test").accepted
+    with time_machine.travel("2026-11-26 12:00:00+01:00", tick=False):
+        log_in(client, billed.first)
+        page = client.get("/portal/invoices?lang=en").get_data(as_text=True)
+    row = page[page.index("2026100001"):]
+    row = row[:row.index("</tr>")]
+    assert "Overdue" in row
+    assert "2,345.50\u00a0kr left to pay" in row
+    assert page.count("left to pay") == 1  # not on the paid nor the unpaid invoice
 
 
 def test_tenant_2_sees_no_invoices_and_cannot_open_one(client, billed, db_session):
@@ -118,6 +145,19 @@ def test_the_invoice_pdf_carries_ocr_amount_and_kundnummer(client, billed, db_se
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages)
     assert OCR_NOV in text and "K-1001" in text and "8 450,00 kr" in text.replace("\u00a0", " ")
+    assert "Götgatan 12B, 118 46 Stockholm" in text
+
+
+def test_the_pages_print_the_postcode_as_the_pdf_does(client, billed):
+    log_in(client, billed.first)
+    page = client.get("/portal/").get_data(as_text=True)
+    assert 'Götgatan 12B, <span class="nobr">118 46</span> Stockholm' in page
+    assert "11846" not in page
+
+
+def test_a_swedish_postcode_is_printed_nnn_nn_and_a_finnish_one_as_registered():
+    assert postcode("11646", "SE") == "116 46"
+    assert postcode("00100", "FI") == "00100"
 
 
 def test_staff_import_page_shows_the_errors_and_keeps_the_database(client, auth, home,

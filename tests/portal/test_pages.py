@@ -30,6 +30,7 @@ def test_first_page_shows_the_agreement_its_objects_and_tenant_1s_kundnummer(ten
     assert "K-1001" in page
     assert "Söder 12:34" in page and "Götgatan 12B" in page
     assert "74,5" in page  # area from the register, decimal comma in Swedish
+    assert "<span class=\"nobr\">118 46</span> Stockholm" in page  # as the invoice PDF
     assert "A-600" not in page  # the neighbour's agreement
 
 
@@ -148,6 +149,17 @@ def test_a_message_a_service_request_and_one_to_rent_monitoring_reach_the_landlo
     kinds = db_session.scalars(select(PortalMessage.kind).where(
         PortalMessage.landlord_id == home.landlord.id)).all()
     assert sorted(kinds) == ["message", "rent", "service_request"]
+
+
+def test_a_message_keeps_its_line_breaks_escaped_apart_from_its_subject(tenant, home,
+                                                                        db_session):
+    db_session.add(PortalMessage(landlord_id=home.landlord.id, person_id=home.first.id,
+                                 from_staff=True, kind="message", subject="Fläkten",
+                                 body="Vi kommer nästa vecka.\nMvh <Emil>"))
+    db_session.flush()
+    page = tenant.get("/portal/messages").get_data(as_text=True)
+    assert ('<strong class="subject">Fläkten</strong> '
+            '<span class="body">Vi kommer nästa vecka.\nMvh &lt;Emil&gt;</span>') in page
 
 
 def test_an_empty_message_keeps_the_subject_and_shows_the_error(tenant):

@@ -44,7 +44,8 @@
       window.location.assign(result.next);
     } else if (result.status === "failed") {
       done = true;
-      img.hidden = true;
+      // The order is over: its instructions (QR code, same-device link, Cancel) go with it.
+      document.getElementById("bankid-pending").hidden = true;
       message.setAttribute("role", "alert");
       retry.hidden = false;
     } else {
