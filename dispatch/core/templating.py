@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Flask
-from flask_babel import format_datetime, format_decimal, format_percent
+from flask_babel import format_date, format_datetime, format_decimal, format_percent
 from flask_babel import lazy_gettext as _l
 
 from dispatch.core.phones import display_phone
@@ -71,6 +71,11 @@ def localtime(value) -> str:
     return format_datetime(value, "yyyy-MM-dd HH:mm")
 
 
+def longdate(value) -> str:
+    """A day in words, the current language's way: "27 november 2026", "27. marraskuuta 2026"."""
+    return "" if value is None else format_date(value, "long")
+
+
 def localtime_iso(value: str | None) -> str:
     """An ISO 8601 string (as the JSON shapes carry times) shown like ``localtime``."""
 
@@ -99,6 +104,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(localtime_iso, "localtime_iso")
     app.add_template_filter(decimal, "decimal")
+    app.add_template_filter(longdate, "longdate")
     app.add_template_filter(percent, "percent")
     app.add_template_global(IMPORT_STATUS_NAMES, "import_status_names")
     app.add_template_global(ROLE_NAMES, "role_names")

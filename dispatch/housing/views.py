@@ -12,7 +12,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import format_date, format_datetime, ngettext
+from flask_babel import format_date, format_time, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -91,7 +91,11 @@ def _day(value) -> str:
 
 @bp.app_template_filter("housing_time")
 def _time(value) -> str:
-    return "" if value is None else format_datetime(value, format="short")
+    """A moment as "3 dec. 2026 22:49" (the month in words, a 24-hour clock, in every
+    language: Babel's English short form was "12/3/26, 10:49 PM")."""
+    if value is None:
+        return ""
+    return f"{format_date(value, format='medium')} {format_time(value, format='HH:mm')}"
 
 
 def open_listings():

@@ -25,16 +25,19 @@ export function elapsed(iso) {
 }
 
 var LANG = document.documentElement.lang || "sv";
+// Dates and times as a Swedish service writes them in any language: a 24-hour clock, and in
+// English the day before the month (en-GB), never the American 12/3/26, 10:49 PM.
+var INTL = LANG === "en" ? "en-GB" : LANG;
 
 /** Times in the service's time zone (DISPATCH_TZ), whatever the PC is set to. */
 export function clockText(iso) {
   var d = iso ? new Date(iso) : new Date(now());
-  return d.toLocaleTimeString(LANG, {hour: "2-digit", minute: "2-digit", second: "2-digit",
+  return d.toLocaleTimeString(INTL, {hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
                                      timeZone: cfg.tz});
 }
 
 export function dateTimeText(iso) {
-  return new Date(iso).toLocaleString(LANG, {dateStyle: "short", timeStyle: "short",
+  return new Date(iso).toLocaleString(INTL, {dateStyle: "short", timeStyle: "short", hourCycle: "h23",
                                              timeZone: cfg.tz});
 }
 

@@ -12,6 +12,9 @@ var CONFIG = JSON.parse(document.getElementById("config").textContent);
 var T = CONFIG.text;
 var STEPS = ["accepted", "en_route", "on_site", "done"];
 var LANG = document.documentElement.lang || "sv";
+// Dates and times as a Swedish service writes them in any language: a 24-hour clock, and in
+// English the day before the month (en-GB), never the American 12/3/26, 10:49 PM.
+var INTL = LANG === "en" ? "en-GB" : LANG;
 var PREFIX = "sj.field.";
 
 // -- storage ----------------------------------------------------------------------------
@@ -53,9 +56,9 @@ function uuid() {
 }
 function now() { return new Date().toISOString(); }
 function hhmm(iso) {
-  return iso ? new Date(iso).toLocaleTimeString(LANG, { hour: "2-digit", minute: "2-digit" }) : "";
+  return iso ? new Date(iso).toLocaleTimeString(INTL, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }) : "";
 }
-function day(iso) { return new Date(iso).toLocaleDateString(LANG); }
+function day(iso) { return new Date(iso).toLocaleDateString(INTL); }
 function toLocalInput(iso) {
   if (!iso) return "";
   var d = new Date(iso);
