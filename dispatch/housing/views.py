@@ -31,6 +31,7 @@ from dispatch.models.housing import (
     HousingListing,
     HousingOffer,
 )
+from dispatch.portal.invoices import postal_address
 from dispatch.portal.session import current_person_id, tenant_required
 
 
@@ -87,6 +88,13 @@ def _words() -> dict:
 @bp.app_template_filter("housing_day")
 def _day(value) -> str:
     return "" if value is None else format_date(value, format="long")
+
+
+@bp.app_template_filter("housing_address")
+def _address(entrance: Entrance) -> str:
+    """``Götgatan 12B, 116 46 Stockholm``: the postcode as on the portal and the invoices."""
+    landlord = db.session.get(Landlord, entrance.landlord_id)
+    return postal_address(entrance, landlord.country if landlord else None)
 
 
 @bp.app_template_filter("housing_time")

@@ -44,6 +44,7 @@ def test_a_visitor_sees_the_open_listings_and_how_to_register(client, db_session
     assert "1 lägenhet går att söka." in page and "Logga in" in page
     listings = client.get("/bostad/listings").get_data(as_text=True)
     assert "Örsholmsvägen 3" in listings and "Anmäl intresse" not in listings
+    assert "Örsholmsvägen 3, 663 30 Skoghall" in listings  # the postcode as on the invoices
 
 
 def test_a_logged_in_person_registers_and_gets_zero_points_today(client, db_session, queue):
