@@ -359,7 +359,10 @@ class Applier:
                 continue
             digest = parser.digest(values)
             existing = objects.get(number)
-            if existing is not None and existing[1] == digest and not existing[2]:
+            if existing is not None and not existing[2] and (
+                    existing[1] == digest
+                    # (or its digest as earlier code stored it, empty newer cells included)
+                    or existing[1] in parser.earlier_digests(values)):
                 # The same row as last time: nothing to parse, nothing to write.
                 seen[number] = line
                 out.unchanged += 1

@@ -27,6 +27,11 @@ OPTIONAL = (
     "avtal_till", "hyresgast_personnummer", "hyresgast2_personnummer",
 )
 KNOWN = REQUIRED + OPTIONAL
+# The newer columns (the last of KNOWN): an export may leave them out, and then what the
+# register holds stays. In a row's digest an empty cell of one counts as the column being
+# absent (``RowParser.digest``): an export that adds them empty, or drops them again, leaves
+# every row's digest as it was, so that only rows whose values differ count as changed.
+NEWER = OPTIONAL[-3:]  # avtal_till, hyresgast_personnummer, hyresgast2_personnummer
 # Columns whose values are personal data: an error report names the column, never the value.
 PERSONAL = {"portkod", "hyresgast_namn", "hyresgast_telefon", "hyresgast_epost",
             "hyresgast2_namn", "hyresgast2_telefon", "hyresgast2_epost", "kundnummer",
@@ -192,6 +197,8 @@ class RowParser:
             operator.itemgetter(*digest_positions, self._width)  # always a tuple
             if digest_positions else (lambda values: ("",))
         )
+        # How many of the newer columns the file has (they come last in the digest).
+        self._newer = sum(1 for c in NEWER if c in self.index)
         self._objektsnummer_at = self.index.get("objektsnummer", self._width)
         self._addresses: dict = {}
         self._types: dict = {}
@@ -217,10 +224,34 @@ class RowParser:
         return cleaned[self._objektsnummer_at]
 
     def digest(self, cleaned: list[str]) -> str:
-        """A digest of the row's known values as written: equal digests, equal objects."""
+        """A digest of the row's known values as written: equal digests, equal objects.
+
+        The known columns the file has, in ``KNOWN``'s order, joined by 0x1F; trailing empty
+        cells of the newer columns (``NEWER``, the last ones) are left out, as if the file had
+        not had those columns: a row reads the same with them empty or without them. (A
+        value never ends in 0x1F: cells are stripped, and ``str.strip`` strips it.)"""
         # The picker ends with the empty cell after the row (so that it always returns a
         # tuple): drop the separator it adds.
-        return digest_of("\x1f".join(self._pick_digest(cleaned))[:-1])
+        joined = "\x1f".join(self._pick_digest(cleaned))
+        if not self._newer:
+            return digest_of(joined[:-1])
+        # Up to one separator per newer column, and the padding's: no further (an older
+        # column's empty cell before them stays in).
+        kept = joined.rstrip("\x1f")
+        if len(joined) - len(kept) > self._newer + 1:
+            kept = joined[:-self._newer - 1]
+        return digest_of(kept)
+
+    def earlier_digests(self, cleaned: list[str]) -> tuple[str, ...]:
+        """The digests earlier code stored for this row's values from a file that had the
+        newer columns empty (before ``digest`` left such cells out): its text with one, two
+        or three empty cells after it. A register row holding one of them holds these
+        values; only asked for a row whose digest differs from the stored one."""
+        joined = "\x1f".join(self._pick_digest(cleaned))
+        kept = joined.rstrip("\x1f")
+        if len(joined) - len(kept) > self._newer + 1:
+            kept = joined[:-self._newer - 1]
+        return tuple(digest_of(kept + "\x1f" * n) for n in range(1, len(NEWER) + 1))
 
     def parse(self, line: int, cleaned: list[str], digest: str | None = None) -> Row:
         """Parse one cleaned row; raise RowError for the first bad value."""

@@ -45,6 +45,7 @@ from imports.rows import (
     CACHE_LIMIT,
     IDENTITY_COLUMNS,
     KNOWN,
+    NEWER,
     SWEDISH_NUMBER,
     SWEREF_OFF_MAP,
     Row,
@@ -376,10 +377,19 @@ class ColumnarStage:
         def col(name: str):
             return pl.col(column_of[name]) if name in column_of else blank
 
+        # The digest's text (``RowParser.digest``): trailing empty cells of the newer
+        # columns are left out, as if the file had not had them.
+        older = [col(n) for n in known if n not in NEWER]
+        joined = pl.concat_str(older, separator="\x1f")
+        newer = [col(n) for n in known if n in NEWER]
+        if newer:
+            tail = pl.concat_str(newer, separator="\x1f").str.strip_chars_end("\x1f")
+            joined = pl.when(tail == "").then(joined).otherwise(
+                pl.concat_str([joined, tail], separator="\x1f"))
         frame = raw.select(
             "line",
             *(col(n).alias(n) for n in KNOWN),
-            pl.concat_str([col(n) for n in known], separator="\x1f").alias("joined"),
+            joined.alias("joined"),
         )
 
         # -- the columns whose values repeat: each distinct value once, through RowParser --
