@@ -1,50 +1,50 @@
 """The audit log for admins: who did what to which subject when, filtered by each of those and
 paginated, and the same selection as CSV (``core.csvsafe``: a subject or detail that starts
-like a formula stays text in the spreadsheet). Reading the log is audited too."""
+like a formula stays text in the spreadsheet). Reading the log is audited too. The page says
+each line in words (``audit_labels``); the CSV keeps the codes."""
 
 from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, render_template, request
+from flask_babel import format_date, format_datetime, format_time
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
+from dispatch.admin.audit_labels import (
+    GROUP_NAMES,
+    action_name,
+    detail_pairs,
+    group_name,
+    masked,
+    subject_text,
+)
 from dispatch.admin.routes import bp
 from dispatch.auth.access import roles_required
 from dispatch.auth.routes import client_ip
 from dispatch.core import csvsafe
 from dispatch.core.audit import record
 from dispatch.core.extensions import db
-from dispatch.models import AuditEvent, User
+from dispatch.models import AuditEvent, Landlord, User
 
 PAGE_SIZE = 50
 EXPORT_MAX_ROWS = 100_000
-# What an audit line is about, by the first part of its action ("report.read": "report").
-ACTION_GROUPS = {
-    "login": _l("Log-ins"),
-    "report": _l("Reports"),
-    "object": _l("Object views"),
-    "entrance": _l("Addresses opened"),
-    "call": _l("Screen pops"),
-    "door_code": _l("Door codes shown"),
-    "device": _l("Tablet sessions"),
-    "landlord": _l("Landlords"),
-    "user": _l("Users"),
-    "token": _l("API tokens"),
-    "patrol": _l("Patrol cars"),
-    "import": _l("Register imports"),
-    "retention": _l("Deletion after retention"),
-    "audit": _l("The audit log"),
-}
+NBSP = "\u00a0"
+LONG_WORD = 16  # characters; a longer word may break (``_breakable``)
+_BREAK_AFTER = re.compile(r"(?<=[.:@/])")
 
 
 class AuditFilter(FlaskForm):
@@ -64,12 +64,26 @@ class AuditFilter(FlaskForm):
 
 def _form() -> AuditFilter:
     form = AuditFilter(formdata=request.args)
-    actions = db.session.scalars(select(AuditEvent.action).distinct()).all()
-    groups = sorted({a.split(".", 1)[0] for a in actions} | set(ACTION_GROUPS))
-    form.what.choices = [("", "—")] + [
-        (g, str(ACTION_GROUPS.get(g, g))) for g in groups] + [
-        (a, a) for a in sorted(actions) if "." in a]
+    form.what.choices = _what_choices(
+        db.session.scalars(select(AuditEvent.action).distinct()).all())
     return form
+
+
+def _what_choices(actions: list[str]) -> list[SelectChoice]:
+    """The "What" filter: each kind of action (all of it, or one action of the kind that the
+    log holds), in words, alphabetically, one option group per kind."""
+    by_group: dict[str, set[str]] = {group: set() for group in GROUP_NAMES}
+    for action in actions:
+        group, dot, _rest = action.partition(".")
+        by_group.setdefault(group, set())
+        if dot:
+            by_group[group].add(action)
+    choices = [SelectChoice("", "—")]
+    for name, group in sorted((group_name(g), g) for g in by_group):
+        choices.append(SelectChoice(group, _("%(kind)s: all", kind=name), optgroup=name))
+        choices += [SelectChoice(action, label, optgroup=name) for label, action in
+                    sorted((action_name(a), a) for a in by_group[group])]
+    return choices
 
 
 def _selection(form: AuditFilter):
@@ -114,7 +128,57 @@ def service_zone() -> ZoneInfo:
 
 
 def _details(event: AuditEvent) -> str:
+    """The details as the CSV holds them: JSON, for support staff and spreadsheets."""
     return json.dumps(event.details, ensure_ascii=False, sort_keys=True) if event.details else ""
+
+
+def _landlord_codes(events) -> dict[str, str]:
+    """The codes of the landlords some lines name by id ("landlord:3", ``landlord_id``)."""
+    ids = set()
+    for event in events:
+        kind, _sep, value = (event.subject or "").partition(":")
+        if kind in ("landlord", "landlord-id") and value.isdigit():
+            ids.add(int(value))
+        if isinstance(landlord_id := (event.details or {}).get("landlord_id"), int):
+            ids.add(landlord_id)
+    if not ids:
+        return {}
+    found = db.session.execute(select(Landlord.id, Landlord.code).where(Landlord.id.in_(ids)))
+    return {str(landlord_id): code for landlord_id, code in found}
+
+
+def _when(at: datetime) -> str:
+    """A line's time, short and on one line ("26 nov. 2026 23:03": no break spaces)."""
+    return f"{format_date(at, 'medium')} {format_time(at, 'HH:mm')}".replace(" ", NBSP)
+
+
+def _breakable(text: str | None) -> Markup:
+    """Text whose long words (an e-mail, a code, an IPv6 address) may break after a dot,
+    colon, @ or slash, so that the table fits its card; short ones ("127.0.0.1", "27. marras-
+    kuuta") stay whole."""
+    return Markup("").join(  # join escapes each plain piece
+        Markup("<wbr>").join(_BREAK_AFTER.split(word)) if len(word) > LONG_WORD else word
+        for word in re.split(r"(\s+)", text or ""))
+
+
+def _shown(rows) -> dict:
+    """What the page's lines need to say their codes in words."""
+    landlords = _landlord_codes(event for event, _email in rows)
+    return {
+        "action_name": action_name,
+        "subject_text": lambda subject: subject_text(subject, landlords),
+        "detail_pairs": lambda details: detail_pairs(details, landlords),
+        "when": _when,
+        "when_full": lambda at: format_datetime(at, "yyyy-MM-dd HH:mm:ss"),
+        "breakable": _breakable,
+        "masked": masked,
+    }
+
+
+def _refused(form: AuditFilter):
+    """The page for filters that are not valid: their errors, and no lines."""
+    return render_template("admin/audit.html", form=form, rows=[], page=1, pages=0,
+                           total=0, filters=_filters_raw(), **_shown([])), 400
 
 
 @bp.get("/audit")
@@ -124,10 +188,8 @@ def audit_log():
     A filter that is not valid (a date that is no date) is said next to its field and the
     page shows nothing rather than everything."""
     form = _form()
-    valid = form.validate()
-    if not valid:
-        return render_template("admin/audit.html", form=form, rows=[], page=1, pages=0,
-                               total=0, filters=_filters_raw()), 400
+    if not form.validate():
+        return _refused(form)
     query = _selection(form)
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     pages = max(1, -(-total // PAGE_SIZE))
@@ -137,7 +199,7 @@ def audit_log():
     record(db.session, "audit.read", user_id=current_user.id, ip=client_ip(),
            details={**filters, "page": page, "count": len(rows)})
     return render_template("admin/audit.html", form=form, rows=rows, page=page, pages=pages,
-                           total=total, filters=filters, details=_details)
+                           total=total, filters=filters, **_shown(rows))
 
 
 def _filters_raw() -> dict:
@@ -151,8 +213,7 @@ def audit_export():
     """The selected audit lines as CSV (semicolons, UTF-8 with BOM), newest first."""
     form = _form()
     if not form.validate():
-        return render_template("admin/audit.html", form=form, rows=[], page=1, pages=0,
-                               total=0, filters=_filters_raw()), 400
+        return _refused(form)
     rows = db.session.execute(_selection(form).limit(EXPORT_MAX_ROWS)).all()
     tz = service_zone()
     out = io.StringIO()

@@ -6,10 +6,13 @@ time, and export it as CSV in which nothing is a formula."""
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from flask_babel import refresh
 from sqlalchemy import func, select
 
 from dispatch.admin.audit import PAGE_SIZE
@@ -137,7 +140,7 @@ def test_admin_filters_the_log_by_who_what_subject_and_time(client, admin, log):
     by_anna = client.get("/admin/audit?who=anna").get_data(as_text=True)
     assert len(_rows(by_anna)) == 3 and "bo@jour.se" not in by_anna
     doors = client.get("/admin/audit?what=door_code").get_data(as_text=True)
-    assert len(_rows(doors)) == 1 and "object:2" in doors
+    assert len(_rows(doors)) == 1 and ">Objekt 2<" in doors
     subject = client.get("/admin/audit?subject=object:2").get_data(as_text=True)
     assert len(_rows(subject)) == 2
     on_day2 = client.get("/admin/audit?since=2026-11-21&until=2026-11-22&what=object"
@@ -162,10 +165,10 @@ def test_the_log_comes_a_page_at_a_time_newest_first(client, admin, db_session, 
                ).at = start + timedelta(minutes=i)
     db_session.flush()
     first = client.get("/admin/audit?what=object.viewed").get_data(as_text=True)
-    assert len(_rows(first)) == PAGE_SIZE and f">object:{PAGE_SIZE + 4}<" in first
+    assert len(_rows(first)) == PAGE_SIZE and f">Objekt {PAGE_SIZE + 4}<" in first
     assert 'rel="next"' in first and "what=object.viewed" in first
     second = client.get("/admin/audit?what=object.viewed&page=2").get_data(as_text=True)
-    assert len(_rows(second)) == 5 and ">object:0<" in second and 'rel="prev"' in second
+    assert len(_rows(second)) == 5 and ">Objekt 0<" in second and 'rel="prev"' in second
 
 
 def test_the_csv_export_keeps_the_filter_and_no_cell_is_a_formula(
@@ -186,3 +189,109 @@ def test_only_admins_read_the_audit_log(client, auth, create_user, log):
     auth.login("op@jour.se")
     for path in ("/admin/audit", "/admin/audit.csv"):
         assert client.get(path).status_code == 403
+
+
+def _cells(page: str, name: str) -> list[str]:
+    """The text of each row's cell of class ``name``, tags out, no-break spaces as spaces."""
+    found = re.findall(rf'<td class="{name}">(.*?)</td>', page, flags=re.S)
+    return [" ".join(html.unescape(re.sub(r"<[^>]+>", "", cell.replace("<br>", " "))).split())
+            for cell in found]
+
+
+@pytest.fixture
+def worded_log(db_session, create_landlord, create_user):
+    """Lines whose actions, subjects and details the page must say in words."""
+    soderbo = create_landlord(code="SODERBO", name="Söderbo")
+    anna = create_user(role="operator", email="anna@jour.se")
+    at = datetime(2026, 11, 26, 22, 3, tzinfo=UTC)
+    lines = [
+        ("login.succeeded", "anna@jour.se", None),
+        ("report.list", "morning:2026-11-27", {"count": 1, "reports": [4]}),
+        ("report.list", None, {"count": 1, "scope": "mornings"}),
+        ("report.read", "report:4", {"format": "html"}),
+        ("patrol.phone_changed", "patrol:Jour 31", {"has_phone": True}),
+        ("register.import", "landlord:SODERBO",
+         {"import_id": 7, "status": "accepted", "dry_run": False, "added": 1,
+          "changed": 2474, "retired": 0, "skipped": 0}),
+        ("portal.import", f"landlord:{soderbo.id}", {"kind": "invoices", "added": 3}),
+        ("checkin.setting_changed", "checkin_setting:2",
+         {"landlord_id": soderbo.id, "category": "music", "interval_s": 600, "before_s": None}),
+        ("some.future_action", "thing:9", {"odd_key": "v"}),
+    ]
+    for i, (action, subject, details) in enumerate(lines):
+        record(db_session, action, subject=subject, user_id=anna.id, details=details
+               ).at = at - timedelta(minutes=i)
+    db_session.flush()
+
+
+def test_the_swedish_page_says_actions_subjects_and_details_in_words(client, admin, worded_log):
+    page = client.get("/admin/audit").get_data(as_text=True)
+    actions, subjects = _cells(page, "action"), _cells(page, "subject")
+    details, times = _cells(page, "details"), _cells(page, "when")
+    for phrase in ("Inloggning lyckades", "Rapportlistan lästes", "Rapporten lästes",
+                   "Bilens telefonnummer ändrades", "Registerfil importerades",
+                   "Intervall för avstämning sattes"):
+        assert any(a.startswith(phrase) for a in actions), (phrase, actions)
+    assert "Rapportlistan lästes report.list" in actions  # the code, small, for support staff
+    assert "some.future_action" in actions  # an unknown action: its code
+    for subject in ("Rapport 4", "Morgonen 27 november 2026", "Hyresvärd SODERBO",
+                    "Patrullbil Jour 31", "anna@jour.se", "thing:9"):
+        assert any(s.startswith(subject) for s in subjects), (subject, subjects)
+    assert f"Hyresvärd SODERBO landlord:{worded_log_id(page)}" in subjects  # by id, its code
+    (imported,) = [d for d in details if "Tillagda" in d and "Ändrade" in d]
+    for pair in ("Tillagda: 1", "Ändrade: 2 474", "Provkörning: nej", "Avregistrerade: 0"):
+        assert pair in imported, imported
+    assert "Omfattning: listan över morgnar · Antal: 1" in details
+    assert "Antal: 1 · Rapporter: 4" in details
+    assert "Telefonnummer angivet: ja" in details and "Format: webbsida" in details
+    assert any("Kategori: Musik" in d and "Intervall: 10 minuter" in d
+               and "Hyresvärd: SODERBO" in d for d in details), details
+    assert "odd_key: v" in details  # an unknown detail: key and value
+    body = page[page.index("<tbody>"):page.index("</tbody>")]
+    assert "{" not in body and "}" not in body and '"count"' not in body
+    assert "26 nov. 2026 23:03" in times
+    assert "26\u00a0nov.\u00a02026\u00a023:03" in page  # one line: no-break spaces
+
+
+def worded_log_id(page: str) -> str:
+    """The id of the landlord the invoice import's line names (its code shown instead)."""
+    return re.search(r"landlord:(\d+)", page)[1]
+
+
+def test_every_option_of_the_what_filter_is_in_words(client, admin, log, worded_log):
+    page = client.get("/admin/audit").get_data(as_text=True)
+    select = page[page.index('<select id="what"'):page.index("</select>")]
+    options = re.findall(r'<option[^>]*value="([^"]*)"[^>]*>([^<]*)</option>', select)
+    groups = re.findall(r'<optgroup label="([^"]*)"', select)
+    labels = dict(options)
+    assert len(options) > 20 and groups
+    for value, label in options[1:]:
+        if value == "some.future_action":
+            assert label == value  # unknown: its code
+            continue
+        assert label != value and not re.fullmatch(r"[a-z_.:]+", label), (value, label)
+    assert labels["report"] == "Rapporter: alla" and labels["register"] == "Registerimport: alla"
+    assert labels["report.read"] == "Rapporten lästes"
+    assert labels["door_code.shown"] == "Portkoden visades"
+    assert "Registerimport" in groups and "register" not in groups
+    filtered = client.get("/admin/audit?what=register").get_data(as_text=True)
+    assert _cells(filtered, "action") == ["Registerfil importerades register.import"]
+
+
+def test_the_page_speaks_the_readers_language(client, admin, worded_log):
+    refresh()  # the tests' app context outlives a request: forget its language
+    finnish = client.get("/admin/audit?lang=fi").get_data(as_text=True)
+    assert "Kirjautuminen onnistui" in finnish and "Aamu 27. marraskuuta 2026" in finnish
+    refresh()
+    english = client.get("/admin/audit?lang=en").get_data(as_text=True)
+    assert "Log-in succeeded" in english and "Changed:&nbsp;2,474" in english
+
+
+def test_typed_numbers_in_a_read_of_the_log_are_not_shown(client, admin, db_session):
+    """A filter someone typed is in the line of their read; a personal identity number or a
+    phone number in it is not shown again."""
+    client.get("/admin/audit?subject=19811218-9876")
+    client.get("/admin/audit?who=070-174+06+05")
+    page = client.get("/admin/audit?what=audit").get_data(as_text=True)
+    assert "9876" not in page.replace('value="19811218-9876"', "")
+    assert "174 06" not in page and "Gäller: •••" in " ".join(_cells(page, "details"))
