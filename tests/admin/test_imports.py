@@ -168,3 +168,16 @@ def test_a_rejected_upload_is_explained_in_swedish_and_in_finnish(live_server, p
     page.goto(page.url.split("?")[0] + "?lang=sv")
     expect(message).to_have_text("obligatorisk kolumn saknas: ort")
     expect(page.get_by_text("Avvisad: ingenting ändrades")).to_be_visible()
+
+
+def test_a_refused_dry_run_says_nothing_was_changed_once(admin, client, create_landlord,
+                                                         db_session, tmp_path):
+    landlord = create_landlord(code="ACME")
+    _retire_most(db_session, landlord, tmp_path)
+    summary = import_register(db_session, landlord, tmp_path / "cut.csv", actor="t",
+                              dry_run=True)
+    assert summary.status == "rejected"
+    refresh()
+    detail = client.get(f"/admin/imports/{summary.import_id}?lang=sv").get_data(as_text=True)
+    assert "Avvisad: ingenting ändrades</strong> (provkörning)" in detail
+    assert detail.count("ingenting ändrades") == 1
