@@ -249,8 +249,8 @@ def purge_reports_command(as_json: bool) -> None:
 
 
 @click.command("send-morning-reports")
-@click.option("--date", "morning", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="The morning (YYYY-MM-DD); default: the latest whose 06:00 has passed.")
+@click.option("--date", "morning", metavar="YYYY-MM-DD", default=None,
+              help="The morning; default: the latest whose 06:00 has passed.")
 @click.option("--now", "coming", is_flag=True,
               help="To try the mail: send the coming morning's mail now, before its 06:00, "
                    "with the reports released so far (it is then not sent again at 06:00).")
@@ -263,6 +263,12 @@ def send_morning_reports_command(morning, coming: bool, as_json: bool) -> None:
     app = current_app._get_current_object()
     if morning and coming:
         raise CommandRefused(gettext("--date and --now: give one of them"), exit_code=2)
+    if morning is not None:  # read here, so that a wrong one is refused in the app's language
+        try:
+            morning = datetime.strptime(morning.strip(), "%Y-%m-%d")
+        except ValueError:
+            raise CommandRefused(gettext("not a date (YYYY-MM-DD): %(value)s", value=morning),
+                                 exit_code=2) from None
     now = None
     if coming:
         # The mail is sent as at the coming 06:00 (the mail's records carry that time).

@@ -66,3 +66,9 @@ def test_the_invoice_and_area_commands_refuse_in_swedish_without_clicks_english_
     assert nobody.exit_code == 1 and nobody.output == "fel: ingen hyresvärd med koden NIX\n"
     neither = runner.invoke(args=["patrol-area", "Jour 404"])
     assert neither.exit_code == 2 and "fel: ingen patrull med anropssignalen" in neither.output
+
+
+def test_a_morning_that_is_no_date_is_refused_in_the_apps_language(app, db_session):
+    result = app.test_cli_runner().invoke(args=["send-morning-reports", "--date", "2026-13-01"])
+    assert result.exit_code == 2
+    assert result.output == "fel: inte ett datum (ÅÅÅÅ-MM-DD): 2026-13-01\n"
