@@ -7,7 +7,7 @@ a fault report, a laundry room, an interest in a vacant flat and an offer."""
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -52,70 +52,78 @@ def world(tmp_path_factory):
     flat 1101, an invoice, a fault report, a laundry room; in the housing queue with an
     interest in the open flat 1102 and an offer of flat 1103) and ACME's staff member."""
     url, drop = _fresh_database_url(tmp_path_factory, "axe_tenant")
+    # The service's day is Stockholm's: between 00:00 and 01:00 there the machine's UTC date is
+    # the day before, and an applicant registered on it did not count for an offer "today".
+    today = datetime.now(TZ).date()
     server = LiveServer(url, tmp_path_factory.mktemp("axe-tenant")).start()
-    engine = sa.create_engine(server.env["DATABASE_URL"])
-    now = utcnow()
-    with Session(engine) as session:
-        acme = upsert_landlord(session, code="ACME", name="Acme Bostäder")
-        prop = Property(landlord_id=acme.id, designation="Kvarteret Axe")
-        session.add(prop)
-        session.flush()
-        entrance = Entrance(landlord_id=acme.id, property_id=prop.id, street="Kontrastgatan",
-                            street_number=4, street_letter="", postnummer="11846",
-                            ort="Stockholm", address_key="kontrastgatan|4||11846", lat=59.31,
-                            lon=18.07, position_source="file")
-        session.add(entrance)
-        session.flush()
-        flats = {n: RentalObject(landlord_id=acme.id, entrance_id=entrance.id,
-                                 objektsnummer=f"AX-{n}", lagenhetsnummer=n, floor=1,
-                                 rooms=Decimal(2), area_m2=Decimal(58), rent_sek=Decimal(7400))
-                 for n in ("1101", "1102", "1103")}
-        session.add_all(flats.values())
-        tove = Person(landlord_id=acme.id, name="Tove Tenant", kundnummer="AX-K1",
-                      personnummer=CURRENT, email="tove@axe.example")
-        session.add(tove)
-        session.flush()
-        agreement = Agreement(landlord_id=acme.id, avtalsnummer="AX-A1",
-                              starts_on=date(2020, 1, 1))
-        agreement.objects = [AgreementObject(object_id=flats["1101"].id)]
-        agreement.parties = [AgreementParty(person_id=tove.id, position=1)]
-        room = LaundryRoom(landlord_id=acme.id, property_id=prop.id, name="Tvättstuga 1")
-        room.passes = [LaundryPass(starts_at=time(h), ends_at=time(h + 3)) for h in (7, 10)]
-        session.add_all([agreement, room])
-        session.flush()
-        found = tenants.identify(session, Identity(CURRENT, "Tove Tenant", "SE"), "bankid",
-                                 today=date.today(), ip=None)
-        account = tenants.register(session, found.identification, email="tove@axe.example",
-                                   password="Hyra#2026", locale=None, ip=None)
-        tenants.activate(session, account, ip=None)
-        ocr = ocr_number("2026120001", length_digit=True)
-        result = import_file(session, acme, (
-            "fakturanummer;avtalsnummer;ocr;belopp;fakturadatum;forfallodatum;period\n"
-            f"2026120001;AX-A1;{ocr};7400,00;2026-11-15;2026-11-30;2026-12\n").encode(),
-            actor="test")
-        assert result.accepted, result.errors
-        fault = FaultReport(landlord_id=acme.id, person_id=tove.id,
-                            object_id=flats["1101"].id, category="heating", room="bedroom",
-                            description="Elementet är kallt.")
-        fault.events = [FaultEvent(status="received")]
-        session.add(fault)
-        staff = upsert_user(session, email="staff@axe.example", role="landlord", landlord=acme,
-                            password=STAFF_PASSWORD)
-        session.flush()
-        applicant = housing.register(session, tove, acme.id, date.today())
-        listings = {n: housing.publish(session, flats[n], now=now - timedelta(minutes=1),
-                                       vacant_on=date.today() + timedelta(days=30), days=7)
-                    for n in ("1102", "1103")}
-        for listing in listings.values():
-            housing.register_interest(session, applicant, listing, now=now, tz=TZ)
-        offers = housing.make_offers(session, listings["1103"], today=date.today(), count=1,
-                                     deadline=housing.offer_deadline(date.today(), 5, TZ),
-                                     staff_user_id=staff.id, retention_days=90)
-        session.commit()
-        ids = {"agreement": agreement.id, "fault": fault.id, "applicant": applicant.id,
-               "open": listings["1102"].id, "offered": listings["1103"].id,
-               "offer": offers[0].id}
-    engine.dispose()
+    try:  # a set-up that fails still stops its server and drops its database
+        engine = sa.create_engine(server.env["DATABASE_URL"])
+        now = utcnow()
+        with Session(engine) as session:
+            acme = upsert_landlord(session, code="ACME", name="Acme Bostäder")
+            prop = Property(landlord_id=acme.id, designation="Kvarteret Axe")
+            session.add(prop)
+            session.flush()
+            entrance = Entrance(landlord_id=acme.id, property_id=prop.id, street="Kontrastgatan",
+                                street_number=4, street_letter="", postnummer="11846",
+                                ort="Stockholm", address_key="kontrastgatan|4||11846", lat=59.31,
+                                lon=18.07, position_source="file")
+            session.add(entrance)
+            session.flush()
+            flats = {n: RentalObject(landlord_id=acme.id, entrance_id=entrance.id,
+                                     objektsnummer=f"AX-{n}", lagenhetsnummer=n, floor=1,
+                                     rooms=Decimal(2), area_m2=Decimal(58), rent_sek=Decimal(7400))
+                     for n in ("1101", "1102", "1103")}
+            session.add_all(flats.values())
+            tove = Person(landlord_id=acme.id, name="Tove Tenant", kundnummer="AX-K1",
+                          personnummer=CURRENT, email="tove@axe.example")
+            session.add(tove)
+            session.flush()
+            agreement = Agreement(landlord_id=acme.id, avtalsnummer="AX-A1",
+                                  starts_on=date(2020, 1, 1))
+            agreement.objects = [AgreementObject(object_id=flats["1101"].id)]
+            agreement.parties = [AgreementParty(person_id=tove.id, position=1)]
+            room = LaundryRoom(landlord_id=acme.id, property_id=prop.id, name="Tvättstuga 1")
+            room.passes = [LaundryPass(starts_at=time(h), ends_at=time(h + 3)) for h in (7, 10)]
+            session.add_all([agreement, room])
+            session.flush()
+            found = tenants.identify(session, Identity(CURRENT, "Tove Tenant", "SE"), "bankid",
+                                     today=today, ip=None)
+            account = tenants.register(session, found.identification, email="tove@axe.example",
+                                       password="Hyra#2026", locale=None, ip=None)
+            tenants.activate(session, account, ip=None)
+            ocr = ocr_number("2026120001", length_digit=True)
+            result = import_file(session, acme, (
+                "fakturanummer;avtalsnummer;ocr;belopp;fakturadatum;forfallodatum;period\n"
+                f"2026120001;AX-A1;{ocr};7400,00;2026-11-15;2026-11-30;2026-12\n").encode(),
+                actor="test")
+            assert result.accepted, result.errors
+            fault = FaultReport(landlord_id=acme.id, person_id=tove.id,
+                                object_id=flats["1101"].id, category="heating", room="bedroom",
+                                description="Elementet är kallt.")
+            fault.events = [FaultEvent(status="received")]
+            session.add(fault)
+            staff = upsert_user(session, email="staff@axe.example", role="landlord", landlord=acme,
+                                password=STAFF_PASSWORD)
+            session.flush()
+            applicant = housing.register(session, tove, acme.id, today)
+            listings = {n: housing.publish(session, flats[n], now=now - timedelta(minutes=1),
+                                           vacant_on=today + timedelta(days=30), days=7)
+                        for n in ("1102", "1103")}
+            for listing in listings.values():
+                housing.register_interest(session, applicant, listing, now=now, tz=TZ)
+            offers = housing.make_offers(session, listings["1103"], today=today, count=1,
+                                         deadline=housing.offer_deadline(today, 5, TZ),
+                                         staff_user_id=staff.id, retention_days=90)
+            session.commit()
+            ids = {"agreement": agreement.id, "fault": fault.id, "applicant": applicant.id,
+                   "open": listings["1102"].id, "offered": listings["1103"].id,
+                   "offer": offers[0].id}
+        engine.dispose()
+    except BaseException:
+        server.stop()
+        drop()
+        raise
     yield server, ids
     server.stop()
     drop()
