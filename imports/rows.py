@@ -232,25 +232,26 @@ class RowParser:
         value never ends in 0x1F: cells are stripped, and ``str.strip`` strips it.)"""
         # The picker ends with the empty cell after the row (so that it always returns a
         # tuple): drop the separator it adds.
+        return digest_of(self._digest_text(cleaned))
+
+    def _digest_text(self, cleaned: list[str]) -> str:
+        """The text ``digest`` hashes: trailing empty newer cells left out."""
         joined = "\x1f".join(self._pick_digest(cleaned))
         if not self._newer:
-            return digest_of(joined[:-1])
+            return joined[:-1]
         # Up to one separator per newer column, and the padding's: no further (an older
         # column's empty cell before them stays in).
         kept = joined.rstrip("\x1f")
         if len(joined) - len(kept) > self._newer + 1:
             kept = joined[:-self._newer - 1]
-        return digest_of(kept)
+        return kept
 
     def earlier_digests(self, cleaned: list[str]) -> tuple[str, ...]:
         """The digests earlier code stored for this row's values from a file that had the
         newer columns empty (before ``digest`` left such cells out): its text with one, two
         or three empty cells after it. A register row holding one of them holds these
         values; only asked for a row whose digest differs from the stored one."""
-        joined = "\x1f".join(self._pick_digest(cleaned))
-        kept = joined.rstrip("\x1f")
-        if len(joined) - len(kept) > self._newer + 1:
-            kept = joined[:-self._newer - 1]
+        kept = self._digest_text(cleaned)
         return tuple(digest_of(kept + "\x1f" * n) for n in range(1, len(NEWER) + 1))
 
     def parse(self, line: int, cleaned: list[str], digest: str | None = None) -> Row:
